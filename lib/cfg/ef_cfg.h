@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef EF_CFG_H
+#define EF_CFG_H
+
+/*
+ * The configuration model: CONFIG.md parsed and validated into plain C.
+ * Only lib/cfg includes <libconfig.h>; every other module receives these
+ * structs, so tests build models in code without files.
+ *
+ * Numbers are host byte order; addresses are struct ef_addr (network order).
+ * A model is immutable once returned and is freed with ef_cfg_free().
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ef_addr.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EF_CFG_NAME_MAX 254	/* namespace/name: 63 + 1 + 253 is more than
+				 * any real pair; we cap the whole at 253 */
+#define EF_CFG_NODE_MAX 254	/* Kubernetes node names are DNS subdomains */
+#define EF_CFG_PORT_NAME_MAX 64
+#define EF_CFG_DEV_MAX 128	/* PCI address or vdev name */
+#define EF_CFG_PATH_MAX 256	/* http_path */
+#define EF_CFG_FILE_MAX 4096
+
+enum ef_svc_type {
+	EF_SVC_TYPE_CLUSTER_IP,
+	EF_SVC_TYPE_NODE_PORT,
+	EF_SVC_TYPE_LOAD_BALANCER,
+};
+
+enum ef_policy {
+	EF_POLICY_CLUSTER,
+	EF_POLICY_LOCAL,
+};
+
+enum ef_affinity {
+	EF_AFFINITY_NONE,
+	EF_AFFINITY_CLIENT_IP,
+};
+
+enum ef_health_type {
+	EF_HEALTH_TCP,
+	EF_HEALTH_HTTP,
+	EF_HEALTH_NONE,
+};
+
+struct ef_cfg_health {
+	enum ef_health_type type;
+	char http_path[EF_CFG_PATH_MAX];
+	uint32_t interval_ms;
+	uint32_t timeout_ms;
+	uint32_t rise;
+	uint32_t fall;
+};
+
+struct ef_cfg_port {
+	char name[EF_CFG_PORT_NAME_MAX];
+	uint8_t protocol;		/* IPPROTO_TCP, IPPROTO_UDP */
+	uint16_t port;			/* service port (cluster_ip, LB, external) */
+	uint16_t node_port;		/* 0 = none */
+	uint16_t target_port;		/* endpoint port; defaults to port */
+	int line;
+};
+
+struct ef_cfg_endpoint {
+	struct ef_addr address;
+	char node[EF_CFG_NODE_MAX];	/* "" = unknown node (never local) */
+	bool ready;			/* default true */
+	bool serving;			/* default = ready */
+	bool terminating;		/* default false */
+	uint32_t weight;		/* extension, default 1, 1..65535 */
+	int line;
+};
+
+struct ef_cfg_service {
+	char name[EF_CFG_NAME_MAX];	/* "namespace/name" */
+	enum ef_svc_type type;
+	struct ef_addr cluster_ip;	/* family 0 = none ("None" headless) */
+	struct ef_addr *load_balancer_ips;
+	uint32_t n_load_balancer_ips;
+	struct ef_addr *external_ips;
+	uint32_t n_external_ips;
+	enum ef_policy external_traffic_policy;
+	enum ef_policy internal_traffic_policy;
+	enum ef_affinity session_affinity;
+	uint32_t session_affinity_timeout;	/* seconds, default 10800 */
+	uint16_t health_check_node_port;	/* 0 = none */
+	struct ef_cfg_port *ports;
+	uint32_t n_ports;
+	struct ef_cfg_endpoint *endpoints;
+	uint32_t n_endpoints;
+	struct ef_cfg_health health;	/* global defaults with the override */
+	bool health_overridden;
+	int line;
+};
+
+struct ef_cfg_interface {
+	char port[EF_CFG_DEV_MAX];	/* DPDK device name */
+	struct ef_addr address;
+	uint8_t prefix_len;
+	struct ef_addr gateway;		/* family 0 = none */
+	uint32_t mtu;			/* extension, 0 = leave the device's */
+	int line;
+};
+
+struct ef_cfg_route {
+	struct ef_addr prefix;
+	uint8_t prefix_len;
+	struct ef_addr via;
+	int line;
+};
+
+struct ef_cfg_neighbor {
+	struct ef_addr address;
+	uint8_t mac[6];
+	int line;
+};
+
+struct ef_cfg_dataplane {
+	uint32_t burst;			/* 1..256, default 32 */
+	uint32_t rx_descriptors;	/* default 1024 */
+	uint32_t tx_descriptors;	/* default 1024 */
+	uint32_t mbufs;			/* default 65535 */
+};
+
+struct ef_cfg_conntrack {
+	uint32_t max_flows;		/* default 1048576, whole appliance */
+	uint32_t tcp_syn_timeout;	/* seconds, default 30 */
+	uint32_t tcp_established_timeout; /* default 7440 */
+	uint32_t tcp_fin_timeout;	/* default 30 */
+	uint32_t tcp_close_timeout;	/* default 10 */
+	uint32_t udp_timeout;		/* default 30 */
+	uint32_t udp_stream_timeout;	/* default 120 */
+	uint32_t icmp_timeout;		/* default 30 */
+};
+
+struct ef_cfg {
+	char file[EF_CFG_FILE_MAX];	/* as given to the loader */
+	char node_name[EF_CFG_NODE_MAX];
+	struct ef_addr *snat_addresses;	/* defaulted, never empty after load */
+	uint32_t n_snat_addresses;
+	uint16_t snat_port_min;		/* extension, default 1024 */
+	uint16_t snat_port_max;		/* extension, default 29999 */
+	struct ef_cfg_interface *interfaces;
+	uint32_t n_interfaces;
+	struct ef_cfg_route *routes;
+	uint32_t n_routes;
+	struct ef_cfg_neighbor *neighbors;
+	uint32_t n_neighbors;
+	struct ef_cfg_dataplane dataplane;
+	struct ef_cfg_conntrack conntrack;
+	struct ef_cfg_health health;	/* global defaults */
+	struct ef_cfg_service *services;
+	uint32_t n_services;
+};
+
+/* One validation or parse error, already formatted "FILE:LINE: message". */
+struct ef_cfg_errors {
+	char **msgs;
+	uint32_t n;
+	uint32_t cap;
+};
+
+/*
+ * Load, apply defaults and validate FILE. On success returns the model and
+ * leaves errs empty. On any error returns NULL and errs holds every error
+ * found (all of them, not just the first, where libconfig allows: a syntax
+ * error stops parsing, so it is alone). errs may be NULL.
+ * Control thread (or any thread: no global state).
+ */
+struct ef_cfg *ef_cfg_load(const char *file, struct ef_cfg_errors *errs);
+
+/* Same, from text in memory; name stands for the file in messages. */
+struct ef_cfg *ef_cfg_parse_string(const char *text, const char *name,
+				   struct ef_cfg_errors *errs);
+
+/* Free a model (NULL is fine). */
+void ef_cfg_free(struct ef_cfg *cfg);
+
+/* Release the messages of errs (keeps the struct itself). */
+void ef_cfg_errors_clear(struct ef_cfg_errors *errs);
+
+/* Print every message, one per line. */
+void ef_cfg_errors_print(const struct ef_cfg_errors *errs, FILE *out);
+
+/* Counts for the --check summary line. */
+struct ef_cfg_summary {
+	uint32_t services;
+	uint32_t frontends;	/* (proto, addr, port) triples the data path answers */
+	uint32_t endpoints;
+};
+void ef_cfg_summarize(const struct ef_cfg *cfg, struct ef_cfg_summary *out);
+
+/* Names for telemetry and messages. */
+const char *ef_svc_type_name(enum ef_svc_type t);
+const char *ef_policy_name(enum ef_policy p);
+const char *ef_affinity_name(enum ef_affinity a);
+const char *ef_health_type_name(enum ef_health_type t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EF_CFG_H */
