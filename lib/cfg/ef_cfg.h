@@ -173,21 +173,28 @@ struct ef_cfg_errors {
  * leaves errs empty. On any error returns NULL and errs holds every error
  * found (all of them, not just the first, where libconfig allows: a syntax
  * error stops parsing, so it is alone). errs may be NULL.
+ * Messages are "FILE:LINE: setting.path: text", in line order, appended to
+ * errs (which should start empty); an error about the whole file has no
+ * line ("FILE: cannot open: No such file or directory"). errno is EINVAL
+ * after a validation error, or the open/read errno.
  * Control thread (or any thread: no global state).
  */
 struct ef_cfg *ef_cfg_load(const char *file, struct ef_cfg_errors *errs);
 
-/* Same, from text in memory; name stands for the file in messages. */
+/*
+ * Same, from text in memory; name stands for the file in messages.
+ * Any thread.
+ */
 struct ef_cfg *ef_cfg_parse_string(const char *text, const char *name,
 				   struct ef_cfg_errors *errs);
 
-/* Free a model (NULL is fine). */
+/* Free a model (NULL is fine). The thread that owns the model. */
 void ef_cfg_free(struct ef_cfg *cfg);
 
-/* Release the messages of errs (keeps the struct itself). */
+/* Release the messages of errs (keeps the struct itself). Any thread. */
 void ef_cfg_errors_clear(struct ef_cfg_errors *errs);
 
-/* Print every message, one per line. */
+/* Print every message, one per line. Any thread. */
 void ef_cfg_errors_print(const struct ef_cfg_errors *errs, FILE *out);
 
 /* Counts for the --check summary line. */
@@ -196,9 +203,17 @@ struct ef_cfg_summary {
 	uint32_t frontends;	/* (proto, addr, port) triples the data path answers */
 	uint32_t endpoints;
 };
+
+/*
+ * Fill out for a loaded model: frontends are, per service port, the
+ * cluster_ip (unless headless), each load_balancer_ip (LoadBalancer only),
+ * each external_ip, and the node_port once per interface address; health
+ * check node ports are not counted. endpoints is the sum over services.
+ * Any thread.
+ */
 void ef_cfg_summarize(const struct ef_cfg *cfg, struct ef_cfg_summary *out);
 
-/* Names for telemetry and messages. */
+/* Names for telemetry and messages, spelt as Kubernetes does. Any thread. */
 const char *ef_svc_type_name(enum ef_svc_type t);
 const char *ef_policy_name(enum ef_policy p);
 const char *ef_affinity_name(enum ef_affinity a);

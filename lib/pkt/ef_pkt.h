@@ -114,6 +114,23 @@ struct ef_pkt_meta {
  */
 int ef_pkt_parse(const uint8_t *frame, uint32_t len, struct ef_pkt_meta *m);
 
+/*
+ * true when m has the ports (or ICMP echo id) of a complete L4 header: the
+ * case the worker's flow lookup handles. Any thread.
+ */
+static inline bool
+ef_pkt_has_ports(const struct ef_pkt_meta *m)
+{
+	return (m->flags & EF_PKT_F_L4) != 0;
+}
+
+/* Pointer to the L4 header of a parsed frame, NULL without one. Any thread. */
+static inline uint8_t *
+ef_pkt_l4_hdr(uint8_t *frame, const struct ef_pkt_meta *m)
+{
+	return m->l4_off != 0 ? frame + m->l4_off : NULL;
+}
+
 /* --- checksums (RFC 1071 sums, RFC 1624 incremental updates) --- */
 
 /* Ones'-complement sum of buf, folded to 16 bits, not complemented. */
@@ -159,11 +176,19 @@ void ef_pkt_fill_csums4(uint8_t *frame, const struct ef_pkt_meta *m);
 /* --- rewrites (IPv4; the frame must have parsed with m) --- */
 
 /*
- * Replace source address/port and destination address/port (network order;
- * for ICMP echo the "port" is the id: pass the same value for both sides'
- * id, sport is used for requests, dport is ignored) and fix the IPv4 header
- * checksum and the TCP/UDP/ICMP checksum incrementally. A UDP checksum of
- * zero stays zero. Non-first fragments get only the L3 rewrite. Updates m.
+ * Replace source address/port and destination address/port (network order)
+ * and fix the IPv4 header checksum and the TCP/UDP/ICMP checksum
+ * incrementally. A UDP checksum of zero stays zero. Non-first fragments get
+ * only the L3 rewrite; a first fragment's L4 checksum is still updated (the
+ * sum over the whole datagram moves by the same amount).
+ *
+ * ICMP echo: the id is the flow's "port" on the side that owns it, the way
+ * ef_pkt_parse() keys it (sport = dport = id): a request (type 8) takes
+ * sport as its new id, a reply (type 0) takes dport; the other port is
+ * ignored. So a request C->VIP id X SNAT'd to id P comes back as a reply
+ * with id P, and the reverse rewrite passes dport = X.
+ *
+ * Updates m. Any thread (pure function of its arguments).
  */
 void ef_pkt_nat4(uint8_t *frame, struct ef_pkt_meta *m,
 		 uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * main() for suites that need EAL: starts it once, in memory, without
- * hugepages or PCI, with a unique file prefix so suites may run in
+ * main() for suites that need EAL: starts it once without hugepages, PCI
+ * or shared config files (--no-shconf; --in-memory refuses --no-huge), with a unique file prefix so suites may run in
  * parallel, then runs every test. Extra vdevs come from EF_TEST_VDEVS
  * (comma-separated --vdev arguments) so a suite can ask for ring/null ports.
  */
@@ -22,8 +22,8 @@ main(int argc, char **argv)
 	std::string prefix = "eftest" + std::to_string(getpid());
 	std::vector<std::string> args = {
 		"eftest", "--no-huge", "--no-pci", "-m", "512",
-		"--no-telemetry", "--log-level=lib.*:error",
-		"--file-prefix=" + prefix, "--in-memory",
+		"--no-telemetry", "--log-level=lib.*:error", "--no-shconf",
+		"--file-prefix=" + prefix,
 	};
 	const char *lcores = getenv("EF_TEST_LCORES");
 	args.push_back(std::string("-l") + (lcores != nullptr ? lcores : "0"));

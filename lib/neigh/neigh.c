@@ -1,0 +1,594 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "ef_neigh.h"
+
+RTE_LOG_REGISTER(ef_neigh_logtype, user.edgefwd.neigh, INFO);
+#define EF_NEIGH_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, ef_neigh_logtype, "neigh: " fmt "\n", \
+		##__VA_ARGS__)
+
+/* The value published to readers (see ef_neigh.h). */
+#define NEIGH_VAL_VALID		(1ULL << 63)
+#define NEIGH_VAL_STATIC	(1ULL << 62)
+#define NEIGH_VAL_MAC_MASK	((1ULL << 48) - 1)
+
+/* Meta state of a key kept without RCU after expiry: no entry. */
+#define NEIGH_ST_NONE		0xff
+
+#define NEIGH_CACHE_SLOTS	64
+
+_Static_assert(sizeof(void *) == 8, "neighbour values need 64-bit data");
+
+/* Hash key, also the miss-ring message. pad must be zero. */
+struct neigh_key {
+	uint16_t iface;
+	uint16_t pad;
+	uint32_t ip;
+};
+
+/* Control-side state of one key, indexed by its rte_hash position. */
+struct neigh_meta {
+	uint32_t ip;
+	uint16_t iface;
+	uint8_t in_use;		/* key present in the hash */
+	uint8_t state;		/* enum ef_neigh_state or NEIGH_ST_NONE */
+	uint8_t tries;		/* requests in the current round */
+	uint64_t mac;		/* 48-bit MAC as in the published value */
+	uint64_t confirmed_ms;	/* learnt / set / created */
+	uint64_t last_req_ms;
+	uint64_t since_ms;	/* entered the current state */
+};
+
+struct neigh_cache_slot {
+	uint32_t ip;
+	uint16_t iface;
+	uint16_t used;
+	uint64_t tsc;
+};
+
+/* One per worker, on its own cache lines: only that worker writes it. */
+struct neigh_worker {
+	struct rte_ring *ring;
+	uint64_t queued;
+	uint64_t suppressed;
+	uint64_t dropped;
+	struct neigh_cache_slot cache[NEIGH_CACHE_SLOTS];
+} __rte_cache_aligned;
+
+struct ef_neigh {
+	struct rte_hash *h;
+	struct neigh_meta *meta;
+	uint32_t n_meta;
+	uint32_t n_workers;
+	uint32_t scan_pos;
+	uint32_t live;
+	bool rcu;
+	uint64_t now_ms;
+	uint64_t hold_tsc;
+	uint64_t sent;
+	uint64_t table_full;
+	uint64_t expired;
+	struct neigh_worker *w;
+};
+
+/* Hash, ring and defer-queue names are global to the process. */
+static uint32_t neigh_seq;
+
+static uint64_t
+mac_pack(const uint8_t mac[6])
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 6; i++)
+		v = (v << 8) | mac[i];
+	return v;
+}
+
+static void
+mac_unpack(uint64_t v, uint8_t mac[6])
+{
+	for (int i = 5; i >= 0; i--) {
+		mac[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static struct neigh_key
+key_of(uint16_t iface, uint32_t ip)
+{
+	struct neigh_key k = { .iface = iface, .pad = 0, .ip = ip };
+
+	return k;
+}
+
+struct ef_neigh *
+ef_neigh_create(uint32_t max_entries, uint32_t n_workers, int socket_id)
+{
+	struct rte_hash_parameters hp = { 0 };
+	struct ef_neigh *n;
+	char name[RTE_HASH_NAMESIZE];
+	uint32_t seq = __atomic_fetch_add(&neigh_seq, 1, __ATOMIC_RELAXED);
+	int err = ENOMEM;
+	int32_t max_id;
+
+	if (max_entries == 0 || n_workers == 0 ||
+	    max_entries > RTE_HASH_ENTRIES_MAX) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	n = rte_zmalloc_socket("ef_neigh", sizeof(*n), 0, socket_id);
+	if (n == NULL)
+		goto fail;
+	n->n_workers = n_workers;
+	n->hold_tsc = rte_get_tsc_hz() / 1000 * EF_NEIGH_MISS_HOLD_MS;
+
+	snprintf(name, sizeof(name), "ef_neigh_%u", seq);
+	hp.name = name;
+	hp.entries = RTE_MAX(max_entries, 8u);	/* rte_hash minimum */
+	hp.key_len = sizeof(struct neigh_key);
+	hp.hash_func = rte_hash_crc;
+	hp.socket_id = socket_id;
+	/* EXT_TABLE: max_entries keys always fit, whatever the collisions */
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	n->h = rte_hash_create(&hp);
+	if (n->h == NULL) {
+		err = rte_errno;
+		goto fail;
+	}
+	max_id = rte_hash_max_key_id(n->h);
+	if (max_id <= 0) {
+		err = EINVAL;
+		goto fail;
+	}
+	n->n_meta = (uint32_t)max_id;
+	n->meta = rte_zmalloc_socket("ef_neigh_meta",
+				     sizeof(n->meta[0]) * n->n_meta, 0,
+				     socket_id);
+	n->w = rte_zmalloc_socket("ef_neigh_workers",
+				  sizeof(n->w[0]) * n_workers,
+				  RTE_CACHE_LINE_SIZE, socket_id);
+	if (n->meta == NULL || n->w == NULL)
+		goto fail;
+	for (uint32_t i = 0; i < n_workers; i++) {
+		char rname[RTE_RING_NAMESIZE];
+
+		snprintf(rname, sizeof(rname), "efn%u_w%u", seq, i);
+		n->w[i].ring = rte_ring_create_elem(rname,
+				sizeof(struct neigh_key), EF_NEIGH_RING_SIZE,
+				socket_id, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (n->w[i].ring == NULL) {
+			err = rte_errno;
+			goto fail;
+		}
+	}
+	return n;
+
+fail:
+	ef_neigh_free(n);
+	rte_errno = err;
+	return NULL;
+}
+
+void
+ef_neigh_free(struct ef_neigh *n)
+{
+	if (n == NULL)
+		return;
+	if (n->w != NULL)
+		for (uint32_t i = 0; i < n->n_workers; i++)
+			rte_ring_free(n->w[i].ring);
+	rte_free(n->w);
+	rte_free(n->meta);
+	rte_hash_free(n->h);
+	rte_free(n);
+}
+
+int
+ef_neigh_rcu_attach(struct ef_neigh *n, struct rte_rcu_qsbr *v)
+{
+	struct rte_hash_rcu_config rc = { 0 };
+
+	if (n == NULL || v == NULL)
+		return -EINVAL;
+	if (n->rcu)
+		return -EEXIST;
+	rc.v = v;
+	rc.mode = RTE_HASH_QSBR_MODE_DQ;
+	/* rte_hash_rcu_qsbr_add returns 1 (not -errno) on failure */
+	if (rte_hash_rcu_qsbr_add(n->h, &rc) != 0)
+		return rte_errno == EINVAL ? -EINVAL : -ENOMEM;
+	n->rcu = true;
+	return 0;
+}
+
+int
+ef_neigh_lookup4(const struct ef_neigh *n, uint16_t iface, uint32_t ip,
+		 uint8_t mac[6])
+{
+	struct neigh_key k = key_of(iface, ip);
+	void *data;
+	uint64_t v;
+
+	if (rte_hash_lookup_data(n->h, &k, &data) < 0)
+		return -ENOENT;
+	v = (uint64_t)(uintptr_t)data;
+	if (!(v & NEIGH_VAL_VALID))
+		return -ENOENT;
+	mac_unpack(v & NEIGH_VAL_MAC_MASK, mac);
+	return 0;
+}
+
+void
+ef_neigh_miss4(struct ef_neigh *n, uint32_t worker, uint16_t iface,
+	       uint32_t ip)
+{
+	struct neigh_key k = key_of(iface, ip);
+	struct neigh_worker *w;
+	struct neigh_cache_slot *c;
+	uint64_t now;
+
+	if (unlikely(worker >= n->n_workers))
+		return;
+	w = &n->w[worker];
+	/* Fibonacci hashing onto the 64 slots */
+	c = &w->cache[((ip ^ ((uint32_t)iface << 16)) * 0x9e3779b1u) >> 26];
+	now = rte_rdtsc();
+	if (c->used && c->ip == ip && c->iface == iface &&
+	    now - c->tsc < n->hold_tsc) {
+		__atomic_store_n(&w->suppressed, w->suppressed + 1,
+				 __ATOMIC_RELAXED);
+		return;
+	}
+	c->ip = ip;
+	c->iface = iface;
+	c->used = 1;
+	c->tsc = now;
+	if (rte_ring_sp_enqueue_elem(w->ring, &k, sizeof(k)) != 0)
+		__atomic_store_n(&w->dropped, w->dropped + 1,
+				 __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&w->queued, w->queued + 1, __ATOMIC_RELAXED);
+}
+
+/* Position of a key present in the hash, or -1. */
+static int32_t
+find_pos(const struct ef_neigh *n, uint16_t iface, uint32_t ip)
+{
+	struct neigh_key k = key_of(iface, ip);
+	int32_t pos = rte_hash_lookup(n->h, &k);
+
+	return pos >= 0 && (uint32_t)pos < n->n_meta ? pos : -1;
+}
+
+/*
+ * Position of (iface, ip), adding the key (data: MAC invalid) if needed.
+ * Returns the position or -ENOSPC.
+ */
+static int32_t
+get_pos(struct ef_neigh *n, uint16_t iface, uint32_t ip)
+{
+	struct neigh_key k = key_of(iface, ip);
+	int32_t pos = find_pos(n, iface, ip);
+	struct neigh_meta *m;
+
+	if (pos < 0) {
+		/* rte_hash_add_key stores data 0: "MAC invalid" */
+		pos = rte_hash_add_key(n->h, &k);
+		if (pos < 0 || (uint32_t)pos >= n->n_meta) {
+			if (n->table_full++ == 0)
+				EF_NEIGH_LOG(WARNING, "table full (%u slots): "
+					     "new neighbours are not resolved",
+					     n->n_meta);
+			return -ENOSPC;
+		}
+		m = &n->meta[pos];
+		memset(m, 0, sizeof(*m));
+		m->in_use = 1;
+		m->state = NEIGH_ST_NONE;
+		m->iface = iface;
+		m->ip = ip;
+	}
+	m = &n->meta[pos];
+	if (m->state == NEIGH_ST_NONE) {
+		n->live++;
+		m->confirmed_ms = n->now_ms;
+		m->since_ms = n->now_ms;
+		m->tries = 0;
+	}
+	return pos;
+}
+
+/* Make the reader-visible value match meta[pos]. */
+static void
+publish(struct ef_neigh *n, int32_t pos)
+{
+	const struct neigh_meta *m = &n->meta[pos];
+	struct neigh_key k = key_of(m->iface, m->ip);
+	uint64_t v = 0;
+
+	if (m->state == EF_NEIGH_REACHABLE)
+		v = NEIGH_VAL_VALID | m->mac;
+	else if (m->state == EF_NEIGH_STATIC)
+		v = NEIGH_VAL_VALID | NEIGH_VAL_STATIC | m->mac;
+	/* an existing key: rte_hash only swaps the data, atomically */
+	rte_hash_add_key_data(n->h, &k, (void *)(uintptr_t)v);
+}
+
+static void
+remove_pos(struct ef_neigh *n, int32_t pos)
+{
+	struct neigh_meta *m = &n->meta[pos];
+	struct neigh_key k = key_of(m->iface, m->ip);
+
+	if (m->state != NEIGH_ST_NONE)
+		n->live--;
+	if (n->rcu) {
+		/* the slot returns to rte_hash after a grace period */
+		rte_hash_del_key(n->h, &k);
+		memset(m, 0, sizeof(*m));
+		return;
+	}
+	m->state = NEIGH_ST_NONE;
+	publish(n, pos);
+}
+
+int
+ef_neigh_set_static4(struct ef_neigh *n, uint16_t iface, uint32_t ip,
+		     const uint8_t mac[6])
+{
+	int32_t pos;
+
+	if (n == NULL || mac == NULL)
+		return -EINVAL;
+	pos = get_pos(n, iface, ip);
+	if (pos < 0)
+		return pos;
+	n->meta[pos].state = EF_NEIGH_STATIC;
+	n->meta[pos].mac = mac_pack(mac);
+	n->meta[pos].confirmed_ms = n->now_ms;
+	n->meta[pos].since_ms = n->now_ms;
+	n->meta[pos].tries = 0;
+	publish(n, pos);
+	return 0;
+}
+
+int
+ef_neigh_learn4(struct ef_neigh *n, uint16_t iface, uint32_t ip,
+		const uint8_t mac[6])
+{
+	int32_t pos;
+	struct neigh_meta *m;
+	uint64_t v;
+	bool same;
+
+	if (n == NULL || mac == NULL)
+		return -EINVAL;
+	pos = find_pos(n, iface, ip);
+	if (pos >= 0 && n->meta[pos].state == EF_NEIGH_STATIC)
+		return -EEXIST;
+	pos = get_pos(n, iface, ip);
+	if (pos < 0)
+		return pos;
+	m = &n->meta[pos];
+	v = mac_pack(mac);
+	/* a confirmation with the same MAC needs no store readers see */
+	same = m->state == EF_NEIGH_REACHABLE && m->mac == v;
+	if (m->state != EF_NEIGH_REACHABLE)
+		m->since_ms = n->now_ms;
+	m->state = EF_NEIGH_REACHABLE;
+	m->mac = v;
+	m->confirmed_ms = n->now_ms;
+	m->tries = 0;
+	if (!same)
+		publish(n, pos);
+	return 0;
+}
+
+int
+ef_neigh_del4(struct ef_neigh *n, uint16_t iface, uint32_t ip)
+{
+	int32_t pos = find_pos(n, iface, ip);
+
+	if (pos < 0 || n->meta[pos].state == NEIGH_ST_NONE)
+		return -ENOENT;
+	remove_pos(n, pos);
+	return 0;
+}
+
+static void
+send_req(struct ef_neigh *n, struct neigh_meta *m, ef_neigh_send_fn send,
+	 void *arg, uint32_t *sent)
+{
+	m->tries++;
+	m->last_req_ms = n->now_ms;
+	send(arg, m->iface, m->ip);
+	n->sent++;
+	(*sent)++;
+}
+
+static void
+start_resolve(struct ef_neigh *n, int32_t pos, ef_neigh_send_fn send,
+	      void *arg, uint32_t *sent)
+{
+	struct neigh_meta *m = &n->meta[pos];
+
+	m->state = EF_NEIGH_INCOMPLETE;
+	m->since_ms = n->now_ms;
+	m->confirmed_ms = n->now_ms;
+	m->mac = 0;
+	m->tries = 0;
+	publish(n, pos);
+	send_req(n, m, send, arg, sent);
+}
+
+static void
+handle_miss(struct ef_neigh *n, const struct neigh_key *k,
+	    ef_neigh_send_fn send, void *arg, uint32_t *sent)
+{
+	int32_t pos = find_pos(n, k->iface, k->ip);
+	struct neigh_meta *m;
+
+	if (pos >= 0) {
+		m = &n->meta[pos];
+		/*
+		 * Resolving, failed recently, or resolved since the worker
+		 * asked (its message was in flight): nothing to do.
+		 */
+		if (m->state != NEIGH_ST_NONE &&
+		    !(m->state == EF_NEIGH_FAILED &&
+		      n->now_ms - m->since_ms >= EF_NEIGH_FAILED_MS))
+			return;
+	}
+	pos = get_pos(n, k->iface, k->ip);
+	if (pos < 0)
+		return;
+	start_resolve(n, pos, send, arg, sent);
+}
+
+/* Timers of one slot. */
+static void
+tick(struct ef_neigh *n, int32_t pos, ef_neigh_send_fn send, void *arg,
+     uint32_t *sent)
+{
+	struct neigh_meta *m = &n->meta[pos];
+	uint64_t now = n->now_ms;
+
+	switch (m->state) {
+	case EF_NEIGH_INCOMPLETE:
+		if (now - m->last_req_ms < EF_NEIGH_RETRY_MS)
+			return;
+		if (m->tries < EF_NEIGH_TRIES) {
+			send_req(n, m, send, arg, sent);
+			return;
+		}
+		m->state = EF_NEIGH_FAILED;
+		m->since_ms = now;
+		return;
+	case EF_NEIGH_FAILED:
+		if (now - m->since_ms >= EF_NEIGH_FAILED_MS)
+			remove_pos(n, pos);
+		return;
+	case EF_NEIGH_REACHABLE:
+		if (now - m->confirmed_ms >= EF_NEIGH_EXPIRE_MS) {
+			n->expired++;
+			remove_pos(n, pos);
+			return;
+		}
+		if (now - m->confirmed_ms < EF_NEIGH_REFRESH_MS)
+			return;
+		/* a new round of re-ARP every EF_NEIGH_REFRESH_MS */
+		if (m->tries >= EF_NEIGH_TRIES &&
+		    now - m->last_req_ms >= EF_NEIGH_REFRESH_MS)
+			m->tries = 0;
+		if (m->tries == 0 ||
+		    (m->tries < EF_NEIGH_TRIES &&
+		     now - m->last_req_ms >= EF_NEIGH_RETRY_MS))
+			send_req(n, m, send, arg, sent);
+		return;
+	default:
+		return;
+	}
+}
+
+uint32_t
+ef_neigh_poll(struct ef_neigh *n, uint64_t now_ms, ef_neigh_send_fn send,
+	      void *arg)
+{
+	struct neigh_key msgs[EF_NEIGH_POLL_MISSES];
+	uint32_t sent = 0;
+	uint32_t scan;
+
+	if (now_ms > n->now_ms)
+		n->now_ms = now_ms;
+	for (uint32_t i = 0; i < n->n_workers; i++) {
+		unsigned int k = rte_ring_sc_dequeue_burst_elem(n->w[i].ring,
+				msgs, sizeof(msgs[0]), EF_NEIGH_POLL_MISSES,
+				NULL);
+
+		for (unsigned int j = 0; j < k; j++)
+			handle_miss(n, &msgs[j], send, arg, &sent);
+	}
+	scan = RTE_MIN(n->n_meta, (uint32_t)EF_NEIGH_POLL_SCAN);
+	for (uint32_t i = 0; i < scan; i++) {
+		uint32_t pos = n->scan_pos;
+
+		n->scan_pos = pos + 1 == n->n_meta ? 0 : pos + 1;
+		if (n->meta[pos].in_use)
+			tick(n, (int32_t)pos, send, arg, &sent);
+	}
+	return sent;
+}
+
+void
+ef_neigh_flush_dynamic(struct ef_neigh *n)
+{
+	for (uint32_t pos = 0; pos < n->n_meta; pos++) {
+		struct neigh_meta *m = &n->meta[pos];
+
+		if (m->in_use && m->state != NEIGH_ST_NONE &&
+		    m->state != EF_NEIGH_STATIC)
+			remove_pos(n, (int32_t)pos);
+	}
+}
+
+int
+ef_neigh_dump(const struct ef_neigh *n, ef_neigh_dump_fn cb, void *arg)
+{
+	int count = 0;
+
+	for (uint32_t pos = 0; pos < n->n_meta; pos++) {
+		const struct neigh_meta *m = &n->meta[pos];
+		struct ef_neigh_entry e;
+
+		if (!m->in_use || m->state == NEIGH_ST_NONE)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.iface = m->iface;
+		e.ip = m->ip;
+		e.state = (enum ef_neigh_state)m->state;
+		e.is_static = m->state == EF_NEIGH_STATIC;
+		if (m->state == EF_NEIGH_REACHABLE ||
+		    m->state == EF_NEIGH_STATIC)
+			mac_unpack(m->mac, e.mac);
+		e.age_ms = n->now_ms - m->confirmed_ms;
+		count++;
+		if (cb(arg, &e) != 0)
+			break;
+	}
+	return count;
+}
+
+void
+ef_neigh_stats_get(const struct ef_neigh *n, struct ef_neigh_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->entries = n->live;
+	s->requests_sent = n->sent;
+	s->table_full = n->table_full;
+	s->expired = n->expired;
+	for (uint32_t i = 0; i < n->n_workers; i++) {
+		const struct neigh_worker *w = &n->w[i];
+
+		s->misses_queued += __atomic_load_n(&w->queued,
+						    __ATOMIC_RELAXED);
+		s->misses_suppressed += __atomic_load_n(&w->suppressed,
+							__ATOMIC_RELAXED);
+		s->misses_dropped += __atomic_load_n(&w->dropped,
+						     __ATOMIC_RELAXED);
+	}
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_lpm.h>
+#include <rte_malloc.h>
+
+#include "ef_route.h"
+
+RTE_LOG_REGISTER(ef_route_logtype, user.edgefwd.route, INFO);
+#define EF_ROUTE_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, ef_route_logtype, "route: " fmt "\n", \
+		##__VA_ARGS__)
+
+/* Lookups go to rte_lpm in slices of this many (stack arrays). */
+#define EF_ROUTE_BULK 32
+
+struct ef_route_table {
+	struct rte_lpm *lpm;
+	/* rte_lpm takes depths 1..32 only: the /0 rule lives here */
+	uint32_t has_default;
+	uint32_t default_nh;
+	uint32_t n_nh;
+	struct ef_nexthop nh[];	/* indexed by the rte_lpm next hop value */
+};
+
+/* rte_lpm names are global to the process (a tailq in DPDK memory). */
+static uint32_t route_seq;
+
+static uint32_t
+mask_of(uint8_t len)
+{
+	return len == 0 ? 0 : UINT32_MAX << (32 - len);
+}
+
+/*
+ * Interface whose subnet holds a (host order): the longest prefix, the
+ * first interface on a tie. Returns its index or -1.
+ */
+static int
+connected_iface(const struct ef_cfg_interface *ifs, uint32_t n_ifs,
+		uint32_t a)
+{
+	int best = -1;
+
+	for (uint32_t i = 0; i < n_ifs; i++) {
+		uint32_t m;
+
+		if (ifs[i].address.family != EF_AF_INET4 ||
+		    ifs[i].prefix_len > 32)
+			continue;
+		m = mask_of(ifs[i].prefix_len);
+		if ((rte_be_to_cpu_32(ifs[i].address.v4) & m) != (a & m))
+			continue;
+		if (best < 0 || ifs[i].prefix_len > ifs[best].prefix_len)
+			best = (int)i;
+	}
+	return best;
+}
+
+/* Add prefix/len unless a rule for it exists (earlier rules win). */
+static int
+add_rule(struct ef_route_table *t, uint32_t prefix, uint8_t len,
+	 uint16_t iface, uint8_t direct, uint32_t gw_net)
+{
+	uint32_t old;
+	int rc;
+
+	prefix &= mask_of(len);
+	if (len == 0 ? t->has_default != 0 :
+	    rte_lpm_is_rule_present(t->lpm, prefix, len, &old) == 1)
+		return 0;
+	t->nh[t->n_nh] = (struct ef_nexthop){
+		.iface = iface, .direct = direct, .gw = gw_net,
+	};
+	if (len == 0) {
+		t->has_default = 1;
+		t->default_nh = t->n_nh;
+	} else {
+		rc = rte_lpm_add(t->lpm, prefix, len, t->n_nh);
+		if (rc < 0)
+			return rc;
+	}
+	t->n_nh++;
+	return 0;
+}
+
+struct ef_route_table *
+ef_route_build(const struct ef_cfg_interface *ifs, uint32_t n_ifs,
+	       const struct ef_cfg_route *routes, uint32_t n_routes,
+	       int socket_id)
+{
+	struct rte_lpm_config conf = { 0 };
+	struct ef_route_table *t;
+	char name[RTE_LPM_NAMESIZE];
+	uint32_t max_rules = n_ifs + n_routes + 1;
+	uint32_t deep = 0;
+	int rc = 0;
+
+	if ((n_ifs > 0 && ifs == NULL) || (n_routes > 0 && routes == NULL) ||
+	    n_ifs > UINT16_MAX || n_routes > UINT16_MAX) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	t = rte_zmalloc_socket("ef_route", sizeof(*t) +
+			       sizeof(t->nh[0]) * max_rules, 0, socket_id);
+	if (t == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+
+	/* each prefix longer than /24 needs its own tbl8 group */
+	for (uint32_t i = 0; i < n_ifs; i++)
+		deep += ifs[i].prefix_len > 24;
+	for (uint32_t i = 0; i < n_routes; i++)
+		deep += routes[i].prefix_len > 24;
+	conf.max_rules = max_rules;
+	conf.number_tbl8s = deep + 1;
+	snprintf(name, sizeof(name), "ef_route_%u",
+		 __atomic_fetch_add(&route_seq, 1, __ATOMIC_RELAXED));
+	t->lpm = rte_lpm_create(name, socket_id, &conf);
+	if (t->lpm == NULL) {
+		rc = -rte_errno;
+		goto fail;
+	}
+
+	for (uint32_t i = 0; i < n_ifs && rc == 0; i++) {
+		if (ifs[i].address.family != EF_AF_INET4)
+			continue;
+		if (ifs[i].prefix_len > 32) {
+			EF_ROUTE_LOG(ERR, "interface %s: prefix length %u",
+				     ifs[i].port, ifs[i].prefix_len);
+			rc = -EINVAL;
+			break;
+		}
+		rc = add_rule(t, rte_be_to_cpu_32(ifs[i].address.v4),
+			      ifs[i].prefix_len, (uint16_t)i, 1, 0);
+	}
+
+	for (uint32_t i = 0; i < n_routes && rc == 0; i++) {
+		const struct ef_cfg_route *r = &routes[i];
+		int via_if;
+
+		if (r->prefix.family != EF_AF_INET4)
+			continue;
+		via_if = r->via.family == EF_AF_INET4 ?
+			connected_iface(ifs, n_ifs,
+					rte_be_to_cpu_32(r->via.v4)) : -1;
+		if (via_if < 0 || r->prefix_len > 32) {
+			char p[EF_ADDR_STRLEN], v[EF_ADDR_STRLEN];
+
+			EF_ROUTE_LOG(ERR, "line %d: route %s/%u: via %s is not "
+				     "in a connected subnet", r->line,
+				     ef_addr_fmt(&r->prefix, p, sizeof(p)),
+				     r->prefix_len,
+				     ef_addr_fmt(&r->via, v, sizeof(v)));
+			rc = -EINVAL;
+			break;
+		}
+		rc = add_rule(t, rte_be_to_cpu_32(r->prefix.v4), r->prefix_len,
+			      (uint16_t)via_if, 0, r->via.v4);
+	}
+
+	for (uint32_t i = 0; i < n_ifs && rc == 0; i++) {
+		const struct ef_cfg_interface *f = &ifs[i];
+		uint32_t m;
+
+		if (f->gateway.family != EF_AF_INET4 ||
+		    f->address.family != EF_AF_INET4)
+			continue;
+		m = mask_of(f->prefix_len);
+		if ((rte_be_to_cpu_32(f->gateway.v4) & m) !=
+		    (rte_be_to_cpu_32(f->address.v4) & m)) {
+			char g[EF_ADDR_STRLEN];
+
+			EF_ROUTE_LOG(ERR, "line %d: interface %s: gateway %s is "
+				     "not in its subnet", f->line, f->port,
+				     ef_addr_fmt(&f->gateway, g, sizeof(g)));
+			rc = -EINVAL;
+			break;
+		}
+		rc = add_rule(t, 0, 0, (uint16_t)i, 0, f->gateway.v4);
+		break;	/* the first gateway is the default route */
+	}
+	if (rc != 0)
+		goto fail;
+	return t;
+
+fail:
+	rte_lpm_free(t->lpm);
+	rte_free(t);
+	rte_errno = -rc;
+	return NULL;
+}
+
+void
+ef_route_free(struct ef_route_table *t)
+{
+	if (t == NULL)
+		return;
+	rte_lpm_free(t->lpm);
+	rte_free(t);
+}
+
+int
+ef_route_lookup4(const struct ef_route_table *t, uint32_t dst_net_order,
+		 struct ef_nexthop *nh)
+{
+	uint32_t idx;
+
+	if (rte_lpm_lookup(t->lpm, rte_be_to_cpu_32(dst_net_order), &idx) != 0) {
+		if (!t->has_default)
+			return -ENOENT;
+		idx = t->default_nh;
+	}
+	*nh = t->nh[idx];
+	if (nh->direct)
+		nh->gw = dst_net_order;
+	return 0;
+}
+
+uint32_t
+ef_route_lookup4_bulk(const struct ef_route_table *t, const uint32_t *dst,
+		      uint32_t n, struct ef_nexthop *nh, int *rc)
+{
+	uint32_t ips[EF_ROUTE_BULK];
+	uint32_t hops[EF_ROUTE_BULK];
+	uint32_t found = 0;
+
+	for (uint32_t base = 0; base < n; base += EF_ROUTE_BULK) {
+		uint32_t k = RTE_MIN(n - base, (uint32_t)EF_ROUTE_BULK);
+
+		for (uint32_t i = 0; i < k; i++)
+			ips[i] = rte_be_to_cpu_32(dst[base + i]);
+		rte_lpm_lookup_bulk(t->lpm, ips, hops, k);
+		for (uint32_t i = 0; i < k; i++) {
+			uint32_t j = base + i;
+			uint32_t idx = hops[i] & 0x00ffffff;
+
+			if (!(hops[i] & RTE_LPM_LOOKUP_SUCCESS)) {
+				if (!t->has_default) {
+					rc[j] = -ENOENT;
+					continue;
+				}
+				idx = t->default_nh;
+			}
+			nh[j] = t->nh[idx];
+			if (nh[j].direct)
+				nh[j].gw = dst[j];
+			rc[j] = 0;
+			found++;
+		}
+	}
+	return found;
+}
+
+uint32_t
+ef_route_count(const struct ef_route_table *t)
+{
+	return t->n_nh;
+}

@@ -1,0 +1,1227 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <dirent.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "ef_addr.h"
+#include "ef_cfg.h"
+
+#ifndef EF_CONF_DIR
+#error "EF_CONF_DIR must name the conf/ folder"
+#endif
+
+namespace {
+
+/* Two interfaces: an external one with a gateway, an internal one. */
+const char *const kBase =
+	"node = { name = \"node-a\"; };\n"				/* 1 */
+	"interfaces = (\n"						/* 2 */
+	"  { port = \"net_tap0\"; address = \"198.51.100.1/24\";"
+	" gateway = \"198.51.100.254\"; },\n"				/* 3 */
+	"  { port = \"net_tap1\"; address = \"10.0.0.1/24\"; }\n"	/* 4 */
+	");\n";								/* 5 */
+
+struct Parsed {
+	struct ef_cfg *cfg = nullptr;
+	std::vector<std::string> errs;
+
+	Parsed() = default;
+	Parsed(const Parsed &) = delete;
+	Parsed &operator=(const Parsed &) = delete;
+	~Parsed() { ef_cfg_free(cfg); }
+
+	std::string all() const
+	{
+		std::string s;
+
+		for (const auto &e : errs)
+			s += e + "\n";
+		return s;
+	}
+};
+
+void
+collect(Parsed *p, struct ef_cfg_errors *errs)
+{
+	for (uint32_t i = 0; i < errs->n; i++)
+		p->errs.push_back(errs->msgs[i]);
+	ef_cfg_errors_clear(errs);
+}
+
+void
+parse(Parsed *p, const std::string &text)
+{
+	struct ef_cfg_errors errs = {};
+
+	p->cfg = ef_cfg_parse_string(text.c_str(), "t.conf", &errs);
+	collect(p, &errs);
+}
+
+void
+load(Parsed *p, const std::string &file)
+{
+	struct ef_cfg_errors errs = {};
+
+	p->cfg = ef_cfg_load(file.c_str(), &errs);
+	collect(p, &errs);
+}
+
+/* 1-based line of the first line of text containing needle. */
+int
+line_of(const std::string &text, const std::string &needle)
+{
+	size_t pos = text.find(needle);
+	int line = 1;
+
+	if (pos == std::string::npos)
+		return -1;
+	for (size_t i = 0; i < pos; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+/* The base, then text; services wrap one service group's body. */
+std::string
+with(const std::string &text)
+{
+	return std::string(kBase) + text;
+}
+
+std::string
+service(const std::string &body)
+{
+	return with("services = (\n  {\n" + body + "  }\n);\n");
+}
+
+std::string
+conf_path(const std::string &name)
+{
+	return std::string(EF_CONF_DIR) + "/" + name;
+}
+
+/*
+ * Exactly one error, at line, naming what. The "FILE:LINE: " prefix is
+ * checked whole so that a neighbouring line does not pass.
+ */
+::testing::AssertionResult
+one_error(const Parsed &p, int line, const std::string &what)
+{
+	std::string prefix = "t.conf:" + std::to_string(line) + ": ";
+
+	if (p.cfg != nullptr)
+		return ::testing::AssertionFailure() << "model returned";
+	if (p.errs.size() != 1)
+		return ::testing::AssertionFailure()
+			<< p.errs.size() << " errors:\n" << p.all();
+	if (p.errs[0].compare(0, prefix.size(), prefix) != 0 ||
+	    p.errs[0].find(what) == std::string::npos)
+		return ::testing::AssertionFailure()
+			<< "want " << prefix << "..." << what << "\ngot "
+			<< p.errs[0];
+	return ::testing::AssertionSuccess();
+}
+
+/* Some error (among several) at line, containing what. */
+::testing::AssertionResult
+has_error(const Parsed &p, int line, const std::string &what)
+{
+	std::string prefix = "t.conf:" + std::to_string(line) + ": ";
+
+	for (const auto &e : p.errs) {
+		if (e.compare(0, prefix.size(), prefix) == 0 &&
+		    e.find(what) != std::string::npos)
+			return ::testing::AssertionSuccess();
+	}
+	return ::testing::AssertionFailure()
+		<< "no " << prefix << "..." << what << " in:\n" << p.all();
+}
+
+std::string
+addr_str(const struct ef_addr &a)
+{
+	char buf[EF_ADDR_STRLEN];
+
+	return ef_addr_fmt(&a, buf, sizeof(buf));
+}
+
+TEST(CfgDefaults, MinimalFileGetsEveryDefault)
+{
+	Parsed p;
+
+	parse(&p, service("    name = \"ns/web\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( { port = 80; } );\n"
+			  "    endpoints = ( { address = \"10.0.0.9\";"
+			  " node = \"node-b\"; } );\n"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	const struct ef_cfg *c = p.cfg;
+
+	EXPECT_STREQ("t.conf", c->file);
+	EXPECT_STREQ("node-a", c->node_name);
+	EXPECT_EQ(1024, c->snat_port_min);
+	EXPECT_EQ(29999, c->snat_port_max);
+	EXPECT_EQ(32u, c->dataplane.burst);
+	EXPECT_EQ(1024u, c->dataplane.rx_descriptors);
+	EXPECT_EQ(1024u, c->dataplane.tx_descriptors);
+	EXPECT_EQ(65535u, c->dataplane.mbufs);
+	EXPECT_EQ(1048576u, c->conntrack.max_flows);
+	EXPECT_EQ(30u, c->conntrack.tcp_syn_timeout);
+	EXPECT_EQ(7440u, c->conntrack.tcp_established_timeout);
+	EXPECT_EQ(30u, c->conntrack.tcp_fin_timeout);
+	EXPECT_EQ(10u, c->conntrack.tcp_close_timeout);
+	EXPECT_EQ(30u, c->conntrack.udp_timeout);
+	EXPECT_EQ(120u, c->conntrack.udp_stream_timeout);
+	EXPECT_EQ(30u, c->conntrack.icmp_timeout);
+	EXPECT_EQ(EF_HEALTH_TCP, c->health.type);
+	EXPECT_STREQ("/healthz", c->health.http_path);
+	EXPECT_EQ(2000u, c->health.interval_ms);
+	EXPECT_EQ(1000u, c->health.timeout_ms);
+	EXPECT_EQ(2u, c->health.rise);
+	EXPECT_EQ(3u, c->health.fall);
+	EXPECT_EQ(0u, c->n_routes);
+	EXPECT_EQ(0u, c->n_neighbors);
+	ASSERT_EQ(2u, c->n_interfaces);
+	EXPECT_EQ(0u, c->interfaces[1].mtu);
+	EXPECT_EQ(0, c->interfaces[1].gateway.family);
+	EXPECT_EQ(24, c->interfaces[1].prefix_len);
+
+	ASSERT_EQ(1u, c->n_services);
+	const struct ef_cfg_service *s = &c->services[0];
+	EXPECT_EQ(EF_SVC_TYPE_CLUSTER_IP, s->type);
+	EXPECT_EQ(EF_POLICY_CLUSTER, s->external_traffic_policy);
+	EXPECT_EQ(EF_POLICY_CLUSTER, s->internal_traffic_policy);
+	EXPECT_EQ(EF_AFFINITY_NONE, s->session_affinity);
+	EXPECT_EQ(10800u, s->session_affinity_timeout);
+	EXPECT_EQ(0, s->health_check_node_port);
+	EXPECT_FALSE(s->health_overridden);
+	EXPECT_EQ(0, memcmp(&c->health, &s->health, sizeof(s->health)));
+	EXPECT_EQ(0u, s->n_load_balancer_ips);
+	EXPECT_EQ(0u, s->n_external_ips);
+	ASSERT_EQ(1u, s->n_ports);
+	EXPECT_EQ(IPPROTO_TCP, s->ports[0].protocol);
+	EXPECT_EQ(80, s->ports[0].port);
+	EXPECT_EQ(80, s->ports[0].target_port);
+	EXPECT_EQ(0, s->ports[0].node_port);
+	ASSERT_EQ(1u, s->n_endpoints);
+	EXPECT_TRUE(s->endpoints[0].ready);
+	EXPECT_TRUE(s->endpoints[0].serving);
+	EXPECT_FALSE(s->endpoints[0].terminating);
+	EXPECT_EQ(1u, s->endpoints[0].weight);
+	EXPECT_STREQ("node-b", s->endpoints[0].node);
+}
+
+TEST(CfgDefaults, SnatDefaultsToFirstInterfaceWithoutGateway)
+{
+	Parsed p;
+
+	parse(&p, with(""));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	ASSERT_EQ(1u, p.cfg->n_snat_addresses);
+	EXPECT_EQ("10.0.0.1", addr_str(p.cfg->snat_addresses[0]));
+}
+
+TEST(CfgDefaults, SnatDefaultsToFirstInterfaceWhenAllHaveGateways)
+{
+	Parsed p;
+
+	parse(&p, "node = { name = \"n1\"; snat_addresses = [ ]; };\n"
+		  "interfaces = (\n"
+		  "  { port = \"a\"; address = \"192.0.2.5/24\";"
+		  " gateway = \"192.0.2.1\"; },\n"
+		  "  { port = \"b\"; address = \"10.1.0.5/16\";"
+		  " gateway = \"10.1.0.1\"; }\n);\n");
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	ASSERT_EQ(1u, p.cfg->n_snat_addresses);
+	EXPECT_EQ("192.0.2.5", addr_str(p.cfg->snat_addresses[0]));
+}
+
+TEST(CfgDefaults, ServingFollowsReadyAndTargetPortFollowsPort)
+{
+	Parsed p;
+
+	parse(&p, service("    name = \"ns/web\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( { protocol = \"UDP\"; port = 53; } );\n"
+			  "    endpoints = (\n"
+			  "      { address = \"10.0.0.9\"; node = \"n\";"
+			  " ready = false; },\n"
+			  "      { address = \"10.0.0.8\"; node = \"n\";"
+			  " ready = false; serving = true;"
+			  " terminating = true; weight = 7; }\n"
+			  "    );\n"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	const struct ef_cfg_service *s = &p.cfg->services[0];
+	EXPECT_EQ(IPPROTO_UDP, s->ports[0].protocol);
+	EXPECT_EQ(53, s->ports[0].target_port);
+	ASSERT_EQ(2u, s->n_endpoints);
+	EXPECT_FALSE(s->endpoints[0].serving);
+	EXPECT_TRUE(s->endpoints[1].serving);
+	EXPECT_TRUE(s->endpoints[1].terminating);
+	EXPECT_EQ(7u, s->endpoints[1].weight);
+}
+
+TEST(CfgDefaults, ServiceHealthOverrideInheritsTheRest)
+{
+	std::string t = with("health = { interval_ms = 5000; fall = 4; };\n") +
+		"services = ( { name = \"ns/a\"; cluster_ip = \"10.96.0.1\";\n"
+		"  ports = ( { port = 80; } );\n"
+		"  health = { type = \"http\"; http_path = \"/ready\"; }; } );\n";
+	Parsed p;
+
+	parse(&p, t);
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	const struct ef_cfg_health *h = &p.cfg->services[0].health;
+	EXPECT_TRUE(p.cfg->services[0].health_overridden);
+	EXPECT_EQ(EF_HEALTH_HTTP, h->type);
+	EXPECT_STREQ("/ready", h->http_path);
+	EXPECT_EQ(5000u, h->interval_ms);
+	EXPECT_EQ(1000u, h->timeout_ms);
+	EXPECT_EQ(2u, h->rise);
+	EXPECT_EQ(4u, h->fall);
+	EXPECT_EQ(EF_HEALTH_TCP, p.cfg->health.type);
+}
+
+TEST(CfgDefaults, Int64AndHexIntegersAreAccepted)
+{
+	Parsed p;
+
+	parse(&p, with("conntrack = { max_flows = 65536L; };\n"
+		       "dataplane = { burst = 0x20; };\n"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	EXPECT_EQ(65536u, p.cfg->conntrack.max_flows);
+	EXPECT_EQ(32u, p.cfg->dataplane.burst);
+}
+
+TEST(CfgFiles, DemoSummaryAndTopology)
+{
+	Parsed p;
+	struct ef_cfg_summary sum;
+
+	load(&p, conf_path("demo.conf"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	ef_cfg_summarize(p.cfg, &sum);
+	EXPECT_EQ(4u, sum.services);
+	/*
+	 * Per port: cluster IP + LB IP + node port on 3 interfaces = 5;
+	 * web-local and web-cluster have 2 ports, the others 1: 6 x 5.
+	 */
+	EXPECT_EQ(30u, sum.frontends);
+	EXPECT_EQ(10u, sum.endpoints);
+	EXPECT_STREQ("node-a", p.cfg->node_name);
+	ASSERT_EQ(3u, p.cfg->n_interfaces);
+	ASSERT_EQ(1u, p.cfg->n_routes);
+	EXPECT_EQ("10.0.0.2", addr_str(p.cfg->routes[0].via));
+	EXPECT_EQ(512u, p.cfg->dataplane.rx_descriptors);
+	EXPECT_EQ(8191u, p.cfg->dataplane.mbufs);
+	EXPECT_EQ(65536u, p.cfg->conntrack.max_flows);
+	EXPECT_EQ(2u, p.cfg->health.fall);
+	EXPECT_EQ(500u, p.cfg->health.timeout_ms);
+	EXPECT_EQ(32000, p.cfg->services[0].health_check_node_port);
+	EXPECT_EQ(EF_POLICY_LOCAL, p.cfg->services[2].external_traffic_policy);
+	EXPECT_EQ(EF_AFFINITY_CLIENT_IP, p.cfg->services[3].session_affinity);
+	EXPECT_EQ(60u, p.cfg->services[3].session_affinity_timeout);
+	EXPECT_EQ(IPPROTO_UDP, p.cfg->services[1].ports[1].protocol);
+	EXPECT_EQ(30054, p.cfg->services[1].ports[1].node_port);
+}
+
+TEST(CfgFiles, EveryShippedConfValidates)
+{
+	DIR *d = opendir(EF_CONF_DIR);
+	struct dirent *e;
+	int n = 0;
+
+	ASSERT_NE(nullptr, d);
+	while ((e = readdir(d)) != nullptr) {
+		std::string name = e->d_name;
+		Parsed p;
+
+		if (name.size() < 5 ||
+		    name.compare(name.size() - 5, 5, ".conf") != 0)
+			continue;
+		load(&p, conf_path(name));
+		EXPECT_NE(nullptr, p.cfg) << name << ":\n" << p.all();
+		n++;
+	}
+	closedir(d);
+	EXPECT_GE(n, 2);
+}
+
+TEST(CfgFiles, EveryBadExampleFails)
+{
+	DIR *d = opendir(EF_CONF_DIR "/bad");
+	struct dirent *e;
+	int n = 0;
+
+	ASSERT_NE(nullptr, d);
+	while ((e = readdir(d)) != nullptr) {
+		std::string name = e->d_name;
+		Parsed p;
+
+		if (name.size() < 5 ||
+		    name.compare(name.size() - 5, 5, ".conf") != 0)
+			continue;
+		load(&p, conf_path("bad/" + name));
+		EXPECT_EQ(nullptr, p.cfg) << name;
+		EXPECT_FALSE(p.errs.empty()) << name;
+		n++;
+	}
+	closedir(d);
+	EXPECT_GE(n, 2);
+}
+
+TEST(CfgFiles, ReferenceConfCarriesTheExtensions)
+{
+	Parsed p;
+
+	load(&p, conf_path("edgefwd.conf"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	EXPECT_EQ(1500u, p.cfg->interfaces[0].mtu);
+	EXPECT_EQ(29999, p.cfg->snat_port_max);
+	ASSERT_EQ(1u, p.cfg->n_neighbors);
+	EXPECT_EQ(0x02, p.cfg->neighbors[0].mac[5]);
+	ASSERT_EQ(2u, p.cfg->n_services);
+	EXPECT_TRUE(p.cfg->services[0].health_overridden);
+	EXPECT_STREQ("/ready", p.cfg->services[0].health.http_path);
+	EXPECT_EQ(2u, p.cfg->services[1].endpoints[0].weight);
+	EXPECT_EQ(1u, p.cfg->services[1].n_external_ips);
+}
+
+TEST(CfgFiles, FourMistakesAreAllReportedWithTheirLines)
+{
+	Parsed p;
+	std::string f = conf_path("bad/four-errors.conf");
+
+	load(&p, f);
+	EXPECT_EQ(nullptr, p.cfg);
+	ASSERT_EQ(4u, p.errs.size()) << p.all();
+	EXPECT_EQ(0u, p.errs[0].find(f + ":12: unknown setting "
+				     "'rx_descriptor' in dataplane"))
+		<< p.errs[0];
+	EXPECT_EQ(0u, p.errs[1].find(f + ":17: services[0].cluster_ip: "
+				     "\"10.96.0.300\" is not an IP address"))
+		<< p.errs[1];
+	EXPECT_EQ(0u, p.errs[2].find(f + ":27: services[1].ports[1]: "
+				     "duplicate frontend TCP"))
+		<< p.errs[2];
+	EXPECT_NE(std::string::npos, p.errs[2].find("at line 26"));
+	EXPECT_EQ(0u, p.errs[3].find(f + ":32: services[2]."
+				     "external_traffic_policy: \"local\""))
+		<< p.errs[3];
+}
+
+TEST(CfgFiles, SyntaxErrorStopsWithItsLine)
+{
+	Parsed p;
+	std::string f = conf_path("bad/syntax.conf");
+
+	load(&p, f);
+	EXPECT_EQ(nullptr, p.cfg);
+	ASSERT_EQ(1u, p.errs.size()) << p.all();
+	EXPECT_EQ(f + ":6: syntax error: syntax error", p.errs[0]);
+}
+
+TEST(CfgFiles, MissingFileSaysCannotOpen)
+{
+	Parsed p;
+
+	load(&p, "/nonexistent/edgefwd.conf");
+	EXPECT_EQ(nullptr, p.cfg);
+	ASSERT_EQ(1u, p.errs.size());
+	EXPECT_EQ("/nonexistent/edgefwd.conf: cannot open: "
+		  "No such file or directory", p.errs[0]);
+}
+
+TEST(CfgErrors, SyntaxErrorInString)
+{
+	Parsed p;
+
+	parse(&p, with("dataplane = { burst = ; };\n"));
+	EXPECT_TRUE(one_error(p, 6, "syntax error"));
+}
+
+TEST(CfgErrors, DuplicateSettingIsASyntaxError)
+{
+	Parsed p;
+
+	parse(&p, with("dataplane = { burst = 8;\n burst = 16; };\n"));
+	EXPECT_TRUE(one_error(p, 7, "duplicate setting name"));
+}
+
+TEST(CfgErrors, NullErrsAndNullModelAreSafe)
+{
+	std::string t = with("dataplane = { burst = 0; };\n");
+
+	EXPECT_EQ(nullptr, ef_cfg_parse_string(t.c_str(), "x", nullptr));
+	ef_cfg_free(nullptr);
+	ef_cfg_errors_clear(nullptr);
+}
+
+TEST(CfgErrors, PrintWritesOneLinePerError)
+{
+	struct ef_cfg_errors errs = {};
+	std::string t = with("dataplane = { burst = 0; mbufs = 5; };\n");
+	char buf[1024] = {};
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+
+	ASSERT_NE(nullptr, f);
+	EXPECT_EQ(nullptr, ef_cfg_parse_string(t.c_str(), "t.conf", &errs));
+	ASSERT_EQ(2u, errs.n);
+	ef_cfg_errors_print(&errs, f);
+	fclose(f);
+	EXPECT_EQ(std::string(errs.msgs[0]) + "\n" + errs.msgs[1] + "\n",
+		  std::string(buf));
+	ef_cfg_errors_clear(&errs);
+	EXPECT_EQ(0u, errs.n);
+}
+
+TEST(CfgUnknownKeys, ReportedAtEveryLevelWithTheirLine)
+{
+	struct Case {
+		const char *where;
+		std::string text;
+	};
+	const std::string svc_head =
+		"services = ( { name = \"ns/a\"; cluster_ip = \"10.96.0.1\";\n";
+	const std::vector<Case> cases = {
+		{ "the top level", with("bogus = 1;\n") },
+		{ "node", "node = { name = \"n\";\n bogus = 1; };\n"
+			  "interfaces = ( { port = \"p\";"
+			  " address = \"10.0.0.1/24\"; } );\n" },
+		{ "interfaces[1]", with("").replace(
+			  with("").find("\"10.0.0.1/24\";") + 14, 0,
+			  "\n bogus = 1;") },
+		{ "routes[0]", with("routes = ( { prefix = \"10.9.0.0/16\";"
+				    " via = \"10.0.0.2\";\n bogus = 1; } );\n") },
+		{ "neighbors[0]", with("neighbors = ( { address = \"10.0.0.2\";"
+				       " mac = \"02:00:00:00:00:01\";\n"
+				       " bogus = 1; } );\n") },
+		{ "dataplane", with("dataplane = {\n bogus = 1; };\n") },
+		{ "conntrack", with("conntrack = {\n bogus = 1; };\n") },
+		{ "health", with("health = {\n bogus = 1; };\n") },
+		{ "services[0]", with(svc_head + " bogus = 1;\n"
+				      " ports = ( { port = 80; } ); } );\n") },
+		{ "services[0].ports[0]",
+		  with(svc_head + " ports = ( { port = 80;\n bogus = 1; } );"
+			 " } );\n") },
+		{ "services[0].endpoints[0]",
+		  with(svc_head + " ports = ( { port = 80; } );\n"
+			 " endpoints = ( { address = \"10.0.0.5\";"
+			 " node = \"n\";\n bogus = 1; } ); } );\n") },
+		{ "services[0].health",
+		  with(svc_head + " ports = ( { port = 80; } );\n"
+			 " health = {\n bogus = 1; }; } );\n") },
+	};
+
+	for (const auto &k : cases) {
+		Parsed p;
+
+		SCOPED_TRACE(k.where);
+		parse(&p, k.text);
+		EXPECT_TRUE(one_error(p, line_of(k.text, "bogus"),
+				      std::string("unknown setting 'bogus' in ") +
+				      k.where));
+	}
+}
+
+TEST(CfgUnknownKeys, TypoGetsASuggestion)
+{
+	std::string t = with("conntrack = { max_flow = 4096; };\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(one_error(p, 6, "unknown setting 'max_flow' in conntrack "
+			      "(did you mean 'max_flows'?)"));
+}
+
+TEST(CfgTypes, NumberWhereStringExpectedAndBack)
+{
+	Parsed a;
+	Parsed b;
+	Parsed c;
+
+	parse(&a, service("    name = 42;\n"
+			  "    ports = ( { port = 80; } );\n"));
+	EXPECT_TRUE(one_error(a, 8, "services[0].name: must be a string, "
+			      "not an integer"));
+	parse(&b, service("    name = \"ns/a\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( { port = \"80\"; } );\n"));
+	EXPECT_TRUE(one_error(b, 10, "services[0].ports[0].port: must be an "
+			      "integer, not a string"));
+	parse(&c, with("dataplane = { burst = 32.0; };\n"));
+	EXPECT_TRUE(one_error(c, 6, "dataplane.burst: must be an integer, "
+			      "not a float"));
+}
+
+TEST(CfgTypes, BooleansMustBeTrueOrFalse)
+{
+	Parsed p;
+
+	parse(&p, service("    name = \"ns/a\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( { port = 80; } );\n"
+			  "    endpoints = ( { address = \"10.0.0.5\";"
+			  " node = \"n\"; ready = 1; } );\n"));
+	EXPECT_TRUE(one_error(p, 11, "services[0].endpoints[0].ready: must "
+			      "be true or false, not an integer"));
+}
+
+TEST(CfgTypes, ListsAndGroupsMustHaveTheirShape)
+{
+	Parsed a;
+	Parsed b;
+
+	parse(&a, with("dataplane = ( );\n"));
+	EXPECT_TRUE(one_error(a, 6, "dataplane: must be a group"));
+	parse(&b, with("routes = ( \"10.9.0.0/16\" );\n"));
+	EXPECT_TRUE(one_error(b, 6, "routes[0]: must be a group"));
+}
+
+TEST(CfgRanges, OutOfRangeValuesNameTheSettingAndLine)
+{
+	struct Case {
+		std::string text;
+		const char *what;
+	};
+	const std::string svc =
+		"services = ( { name = \"ns/a\"; cluster_ip = \"10.96.0.1\";\n";
+	const std::vector<Case> cases = {
+		{ "dataplane = {\n burst = 0; };\n", "dataplane.burst: 0" },
+		{ "dataplane = {\n burst = 257; };\n", "dataplane.burst: 257" },
+		{ "dataplane = {\n rx_descriptors = 63; };\n",
+		  "dataplane.rx_descriptors: 63" },
+		{ "dataplane = {\n tx_descriptors = 16385; };\n",
+		  "dataplane.tx_descriptors: 16385" },
+		{ "dataplane = {\n mbufs = 1022; };\n", "dataplane.mbufs: 1022" },
+		{ "conntrack = {\n max_flows = 1023; };\n",
+		  "conntrack.max_flows: 1023" },
+		{ "conntrack = {\n max_flows = 67108865; };\n",
+		  "conntrack.max_flows: 67108865" },
+		{ "conntrack = {\n udp_timeout = 0; };\n",
+		  "conntrack.udp_timeout: 0" },
+		{ "conntrack = {\n tcp_established_timeout = 2592001; };\n",
+		  "conntrack.tcp_established_timeout: 2592001" },
+		{ "health = {\n interval_ms = 99; timeout_ms = 50; };\n",
+		  "health.interval_ms: 99" },
+		{ "health = {\n timeout_ms = 9; };\n", "health.timeout_ms: 9" },
+		{ "health = {\n rise = 0; };\n", "health.rise: 0" },
+		{ "health = {\n fall = 101; };\n", "health.fall: 101" },
+		{ svc + " session_affinity_timeout = 86401;\n"
+			" ports = ( { port = 80; } ); } );\n",
+		  "services[0].session_affinity_timeout: 86401" },
+		{ svc + " ports = ( { port = 0; } ); } );\n",
+		  "services[0].ports[0].port: 0" },
+		{ svc + " ports = ( { port = 80; target_port = 65536; } );"
+			" } );\n",
+		  "services[0].ports[0].target_port: 65536" },
+		{ svc + " ports = ( { port = 80; } ); endpoints = ( {"
+			" address = \"10.0.0.5\"; node = \"n\"; weight = 0;"
+			" } ); } );\n",
+		  "services[0].endpoints[0].weight: 0" },
+	};
+
+	for (const auto &k : cases) {
+		std::string t = with(k.text);
+		Parsed p;
+
+		SCOPED_TRACE(k.text);
+		parse(&p, t);
+		EXPECT_TRUE(one_error(p, 7, std::string(k.what) +
+				      " is out of range"));
+	}
+}
+
+TEST(CfgRanges, BoundariesAreAccepted)
+{
+	Parsed p;
+
+	parse(&p, with("dataplane = { burst = 256; rx_descriptors = 64;"
+		       " tx_descriptors = 16384; mbufs = 1023; };\n"
+		       "conntrack = { max_flows = 67108864;"
+		       " icmp_timeout = 2592000; };\n"
+		       "health = { interval_ms = 100; timeout_ms = 100;"
+		       " rise = 100; fall = 1; };\n"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	EXPECT_EQ(256u, p.cfg->dataplane.burst);
+	EXPECT_EQ(67108864u, p.cfg->conntrack.max_flows);
+	EXPECT_EQ(2592000u, p.cfg->conntrack.icmp_timeout);
+	EXPECT_EQ(100u, p.cfg->health.timeout_ms);
+}
+
+TEST(CfgRanges, LiteralsLibconfigWouldTruncateAreOutOfRange)
+{
+	Parsed a;
+	Parsed b;
+
+	/* 4294968320 is 2^32 + 1024: libconfig 1.5 alone reads 1024 */
+	parse(&a, with("conntrack = {\n max_flows = 4294968320; };\n"));
+	EXPECT_TRUE(one_error(a, 7, "conntrack.max_flows: 4294968320 is out "
+			      "of range"));
+	parse(&b, with("dataplane = {\n burst = 4294967328; };\n"));
+	EXPECT_TRUE(one_error(b, 7, "dataplane.burst: 4294967328 is out of "
+			      "range"));
+}
+
+TEST(CfgRanges, HealthTimeoutMustNotExceedInterval)
+{
+	Parsed p;
+
+	parse(&p, with("health = { interval_ms = 1000;\n"
+		       " timeout_ms = 1500; };\n"));
+	EXPECT_TRUE(one_error(p, 7, "health: timeout_ms 1500 is longer than "
+			      "interval_ms 1000"));
+}
+
+TEST(CfgRanges, OverrideCheckedAgainstInheritedInterval)
+{
+	Parsed p;
+
+	parse(&p, service("    name = \"ns/a\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( { port = 80; } );\n"
+			  "    health = { timeout_ms = 2500; };\n"));
+	EXPECT_TRUE(one_error(p, 11, "services[0].health: timeout_ms 2500"));
+}
+
+TEST(CfgRanges, HttpPathMustStartWithSlash)
+{
+	Parsed p;
+
+	parse(&p, with("health = { type = \"http\";\n"
+		       " http_path = \"healthz\"; };\n"));
+	EXPECT_TRUE(one_error(p, 7, "health.http_path: \"healthz\" must start "
+			      "with '/'"));
+}
+
+TEST(CfgRanges, MtuZeroOrSixtyEightAndUp)
+{
+	std::string t = with("").replace(with("").find("\"10.0.0.1/24\";") + 14,
+					 0, "\n mtu = 67;");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(one_error(p, 5, "interfaces[1].mtu: 67 is out of range"));
+}
+
+TEST(CfgWords, PolicyWordsAreExactAndCaseSensitive)
+{
+	struct Case {
+		const char *line;
+		const char *what;
+	};
+	const std::vector<Case> cases = {
+		{ "external_traffic_policy = \"local\";",
+		  "\"local\" is not valid: words are case-sensitive, did you "
+		  "mean \"Local\"?" },
+		{ "internal_traffic_policy = \"Clustr\";",
+		  "\"Clustr\" is not valid (expected \"Cluster\" or "
+		  "\"Local\")" },
+		{ "session_affinity = \"clientip\";", "did you mean "
+		  "\"ClientIP\"?" },
+		{ "type = \"Loadbalancer\";", "did you mean \"LoadBalancer\"?" },
+		{ "type = \"External\";", "(expected \"ClusterIP\", "
+		  "\"NodePort\" or \"LoadBalancer\")" },
+		{ "health = { type = \"TCP\"; };", "did you mean \"tcp\"?" },
+	};
+
+	for (const auto &k : cases) {
+		std::string t = service(std::string("    name = \"ns/a\";\n"
+						    "    cluster_ip = "
+						    "\"10.96.0.1\";\n    ") +
+					k.line + "\n    ports = ( { port = 80; "
+					"} );\n");
+		Parsed p;
+
+		SCOPED_TRACE(k.line);
+		parse(&p, t);
+		EXPECT_TRUE(one_error(p, 10, k.what));
+	}
+}
+
+TEST(CfgWords, ProtocolTypoAndSctp)
+{
+	Parsed a;
+	Parsed b;
+
+	parse(&a, service("    name = \"ns/a\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( { protocol = \"TPC\"; port = 80; } );\n"));
+	EXPECT_TRUE(one_error(a, 10, "services[0].ports[0].protocol: \"TPC\" "
+			      "is not valid (expected \"TCP\" or \"UDP\")"));
+	parse(&b, service("    name = \"ns/a\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( { protocol = \"SCTP\"; port = 80; } );\n"));
+	EXPECT_TRUE(one_error(b, 10, "services[0].ports[0].protocol: SCTP is "
+			      "not supported yet"));
+}
+
+TEST(CfgWords, NamesUseKubernetesSpelling)
+{
+	EXPECT_STREQ("ClusterIP", ef_svc_type_name(EF_SVC_TYPE_CLUSTER_IP));
+	EXPECT_STREQ("NodePort", ef_svc_type_name(EF_SVC_TYPE_NODE_PORT));
+	EXPECT_STREQ("LoadBalancer",
+		     ef_svc_type_name(EF_SVC_TYPE_LOAD_BALANCER));
+	EXPECT_STREQ("Cluster", ef_policy_name(EF_POLICY_CLUSTER));
+	EXPECT_STREQ("Local", ef_policy_name(EF_POLICY_LOCAL));
+	EXPECT_STREQ("None", ef_affinity_name(EF_AFFINITY_NONE));
+	EXPECT_STREQ("ClientIP", ef_affinity_name(EF_AFFINITY_CLIENT_IP));
+	EXPECT_STREQ("tcp", ef_health_type_name(EF_HEALTH_TCP));
+	EXPECT_STREQ("http", ef_health_type_name(EF_HEALTH_HTTP));
+	EXPECT_STREQ("none", ef_health_type_name(EF_HEALTH_NONE));
+}
+
+TEST(CfgServices, NameMustBeNamespaceSlashName)
+{
+	const char *const bad[] = {
+		"web", "a/b/c", "/web", "ns/", "Default/web", "ns/web_1",
+		"-ns/web",
+	};
+
+	for (const char *name : bad) {
+		std::string t = service(std::string("    name = \"") + name +
+					"\";\n    cluster_ip = \"10.96.0.1\";\n"
+					"    ports = ( { port = 80; } );\n");
+		Parsed p;
+
+		SCOPED_TRACE(name);
+		parse(&p, t);
+		EXPECT_TRUE(one_error(p, 8, "services[0].name: \"" +
+				      std::string(name) + "\" is not "
+				      "\"namespace/name\""));
+	}
+}
+
+TEST(CfgServices, DuplicateNameReportsBothLines)
+{
+	std::string t = with("services = (\n"
+			     " { name = \"ns/a\"; cluster_ip = \"10.96.0.1\";"
+			     " ports = ( { port = 80; } ); },\n"
+			     " { name = \"ns/a\"; cluster_ip = \"10.96.0.2\";"
+			     " ports = ( { port = 80; } ); }\n);\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(one_error(p, 8, "services[1].name: service \"ns/a\" is "
+			      "already defined at line 7"));
+}
+
+TEST(CfgServices, LoadBalancerIpsOnlyOnLoadBalancer)
+{
+	Parsed p;
+
+	parse(&p, service("    name = \"ns/a\";\n"
+			  "    type = \"NodePort\";\n"
+			  "    load_balancer_ips = [ \"198.51.100.9\" ];\n"
+			  "    ports = ( { port = 80; node_port = 30080; } );\n"));
+	EXPECT_TRUE(one_error(p, 10, "services[0].load_balancer_ips: only a "
+			      "LoadBalancer service has load balancer IPs"));
+}
+
+TEST(CfgServices, NodePortOnClusterIpIsAnError)
+{
+	Parsed p;
+
+	parse(&p, service("    name = \"ns/a\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( { port = 80;\n"
+			  "      node_port = 30080; } );\n"));
+	EXPECT_TRUE(one_error(p, 11, "services[0].ports[0].node_port: a "
+			      "ClusterIP service has no node port"));
+}
+
+TEST(CfgServices, HealthCheckNodePortNeedsLocalPolicy)
+{
+	Parsed p;
+
+	parse(&p, service("    name = \"ns/a\";\n"
+			  "    type = \"LoadBalancer\";\n"
+			  "    health_check_node_port = 32000;\n"
+			  "    ports = ( { port = 80; node_port = 30080; } );\n"));
+	EXPECT_TRUE(one_error(p, 10, "services[0].health_check_node_port: "
+			      "needs external_traffic_policy Local"));
+}
+
+TEST(CfgServices, HeadlessHasNoFrontendAndNeedsClusterIpType)
+{
+	Parsed a;
+	Parsed b;
+	struct ef_cfg_summary sum;
+
+	parse(&a, service("    name = \"ns/a\";\n"
+			  "    cluster_ip = \"None\";\n"
+			  "    ports = ( { port = 80; } );\n"
+			  "    endpoints = ( { address = \"10.0.0.5\";"
+			  " node = \"n\"; } );\n"));
+	ASSERT_NE(nullptr, a.cfg) << a.all();
+	EXPECT_EQ(0, a.cfg->services[0].cluster_ip.family);
+	ef_cfg_summarize(a.cfg, &sum);
+	EXPECT_EQ(1u, sum.services);
+	EXPECT_EQ(0u, sum.frontends);
+	EXPECT_EQ(1u, sum.endpoints);
+
+	parse(&b, service("    name = \"ns/a\";\n"
+			  "    type = \"NodePort\";\n"
+			  "    cluster_ip = \"None\";\n"
+			  "    ports = ( { port = 80; } );\n"));
+	EXPECT_TRUE(one_error(b, 10, "services[0].cluster_ip: \"None\" "
+			      "(headless) needs type ClusterIP"));
+}
+
+TEST(CfgServices, PortsRequiredAndNamedWhenSeveral)
+{
+	Parsed a;
+	Parsed b;
+
+	parse(&a, service("    name = \"ns/a\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( );\n"));
+	EXPECT_TRUE(one_error(a, 10, "services[0].ports: at least one port"));
+	parse(&b, service("    name = \"ns/a\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( { name = \"a\"; port = 80; },\n"
+			  "      { port = 81; } );\n"));
+	EXPECT_TRUE(one_error(b, 11, "services[0].ports[1].name: missing"));
+}
+
+TEST(CfgFrontends, SameLoadBalancerIpAndPortInTwoServices)
+{
+	std::string t = with(
+		"services = (\n"
+		" { name = \"ns/a\"; type = \"LoadBalancer\";\n"
+		"   load_balancer_ips = [ \"198.51.100.9\" ];\n"
+		"   ports = ( { port = 443; } ); },\n"
+		" { name = \"ns/b\"; type = \"LoadBalancer\";\n"
+		"   load_balancer_ips = [ \"198.51.100.9\" ];\n"
+		"   ports = ( { name = \"u\"; protocol = \"UDP\"; port = 443; },\n"
+		"             { name = \"t\"; port = 443; } ); }\n);\n");
+	Parsed p;
+
+	parse(&p, t);
+	/* UDP 443 on the same IP is a different frontend: only line 13 */
+	EXPECT_TRUE(one_error(p, 13, "services[1].ports[1]: duplicate "
+			      "frontend TCP 198.51.100.9:443 "
+			      "(load_balancer_ips of \"ns/b\"), already "
+			      "claimed at line 9 (load_balancer_ips of "
+			      "\"ns/a\")"));
+}
+
+TEST(CfgFrontends, SamePortTwiceInOneServiceIsReportedOnce)
+{
+	Parsed p;
+
+	parse(&p, service("    name = \"ns/a\";\n"
+			  "    type = \"LoadBalancer\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    load_balancer_ips = [ \"198.51.100.9\" ];\n"
+			  "    ports = ( { name = \"a\"; port = 80; },\n"
+			  "      { name = \"b\"; port = 80; } );\n"));
+	EXPECT_TRUE(one_error(p, 13, "already claimed at line 12"));
+}
+
+TEST(CfgFrontends, NodePortClashesWithLoadBalancerIpOnInterface)
+{
+	/* the LB IP is the node's own address: its port 30080 is taken */
+	std::string t = with(
+		"services = (\n"
+		" { name = \"ns/a\"; type = \"LoadBalancer\";\n"
+		"   load_balancer_ips = [ \"10.0.0.1\" ];\n"
+		"   ports = ( { port = 30080; } ); },\n"
+		" { name = \"ns/b\"; type = \"NodePort\";"
+		" cluster_ip = \"10.96.0.2\";\n"
+		"   ports = ( { port = 80; node_port = 30080; } ); }\n);\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(one_error(p, 11, "services[1].ports[0]: duplicate frontend "
+			      "TCP 10.0.0.1:30080 (node_port of \"ns/b\"), "
+			      "already claimed at line 9 (load_balancer_ips "
+			      "of \"ns/a\")"));
+}
+
+TEST(CfgFrontends, SameNodePortTwiceOnceNotPerInterface)
+{
+	std::string t = with(
+		"services = (\n"
+		" { name = \"ns/a\"; type = \"NodePort\";"
+		" cluster_ip = \"10.96.0.1\";\n"
+		"   ports = ( { port = 80; node_port = 30080; } ); },\n"
+		" { name = \"ns/b\"; type = \"NodePort\";"
+		" cluster_ip = \"10.96.0.2\";\n"
+		"   ports = ( { name = \"t\"; port = 80; node_port = 30080; },\n"
+		"     { name = \"u\"; protocol = \"UDP\"; port = 81;"
+		" node_port = 30080; } ); }\n);\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(one_error(p, 10, "TCP <every interface address>:30080 "
+			      "(node_port of \"ns/b\"), already claimed at "
+			      "line 8 (node_port of \"ns/a\")"));
+}
+
+TEST(CfgFrontends, HealthCheckNodePortClashesWithNodePort)
+{
+	std::string t = with(
+		"services = (\n"
+		" { name = \"ns/a\"; type = \"NodePort\";"
+		" cluster_ip = \"10.96.0.1\";\n"
+		"   ports = ( { port = 80; node_port = 32000; } ); },\n"
+		" { name = \"ns/b\"; type = \"LoadBalancer\";"
+		" cluster_ip = \"10.96.0.2\";\n"
+		"   external_traffic_policy = \"Local\";\n"
+		"   health_check_node_port = 32000;\n"
+		"   ports = ( { port = 80; node_port = 30001; } ); }\n);\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(one_error(p, 11, "services[1].health_check_node_port: "
+			      "duplicate frontend TCP <every interface "
+			      "address>:32000"));
+}
+
+TEST(CfgFrontends, ExternalIpCountsForEveryType)
+{
+	Parsed p;
+	struct ef_cfg_summary sum;
+
+	parse(&p, service("    name = \"ns/a\";\n"
+			  "    type = \"NodePort\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    external_ips = [ \"192.0.2.1\", \"192.0.2.2\" ];\n"
+			  "    ports = ( { name = \"a\"; port = 80;"
+			  " node_port = 30080; },\n"
+			  "      { name = \"b\"; port = 443; } );\n"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	ef_cfg_summarize(p.cfg, &sum);
+	/* per port 1 cluster + 2 external; port a adds 2 interfaces */
+	EXPECT_EQ(8u, sum.frontends);
+}
+
+TEST(CfgFrontends, NodePortInsideSnatRangeIsRefused)
+{
+	Parsed p;
+
+	parse(&p, service("    name = \"ns/a\";\n"
+			  "    type = \"NodePort\";\n"
+			  "    cluster_ip = \"10.96.0.1\";\n"
+			  "    ports = ( { port = 80; node_port = 20000; } );\n"));
+	EXPECT_TRUE(one_error(p, 11, "services[0].ports[0].node_port: 20000 "
+			      "lies in node.snat_port_range 1024..29999"));
+}
+
+TEST(CfgEndpoints, DuplicateAddressReadyTerminatingAndNode)
+{
+	std::string t = service(
+		"    name = \"ns/a\";\n"
+		"    cluster_ip = \"10.96.0.1\";\n"
+		"    ports = ( { port = 80; } );\n"
+		"    endpoints = (\n"
+		"      { address = \"10.0.0.5\"; node = \"n\"; },\n"
+		"      { address = \"10.0.0.5\"; node = \"n\"; },\n"
+		"      { address = \"10.0.0.6\"; node = \"n\";"
+		" terminating = true; },\n"
+		"      { address = \"10.0.0.7\"; },\n"
+		"      { address = \"10.0.0.8\"; node = \"\"; },\n"
+		"      { address = \"10.0.0.9\"; node = \"Node_B\"; }\n"
+		"    );\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_EQ(nullptr, p.cfg);
+	EXPECT_EQ(5u, p.errs.size()) << p.all();
+	EXPECT_TRUE(has_error(p, 13, "services[0].endpoints[1].address: "
+			      "10.0.0.5 is already an endpoint at line 12"));
+	EXPECT_TRUE(has_error(p, 14, "services[0].endpoints[2].terminating: "
+			      "a ready endpoint is never terminating"));
+	EXPECT_TRUE(has_error(p, 15, "services[0].endpoints[3].node: "
+			      "missing"));
+	EXPECT_TRUE(has_error(p, 16, "services[0].endpoints[4].node: must "
+			      "not be empty"));
+	EXPECT_TRUE(has_error(p, 17, "\"Node_B\" is not a valid Kubernetes "
+			      "node name"));
+}
+
+TEST(CfgAddresses, InterfaceAddressRules)
+{
+	struct Case {
+		const char *address;
+		const char *what;
+	};
+	const std::vector<Case> cases = {
+		{ "10.0.0.1", " is not an address with a prefix length" },
+		{ "10.0.0.0/24", " is the network or broadcast address" },
+		{ "10.0.0.255/24", " is the network or broadcast address" },
+		{ "10.0.0.1/33", ": prefix length must be 1..32" },
+		{ "10.0.0.1/0", ": prefix length must be 1..32" },
+		{ "10.0.0.1/x", " is not an address with a prefix length" },
+		{ "2001:db8::1/64", ": IPv6 is not supported yet" },
+		{ "198.51.100.7/25", " overlaps the subnet of the interface at "
+		  "line 3" },
+	};
+
+	for (const auto &k : cases) {
+		std::string t = std::string("node = { name = \"n\"; };\n"
+					    "interfaces = (\n") +
+			"  { port = \"a\"; address = \"198.51.100.1/24\"; },\n"
+			"  { port = \"b\";\n address = \"" + k.address +
+			"\"; }\n);\n";
+		Parsed p;
+
+		SCOPED_TRACE(k.address);
+		parse(&p, t);
+		EXPECT_TRUE(one_error(p, 5, std::string("interfaces[1].address:"
+							" \"") + k.address +
+				      "\"" + k.what));
+	}
+}
+
+TEST(CfgAddresses, SlashThirtyOneAndThirtyTwoAreHostAddresses)
+{
+	Parsed p;
+
+	parse(&p, "node = { name = \"n\"; };\ninterfaces = (\n"
+		  "  { port = \"a\"; address = \"192.0.2.0/31\"; },\n"
+		  "  { port = \"b\"; address = \"192.0.2.9/32\"; }\n);\n");
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	EXPECT_EQ(31, p.cfg->interfaces[0].prefix_len);
+}
+
+TEST(CfgAddresses, GatewayAndPortNameOfInterface)
+{
+	Parsed p;
+
+	parse(&p, "node = { name = \"n\"; };\ninterfaces = (\n"
+		  "  { port = \"a\"; address = \"192.0.2.5/24\";\n"
+		  "    gateway = \"192.0.3.1\"; },\n"
+		  "  { port = \"a\"; address = \"10.0.0.1/24\"; }\n);\n");
+	EXPECT_EQ(2u, p.errs.size()) << p.all();
+	EXPECT_TRUE(has_error(p, 4, "interfaces[0].gateway: 192.0.3.1 is not "
+			      "a host of this interface's subnet"));
+	EXPECT_TRUE(has_error(p, 5, "interfaces[1].port: \"a\" is already "
+			      "used by the interface at line 3"));
+}
+
+TEST(CfgAddresses, OneMistakeInAnInterfaceDoesNotCascade)
+{
+	/* the interface lacks its port, but its subnet still routes */
+	Parsed p;
+
+	parse(&p, "node = { name = \"n\"; };\ninterfaces = (\n"
+		  "  { address = \"10.0.0.1/24\"; }\n);\n"
+		  "routes = ( { prefix = \"10.9.0.0/16\"; via = \"10.0.0.2\"; } );\n");
+	EXPECT_TRUE(one_error(p, 3, "interfaces[0].port: missing"));
+}
+
+TEST(CfgAddresses, NodeAndInterfacesAreRequired)
+{
+	Parsed a;
+	Parsed b;
+	Parsed c;
+
+	parse(&a, "interfaces = ( { port = \"a\";"
+		  " address = \"10.0.0.1/24\"; } );\n");
+	ASSERT_EQ(1u, a.errs.size()) << a.all();
+	EXPECT_EQ("t.conf: node: missing (node.name is required)", a.errs[0]);
+	parse(&b, "node = { name = \"n\"; };\ninterfaces = ( );\n");
+	EXPECT_TRUE(one_error(b, 2, "interfaces: at least one interface"));
+	parse(&c, "node = {\n snat_addresses = [ ]; };\ninterfaces = ("
+		  " { port = \"a\"; address = \"10.0.0.1/24\"; } );\n");
+	EXPECT_TRUE(one_error(c, 1, "node.name: missing"));
+}
+
+TEST(CfgAddresses, RoutePrefixHostBitsAndNextHop)
+{
+	Parsed p;
+	std::string t = with("routes = (\n"
+			     "  { prefix = \"10.244.1.7/24\";"
+			     " via = \"10.0.0.2\"; },\n"
+			     "  { prefix = \"10.245.0.0/16\";"
+			     " via = \"172.16.0.1\"; },\n"
+			     "  { prefix = \"0.0.0.0/0\"; via = \"10.0.0.3\"; }\n"
+			     ");\n");
+
+	parse(&p, t);
+	EXPECT_EQ(2u, p.errs.size()) << p.all();
+	EXPECT_TRUE(has_error(p, 7, "routes[0].prefix: \"10.244.1.7/24\" has "
+			      "host bits set (the network is 10.244.1.0/24)"));
+	EXPECT_TRUE(has_error(p, 8, "routes[1].via: 172.16.0.1 is not a "
+			      "neighbour on a connected subnet"));
+}
+
+TEST(CfgAddresses, NeighborMacs)
+{
+	Parsed p;
+	std::string t = with("neighbors = (\n"
+			     "  { address = \"10.0.0.2\"; mac = \"02:00:00:00:00\"; },\n"
+			     "  { address = \"10.0.0.3\"; mac = \"01:00:5e:00:00:01\"; },\n"
+			     "  { address = \"10.0.0.4\"; mac = \"02:00:00:00:00:04\"; }\n"
+			     ");\n");
+
+	parse(&p, t);
+	EXPECT_EQ(2u, p.errs.size()) << p.all();
+	EXPECT_TRUE(has_error(p, 7, "neighbors[0].mac: \"02:00:00:00:00\" is "
+			      "not a MAC address"));
+	EXPECT_TRUE(has_error(p, 8, "is not a unicast MAC address"));
+}
+
+TEST(CfgAddresses, Ipv6IsRefusedNotIgnored)
+{
+	Parsed p;
+
+	parse(&p, service("    name = \"ns/a\";\n"
+			  "    cluster_ip = \"fd00::10\";\n"
+			  "    ports = ( { port = 80; } );\n"
+			  "    endpoints = ( { address = \"fd00::5\";"
+			  " node = \"n\"; } );\n"));
+	EXPECT_EQ(2u, p.errs.size()) << p.all();
+	EXPECT_TRUE(has_error(p, 9, "services[0].cluster_ip: \"fd00::10\": "
+			      "IPv6 is not supported yet"));
+	EXPECT_TRUE(has_error(p, 11, "services[0].endpoints[0].address: "
+			      "\"fd00::5\": IPv6 is not supported yet"));
+}
+
+TEST(CfgAddresses, SnatAddressesAndPortRange)
+{
+	Parsed a;
+	Parsed b;
+
+	parse(&a, "node = { name = \"n\";\n"
+		  " snat_addresses = [ \"10.0.0.1\", \"10.0.0.1\" ];\n"
+		  " snat_port_range = [ 5000, 4000 ]; };\n"
+		  "interfaces = ( { port = \"a\";"
+		  " address = \"10.0.0.1/24\"; } );\n");
+	EXPECT_EQ(2u, a.errs.size()) << a.all();
+	EXPECT_TRUE(has_error(a, 2, "node.snat_addresses[1]: \"10.0.0.1\" is "
+			      "listed twice"));
+	EXPECT_TRUE(has_error(a, 3, "node.snat_port_range: min 5000 is above "
+			      "max 4000"));
+	parse(&b, "node = { name = \"n\";\n snat_port_range = [ 1023,\n"
+		  " 2000 ]; };\ninterfaces = ( { port = \"a\";"
+		  " address = \"10.0.0.1/24\"; } );\n");
+	EXPECT_TRUE(one_error(b, 2, "node.snat_port_range[0]: 1023 is out of "
+			      "range (1024..65535)"));
+}
+
+TEST(CfgAll, EveryErrorReportedInLineOrder)
+{
+	std::string t = with("dataplane = { burst = 0; };\n"
+			     "conntrack = { max_flows = 1; };\n"
+			     "health = { type = \"ping\"; };\n"
+			     "services = ( { name = \"bad\"; cluster_ip ="
+			     " \"10.96.0.1\"; ports = ( { port = 80; } ); } );\n");
+	Parsed p;
+
+	parse(&p, t);
+	ASSERT_EQ(4u, p.errs.size()) << p.all();
+	for (int i = 0; i < 4; i++)
+		EXPECT_EQ(0u, p.errs[(size_t)i].find("t.conf:" +
+						     std::to_string(6 + i) +
+						     ": "))
+			<< p.errs[(size_t)i];
+}
+
+} /* namespace */

@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""
+Writes pkt_fixtures.h: frames for test_pkt.cc built by scapy, which
+computes every length and checksum independently of lib/pkt. Each array is
+preceded by the scapy expression that produced it.
+
+    /usr/bin/python3 test/pkt/gen_fixtures.py > test/pkt/pkt_fixtures.h
+"""
+from scapy.all import (ARP, Dot1AD, Dot1Q, Ether, ICMP, ICMPv6DestUnreach,
+                       ICMPv6EchoRequest, ICMPv6PacketTooBig, IP, IPOption_RR,
+                       IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
+                       IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, TCP, UDP,
+                       fragment)
+
+SUBST = {
+    # client 10.0.0.1 -> VIP 10.96.0.10; after NAT 192.168.0.1 -> backend
+    "E": 'Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")',
+    "SYN": 'TCP(sport=40000, dport=80, flags="S", seq=1000, '
+           'options=[("MSS", 1460)])',
+    "SYN_NAT": 'TCP(sport=1025, dport=8080, flags="S", seq=1000, '
+               'options=[("MSS", 1460)])',
+    "V6": 'IPv6(src="2001:db8::1", dst="2001:db8::10")',
+}
+
+FIXTURES = [
+    # TCP/UDP/ICMP before and after ef_pkt_nat4 to 192.168.0.1 -> 10.244.1.5
+    ("tcp_syn", '{E}/IP(src="10.0.0.1", dst="10.96.0.10", id=1)/{SYN}'),
+    ("tcp_syn_nat", '{E}/IP(src="192.168.0.1", dst="10.244.1.5", id=1)/'
+                    '{SYN_NAT}'),
+    ("tcp_syn_ttl63", '{E}/IP(src="10.0.0.1", dst="10.96.0.10", id=1, '
+                      'ttl=63)/{SYN}'),
+    ("udp", '{E}/IP(src="10.0.0.1", dst="10.96.0.10", id=2)/'
+            'UDP(sport=40001, dport=53)/Raw(b"query-payload")'),
+    ("udp_nat", '{E}/IP(src="192.168.0.1", dst="10.244.1.5", id=2)/'
+                'UDP(sport=1026, dport=5353)/Raw(b"query-payload")'),
+    ("udp0", '{E}/IP(src="10.0.0.1", dst="10.96.0.10", id=2)/'
+             'UDP(sport=40001, dport=53, chksum=0)/Raw(b"query-payload")'),
+    ("udp0_nat", '{E}/IP(src="192.168.0.1", dst="10.244.1.5", id=2)/'
+                 'UDP(sport=1026, dport=5353, chksum=0)/Raw(b"query-payload")'),
+    ("echo_req", '{E}/IP(src="10.0.0.1", dst="10.96.0.10", id=3, ttl=30)/'
+                 'ICMP(type=8, id=0x1234, seq=7)/Raw(b"pingdata")'),
+    ("echo_req_nat", '{E}/IP(src="192.168.0.1", dst="10.244.1.5", id=3, '
+                     'ttl=30)/ICMP(type=8, id=1027, seq=7)/Raw(b"pingdata")'),
+    ("echo_rep", '{E}/IP(src="10.244.1.5", dst="192.168.0.1", id=4)/'
+                 'ICMP(type=0, id=1027, seq=7)/Raw(b"pingdata")'),
+    ("echo_rep_nat", '{E}/IP(src="10.96.0.10", dst="10.0.0.1", id=4)/'
+                     'ICMP(type=0, id=0x1234, seq=7)/Raw(b"pingdata")'),
+    # ef_pkt_icmp4_echo_reply(echo_req): MACs untouched, TTL 64
+    ("echo_req_answer", '{E}/IP(src="10.96.0.10", dst="10.0.0.1", id=3, '
+                        'ttl=64)/ICMP(type=0, id=0x1234, seq=7)/'
+                        'Raw(b"pingdata")'),
+    # VLAN
+    ("vlan_tcp", '{E}/Dot1Q(vlan=100, prio=3)/'
+                 'IP(src="10.0.0.1", dst="10.96.0.10")/{SYN}'),
+    ("qinq_udp", '{E}/Dot1AD(vlan=200)/IP(src="10.0.0.1", dst="10.96.0.10")/'
+                 'UDP(sport=40001, dport=53)'),
+    ("vlan_nested", '{E}/Dot1AD(vlan=200)/Dot1Q(vlan=100)/'
+                    'IP(src="10.0.0.1", dst="10.96.0.10")/UDP()'),
+    # IPv4 options (IHL 7)
+    ("ip_opts_tcp", '{E}/IP(src="10.0.0.1", dst="10.96.0.10", id=6, '
+                    'options=[IPOption_RR(routers=["1.2.3.4"])])/'
+                    'TCP(sport=40000, dport=80, flags="A", seq=11, ack=22)/'
+                    'Raw(b"xy")'),
+    ("ip_opts_tcp_nat", '{E}/IP(src="192.168.0.1", dst="10.244.1.5", id=6, '
+                        'options=[IPOption_RR(routers=["1.2.3.4"])])/'
+                        'TCP(sport=1025, dport=8080, flags="A", seq=11, '
+                        'ack=22)/Raw(b"xy")'),
+    # fragments of one 108-byte UDP datagram
+    ("frag_first", '{E}/fragment(IP(src="10.0.0.1", dst="10.96.0.10", '
+                   'id=77)/UDP(sport=5000, dport=6000)/Raw(b"x" * 100), '
+                   'fragsize=48)[0]'),
+    ("frag_middle", '{E}/fragment(IP(src="10.0.0.1", dst="10.96.0.10", '
+                    'id=77)/UDP(sport=5000, dport=6000)/Raw(b"x" * 100), '
+                    'fragsize=48)[1]'),
+    ("frag_last", '{E}/fragment(IP(src="10.0.0.1", dst="10.96.0.10", '
+                  'id=77)/UDP(sport=5000, dport=6000)/Raw(b"x" * 100), '
+                  'fragsize=48)[2]'),
+    # IPv6
+    ("ip6_tcp", '{E}/{V6}/TCP(sport=40000, dport=443, flags="S")'),
+    ("ip6_ext_udp", '{E}/{V6}/IPv6ExtHdrHopByHop()/IPv6ExtHdrRouting()/'
+                    'IPv6ExtHdrDestOpt()/UDP(sport=1000, dport=2000)/'
+                    'Raw(b"abc")'),
+    ("ip6_frag_first", '{E}/{V6}/IPv6ExtHdrFragment(m=1, offset=0, id=9)/'
+                       'UDP(sport=1000, dport=2000)/Raw(b"y" * 32)'),
+    ("ip6_frag_last", '{E}/{V6}/IPv6ExtHdrFragment(nh=17, m=0, offset=5, '
+                      'id=9)/Raw(b"z" * 16)'),
+    ("ip6_chain8", '{E}/{V6}' + '/IPv6ExtHdrDestOpt()' * 8 + '/UDP()'),
+    ("ip6_chain9", '{E}/{V6}' + '/IPv6ExtHdrDestOpt()' * 9 + '/UDP()'),
+    ("ip6_echo", '{E}/{V6}/ICMPv6EchoRequest(id=0x4321, seq=1)'),
+    # ICMP errors about NAT'd flows, and their translations
+    ("icmp_unreach_udp", '{E}/IP(src="10.244.1.5", dst="192.168.0.1", id=5)/'
+                         'ICMP(type=3, code=3)/IP(src="192.168.0.1", '
+                         'dst="10.244.1.5", id=2, ttl=63)/'
+                         'UDP(sport=1026, dport=5353)/Raw(b"query-payload")'),
+    ("icmp_unreach_udp_nat", '{E}/IP(src="10.96.0.10", dst="10.0.0.1", '
+                             'id=5)/ICMP(type=3, code=3)/IP(src="10.0.0.1", '
+                             'dst="10.96.0.10", id=2, ttl=63)/'
+                             'UDP(sport=40001, dport=53)/'
+                             'Raw(b"query-payload")'),
+    ("icmp_ttl_tcp8", '{E}/IP(src="10.1.1.1", dst="192.168.0.1")/'
+                      'ICMP(type=11, code=0)/Raw(bytes(IP(src="192.168.0.1", '
+                      'dst="10.244.1.5")/{SYN_NAT})[:28])'),
+    ("icmp_ttl_tcp8_nat", '{E}/IP(src="10.96.0.10", dst="10.0.0.1")/'
+                          'ICMP(type=11, code=0)/Raw(bytes(IP(src="10.0.0.1", '
+                          'dst="10.96.0.10")/{SYN})[:28])'),
+    ("icmp_ttl_tcpfull", '{E}/IP(src="10.1.1.1", dst="192.168.0.1")/'
+                         'ICMP(type=11, code=0)/IP(src="192.168.0.1", '
+                         'dst="10.244.1.5")/{SYN_NAT}'),
+    ("icmp_ttl_tcpfull_nat", '{E}/IP(src="10.96.0.10", dst="10.0.0.1")/'
+                             'ICMP(type=11, code=0)/IP(src="10.0.0.1", '
+                             'dst="10.96.0.10")/{SYN}'),
+    ("icmp_unreach_echo", '{E}/IP(src="10.244.1.5", dst="192.168.0.1")/'
+                          'ICMP(type=3, code=1)/IP(src="192.168.0.1", '
+                          'dst="10.244.1.5", ttl=30)/ICMP(type=8, id=1027, '
+                          'seq=7)/Raw(b"pingdata")'),
+    ("icmp_unreach_echo_nat", '{E}/IP(src="10.96.0.10", dst="10.0.0.1")/'
+                              'ICMP(type=3, code=1)/IP(src="10.0.0.1", '
+                              'dst="10.96.0.10", ttl=30)/ICMP(type=8, '
+                              'id=0x1234, seq=7)/Raw(b"pingdata")'),
+    ("icmp6_unreach_udp", '{E}/IPv6(src="2001:db8::99", dst="2001:db8::1")/'
+                          'ICMPv6DestUnreach(code=4)/{V6}/'
+                          'UDP(sport=1000, dport=2000)/Raw(b"abc")'),
+    ("icmp6_ptb_tcp", '{E}/IPv6(src="2001:db8::99", dst="2001:db8::1")/'
+                      'ICMPv6PacketTooBig(mtu=1280)/{V6}/'
+                      'TCP(sport=40000, dport=443, flags="A")'),
+    # ARP
+    ("arp_req", 'Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:00:01")/'
+                'ARP(op=1, hwsrc="02:00:00:00:00:01", psrc="10.0.0.1", '
+                'hwdst="00:00:00:00:00:00", pdst="10.0.0.254")'),
+    ("arp_rep", 'Ether(dst="02:00:00:00:00:01", src="02:00:00:00:00:02")/'
+                'ARP(op=2, hwsrc="02:00:00:00:00:02", psrc="10.0.0.254", '
+                'hwdst="02:00:00:00:00:01", pdst="10.0.0.1")'),
+    ("arp_built", 'Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:00:02")/'
+                  'ARP(op=1, hwsrc="02:00:00:00:00:02", psrc="10.0.0.254", '
+                  'hwdst="00:00:00:00:00:00", pdst="10.0.0.1")'),
+    # RST replies
+    ("rst_to_syn", '{E}/IP(src="10.96.0.10", dst="10.0.0.1", id=0, '
+                   'flags="DF", ttl=64)/TCP(sport=80, dport=40000, '
+                   'flags="RA", seq=0, ack=1001, window=0)'),
+    ("tcp_ack_data", '{E}/IP(src="10.0.0.1", dst="10.96.0.10", id=9)/'
+                     'TCP(sport=40000, dport=80, flags="PA", seq=5000, '
+                     'ack=7000)/Raw(b"hello")'),
+    ("rst_to_ack", '{E}/IP(src="10.96.0.10", dst="10.0.0.1", id=0, '
+                   'flags="DF", ttl=64)/TCP(sport=80, dport=40000, '
+                   'flags="R", seq=7000, ack=0, window=0)'),
+    ("tcp_fin_noack", '{E}/IP(src="10.0.0.1", dst="10.96.0.10")/'
+                      'TCP(sport=40000, dport=80, flags="F", seq=100)/'
+                      'Raw(b"abc")'),
+    ("rst_to_fin_noack", '{E}/IP(src="10.96.0.10", dst="10.0.0.1", id=0, '
+                         'flags="DF", ttl=64)/TCP(sport=80, dport=40000, '
+                         'flags="RA", seq=0, ack=104, window=0)'),
+    ("rst_to_opts", '{E}/IP(src="10.96.0.10", dst="10.0.0.1", id=0, '
+                    'flags="DF", ttl=64)/TCP(sport=80, dport=40000, '
+                    'flags="R", seq=22, ack=0, window=0)'),
+    # ICMP error builder: originals (IP only) and expected errors
+    ("big_tcp_l3", 'IP(src="10.0.0.1", dst="10.244.1.5", id=11, flags="DF")/'
+                   'TCP(sport=40000, dport=8080, flags="PA", seq=1, ack=1)/'
+                   'Raw(b"d" * 1400)'),
+    ("err_frag_needed", 'IP(src="10.0.0.254", dst="10.0.0.1", tos=0xc0, id=0, '
+                        'ttl=64)/ICMP(type=3, code=4, nexthopmtu=1400)/'
+                        'Raw(bytes(IP(src="10.0.0.1", dst="10.244.1.5", id=11, '
+                        'flags="DF")/TCP(sport=40000, dport=8080, flags="PA", '
+                        'seq=1, ack=1)/Raw(b"d" * 1400))[:548])'),
+    ("small_udp_l3", 'IP(src="10.0.0.1", dst="10.244.1.5", ttl=1)/'
+                     'UDP(sport=33434, dport=33435)/Raw(b"trace")'),
+    ("err_ttl_small", 'IP(src="10.0.0.254", dst="10.0.0.1", tos=0xc0, id=0, '
+                      'ttl=64)/ICMP(type=11, code=0)/IP(src="10.0.0.1", '
+                      'dst="10.244.1.5", ttl=1)/UDP(sport=33434, dport=33435)/'
+                      'Raw(b"trace")'),
+]
+
+
+def main():
+    print("/* SPDX-License-Identifier: BSD-3-Clause */")
+    print("/* Generated by gen_fixtures.py (scapy); do not edit. */")
+    print("#ifndef EF_TEST_PKT_FIXTURES_H")
+    print("#define EF_TEST_PKT_FIXTURES_H")
+    print()
+    print("#include <stdint.h>")
+    for name, expr in FIXTURES:
+        text = expr.format(**SUBST)
+        data = bytes(eval(text))
+        print()
+        print("/*")
+        print(" * scapy: " + text.replace("*/", "* /"))
+        print(" */")
+        print("static const uint8_t %s[%d] = {" % (name, len(data)))
+        for i in range(0, len(data), 12):
+            row = ", ".join("0x%02x" % b for b in data[i:i + 12])
+            print("\t" + row + ",")
+        print("};")
+    print()
+    print("#endif /* EF_TEST_PKT_FIXTURES_H */")
+
+
+if __name__ == "__main__":
+    main()
