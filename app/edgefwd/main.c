@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * edgefwd: EAL, ports and queues, lcores, signals and the control loop.
+ *
+ *   edgefwd [EAL options] -- -c FILE [--check] [--idle-sleep US]
+ *
+ * The EAL main lcore is the control lcore; every other lcore is a worker.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "ef_cfg.h"
+#include "ef_ctl.h"
+#include "ef_exc.h"
+#include "ef_fwd.h"
+#include "ef_nat.h"
+#include "ef_neigh.h"
+#include "ef_svc.h"
+
+static volatile sig_atomic_t got_stop;
+static volatile sig_atomic_t got_hup;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_stop = 1;
+}
+
+struct app_opts {
+	const char *config;
+	int check;
+	uint32_t idle_sleep_us;
+	uint32_t icmp_rate;
+	uint32_t max_services;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"usage: edgefwd [EAL options] -- -c FILE [options]\n"
+		"  -c, --config FILE     configuration (CONFIG.md)\n"
+		"      --check           validate FILE and exit (no EAL needed)\n"
+		"      --idle-sleep US   sleep US microseconds when a worker "
+		"is idle (default 0: busy poll)\n"
+		"      --icmp-rate N     ICMP errors/RSTs generated per second "
+		"per worker (default 1000)\n"
+		"      --max-services N  distinct service names over the "
+		"process's life (default 65536)\n");
+}
+
+static int
+parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+parse_app_args(int argc, char **argv, struct app_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "idle-sleep", required_argument, NULL, 'i' },
+		{ "icmp-rate", required_argument, NULL, 'r' },
+		{ "max-services", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->icmp_rate = 1000;
+	o->max_services = EF_SVC_MAX_SERVICES_DEFAULT;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'k':
+			o->check = 1;
+			break;
+		case 'i':
+			if (parse_u32(optarg, &o->idle_sleep_us) != 0 ||
+			    o->idle_sleep_us > 100000) {
+				fprintf(stderr, "edgefwd: --idle-sleep: 0..100000\n");
+				return -1;
+			}
+			break;
+		case 'r':
+			if (parse_u32(optarg, &o->icmp_rate) != 0) {
+				fprintf(stderr, "edgefwd: --icmp-rate: a number\n");
+				return -1;
+			}
+			break;
+		case 's':
+			if (parse_u32(optarg, &o->max_services) != 0 ||
+			    o->max_services == 0 ||
+			    o->max_services > (1u << 24)) {
+				fprintf(stderr,
+					"edgefwd: --max-services: 1..16777216\n");
+				return -1;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "edgefwd: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	if (o->config == NULL) {
+		fprintf(stderr, "edgefwd: -c FILE is required\n");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* --check: parse and validate only; no EAL, no hugepages, no root. */
+static int
+run_check(const char *file)
+{
+	struct ef_cfg_errors errs = { 0 };
+	struct ef_cfg_summary s;
+	struct ef_cfg *cfg = ef_cfg_load(file, &errs);
+
+	if (cfg == NULL) {
+		ef_cfg_errors_print(&errs, stderr);
+		fprintf(stderr, "%s: %u error%s\n", file, errs.n,
+			errs.n == 1 ? "" : "s");
+		ef_cfg_errors_clear(&errs);
+		return 1;
+	}
+	ef_cfg_summarize(cfg, &s);
+	printf("%s: OK: %u services, %u frontends, %u endpoints\n", file,
+	       s.services, s.frontends, s.endpoints);
+	ef_cfg_free(cfg);
+	return 0;
+}
+
+/* Split argv at "--": the part after it is ours. */
+static int
+find_app_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			return i;
+	return -1;
+}
+
+static int
+port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
+	  uint32_t n_workers)
+{
+	const struct ef_cfg_interface *ci = &cfg->interfaces[i];
+	struct ef_fwd_port *p = &sh->ports[i];
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	struct rte_ether_addr mac;
+	uint16_t nrx = (uint16_t)cfg->dataplane.rx_descriptors;
+	uint16_t ntx = (uint16_t)cfg->dataplane.tx_descriptors;
+	uint16_t port_id, mtu;
+	int rc;
+
+	if (rte_eth_dev_get_port_by_name(ci->port, &port_id) != 0) {
+		fprintf(stderr, "edgefwd: interface '%s' (%s:%d): no DPDK port "
+			"of that name (give it to EAL: a PCI address bound to a "
+			"DPDK driver, or --vdev=%s,...)\n", ci->port, cfg->file,
+			ci->line, ci->port);
+		return -1;
+	}
+	rc = rte_eth_dev_info_get(port_id, &info);
+	if (rc != 0) {
+		fprintf(stderr, "edgefwd: port %s: info: %s\n", ci->port,
+			rte_strerror(-rc));
+		return -1;
+	}
+	if (info.max_tx_queues < n_workers) {
+		fprintf(stderr, "edgefwd: port %s has %u TX queues; %u workers "
+			"need one each\n", ci->port, info.max_tx_queues,
+			n_workers);
+		return -1;
+	}
+	p->port_id = port_id;
+	p->n_rxq = (uint16_t)RTE_MIN(n_workers, (uint32_t)info.max_rx_queues);
+	p->addr = ci->address.v4;
+	p->prefix_len = ci->prefix_len;
+	memset(&conf, 0, sizeof(conf));
+	if (p->n_rxq > 1 && info.flow_type_rss_offloads != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP &
+			info.flow_type_rss_offloads;
+	}
+	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+	rc = rte_eth_dev_configure(port_id, p->n_rxq, (uint16_t)n_workers,
+				   &conf);
+	if (rc != 0) {
+		fprintf(stderr, "edgefwd: port %s: configure: %s\n", ci->port,
+			rte_strerror(-rc));
+		return -1;
+	}
+	rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nrx, &ntx);
+	for (uint16_t q = 0; q < p->n_rxq; q++) {
+		rc = rte_eth_rx_queue_setup(port_id, q, nrx,
+					    rte_eth_dev_socket_id(port_id),
+					    NULL, sh->pool);
+		if (rc != 0) {
+			fprintf(stderr, "edgefwd: port %s: rx queue %u: %s\n",
+				ci->port, q, rte_strerror(-rc));
+			return -1;
+		}
+	}
+	for (uint16_t q = 0; q < n_workers; q++) {
+		rc = rte_eth_tx_queue_setup(port_id, q, ntx,
+					    rte_eth_dev_socket_id(port_id),
+					    NULL);
+		if (rc != 0) {
+			fprintf(stderr, "edgefwd: port %s: tx queue %u: %s\n",
+				ci->port, q, rte_strerror(-rc));
+			return -1;
+		}
+	}
+	if (ci->mtu != 0) {
+		rc = rte_eth_dev_set_mtu(port_id, (uint16_t)ci->mtu);
+		/* ring, pcap and memif ports have no MTU: keep our own */
+		if (rc != 0 && rc != -ENOTSUP) {
+			fprintf(stderr, "edgefwd: port %s: mtu %u: %s\n",
+				ci->port, ci->mtu, rte_strerror(-rc));
+			return -1;
+		}
+	}
+	if (ci->mtu != 0)
+		mtu = (uint16_t)ci->mtu;
+	else if (rte_eth_dev_get_mtu(port_id, &mtu) != 0 || mtu == 0)
+		mtu = RTE_ETHER_MTU;
+	p->mtu = mtu;
+	rc = rte_eth_dev_start(port_id);
+	if (rc != 0) {
+		fprintf(stderr, "edgefwd: port %s: start: %s\n", ci->port,
+			rte_strerror(-rc));
+		return -1;
+	}
+	rte_eth_macaddr_get(port_id, &mac);
+	memcpy(p->mac, mac.addr_bytes, 6);
+	sh->port_to_if[port_id] = (int16_t)i;
+	return 0;
+}
+
+static void
+print_counters(const struct ef_fwd_shared *sh)
+{
+	struct ef_fwd_counters c;
+
+	ef_fwd_counters_sum(sh, &c);
+	printf("edgefwd: rx %" PRIu64 " pkts %" PRIu64 " bytes, tx %" PRIu64
+	       " pkts %" PRIu64 " bytes, flows created %" PRIu64
+	       ", handoff %" PRIu64 ", exception %" PRIu64 "\n",
+	       c.rx_packets, c.rx_bytes, c.tx_packets, c.tx_bytes,
+	       c.flows_created, c.handoff_packets, c.exception_packets);
+	for (unsigned int r = 0; r < EF_FWD_DROP_MAX; r++)
+		if (c.drops[r] != 0)
+			printf("edgefwd: drop %s %" PRIu64 "\n",
+			       ef_fwd_drop_name(r), c.drops[r]);
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app_opts opts = { 0 };
+	struct ef_cfg_errors errs = { 0 };
+	struct ef_fwd_shared *sh;
+	struct ef_ctl *ctl;
+	struct ef_cfg *cfg;
+	unsigned int lcore;
+	uint32_t n_workers, w;
+	int sep, ret, rc = 1;
+	char err[512];
+
+	sep = find_app_args(argc, argv);
+	if (sep < 0) {
+		usage(stderr);
+		return 1;
+	}
+	if (parse_app_args(argc - sep, argv + sep, &opts) != 0)
+		return 1;
+	if (opts.check)
+		return run_check(opts.config);
+
+	/* validate before EAL so a broken file costs no hugepages */
+	cfg = ef_cfg_load(opts.config, &errs);
+	if (cfg == NULL) {
+		ef_cfg_errors_print(&errs, stderr);
+		ef_cfg_errors_clear(&errs);
+		return 1;
+	}
+	ret = rte_eal_init(sep, argv);
+	if (ret < 0) {
+		fprintf(stderr, "edgefwd: EAL init failed: %s\n",
+			rte_strerror(rte_errno));
+		ef_cfg_free(cfg);
+		return 1;
+	}
+	n_workers = rte_lcore_count() - 1;
+	if (n_workers == 0 || n_workers > EF_FWD_MAX_WORKERS) {
+		fprintf(stderr, "edgefwd: need 1..%u worker lcores besides the "
+			"main lcore (EAL -l/--lcores gave %u lcores)\n",
+			EF_FWD_MAX_WORKERS, rte_lcore_count());
+		goto out_cfg;
+	}
+	if (cfg->n_interfaces > EF_FWD_MAX_PORTS) {
+		fprintf(stderr, "edgefwd: at most %u interfaces\n",
+			EF_FWD_MAX_PORTS);
+		goto out_cfg;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+
+	ctl = ef_ctl_create(cfg, opts.config, n_workers, opts.max_services,
+			    err, sizeof(err));
+	cfg = NULL;	/* owned by the control plane now */
+	if (ctl == NULL) {
+		fprintf(stderr, "edgefwd: %s\n", err);
+		goto out_eal;
+	}
+	sh = ef_ctl_shared(ctl);
+	sh->idle_sleep_us = opts.idle_sleep_us;
+	sh->icmp_rate = opts.icmp_rate;
+	for (uint16_t i = 0; i < sh->n_ports; i++)
+		if (port_init(sh, sh->gen->cfg, i, n_workers) != 0)
+			goto out_ctl;
+	if (ef_ctl_start(ctl, err, sizeof(err)) != 0) {
+		fprintf(stderr, "edgefwd: %s\n", err);
+		goto out_ctl;
+	}
+	w = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		sh->workers[w]->lcore_id = lcore;
+		rte_eal_remote_launch(ef_fwd_worker_main, sh->workers[w], lcore);
+		w++;
+	}
+	ef_ctl_announce(ctl);
+	printf("edgefwd: ready: %u workers, %u ports, generation %" PRIu64
+	       ", config %s\n", n_workers, sh->n_ports, sh->gen->number,
+	       opts.config);
+	fflush(stdout);
+
+	while (!got_stop) {
+		if (got_hup) {
+			got_hup = 0;
+			ef_ctl_request_reload(ctl);
+		}
+		ef_ctl_poll(ctl);
+	}
+	printf("edgefwd: stopping\n");
+	fflush(stdout);
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
+	rte_eal_mp_wait_lcore();
+	print_counters(sh);
+	rc = 0;
+out_ctl:
+	if (rc != 0)
+		__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
+	for (uint16_t i = 0; i < sh->n_ports; i++) {
+		rte_eth_dev_stop(sh->ports[i].port_id);
+		rte_eth_dev_close(sh->ports[i].port_id);
+	}
+	ef_ctl_free(ctl);
+out_eal:
+	rte_eal_cleanup();
+	return rc;
+out_cfg:
+	ef_cfg_free(cfg);
+	rte_eal_cleanup();
+	return 1;
+}

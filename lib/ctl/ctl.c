@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "ef_ctl.h"
+#include "ef_exc.h"
+#include "ef_nat.h"
+#include "ef_neigh.h"
+#include "ef_route.h"
+#include "ef_svc.h"
+
+RTE_LOG_REGISTER(ef_ctl_logtype, user.edgefwd.ctl, INFO);
+#define EF_CTL_LOG(level, ...) \
+	rte_log(RTE_LOG_##level, ef_ctl_logtype, "ctl: " __VA_ARGS__)
+
+#define NEIGH_ENTRIES 4096
+
+struct ef_ctl {
+	struct ef_fwd_shared sh;
+	struct ef_svc_registry *reg;
+	struct ef_exc *exc;
+	struct ef_nat_map nat_map;
+	char file[EF_CFG_FILE_MAX];
+	int reload_requested;	/* atomic */
+	uint64_t reloads_ok;
+	uint64_t reloads_failed;
+	uint64_t tsc_per_ms;
+	uint64_t started_ms;
+	uint32_t announces;	/* repeats done after start or reload */
+};
+
+struct ef_fwd_shared *
+ef_ctl_shared(struct ef_ctl *c)
+{
+	return &c->sh;
+}
+
+uint64_t
+ef_ctl_generation(const struct ef_ctl *c)
+{
+	return __atomic_load_n(&c->sh.gen, __ATOMIC_ACQUIRE)->number;
+}
+
+const char *
+ef_ctl_config_file(const struct ef_ctl *c)
+{
+	return c->file;
+}
+
+static uint32_t
+mbufs_needed(const struct ef_cfg *cfg, uint32_t n_workers)
+{
+	uint32_t per_port = n_workers * (cfg->dataplane.rx_descriptors +
+					 cfg->dataplane.tx_descriptors);
+
+	/* rings between workers and the control lcore, bursts in flight */
+	return cfg->n_interfaces * per_port +
+		n_workers * (n_workers + 2) * EF_FWD_RING_SIZE / 4 + 1024;
+}
+
+struct ef_ctl *
+ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
+	      uint32_t max_services, char *err, size_t errlen)
+{
+	struct ef_ctl *c;
+	struct ef_fwd_shared *sh;
+	struct ef_svc_gen *g;
+	size_t qsz;
+	uint32_t need;
+	int ret;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		ef_cfg_free(cfg);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sh = &c->sh;
+	snprintf(c->file, sizeof(c->file), "%s", file);
+	c->tsc_per_ms = RTE_MAX(rte_get_tsc_hz() / 1000, (uint64_t)1);
+	sh->n_workers = n_workers;
+	sh->n_ports = (uint16_t)cfg->n_interfaces;
+	for (uint32_t i = 0; i < RTE_MAX_ETHPORTS; i++)
+		sh->port_to_if[i] = -1;
+
+	need = mbufs_needed(cfg, n_workers);
+	if (cfg->dataplane.mbufs < need) {
+		snprintf(err, errlen, "%s: dataplane.mbufs = %u is too small "
+			 "for %u interfaces x %u workers with %u/%u descriptors:"
+			 " need at least %u", cfg->file, cfg->dataplane.mbufs,
+			 cfg->n_interfaces, n_workers,
+			 cfg->dataplane.rx_descriptors,
+			 cfg->dataplane.tx_descriptors, need);
+		ef_cfg_free(cfg);
+		goto fail;
+	}
+	sh->pool = rte_pktmbuf_pool_create("ef_mbufs", cfg->dataplane.mbufs,
+					   256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					   (int)rte_socket_id());
+	if (sh->pool == NULL) {
+		snprintf(err, errlen, "cannot allocate %u mbufs: %s (more "
+			 "hugepages, or a smaller dataplane.mbufs)",
+			 cfg->dataplane.mbufs, rte_strerror(rte_errno));
+		ef_cfg_free(cfg);
+		goto fail;
+	}
+	qsz = rte_rcu_qsbr_get_memsize(n_workers);
+	sh->qsbr = rte_zmalloc("ef_qsbr", qsz, RTE_CACHE_LINE_SIZE);
+	if (sh->qsbr == NULL || rte_rcu_qsbr_init(sh->qsbr, n_workers) != 0) {
+		snprintf(err, errlen, "RCU state: out of memory");
+		ef_cfg_free(cfg);
+		goto fail;
+	}
+	sh->neigh = ef_neigh_create(NEIGH_ENTRIES, n_workers,
+				    (int)rte_socket_id());
+	if (sh->neigh == NULL || ef_neigh_rcu_attach(sh->neigh, sh->qsbr) != 0) {
+		snprintf(err, errlen, "neighbour table: %s",
+			 rte_strerror(rte_errno));
+		ef_cfg_free(cfg);
+		goto fail;
+	}
+	for (uint32_t i = 0; i < cfg->n_neighbors; i++) {
+		const struct ef_cfg_neighbor *n = &cfg->neighbors[i];
+
+		for (uint32_t k = 0; k < cfg->n_interfaces; k++) {
+			const struct ef_cfg_interface *ci = &cfg->interfaces[k];
+
+			if (ef_addr_in_prefix(&n->address, &ci->address,
+					      ci->prefix_len))
+				ef_neigh_set_static4(sh->neigh, (uint16_t)k,
+						     n->address.v4, n->mac);
+		}
+	}
+	ret = ef_nat_map_init(&c->nat_map, cfg->snat_addresses,
+			      cfg->n_snat_addresses, cfg->snat_port_min,
+			      cfg->snat_port_max, n_workers);
+	if (ret != 0) {
+		snprintf(err, errlen, "node.snat_addresses/snat_port_range: "
+			 "%s (at most %u addresses, at least one port per "
+			 "worker)", strerror(-ret), EF_NAT_MAX_ADDRS);
+		ef_cfg_free(cfg);
+		goto fail;
+	}
+	sh->nat_map = &c->nat_map;
+	c->reg = ef_svc_registry_create(max_services);
+	if (c->reg == NULL) {
+		snprintf(err, errlen, "service registry: out of memory");
+		ef_cfg_free(cfg);
+		goto fail;
+	}
+	g = ef_svc_gen_build(cfg, 1, NULL, c->reg, (int)rte_socket_id(), err,
+			     errlen);
+	if (g == NULL)
+		goto fail;
+	sh->gen = g;
+	return c;
+fail:
+	ef_ctl_free(c);
+	return NULL;
+}
+
+int
+ef_ctl_start(struct ef_ctl *c, char *err, size_t errlen)
+{
+	struct ef_fwd_shared *sh = &c->sh;
+
+	for (uint32_t w = 0; w < sh->n_workers; w++) {
+		sh->workers[w] = ef_fwd_worker_create(sh, w, 0,
+			ef_svc_registry_capacity(c->reg), (int)rte_socket_id());
+		if (sh->workers[w] == NULL) {
+			snprintf(err, errlen, "worker %u: %s (conntrack.max_flows"
+				 " needs memory: lower it or add hugepages)", w,
+				 rte_strerror(rte_errno));
+			return -1;
+		}
+	}
+	if (ef_fwd_connect(sh) != 0) {
+		snprintf(err, errlen, "handoff rings: out of memory");
+		return -1;
+	}
+	c->exc = ef_exc_create(sh->gen->cfg, sh, err, errlen);
+	if (c->exc == NULL)
+		return -1;
+	c->started_ms = rte_rdtsc() / c->tsc_per_ms;
+	return 0;
+}
+
+static void
+send_arp_cb(void *arg, uint16_t iface, uint32_t ip)
+{
+	struct ef_ctl *c = arg;
+
+	ef_exc_send_arp(&c->sh, iface, ip);
+}
+
+/*
+ * ARP once for every next hop the generation can use and we have no entry
+ * for, so the first packets of a flow do not wait for resolution (the
+ * resolver's retries start from the workers' misses). Many endpoints share
+ * a next hop: a small set keeps this to one request per hop.
+ */
+static void
+resolve_next_hops(struct ef_ctl *c)
+{
+	const struct ef_svc_gen *g = c->sh.gen;
+	const struct ef_cfg *cfg = g->cfg;
+	uint32_t nset = 1024, sent = 0;
+	uint64_t *set = calloc(nset, sizeof(*set));
+	struct ef_nexthop nh;
+	uint8_t mac[6];
+
+	if (set == NULL)
+		return;
+	for (uint32_t s = 0; s < cfg->n_services + cfg->n_interfaces; s++) {
+		uint32_t n = s < cfg->n_services ?
+			cfg->services[s].n_endpoints : 1;
+
+		for (uint32_t e = 0; e < n; e++) {
+			uint64_t key;
+			uint32_t h;
+
+			if (s < cfg->n_services) {
+				if (ef_route_lookup4(g->routes,
+					cfg->services[s].endpoints[e].address.v4,
+					&nh) != 0)
+					continue;
+			} else {
+				const struct ef_cfg_interface *ci =
+					&cfg->interfaces[s - cfg->n_services];
+
+				if (ci->gateway.family != EF_AF_INET4)
+					continue;
+				nh.iface = (uint16_t)(s - cfg->n_services);
+				nh.gw = ci->gateway.v4;
+			}
+			key = ((uint64_t)nh.iface << 32 | nh.gw) + 1;
+			for (h = (uint32_t)(key * 0x9e3779b97f4a7c15ULL >> 40) %
+			     nset; set[h] != 0 && set[h] != key;
+			     h = (h + 1) % nset)
+				;
+			if (set[h] == key)
+				continue;
+			if (sent >= nset / 2)
+				goto out;	/* bounded: misses do the rest */
+			set[h] = key;
+			sent++;
+			if (ef_neigh_lookup4(c->sh.neigh, nh.iface, nh.gw,
+					     mac) != 0)
+				ef_exc_send_arp(&c->sh, nh.iface, nh.gw);
+		}
+	}
+out:
+	free(set);
+}
+
+/*
+ * Peers may come up after us (a cable plugged, a namespace attached): the
+ * announcement and next-hop ARP are repeated ANNOUNCE_REPEATS times,
+ * ANNOUNCE_GAP_MS apart, after start and after each reload, as
+ * MetalLB-style speakers do with gratuitous ARP.
+ */
+#define ANNOUNCE_REPEATS 3
+#define ANNOUNCE_GAP_MS 1000
+
+void
+ef_ctl_announce(struct ef_ctl *c)
+{
+	struct ef_fwd_shared *sh = &c->sh;
+	const struct ef_cfg *cfg = sh->gen->cfg;
+
+	for (uint16_t i = 0; i < sh->n_ports; i++)
+		ef_exc_send_arp(sh, i, sh->ports[i].addr);
+	/* VIPs: announce on the interface whose subnet holds them */
+	for (uint32_t s = 0; s < cfg->n_services; s++) {
+		const struct ef_cfg_service *cs = &cfg->services[s];
+
+		for (uint32_t k = 0; k < cs->n_load_balancer_ips +
+		     cs->n_external_ips; k++) {
+			const struct ef_addr *a = k < cs->n_load_balancer_ips ?
+				&cs->load_balancer_ips[k] :
+				&cs->external_ips[k - cs->n_load_balancer_ips];
+
+			for (uint16_t i = 0; i < sh->n_ports; i++) {
+				const struct ef_cfg_interface *ci =
+					&cfg->interfaces[i];
+
+				if (ef_addr_in_prefix(a, &ci->address,
+						      ci->prefix_len)) {
+					struct rte_mbuf *m;
+					uint8_t *d;
+
+					m = rte_pktmbuf_alloc(sh->pool);
+					if (m == NULL)
+						continue;
+					d = (uint8_t *)rte_pktmbuf_append(m, 60);
+					if (d == NULL) {
+						rte_pktmbuf_free(m);
+						continue;
+					}
+					memset(d, 0, 60);
+					ef_pkt_build_arp_request(d,
+						sh->ports[i].mac, a->v4, a->v4);
+					ef_exc_inject(sh, i, m);
+				}
+			}
+		}
+	}
+	resolve_next_hops(c);
+}
+
+void
+ef_ctl_request_reload(struct ef_ctl *c)
+{
+	__atomic_store_n(&c->reload_requested, 1, __ATOMIC_RELEASE);
+}
+
+/* Settings that need a restart: what they are, or NULL if none changed. */
+static const char *
+restart_only_change(const struct ef_cfg *a, const struct ef_cfg *b)
+{
+	if (a->n_interfaces != b->n_interfaces)
+		return "interfaces";
+	for (uint32_t i = 0; i < a->n_interfaces; i++) {
+		const struct ef_cfg_interface *x = &a->interfaces[i];
+		const struct ef_cfg_interface *y = &b->interfaces[i];
+
+		if (strcmp(x->port, y->port) != 0 ||
+		    !ef_addr_eq(&x->address, &y->address) ||
+		    x->prefix_len != y->prefix_len || x->mtu != y->mtu)
+			return "interfaces";
+	}
+	if (a->n_snat_addresses != b->n_snat_addresses ||
+	    a->snat_port_min != b->snat_port_min ||
+	    a->snat_port_max != b->snat_port_max)
+		return "node.snat_addresses/snat_port_range";
+	for (uint32_t i = 0; i < a->n_snat_addresses; i++)
+		if (!ef_addr_eq(&a->snat_addresses[i], &b->snat_addresses[i]))
+			return "node.snat_addresses";
+	return NULL;
+}
+
+int
+ef_ctl_reload(struct ef_ctl *c, char *err, size_t errlen)
+{
+	struct ef_fwd_shared *sh = &c->sh;
+	struct ef_cfg_errors errs = { 0 };
+	struct ef_svc_gen *old = sh->gen, *g;
+	struct ef_cfg *cfg;
+	const char *what;
+	uint64_t t0 = rte_rdtsc();
+
+	cfg = ef_cfg_load(c->file, &errs);
+	if (cfg == NULL) {
+		size_t off = 0;
+
+		err[0] = '\0';
+		for (uint32_t i = 0; i < errs.n && off + 1 < errlen; i++) {
+			int k = snprintf(err + off, errlen - off, "%s%s",
+					 i == 0 ? "" : "; ", errs.msgs[i]);
+
+			if (k < 0)
+				break;
+			off += (size_t)k;
+		}
+		ef_cfg_errors_clear(&errs);
+		goto fail;
+	}
+	what = restart_only_change(old->cfg, cfg);
+	if (what != NULL) {
+		snprintf(err, errlen, "%s: %s cannot change at run time "
+			 "(restart edgefwd); the running configuration stays",
+			 c->file, what);
+		ef_cfg_free(cfg);
+		goto fail;
+	}
+	if (memcmp(&old->cfg->dataplane, &cfg->dataplane,
+		   sizeof(cfg->dataplane)) != 0 ||
+	    old->cfg->conntrack.max_flows != cfg->conntrack.max_flows)
+		EF_CTL_LOG(WARNING, "%s: dataplane and conntrack.max_flows "
+			   "changes take effect at restart\n", c->file);
+	g = ef_svc_gen_build(cfg, old->number + 1, old, c->reg,
+			     (int)rte_socket_id(), err, errlen);
+	if (g == NULL)
+		goto fail;
+	__atomic_store_n(&sh->gen, g, __ATOMIC_RELEASE);
+	rte_rcu_qsbr_synchronize(sh->qsbr, RTE_QSBR_THRID_INVALID);
+	ef_svc_gen_free(old);
+	c->reloads_ok++;
+	EF_CTL_LOG(INFO, "reloaded %s: generation %" PRIu64 ", %u services, "
+		   "%.3f ms\n", c->file, g->number, g->n_svcs,
+		   (double)(rte_rdtsc() - t0) / (double)c->tsc_per_ms);
+	resolve_next_hops(c);
+	c->announces = 0;
+	c->started_ms = rte_rdtsc() / c->tsc_per_ms;
+	err[0] = '\0';
+	return 0;
+fail:
+	c->reloads_failed++;
+	EF_CTL_LOG(ERR, "reload rejected, generation %" PRIu64 " stays: %s\n",
+		   old->number, err);
+	return -1;
+}
+
+void
+ef_ctl_poll(struct ef_ctl *c)
+{
+	struct ef_fwd_shared *sh = &c->sh;
+	uint64_t now_ms;
+
+	ef_exc_wait(c->exc, 1);
+	ef_exc_poll(c->exc, sh);
+	now_ms = rte_rdtsc() / c->tsc_per_ms;
+	ef_neigh_poll(sh->neigh, now_ms, send_arp_cb, c);
+	if (c->announces < ANNOUNCE_REPEATS &&
+	    now_ms - c->started_ms >= (c->announces + 1) * ANNOUNCE_GAP_MS) {
+		c->announces++;
+		ef_ctl_announce(c);
+	}
+	if (__atomic_exchange_n(&c->reload_requested, 0, __ATOMIC_ACQ_REL)) {
+		char err[1024];
+
+		ef_ctl_reload(c, err, sizeof(err));
+	}
+}
+
+void
+ef_ctl_free(struct ef_ctl *c)
+{
+	struct ef_fwd_shared *sh;
+
+	if (c == NULL)
+		return;
+	sh = &c->sh;
+	ef_exc_free(c->exc);
+	for (uint32_t w = 0; w < sh->n_workers; w++)
+		ef_fwd_worker_free(sh->workers[w]);
+	ef_svc_gen_free(sh->gen);
+	ef_svc_registry_free(c->reg);
+	ef_neigh_free(sh->neigh);
+	rte_free(sh->qsbr);
+	rte_mempool_free(sh->pool);
+	free(c);
+}

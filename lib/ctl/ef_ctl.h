@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef EF_CTL_H
+#define EF_CTL_H
+
+/*
+ * The control plane: owns the configuration generations (build aside,
+ * publish with one release store, free after an RCU grace period), the
+ * worker states and the rings between them, the neighbour resolver and the
+ * exception path, and runs the control lcore's loop. Health checks and
+ * telemetry hang off it.
+ *
+ * Every function here runs on the control lcore unless it says otherwise.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ef_cfg.h"
+#include "ef_fwd.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ef_ctl;
+
+/*
+ * Build generation 1 from cfg (ownership passes), the mbuf pool, RCU
+ * state, neighbour table and SNAT map for n_workers workers. Ports are
+ * the caller's (app); call ef_ctl_start() once they are up. NULL and a
+ * message in err on failure.
+ */
+struct ef_ctl *ef_ctl_create(struct ef_cfg *cfg, const char *file,
+			     uint32_t n_workers, uint32_t max_services,
+			     char *err, size_t errlen);
+
+/* The state shared with the workers. */
+struct ef_fwd_shared *ef_ctl_shared(struct ef_ctl *c);
+
+/* Create worker states, rings and the exception path (ports must be set
+ * in the shared state: port_id, mac, mtu, n_rxq). 0 or -1 with err. */
+int ef_ctl_start(struct ef_ctl *c, char *err, size_t errlen);
+
+/* Gratuitous ARP for our addresses, ARP for known next hops. */
+void ef_ctl_announce(struct ef_ctl *c);
+
+/* One iteration of the control loop (waits at most ~1 ms). */
+void ef_ctl_poll(struct ef_ctl *c);
+
+/* Ask for a reload at the next ef_ctl_poll() (signal-safe flag). Any
+ * thread. */
+void ef_ctl_request_reload(struct ef_ctl *c);
+
+/*
+ * Reload the config file now: parse, validate, build, publish, free the
+ * old generation after a grace period. On failure the running generation
+ * stays and err holds every error (FILE:LINE: message; ...). Returns 0 or
+ * -1.
+ */
+int ef_ctl_reload(struct ef_ctl *c, char *err, size_t errlen);
+
+/* Generation number, reload counters, last error (for telemetry). */
+uint64_t ef_ctl_generation(const struct ef_ctl *c);
+const char *ef_ctl_config_file(const struct ef_ctl *c);
+
+void ef_ctl_free(struct ef_ctl *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EF_CTL_H */

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef EF_FWD_H
+#define EF_FWD_H
+
+/*
+ * The worker: the per-burst pipeline (parse, ownership/handoff, conntrack,
+ * service lookup and endpoint choice, NAT, routing, L2, TX), the answers it
+ * gives itself (ARP, ICMP echo, TCP RST, ICMP errors) and the rings that
+ * join it to the other workers and to the control lcore (exception path,
+ * injected frames, commands).
+ *
+ * Threading: one struct ef_fwd_worker per worker lcore, touched only by
+ * that lcore except where a function says otherwise; struct ef_fwd_shared
+ * is written by the control lcore before workers start, then read-only
+ * except for the generation pointer (release/acquire) and the stop flag.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "ef_ct.h"
+#include "ef_nat.h"
+#include "ef_neigh.h"
+#include "ef_pkt.h"
+#include "ef_svc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EF_FWD_MAX_PORTS 8
+#define EF_FWD_MAX_WORKERS 32
+#define EF_FWD_BURST_MAX 64
+#define EF_FWD_RING_SIZE 1024
+
+/*
+ * Every reason a packet is dropped. One list generates the enum, the
+ * counters and the names telemetry prints (the first eleven are the
+ * contract's; the rest are ours).
+ */
+#define EF_FWD_FOREACH_DROP(X) \
+	X(PARSE_ERROR, "parse_error") \
+	X(NO_SERVICE, "no_service") \
+	X(NO_ENDPOINT, "no_endpoint") \
+	X(NO_LOCAL_ENDPOINT, "no_local_endpoint") \
+	X(CT_FULL, "ct_full") \
+	X(SNAT_EXHAUSTED, "snat_exhausted") \
+	X(NO_ROUTE, "no_route") \
+	X(NO_NEIGHBOR, "no_neighbor") \
+	X(TTL_EXCEEDED, "ttl_exceeded") \
+	X(BAD_CHECKSUM, "bad_checksum") \
+	X(TX_FULL, "tx_full") \
+	X(NO_FLOW, "no_flow") \
+	X(CT_INVALID, "ct_invalid") \
+	X(ENDPOINT_REMOVED, "endpoint_removed") \
+	X(FRAGMENT, "fragment") \
+	X(MTU_EXCEEDED, "mtu_exceeded") \
+	X(UNSUPPORTED, "unsupported") \
+	X(NOT_FOR_US, "not_for_us") \
+	X(BAD_SOURCE, "bad_source") \
+	X(ICMP_UNTRACKED, "icmp_untracked") \
+	X(ICMP_RATELIMIT, "icmp_ratelimit") \
+	X(MULTI_SEGMENT, "multi_segment") \
+	X(HANDOFF_FULL, "handoff_full") \
+	X(EXCEPTION_FULL, "exception_full") \
+	X(NO_MBUF, "no_mbuf")
+
+enum ef_fwd_drop {
+#define EF_FWD_DROP_ENUM(e, s) EF_FWD_DROP_##e,
+	EF_FWD_FOREACH_DROP(EF_FWD_DROP_ENUM)
+#undef EF_FWD_DROP_ENUM
+	EF_FWD_DROP_MAX,
+};
+
+/* Name of a drop reason as telemetry prints it. */
+const char *ef_fwd_drop_name(unsigned int reason);
+
+/* Per-worker counters: plain increments by the owner, summed by readers. */
+struct ef_fwd_counters {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t flows_created;
+	uint64_t flows_closed;
+	uint64_t handoff_packets;	/* sent to the owning worker */
+	uint64_t exception_packets;	/* to the kernel */
+	uint64_t injected_packets;	/* from the kernel / control */
+	uint64_t arp_replies;
+	uint64_t icmp_echo_replies;
+	uint64_t rst_sent;
+	uint64_t icmp_errors_sent;
+	uint64_t icmp_errors_translated;
+	uint64_t affinity_hits;
+	uint64_t busy_cycles;
+	uint64_t total_cycles;
+	uint64_t drops[EF_FWD_DROP_MAX];
+} __rte_cache_aligned;
+
+struct ef_fwd_port {
+	uint16_t port_id;	/* DPDK port */
+	uint16_t n_rxq;		/* RX queues actually configured */
+	uint32_t addr;		/* interface address, network order */
+	uint8_t prefix_len;
+	uint8_t mac[6];
+	uint16_t mtu;		/* IP MTU of the port */
+};
+
+/* Commands from the control lcore to a worker (on its command ring). */
+enum ef_fwd_cmd_type {
+	EF_FWD_CMD_FLOW_SAMPLE,		/* copy up to n flows into buf */
+	EF_FWD_CMD_FLUSH_FLOWS,		/* delete every flow */
+};
+
+struct ef_fwd_flow_info {
+	struct ef_ct_flow flow;
+	uint32_t now_ms;
+};
+
+struct ef_fwd_cmd {
+	enum ef_fwd_cmd_type type;
+	uint32_t max;			/* FLOW_SAMPLE: capacity of out */
+	struct ef_fwd_flow_info *out;	/* FLOW_SAMPLE */
+	uint32_t n_out;			/* written by the worker */
+	uint32_t by_state[EF_CT_STATE_MAX]; /* FLOW_SAMPLE: whole table */
+	int done;			/* set (release) by the worker */
+};
+
+struct ef_fwd_worker;
+
+struct ef_fwd_shared {
+	struct ef_svc_gen *gen;		/* current generation: acquire */
+	struct rte_rcu_qsbr *qsbr;
+	struct ef_neigh *neigh;
+	const struct ef_nat_map *nat_map;
+	struct rte_mempool *pool;
+	uint16_t n_ports;
+	struct ef_fwd_port ports[EF_FWD_MAX_PORTS];
+	int16_t port_to_if[RTE_MAX_ETHPORTS];	/* DPDK port id -> index */
+	uint32_t n_workers;
+	struct ef_fwd_worker *workers[EF_FWD_MAX_WORKERS];
+	uint32_t idle_sleep_us;		/* 0: busy poll */
+	uint32_t icmp_rate;		/* ICMP errors per second per worker */
+	int stop;			/* atomic */
+};
+
+struct ef_fwd_worker {
+	uint32_t idx;
+	unsigned int lcore_id;
+	struct ef_fwd_shared *sh;
+	struct ef_ct *ct;
+	struct ef_nat_worker nat;
+	struct rte_hash *affinity;
+	struct ef_fwd_affinity *aff;	/* by affinity hash position */
+	uint32_t aff_cursor;
+	struct rte_ring *handoff_in[EF_FWD_MAX_WORKERS];   /* from w: SP/SC */
+	struct rte_ring *to_ctrl;	/* exception path: SP/SC */
+	struct rte_ring *from_ctrl;	/* frames to send: SP/SC */
+	struct rte_ring *cmd;		/* struct ef_fwd_cmd *: SP/SC */
+	uint64_t *svc_packets;		/* by stable service id */
+	int64_t *svc_flows;		/* by stable service id */
+	uint32_t n_svc_ids;
+	uint64_t tsc_per_ms;
+	uint64_t icmp_tokens;
+	uint32_t icmp_last_ms;
+	uint32_t now_ms;
+	uint32_t gen_seen;		/* generation number of this burst */
+	struct ef_svc_gen *gen;		/* generation of this burst */
+	/* output of ef_fwd_process(): frames per port, sent by ef_fwd_tx() */
+	uint16_t n_out[EF_FWD_MAX_PORTS];
+	struct rte_mbuf *out[EF_FWD_MAX_PORTS][EF_FWD_BURST_MAX * 2];
+	uint8_t scratch[1600];
+	struct ef_fwd_counters c;
+} __rte_cache_aligned;
+
+/* Create worker idx's state (tables sized from the generation's config:
+ * conntrack.max_flows / n_workers). Control lcore, before workers run.
+ * NULL + rte_errno on failure. */
+struct ef_fwd_worker *ef_fwd_worker_create(struct ef_fwd_shared *sh,
+					   uint32_t idx, unsigned int lcore_id,
+					   uint32_t n_svc_ids, int socket_id);
+
+/* Create the rings between workers once all workers exist. 0 / -errno. */
+int ef_fwd_connect(struct ef_fwd_shared *sh);
+
+void ef_fwd_worker_free(struct ef_fwd_worker *w);
+
+/*
+ * Run the pipeline on n received frames (n <= EF_FWD_BURST_MAX). Frames
+ * are consumed: forwarded ones land in w->out[port][] (sent by
+ * ef_fwd_tx()), others are handed off, passed to the control lcore or
+ * dropped (counted). 'handoff' is true for frames that came from another
+ * worker's handoff ring (they are ours; never handed off again).
+ * now_ms is the worker's clock. Worker lcore.
+ */
+void ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts,
+		    uint16_t n, bool handoff);
+
+/* Send what ef_fwd_process() queued (TX queue = worker index); frees and
+ * counts what the NIC did not take. Worker lcore. */
+void ef_fwd_tx(struct ef_fwd_worker *w);
+
+/* One iteration of the worker loop: RX on every port, handoff rings,
+ * injected frames, commands, expiry slice. Returns packets handled. */
+uint32_t ef_fwd_poll(struct ef_fwd_worker *w);
+
+/* Start the generation/clock of a burst (called by ef_fwd_poll; tests and
+ * the benchmark call it before ef_fwd_process). Worker lcore. */
+void ef_fwd_begin(struct ef_fwd_worker *w);
+
+/* Worker lcore main: loops ef_fwd_poll until sh->stop. arg = worker. */
+int ef_fwd_worker_main(void *arg);
+
+/* Sum of every worker's counters (readers: control, telemetry). */
+void ef_fwd_counters_sum(const struct ef_fwd_shared *sh,
+			 struct ef_fwd_counters *out);
+
+/* Post a command to worker w and wait (up to timeout_ms) for it.
+ * Control lcore or telemetry thread. 0 or -ETIMEDOUT / -ENOBUFS. */
+int ef_fwd_command(struct ef_fwd_shared *sh, uint32_t w,
+		   struct ef_fwd_cmd *cmd, uint32_t timeout_ms);
+
+/* Owner worker of an IPv4 flow key as it arrives (see ARCHITECTURE.md,
+ * "Flow ownership"). Any thread. */
+uint32_t ef_fwd_owner(const struct ef_fwd_shared *sh,
+		      const struct ef_svc_gen *g, const struct ef_ct_key4 *k);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EF_FWD_H */

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SNAT port slices, port picking against the worker's conntrack, and the
+ * flow rewrites (through lib/pkt's incremental-checksum rewrites).
+ */
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_hash_crc.h>
+
+#include "ef_nat.h"
+
+int
+ef_nat_map_init(struct ef_nat_map *m, const struct ef_addr *addrs,
+		uint32_t n, uint16_t port_min, uint16_t port_max,
+		uint32_t n_workers)
+{
+	uint32_t i, j, ports;
+
+	if (m == NULL || addrs == NULL || n == 0 || n > EF_NAT_MAX_ADDRS ||
+	    n_workers == 0 || port_min == 0 || port_min > port_max)
+		return -EINVAL;
+	ports = (uint32_t)port_max - port_min + 1;
+	if (ports < n_workers)
+		return -EINVAL;
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < n; i++) {
+		if (addrs[i].family != EF_AF_INET4)
+			return -EAFNOSUPPORT;
+		if (addrs[i].v4 == 0)
+			return -EINVAL;
+		for (j = 0; j < i; j++) {
+			if (m->addrs[j] == addrs[i].v4)
+				return -EINVAL;
+		}
+		m->addrs[i] = addrs[i].v4;
+	}
+	m->n_addrs = n;
+	m->n_workers = n_workers;
+	m->slice = ports / n_workers;
+	m->port_min = port_min;
+	m->port_max = port_max;
+	return 0;
+}
+
+void
+ef_nat_slice(const struct ef_nat_map *m, uint32_t w, uint16_t *lo,
+	     uint16_t *hi)
+{
+	*lo = (uint16_t)(m->port_min + w * m->slice);
+	*hi = (uint16_t)(m->port_min + (w + 1) * m->slice - 1);
+}
+
+int
+ef_nat_worker_init(struct ef_nat_worker *w, const struct ef_nat_map *m,
+		   uint32_t worker, uint32_t seed)
+{
+	uint16_t hi;
+	uint32_t a;
+
+	if (w == NULL || m == NULL || worker >= m->n_workers)
+		return -EINVAL;
+	memset(w, 0, sizeof(*w));
+	w->map = m;
+	w->worker = worker;
+	ef_nat_slice(m, worker, &w->lo, &hi);
+	for (a = 0; a < m->n_addrs; a++)
+		w->cursor[a] = rte_hash_crc_4byte(a ^ (worker << 8), seed) %
+			m->slice;
+	return 0;
+}
+
+int
+ef_nat_snat_pick(struct ef_nat_worker *w, const struct ef_ct *ct,
+		 uint32_t client, uint16_t cport, uint32_t endpoint,
+		 uint16_t eport, uint8_t proto, uint32_t *snat,
+		 uint16_t *sport)
+{
+	const struct ef_nat_map *m = w->map;
+	struct ef_ct_key4 k;
+	uint32_t a, i, off, probes;
+	uint16_t port;
+
+	(void)cport;
+	/* Same address for a client on every worker: stable per client. */
+	a = rte_hash_crc_4byte(client, 0) % m->n_addrs;
+	memset(&k, 0, sizeof(k));
+	k.src = endpoint;
+	k.dst = m->addrs[a];
+	k.sport = eport;
+	k.proto = proto;
+	probes = RTE_MIN((uint32_t)EF_NAT_PROBES, m->slice);
+	off = w->cursor[a];
+	for (i = 0; i < probes; i++) {
+		port = rte_cpu_to_be_16((uint16_t)(w->lo + off));
+		if (++off == m->slice)
+			off = 0;
+		k.dport = port;
+		if (proto == IPPROTO_ICMP)
+			k.sport = port;	/* echo keys: sport = dport = id */
+		if (!ef_ct_key_in_use(ct, &k)) {
+			w->cursor[a] = off;
+			w->picks++;
+			*snat = m->addrs[a];
+			*sport = port;
+			return 0;
+		}
+	}
+	w->cursor[a] = off;
+	w->exhausted++;
+	return -ENOSPC;
+}
+
+void
+ef_nat_apply(uint8_t *frame, struct ef_pkt_meta *m,
+	     const struct ef_ct_flow *f, uint8_t dir)
+{
+	uint32_t src;
+	uint16_t sport, id;
+
+	if (dir == 0) {
+		src = f->snat != 0 ? f->snat : m->src.v4;
+		sport = f->snat != 0 ? f->sport_snat : m->sport;
+		/* Echo: one id per side, passed as both ports. */
+		if (f->proto == IPPROTO_ICMP) {
+			id = f->snat != 0 ? f->sport_snat : f->cport;
+			ef_pkt_nat4(frame, m, src, id, f->endpoint, id);
+		} else {
+			ef_pkt_nat4(frame, m, src, sport, f->endpoint,
+				    f->eport);
+		}
+	} else {
+		if (f->proto == IPPROTO_ICMP)
+			ef_pkt_nat4(frame, m, f->frontend, f->cport,
+				    f->client, f->cport);
+		else
+			ef_pkt_nat4(frame, m, f->frontend, f->fport,
+				    f->client, f->cport);
+	}
+}
+
+int
+ef_nat_icmp_key(const struct ef_pkt_meta *m, struct ef_ct_key4 *k)
+{
+	if (m->ip_version != 4 || !(m->flags & EF_PKT_F_ICMP_ERROR) ||
+	    m->inner_src.family != EF_AF_INET4)
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->src = m->inner_dst.v4;
+	k->dst = m->inner_src.v4;
+	k->sport = m->inner_dport;
+	k->dport = m->inner_sport;
+	k->proto = m->inner_proto;
+	if (m->inner_proto == IPPROTO_ICMP)
+		k->sport = k->dport;	/* echo: both carry the id */
+	return 0;
+}
+
+void
+ef_nat_apply_icmp_error(uint8_t *frame, struct ef_pkt_meta *m,
+			const struct ef_ct_flow *f, uint8_t dir)
+{
+	uint32_t rdst;
+	uint16_t rport;
+	bool echo = f->proto == IPPROTO_ICMP;
+
+	if (dir == 1) {
+		/* Quoted: what the client sent, client:cport -> frontend:fport. */
+		ef_pkt_nat4_icmp_error(frame, m, f->frontend, f->client,
+				       f->client, f->cport, f->frontend,
+				       echo ? f->cport : f->fport);
+	} else {
+		/* Quoted: what the endpoint sent, endpoint:eport -> us. */
+		rdst = f->snat != 0 ? f->snat : f->client;
+		rport = f->snat != 0 ? f->sport_snat : f->cport;
+		ef_pkt_nat4_icmp_error(frame, m,
+				       f->snat != 0 ? f->snat : m->src.v4,
+				       f->endpoint, f->endpoint,
+				       echo ? rport : f->eport, rdst, rport);
+	}
+}

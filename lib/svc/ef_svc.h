@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef EF_SVC_H
+#define EF_SVC_H
+
+/*
+ * A configuration generation: everything the workers read to answer for a
+ * service, built by the control lcore from a config model, immutable once
+ * published, freed only after an RCU grace period.
+ *
+ * Workers hold one pointer to the current generation (loaded once per
+ * burst). The only part that changes inside a published generation is each
+ * service port's endpoint pool (health changes): a new pool is built aside,
+ * published with one release store, and the old one freed after a grace
+ * period (ef_svc_pool_republish()).
+ *
+ * IPv4 only today: frontend and endpoint keys carry a 32-bit address; an
+ * IPv6 table sits beside these later (separate hash, same structs with
+ * ef_addr), which is why keys are not reused as flow keys.
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_hash.h>
+#include <rte_rcu_qsbr.h>
+
+#include "ef_cfg.h"
+#include "ef_route.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ef_svc_endpoint.flags */
+#define EF_SVC_EP_LOCAL		0x01	/* node == node.name */
+#define EF_SVC_EP_READY		0x02
+#define EF_SVC_EP_SERVING	0x04
+#define EF_SVC_EP_TERMINATING	0x08
+
+/* ef_svc_frontend.flags */
+#define EF_SVC_FE_EXTERNAL	0x01	/* LB IP, external IP or NodePort */
+#define EF_SVC_FE_LOCAL		0x02	/* the applicable policy is Local */
+#define EF_SVC_FE_SNAT		0x04	/* SNAT every flow (external Cluster) */
+#define EF_SVC_FE_SNAT_REMOTE	0x08	/* SNAT when the endpoint is remote (internal Cluster) */
+#define EF_SVC_FE_AFFINITY	0x10	/* ClientIP session affinity */
+#define EF_SVC_FE_NODEPORT	0x20
+
+/* Owned-address flags (ef_svc_owned4()) */
+#define EF_SVC_OWN_IFACE	0x01	/* an interface address (the node) */
+#define EF_SVC_OWN_VIP		0x02	/* LB / external IP: answers ARP */
+#define EF_SVC_OWN_CLUSTER_IP	0x04	/* routed to us, no ARP */
+#define EF_SVC_OWN_SNAT		0x08	/* a SNAT address */
+
+#define EF_SVC_MAX_SERVICES_DEFAULT 65536
+
+struct ef_svc_endpoint {
+	uint32_t addr;		/* network order */
+	uint16_t port;		/* target port, network order */
+	uint16_t flags;		/* EF_SVC_EP_* */
+	uint32_t weight;
+	uint32_t health_idx;	/* index into ef_svc_gen.health */
+};
+
+/*
+ * Endpoint choice of one service port at one moment: the eligible sets
+ * (ready and healthy, else serving-and-terminating) and their Maglev tables
+ * of indexes into the port's endpoint array. Replaced whole.
+ */
+struct ef_svc_pool {
+	uint32_t n_all;		/* eligible endpoints, any node */
+	uint32_t n_local;	/* eligible endpoints on this node */
+	uint32_t size_all;
+	uint32_t size_local;
+	uint16_t *tbl_all;
+	uint16_t *tbl_local;
+	uint8_t *eligible;	/* per endpoint: 1 in the all set, 2 in local */
+	uint32_t n_local_ready;	/* local, ready, healthy, not terminating:
+				 * what healthCheckNodePort reports */
+};
+
+struct ef_svc_port {
+	uint32_t svc_idx;
+	uint32_t port_idx;	/* index into the service's cfg ports */
+	uint8_t proto;
+	struct ef_svc_endpoint *eps;
+	uint32_t n_eps;
+	struct ef_svc_pool *pool;	/* atomic: ef_svc_pool_get() */
+};
+
+struct ef_svc_frontend {
+	uint32_t addr;		/* network order */
+	uint16_t port;		/* network order */
+	uint8_t proto;
+	uint8_t flags;		/* EF_SVC_FE_* */
+	uint32_t sp_idx;
+	uint32_t affinity_timeout_ms;
+};
+
+struct ef_svc_service {
+	const struct ef_cfg_service *cfg;
+	uint32_t stable_id;	/* same across reloads for the same name */
+	uint32_t first_sp;
+	uint32_t n_sp;
+	uint32_t first_health;
+	uint32_t n_health;
+};
+
+/* Health of one (service, endpoint address): written by the control lcore
+ * only, read by anyone. */
+struct ef_svc_health {
+	atomic_uchar healthy;
+	uint8_t pad[3];
+	uint32_t svc_idx;
+	uint32_t ep_cfg_idx;	/* index in the service's cfg endpoints */
+};
+
+/* Maps service names to stable ids across generations (control lcore). */
+struct ef_svc_registry;
+
+struct ef_svc_gen {
+	uint64_t number;
+	struct ef_cfg *cfg;		/* owned */
+	struct rte_hash *fe_hash;	/* ef_svc_fe_key -> frontend index */
+	struct ef_svc_frontend *fes;
+	uint32_t n_fes;
+	struct ef_svc_port *sps;
+	uint32_t n_sps;
+	struct ef_svc_service *svcs;
+	uint32_t n_svcs;
+	struct ef_svc_health *health;
+	uint32_t n_health;
+	struct rte_hash *ep_hash;	/* ef_svc_ep_key -> present */
+	struct rte_hash *owned;		/* IPv4 address -> EF_SVC_OWN_* */
+	struct ef_route_table *routes;
+	struct ef_svc_registry *reg;	/* not owned */
+	int32_t *by_stable;		/* stable id -> service index or -1 */
+	uint32_t by_stable_n;
+	uint32_t snat_port_min;
+	uint32_t snat_port_max;
+};
+
+/* Frontend key: 8 bytes, network order, pad zero. */
+struct ef_svc_fe_key {
+	uint32_t addr;
+	uint16_t port;
+	uint8_t proto;
+	uint8_t pad;
+};
+
+/* Endpoint key for reload validation of existing flows. */
+struct ef_svc_ep_key {
+	uint32_t svc_id;	/* stable id */
+	uint32_t addr;
+	uint16_t port;
+	uint8_t proto;
+	uint8_t pad;
+};
+
+/*
+ * Create the name -> stable id registry with room for 'capacity' distinct
+ * service names over the process's life. NULL + rte_errno on failure.
+ */
+struct ef_svc_registry *ef_svc_registry_create(uint32_t capacity);
+void ef_svc_registry_free(struct ef_svc_registry *r);
+uint32_t ef_svc_registry_capacity(const struct ef_svc_registry *r);
+
+/*
+ * Build a generation from cfg (ownership of cfg passes to the generation,
+ * also on failure). 'prev' (may be NULL) supplies health state to carry
+ * over for endpoints that still exist. Returns NULL with rte_errno set and
+ * a message in err (size errlen) on failure. Control lcore.
+ */
+struct ef_svc_gen *ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
+				    const struct ef_svc_gen *prev,
+				    struct ef_svc_registry *reg,
+				    int socket_id, char *err, size_t errlen);
+
+/* Free a generation that no reader can see any more. Control lcore. */
+void ef_svc_gen_free(struct ef_svc_gen *g);
+
+/* Look up frontends for n keys (n <= 64): idx[i] = frontend index or -1.
+ * Any thread (the generation is immutable). */
+void ef_svc_lookup_bulk(const struct ef_svc_gen *g,
+			const struct ef_svc_fe_key **keys, uint32_t n,
+			int32_t *idx);
+
+/* Single lookup: frontend index or -1. Any thread. */
+int32_t ef_svc_lookup(const struct ef_svc_gen *g, uint32_t addr,
+		      uint16_t port, uint8_t proto);
+
+/* EF_SVC_OWN_* flags of an IPv4 address, 0 if not ours. Any thread. */
+uint32_t ef_svc_owned4(const struct ef_svc_gen *g, uint32_t addr);
+
+/* true when (svc stable id, endpoint addr, port, proto) exists in g. */
+bool ef_svc_endpoint_exists(const struct ef_svc_gen *g, uint32_t svc_id,
+			    uint32_t addr, uint16_t port, uint8_t proto);
+
+/* Current pool of a service port (acquire load). Any thread. */
+static inline const struct ef_svc_pool *
+ef_svc_pool_get(const struct ef_svc_port *sp)
+{
+	return __atomic_load_n(&sp->pool, __ATOMIC_ACQUIRE);
+}
+
+/* Verdict of endpoint choice */
+enum ef_svc_pick {
+	EF_SVC_PICK_OK,
+	EF_SVC_PICK_NO_ENDPOINT,	/* reject: RST / port unreachable */
+	EF_SVC_PICK_NO_LOCAL,		/* Local with none here: drop */
+};
+
+/*
+ * Choose an endpoint for a new flow of frontend fe with flow hash 'hash'
+ * (Maglev on the table of the applicable set). Returns the verdict and the
+ * endpoint index into the service port's eps in *ep. Worker lcores.
+ */
+static inline enum ef_svc_pick
+ef_svc_pick(const struct ef_svc_gen *g, const struct ef_svc_frontend *fe,
+	    uint32_t hash, uint32_t *ep)
+{
+	const struct ef_svc_pool *p = ef_svc_pool_get(&g->sps[fe->sp_idx]);
+	const uint16_t *tbl;
+	uint32_t size;
+
+	if (fe->flags & EF_SVC_FE_LOCAL) {
+		if (p->n_local == 0)
+			return p->n_all != 0 ? EF_SVC_PICK_NO_LOCAL :
+				EF_SVC_PICK_NO_ENDPOINT;
+		tbl = p->tbl_local;
+		size = p->size_local;
+	} else {
+		if (p->n_all == 0)
+			return EF_SVC_PICK_NO_ENDPOINT;
+		tbl = p->tbl_all;
+		size = p->size_all;
+	}
+	*ep = tbl[((uint64_t)hash * size) >> 32];
+	return EF_SVC_PICK_OK;
+}
+
+/* true when endpoint index i of the port is still eligible for new flows
+ * of fe (affinity re-check). Worker lcores. */
+static inline bool
+ef_svc_eligible(const struct ef_svc_gen *g, const struct ef_svc_frontend *fe,
+		uint32_t i)
+{
+	const struct ef_svc_pool *p = ef_svc_pool_get(&g->sps[fe->sp_idx]);
+	uint8_t need = (fe->flags & EF_SVC_FE_LOCAL) ? 2 : 1;
+
+	return i < g->sps[fe->sp_idx].n_eps && (p->eligible[i] & need) != 0;
+}
+
+/*
+ * Set the health of g->health[h]; when it changes, rebuild the pools of
+ * the service's ports and publish them; old pools go to the defer queue dq
+ * (freed after a grace period) or, if dq is NULL, are freed after
+ * rte_rcu_qsbr_synchronize(v) when v is not NULL, or at once when both are
+ * NULL (single-threaded tests). Returns 1 if changed, 0 if not, < 0 on
+ * error (the old pools stay). Control lcore.
+ */
+int ef_svc_set_health(struct ef_svc_gen *g, uint32_t h, bool healthy,
+		      struct rte_rcu_qsbr_dq *dq, struct rte_rcu_qsbr *v);
+
+/* Defer-queue entry type for pools (for rte_rcu_qsbr_dq_create's
+ * esize = sizeof(void *), free_fn = ef_svc_pool_dq_free). */
+void ef_svc_pool_dq_free(void *p, void *e, unsigned int n);
+
+/* Frees a pool (not published anywhere). */
+void ef_svc_pool_free(struct ef_svc_pool *p);
+
+/* Find a service by "ns/name": index or -1. */
+int32_t ef_svc_find(const struct ef_svc_gen *g, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EF_SVC_H */

@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "ef_maglev.h"
+#include "ef_svc.h"
+
+RTE_LOG_REGISTER(ef_svc_logtype, user.edgefwd.svc, INFO);
+#define EF_SVC_LOG(level, ...) \
+	rte_log(RTE_LOG_##level, ef_svc_logtype, "svc: " __VA_ARGS__)
+
+/*
+ * Name -> stable id. Control lcore only, variable-length keys, never
+ * shrinks: a plain open-addressing table is all it needs (rte_hash wants
+ * fixed-size keys and shared-memory allocations for no benefit here).
+ */
+struct ef_svc_registry {
+	uint32_t capacity;	/* ids 0..capacity-1 */
+	uint32_t n;
+	uint32_t slots;		/* power of two, >= 2 * capacity */
+	int32_t *slot_id;	/* -1 empty */
+	char **names;		/* by id */
+};
+
+static uint64_t
+name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s != '\0'; s++) {
+		h ^= (uint8_t)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+struct ef_svc_registry *
+ef_svc_registry_create(uint32_t capacity)
+{
+	struct ef_svc_registry *r;
+
+	if (capacity == 0 || capacity > (1u << 24)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		goto nomem;
+	r->capacity = capacity;
+	r->slots = rte_align32pow2(capacity * 2);
+	r->slot_id = malloc(sizeof(*r->slot_id) * r->slots);
+	r->names = calloc(capacity, sizeof(*r->names));
+	if (r->slot_id == NULL || r->names == NULL)
+		goto nomem;
+	memset(r->slot_id, 0xff, sizeof(*r->slot_id) * r->slots);
+	return r;
+nomem:
+	ef_svc_registry_free(r);
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+void
+ef_svc_registry_free(struct ef_svc_registry *r)
+{
+	if (r == NULL)
+		return;
+	for (uint32_t i = 0; i < r->n; i++)
+		free(r->names[i]);
+	free(r->names);
+	free(r->slot_id);
+	free(r);
+}
+
+uint32_t
+ef_svc_registry_capacity(const struct ef_svc_registry *r)
+{
+	return r->capacity;
+}
+
+/* Returns the id of name, adding it when 'add'; -1 if absent/full. */
+static int32_t
+registry_id(struct ef_svc_registry *r, const char *name, bool add)
+{
+	uint32_t mask = r->slots - 1;
+	uint32_t s = (uint32_t)name_hash(name) & mask;
+
+	for (;; s = (s + 1) & mask) {
+		int32_t id = r->slot_id[s];
+
+		if (id < 0)
+			break;
+		if (strcmp(r->names[id], name) == 0)
+			return id;
+	}
+	if (!add || r->n >= r->capacity)
+		return -1;
+	r->names[r->n] = strdup(name);
+	if (r->names[r->n] == NULL)
+		return -1;
+	r->slot_id[s] = (int32_t)r->n;
+	return (int32_t)r->n++;
+}
+
+static uint32_t hash_serial;
+
+static struct rte_hash *
+hash_create(const char *what, uint32_t entries, uint32_t key_len,
+	    int socket_id)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters p = {
+		.name = name,
+		.entries = RTE_MAX(entries, 16u),
+		.key_len = key_len,
+		.hash_func = rte_hash_crc,
+		.hash_func_init_val = 0,
+		.socket_id = socket_id,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+
+	snprintf(name, sizeof(name), "ef_%s_%u", what,
+		 __atomic_fetch_add(&hash_serial, 1, __ATOMIC_RELAXED));
+	return rte_hash_create(&p);
+}
+
+void
+ef_svc_pool_free(struct ef_svc_pool *p)
+{
+	if (p == NULL)
+		return;
+	rte_free(p->tbl_all);
+	rte_free(p->tbl_local);
+	rte_free(p->eligible);
+	rte_free(p);
+}
+
+void
+ef_svc_pool_dq_free(void *p, void *e, unsigned int n)
+{
+	struct ef_svc_pool **pools = e;
+
+	RTE_SET_USED(p);
+	for (unsigned int i = 0; i < n; i++)
+		ef_svc_pool_free(pools[i]);
+}
+
+static bool
+ep_healthy(const struct ef_svc_gen *g, const struct ef_svc_endpoint *e)
+{
+	return __atomic_load_n(&g->health[e->health_idx].healthy,
+			       __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * Fill one Maglev table from the endpoints with mark bit 'bit' set in
+ * elig. Returns 0 or -errno.
+ */
+static int
+pool_table(const struct ef_svc_port *sp, uint8_t *elig, uint8_t bit,
+	   uint32_t n, uint16_t **tbl, uint32_t *size, int socket_id)
+{
+	struct ef_maglev_backend *b;
+	uint32_t *map;
+	uint32_t k = 0;
+	int rc;
+
+	*size = ef_maglev_size_for(n == 0 ? 1 : n);
+	if (n == 0) {
+		*tbl = NULL;
+		*size = 0;
+		return 0;
+	}
+	*tbl = rte_malloc_socket("ef_maglev", sizeof(**tbl) * *size, 0,
+				 socket_id);
+	b = malloc(sizeof(*b) * n);
+	map = malloc(sizeof(*map) * n);
+	if (*tbl == NULL || b == NULL || map == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < sp->n_eps && k < n; i++) {
+		struct ef_addr a = { .family = EF_AF_INET4 };
+
+		if (!(elig[i] & bit))
+			continue;
+		a.v4 = sp->eps[i].addr;
+		b[k].id = ef_maglev_backend_id(&a, sp->eps[i].port);
+		b[k].weight = sp->eps[i].weight;
+		map[k] = i;
+		k++;
+	}
+	rc = ef_maglev_build(*tbl, *size, b, k);
+	if (rc == 0) {
+		/* translate backend positions into endpoint indexes */
+		for (uint32_t i = 0; i < *size; i++)
+			if ((*tbl)[i] != EF_MAGLEV_NONE)
+				(*tbl)[i] = (uint16_t)map[(*tbl)[i]];
+	}
+out:
+	free(b);
+	free(map);
+	if (rc != 0) {
+		rte_free(*tbl);
+		*tbl = NULL;
+	}
+	return rc;
+}
+
+/*
+ * The endpoint sets of CONFIG.md: ready (and healthy); if none, the
+ * serving-and-terminating ones; computed separately for the local set,
+ * as kube-proxy does. Maglev skips endpoints of weight 0, so a set whose
+ * members all weigh 0 is empty.
+ */
+static struct ef_svc_pool *
+pool_build(const struct ef_svc_gen *g, const struct ef_svc_port *sp,
+	   int socket_id)
+{
+	struct ef_svc_pool *p;
+	uint32_t n_ready = 0, n_lready = 0, n_term = 0, n_lterm = 0;
+
+	p = rte_zmalloc_socket("ef_pool", sizeof(*p), 0, socket_id);
+	if (p == NULL)
+		return NULL;
+	p->eligible = rte_zmalloc_socket("ef_pool_elig",
+					 RTE_MAX(sp->n_eps, 1u), 0, socket_id);
+	if (p->eligible == NULL)
+		goto fail;
+	for (uint32_t i = 0; i < sp->n_eps; i++) {
+		const struct ef_svc_endpoint *e = &sp->eps[i];
+		bool local = e->flags & EF_SVC_EP_LOCAL;
+
+		if (!ep_healthy(g, e) || e->weight == 0)
+			continue;
+		if (e->flags & EF_SVC_EP_READY) {
+			n_ready++;
+			n_lready += local;
+			if (local && !(e->flags & EF_SVC_EP_TERMINATING))
+				p->n_local_ready++;
+		} else if ((e->flags & EF_SVC_EP_SERVING) &&
+			   (e->flags & EF_SVC_EP_TERMINATING)) {
+			n_term++;
+			n_lterm += local;
+		}
+	}
+	for (uint32_t i = 0; i < sp->n_eps; i++) {
+		const struct ef_svc_endpoint *e = &sp->eps[i];
+		bool local = e->flags & EF_SVC_EP_LOCAL;
+		bool ready = e->flags & EF_SVC_EP_READY;
+		bool term = (e->flags & EF_SVC_EP_SERVING) &&
+			(e->flags & EF_SVC_EP_TERMINATING) && !ready;
+
+		if (!ep_healthy(g, e) || e->weight == 0)
+			continue;
+		if (n_ready > 0 ? ready : term) {
+			p->eligible[i] |= 1;
+			p->n_all++;
+		}
+		if (local && (n_lready > 0 ? ready : term)) {
+			p->eligible[i] |= 2;
+			p->n_local++;
+		}
+	}
+	if (pool_table(sp, p->eligible, 1, p->n_all, &p->tbl_all,
+		       &p->size_all, socket_id) != 0)
+		goto fail;
+	if (pool_table(sp, p->eligible, 2, p->n_local, &p->tbl_local,
+		       &p->size_local, socket_id) != 0)
+		goto fail;
+	return p;
+fail:
+	ef_svc_pool_free(p);
+	return NULL;
+}
+
+void
+ef_svc_gen_free(struct ef_svc_gen *g)
+{
+	if (g == NULL)
+		return;
+	for (uint32_t i = 0; g->sps != NULL && i < g->n_sps; i++) {
+		ef_svc_pool_free(g->sps[i].pool);
+		rte_free(g->sps[i].eps);
+	}
+	rte_free(g->sps);
+	rte_free(g->fes);
+	rte_free(g->svcs);
+	rte_free(g->health);
+	rte_free(g->by_stable);
+	rte_hash_free(g->fe_hash);
+	rte_hash_free(g->ep_hash);
+	rte_hash_free(g->owned);
+	ef_route_free(g->routes);
+	ef_cfg_free(g->cfg);
+	rte_free(g);
+}
+
+static int
+owned_add(struct ef_svc_gen *g, uint32_t addr, uint32_t flag)
+{
+	void *data = NULL;
+	uintptr_t v = 0;
+
+	if (rte_hash_lookup_data(g->owned, &addr, &data) >= 0)
+		v = (uintptr_t)data;
+	v |= flag;
+	return rte_hash_add_key_data(g->owned, &addr, (void *)v);
+}
+
+static int
+fe_add(struct ef_svc_gen *g, uint32_t addr, uint16_t port_host, uint8_t proto,
+       uint8_t flags, uint32_t sp_idx, uint32_t aff_ms)
+{
+	struct ef_svc_fe_key k = {
+		.addr = addr,
+		.port = rte_cpu_to_be_16(port_host),
+		.proto = proto,
+	};
+	struct ef_svc_frontend *fe = &g->fes[g->n_fes];
+
+	fe->addr = addr;
+	fe->port = k.port;
+	fe->proto = proto;
+	fe->flags = flags;
+	fe->sp_idx = sp_idx;
+	fe->affinity_timeout_ms = aff_ms;
+	if (rte_hash_add_key_data(g->fe_hash, &k,
+				  (void *)(uintptr_t)g->n_fes) < 0)
+		return -ENOSPC;
+	g->n_fes++;
+	return 0;
+}
+
+static uint8_t
+prev_health(const struct ef_svc_gen *prev, uint32_t stable_id,
+	    const struct ef_addr *addr)
+{
+	const struct ef_svc_service *ps;
+	int32_t idx;
+
+	if (prev == NULL || stable_id >= prev->by_stable_n)
+		return 1;
+	idx = prev->by_stable[stable_id];
+	if (idx < 0)
+		return 1;
+	ps = &prev->svcs[idx];
+	for (uint32_t j = 0; j < ps->n_health; j++) {
+		const struct ef_svc_health *h = &prev->health[ps->first_health + j];
+
+		if (ef_addr_eq(&ps->cfg->endpoints[h->ep_cfg_idx].address,
+			       addr))
+			return __atomic_load_n(&h->healthy, __ATOMIC_ACQUIRE);
+	}
+	/* new endpoints start healthy: Kubernetes already probed them ready */
+	return 1;
+}
+
+struct ef_svc_gen *
+ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
+		 const struct ef_svc_gen *prev, struct ef_svc_registry *reg,
+		 int socket_id, char *err, size_t errlen)
+{
+	struct ef_svc_gen *g;
+	uint32_t n_fes = 0, n_sps = 0, n_eps = 0, n_owned;
+	const char *what = "out of memory";
+	int rc;
+
+	g = rte_zmalloc_socket("ef_gen", sizeof(*g), 0, socket_id);
+	if (g == NULL) {
+		ef_cfg_free(cfg);
+		snprintf(err, errlen, "%s", what);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	g->cfg = cfg;
+	g->number = number;
+	g->reg = reg;
+	g->snat_port_min = cfg->snat_port_min;
+	g->snat_port_max = cfg->snat_port_max;
+
+	for (uint32_t s = 0; s < cfg->n_services; s++) {
+		const struct ef_cfg_service *cs = &cfg->services[s];
+		uint32_t per_port = (cs->cluster_ip.family != 0) +
+			cs->n_external_ips +
+			(cs->type == EF_SVC_TYPE_LOAD_BALANCER ?
+			 cs->n_load_balancer_ips : 0);
+
+		for (uint32_t p = 0; p < cs->n_ports; p++)
+			n_fes += per_port + (cs->ports[p].node_port != 0 ?
+					     cfg->n_interfaces : 0);
+		n_sps += cs->n_ports;
+		n_eps += cs->n_endpoints;
+	}
+	n_owned = cfg->n_interfaces + cfg->n_snat_addresses + n_fes;
+
+	g->svcs = rte_zmalloc_socket("ef_svcs",
+				     sizeof(*g->svcs) * RTE_MAX(cfg->n_services, 1u),
+				     0, socket_id);
+	g->sps = rte_zmalloc_socket("ef_sps",
+				    sizeof(*g->sps) * RTE_MAX(n_sps, 1u), 0,
+				    socket_id);
+	g->fes = rte_zmalloc_socket("ef_fes",
+				    sizeof(*g->fes) * RTE_MAX(n_fes, 1u), 0,
+				    socket_id);
+	g->health = rte_zmalloc_socket("ef_health",
+				       sizeof(*g->health) * RTE_MAX(n_eps, 1u),
+				       0, socket_id);
+	g->by_stable_n = ef_svc_registry_capacity(reg);
+	g->by_stable = rte_malloc_socket("ef_by_stable",
+					 sizeof(int32_t) * g->by_stable_n, 0,
+					 socket_id);
+	g->fe_hash = hash_create("fe", n_fes * 2, sizeof(struct ef_svc_fe_key),
+				 socket_id);
+	g->ep_hash = hash_create("ep", n_eps * 2, sizeof(struct ef_svc_ep_key),
+				 socket_id);
+	g->owned = hash_create("own", n_owned * 2, sizeof(uint32_t),
+			       socket_id);
+	if (g->svcs == NULL || g->sps == NULL || g->fes == NULL ||
+	    g->health == NULL || g->by_stable == NULL || g->fe_hash == NULL ||
+	    g->ep_hash == NULL || g->owned == NULL)
+		goto fail;
+	memset(g->by_stable, 0xff, sizeof(int32_t) * g->by_stable_n);
+
+	g->routes = ef_route_build(cfg->interfaces, cfg->n_interfaces,
+				   cfg->routes, cfg->n_routes, socket_id);
+	if (g->routes == NULL) {
+		what = "routes: cannot build the route table";
+		goto fail;
+	}
+
+	for (uint32_t i = 0; i < cfg->n_interfaces; i++)
+		if (owned_add(g, cfg->interfaces[i].address.v4,
+			      EF_SVC_OWN_IFACE) < 0)
+			goto fail;
+	for (uint32_t i = 0; i < cfg->n_snat_addresses; i++)
+		if (owned_add(g, cfg->snat_addresses[i].v4, EF_SVC_OWN_SNAT) < 0)
+			goto fail;
+
+	for (uint32_t s = 0; s < cfg->n_services; s++) {
+		const struct ef_cfg_service *cs = &cfg->services[s];
+		struct ef_svc_service *sv = &g->svcs[s];
+		int32_t id = registry_id(reg, cs->name, true);
+		uint32_t aff_ms = cs->session_affinity == EF_AFFINITY_CLIENT_IP ?
+			cs->session_affinity_timeout * 1000u : 0;
+		uint8_t aff = cs->session_affinity == EF_AFFINITY_CLIENT_IP ?
+			EF_SVC_FE_AFFINITY : 0;
+		uint8_t ext = EF_SVC_FE_EXTERNAL | aff |
+			(cs->external_traffic_policy == EF_POLICY_LOCAL ?
+			 EF_SVC_FE_LOCAL : EF_SVC_FE_SNAT);
+		uint8_t in = aff |
+			(cs->internal_traffic_policy == EF_POLICY_LOCAL ?
+			 EF_SVC_FE_LOCAL : EF_SVC_FE_SNAT_REMOTE);
+
+		if (id < 0) {
+			what = "too many distinct service names over this "
+				"process's life (restart to grow)";
+			goto fail;
+		}
+		sv->cfg = cs;
+		sv->stable_id = (uint32_t)id;
+		sv->first_sp = g->n_sps;
+		sv->n_sp = cs->n_ports;
+		sv->first_health = g->n_health;
+		sv->n_health = cs->n_endpoints;
+		g->by_stable[id] = (int32_t)s;
+
+		for (uint32_t e = 0; e < cs->n_endpoints; e++) {
+			struct ef_svc_health *h = &g->health[g->n_health++];
+
+			h->svc_idx = s;
+			h->ep_cfg_idx = e;
+			h->healthy = prev_health(prev, sv->stable_id,
+						 &cs->endpoints[e].address);
+		}
+
+		for (uint32_t p = 0; p < cs->n_ports; p++) {
+			const struct ef_cfg_port *cp = &cs->ports[p];
+			struct ef_svc_port *sp = &g->sps[g->n_sps];
+			uint32_t spi = g->n_sps++;
+
+			sp->svc_idx = s;
+			sp->port_idx = p;
+			sp->proto = cp->protocol;
+			sp->n_eps = cs->n_endpoints;
+			sp->eps = rte_zmalloc_socket("ef_eps",
+				sizeof(*sp->eps) * RTE_MAX(sp->n_eps, 1u), 0,
+				socket_id);
+			if (sp->eps == NULL)
+				goto fail;
+			for (uint32_t e = 0; e < cs->n_endpoints; e++) {
+				const struct ef_cfg_endpoint *ce =
+					&cs->endpoints[e];
+				struct ef_svc_endpoint *ep = &sp->eps[e];
+				struct ef_svc_ep_key k = {
+					.svc_id = sv->stable_id,
+					.addr = ce->address.v4,
+					.port = rte_cpu_to_be_16(cp->target_port),
+					.proto = cp->protocol,
+				};
+
+				ep->addr = ce->address.v4;
+				ep->port = k.port;
+				ep->weight = ce->weight;
+				ep->health_idx = sv->first_health + e;
+				ep->flags = (ce->ready ? EF_SVC_EP_READY : 0) |
+					(ce->serving ? EF_SVC_EP_SERVING : 0) |
+					(ce->terminating ?
+					 EF_SVC_EP_TERMINATING : 0) |
+					(strcmp(ce->node, cfg->node_name) == 0 ?
+					 EF_SVC_EP_LOCAL : 0);
+				if (rte_hash_add_key(g->ep_hash, &k) < 0)
+					goto fail;
+			}
+			sp->pool = pool_build(g, sp, socket_id);
+			if (sp->pool == NULL)
+				goto fail;
+
+			if (cs->cluster_ip.family == EF_AF_INET4) {
+				rc = fe_add(g, cs->cluster_ip.v4, cp->port,
+					    cp->protocol, in, spi, aff_ms);
+				if (rc < 0 || owned_add(g, cs->cluster_ip.v4,
+						EF_SVC_OWN_CLUSTER_IP) < 0)
+					goto fail;
+			}
+			for (uint32_t i = 0; cs->type == EF_SVC_TYPE_LOAD_BALANCER &&
+			     i < cs->n_load_balancer_ips; i++) {
+				uint32_t a = cs->load_balancer_ips[i].v4;
+
+				if (fe_add(g, a, cp->port, cp->protocol, ext,
+					   spi, aff_ms) < 0 ||
+				    owned_add(g, a, EF_SVC_OWN_VIP) < 0)
+					goto fail;
+			}
+			for (uint32_t i = 0; i < cs->n_external_ips; i++) {
+				uint32_t a = cs->external_ips[i].v4;
+
+				if (fe_add(g, a, cp->port, cp->protocol, ext,
+					   spi, aff_ms) < 0 ||
+				    owned_add(g, a, EF_SVC_OWN_VIP) < 0)
+					goto fail;
+			}
+			for (uint32_t i = 0; cp->node_port != 0 &&
+			     i < cfg->n_interfaces; i++)
+				if (fe_add(g, cfg->interfaces[i].address.v4,
+					   cp->node_port, cp->protocol,
+					   ext | EF_SVC_FE_NODEPORT, spi,
+					   aff_ms) < 0)
+					goto fail;
+		}
+	}
+	return g;
+fail:
+	snprintf(err, errlen, "%s", what);
+	ef_svc_gen_free(g);
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+void
+ef_svc_lookup_bulk(const struct ef_svc_gen *g,
+		   const struct ef_svc_fe_key **keys, uint32_t n,
+		   int32_t *idx)
+{
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t hits = 0;
+
+	RTE_ASSERT(n <= RTE_HASH_LOOKUP_BULK_MAX);
+	if (n == 0)
+		return;
+	rte_hash_lookup_bulk_data(g->fe_hash, (const void **)keys, n, &hits,
+				  data);
+	for (uint32_t i = 0; i < n; i++)
+		idx[i] = (hits >> i) & 1 ? (int32_t)(uintptr_t)data[i] : -1;
+}
+
+int32_t
+ef_svc_lookup(const struct ef_svc_gen *g, uint32_t addr, uint16_t port,
+	      uint8_t proto)
+{
+	struct ef_svc_fe_key k = { .addr = addr, .port = port, .proto = proto };
+	void *data;
+
+	if (rte_hash_lookup_data(g->fe_hash, &k, &data) < 0)
+		return -1;
+	return (int32_t)(uintptr_t)data;
+}
+
+uint32_t
+ef_svc_owned4(const struct ef_svc_gen *g, uint32_t addr)
+{
+	void *data;
+
+	if (rte_hash_lookup_data(g->owned, &addr, &data) < 0)
+		return 0;
+	return (uint32_t)(uintptr_t)data;
+}
+
+bool
+ef_svc_endpoint_exists(const struct ef_svc_gen *g, uint32_t svc_id,
+		       uint32_t addr, uint16_t port, uint8_t proto)
+{
+	struct ef_svc_ep_key k = {
+		.svc_id = svc_id, .addr = addr, .port = port, .proto = proto,
+	};
+
+	return rte_hash_lookup(g->ep_hash, &k) >= 0;
+}
+
+int
+ef_svc_set_health(struct ef_svc_gen *g, uint32_t h, bool healthy,
+		  struct rte_rcu_qsbr_dq *dq, struct rte_rcu_qsbr *v)
+{
+	const struct ef_svc_service *sv;
+	struct ef_svc_pool *fresh[64];
+	struct ef_svc_pool **np = fresh;
+	uint8_t old;
+	int rc = 1;
+
+	if (h >= g->n_health)
+		return -EINVAL;
+	old = __atomic_load_n(&g->health[h].healthy, __ATOMIC_RELAXED);
+	if ((old != 0) == healthy)
+		return 0;
+	sv = &g->svcs[g->health[h].svc_idx];
+	if (sv->n_sp > RTE_DIM(fresh)) {
+		np = malloc(sizeof(*np) * sv->n_sp);
+		if (np == NULL)
+			return -ENOMEM;
+	}
+	__atomic_store_n(&g->health[h].healthy, healthy, __ATOMIC_RELEASE);
+	/* build every new pool first: publish all or nothing */
+	for (uint32_t i = 0; i < sv->n_sp; i++) {
+		np[i] = pool_build(g, &g->sps[sv->first_sp + i], SOCKET_ID_ANY);
+		if (np[i] == NULL) {
+			for (uint32_t j = 0; j < i; j++)
+				ef_svc_pool_free(np[j]);
+			__atomic_store_n(&g->health[h].healthy, old,
+					 __ATOMIC_RELEASE);
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	for (uint32_t i = 0; i < sv->n_sp; i++) {
+		struct ef_svc_port *sp = &g->sps[sv->first_sp + i];
+		struct ef_svc_pool *op = sp->pool;
+
+		__atomic_store_n(&sp->pool, np[i], __ATOMIC_RELEASE);
+		if (dq != NULL && rte_rcu_qsbr_dq_enqueue(dq, &op) == 0)
+			continue;
+		if (v != NULL)
+			rte_rcu_qsbr_synchronize(v, RTE_QSBR_THRID_INVALID);
+		ef_svc_pool_free(op);
+	}
+out:
+	if (np != fresh)
+		free(np);
+	return rc;
+}
+
+int32_t
+ef_svc_find(const struct ef_svc_gen *g, const char *name)
+{
+	int32_t id = registry_id(g->reg, name, false);
+
+	if (id < 0 || (uint32_t)id >= g->by_stable_n)
+		return -1;
+	return g->by_stable[id];
+}

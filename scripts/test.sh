@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Every suite of edgefwd on a fresh Debian 12 machine, as root:
+# set-up (packages, hugepages, build/), unit tests, the same unit tests
+# under ASan/UBSan (build-asan/), the end-to-end suites (dts/).
+# Prints one line per suite and, last, "N passed, N failed";
+# exits non-zero if anything failed.
+set -euo pipefail
+
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$EF_ROOT"
+
+RESULTS="$EF_ROOT/build/test-results"
+STATE="$RESULTS/state.jsonl"
+results() {
+	/usr/bin/python3 "$EF_ROOT/scripts/results.py" "$@"
+}
+
+ef_require_root
+ef_install_packages
+ef_setup_hugepages
+build_ok=1
+ef_build build -Dwerror=true -Dbuildtype=debugoptimized || build_ok=0
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+: >"$STATE"
+
+# run_unit LABEL BUILD_DIR [VAR=VALUE...]: meson test with each gtest
+# binary writing its XML report, then count.
+run_unit() {
+	local label="$1" dir="$2" rc=0
+	shift 2
+	mkdir -p "$RESULTS/$label"
+	ef_say "running unit suites ($label, $dir)"
+	env GTEST_OUTPUT="xml:$RESULTS/$label/" "$@" \
+		meson test -C "$dir" --print-errorlogs --num-processes "$EF_JOBS" \
+		2>&1 | tee "$RESULTS/$label.log" || rc=$?
+	# meson printed its summary above; gtest's counts per binary follow.
+	results meson "$label" "$dir" "$RESULTS/$label" "$STATE"
+	return "$rc"
+}
+
+status=0
+if [ "$build_ok" -eq 1 ]; then
+	run_unit unit build || status=1
+else
+	results fail unit "build/ failed to build" "$STATE"
+	status=1
+fi
+
+if ef_build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
+	# halt_on_error: a UBSan report fails the suite instead of scrolling by.
+	run_unit asan build-asan \
+		ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" \
+		UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" || status=1
+else
+	results fail asan "build-asan/ failed to build" "$STATE"
+	status=1
+fi
+
+ef_say "running end-to-end suites (dts)"
+rc=0
+/usr/bin/python3 -m pytest dts -v -rA -p no:cacheprovider \
+	--junitxml="$RESULTS/dts.xml" || rc=$?
+results junit dts "$RESULTS/dts.xml" "$rc" "$STATE"
+[ "$rc" -eq 0 ] || status=1
+
+echo
+ef_say "results (details in build/test-results/)"
+results summary "$STATE" || status=1
+exit "$status"
