@@ -33,8 +33,8 @@
 extern "C" {
 #endif
 
-#define EF_FWD_MAX_PORTS 8
-#define EF_FWD_MAX_WORKERS 32
+#define EF_FWD_MAX_PORTS 8u
+#define EF_FWD_MAX_WORKERS 32u
 #define EF_FWD_BURST_MAX 64
 #define EF_FWD_RING_SIZE 1024
 
@@ -208,6 +208,10 @@ void ef_fwd_tx(struct ef_fwd_worker *w);
 /* One iteration of the worker loop: RX on every port, handoff rings,
  * injected frames, commands, expiry slice. Returns packets handled. */
 uint32_t ef_fwd_poll(struct ef_fwd_worker *w);
+
+/* Slow work of one poll, bounded: a pending command, an expiry slice of
+ * 'budget' flow slots, an affinity sweep slice. Worker lcore. */
+void ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget);
 
 /* Start the generation/clock of a burst (called by ef_fwd_poll; tests and
  * the benchmark call it before ef_fwd_process). Worker lcore. */

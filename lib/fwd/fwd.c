@@ -369,7 +369,7 @@ local_delivery(struct ef_fwd_worker *w, struct rte_mbuf *m,
 			w->c.icmp_echo_replies++;
 			bounce(w, m);
 		} else {
-			rte_pktmbuf_free(m);
+			drop(w, m, EF_FWD_DROP_PARSE_ERROR);
 		}
 		return;
 	}
@@ -845,7 +845,6 @@ ef_fwd_poll(struct ef_fwd_worker *w)
 	struct rte_mbuf *pkts[EF_FWD_BURST_MAX];
 	uint32_t total = 0;
 	uint16_t n;
-	void *cmd;
 
 	ef_fwd_begin(w);
 	for (uint16_t p = 0; p < sh->n_ports; p++) {
@@ -882,11 +881,19 @@ ef_fwd_poll(struct ef_fwd_worker *w)
 	}
 	total += n;
 	ef_fwd_tx(w);
+	ef_fwd_housekeep(w, EXPIRE_BUDGET);
+	return total;
+}
+
+void
+ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
+{
+	void *cmd;
+
 	if (rte_ring_sc_dequeue(w->cmd, &cmd) == 0)
 		run_command(w, cmd);
-	ef_ct_expire(w->ct, w->now_ms, EXPIRE_BUDGET, expire_cb, w);
+	ef_ct_expire(w->ct, w->now_ms, budget, expire_cb, w);
 	affinity_sweep(w);
-	return total;
 }
 
 int

@@ -81,21 +81,6 @@ wr16(uint8_t *p, uint16_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
 /* IPv4 broadcast or multicast (224.0.0.0/4), network order. */
 static inline bool
 ip4_is_bcast_mcast(uint32_t a)
@@ -743,8 +728,11 @@ ef_pkt_nat4(uint8_t *frame, struct ef_pkt_meta *m,
 	l4_rewrite(frame + m->l4_off, m->proto, m->l4_len, osrc, src, odst,
 		   dst, sport, dport, &ch);
 	if (m->proto == IPPROTO_ICMP) {
-		m->sport = ch.w_new[0];
-		m->dport = ch.w_new[0];
+		/* not an echo: l4_rewrite changed no id */
+		if (ch.n != 0) {
+			m->sport = ch.w_new[0];
+			m->dport = ch.w_new[0];
+		}
 	} else {
 		m->sport = sport;
 		m->dport = dport;
@@ -878,7 +866,7 @@ ef_pkt_icmp4_echo_reply(uint8_t *frame, struct ef_pkt_meta *m)
 {
 	struct rte_ipv4_hdr *ip;
 	struct rte_icmp_hdr *ih;
-	uint16_t ow, nw;
+	uint16_t ow;
 	uint32_t a;
 	uint8_t *w;
 
@@ -898,11 +886,14 @@ ef_pkt_icmp4_echo_reply(uint8_t *frame, struct ef_pkt_meta *m)
 	ip->time_to_live = 64;
 	ip->hdr_checksum = ef_csum_update16(ip->hdr_checksum, ow, rd16(w));
 
-	w = &ih->icmp_type;	/* type and code form one checksum word */
-	ow = rd16(w);
+	/*
+	 * Full recomputation, not RFC 1624: an all-zero reply must carry
+	 * 0xffff, and eqn. 3 yields 0x0000 there, which receivers reject.
+	 * Echo replies are control-rate; the cost does not matter.
+	 */
 	ih->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
-	nw = rd16(w);
-	ih->icmp_cksum = ef_csum_update16(ih->icmp_cksum, ow, nw);
+	ih->icmp_cksum = 0;
+	ih->icmp_cksum = (uint16_t)~rte_raw_cksum(ih, m->l4_len);
 
 	a = m->src.v4;
 	m->src.v4 = m->dst.v4;

@@ -18,7 +18,6 @@
  * ef_addr), which is why keys are not reused as flow keys.
  */
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -109,7 +108,7 @@ struct ef_svc_service {
 /* Health of one (service, endpoint address): written by the control lcore
  * only, read by anyone. */
 struct ef_svc_health {
-	atomic_uchar healthy;
+	uint8_t healthy;	/* accessed with __atomic builtins only */
 	uint8_t pad[3];
 	uint32_t svc_idx;
 	uint32_t ep_cfg_idx;	/* index in the service's cfg endpoints */

@@ -1,0 +1,743 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Pipeline fixtures: frames through the real burst function (ef_fwd_process)
+ * with mbufs, against expected output bytes built independently
+ * (frames.cc) or decoded fields where the choice is the pipeline's (SNAT
+ * port, Maglev endpoint).
+ */
+#include <arpa/inet.h>
+#include <cstring>
+#include <map>
+#include <set>
+#include <utility>
+
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <gtest/gtest.h>
+
+#include "ef_cfg.h"
+#include "ef_fwd.h"
+#include "ef_nat.h"
+#include "ef_neigh.h"
+#include "ef_pkt.h"
+#include "ef_svc.h"
+#include "frames.h"
+
+static const char *BASE_CONF = R"(
+node = { name = "node-a"; snat_addresses = [ "10.0.0.1" ]; %s };
+interfaces = (
+  { port = "p0"; address = "198.51.100.1/24"; },
+  { port = "p1"; address = "10.244.0.1/24"; },
+  { port = "p2"; address = "10.0.0.1/24"; mtu = 1400; }
+);
+routes = ( { prefix = "10.244.1.0/24"; via = "10.0.0.2"; } );
+conntrack = { max_flows = 1024; udp_timeout = 30; };
+services = (
+  { name = "t/local"; type = "LoadBalancer"; cluster_ip = "10.96.0.10";
+    load_balancer_ips = [ "198.51.100.10" ];
+    external_traffic_policy = "Local";
+    ports = ( { protocol = "TCP"; port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; },
+                  { address = "10.244.1.7"; node = "node-b"; } ); },
+  { name = "t/cluster"; type = "LoadBalancer"; cluster_ip = "10.96.0.11";
+    load_balancer_ips = [ "198.51.100.11" ];
+    ports = ( { name = "http"; protocol = "TCP"; port = 80; target_port = 8080; },
+              { name = "dns"; protocol = "UDP"; port = 53; target_port = 5353; } );
+    endpoints = ( { address = "10.244.1.7"; node = "node-b"; } ); },
+  { name = "t/remote"; type = "LoadBalancer"; cluster_ip = "10.96.0.12";
+    load_balancer_ips = [ "198.51.100.12" ];
+    external_traffic_policy = "Local";
+    ports = ( { protocol = "TCP"; port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.1.7"; node = "node-b"; } ); },
+  { name = "t/none"; type = "LoadBalancer"; cluster_ip = "10.96.0.13";
+    load_balancer_ips = [ "198.51.100.13" ];
+    ports = ( { name = "http"; protocol = "TCP"; port = 80; target_port = 8080; },
+              { name = "dns"; protocol = "UDP"; port = 53; target_port = 53; } );
+    endpoints = ( { address = "10.244.0.6"; node = "node-a"; ready = false; } ); },
+  { name = "t/aff"; type = "LoadBalancer"; cluster_ip = "10.96.0.14";
+    load_balancer_ips = [ "198.51.100.14" ];
+    session_affinity = "ClientIP"; session_affinity_timeout = 60;
+    ports = ( { protocol = "TCP"; port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; },
+                  { address = "10.244.0.6"; node = "node-a"; },
+                  { address = "10.244.1.7"; node = "node-b"; } ); }
+);
+)";
+
+static const Mac CLIENT_MAC = mac_of("02:aa:00:00:00:02");
+static const Mac POD5_MAC = mac_of("02:bb:00:00:00:05");
+static const Mac POD6_MAC = mac_of("02:bb:00:00:00:06");
+static const Mac NODEB_MAC = mac_of("02:cc:00:00:00:02");
+static const uint32_t CLIENT = ip_of("198.51.100.2");
+
+static Mac
+port_mac(int i)
+{
+	Mac m = { { 0x02, 0x00, 0x00, 0x00, 0x00, (uint8_t)(0x10 + i) } };
+	return m;
+}
+
+struct Out {
+	uint16_t iface;
+	Bytes frame;
+};
+
+class Pipeline : public ::testing::Test {
+protected:
+	struct ef_fwd_shared sh;
+	struct ef_nat_map nat;
+	struct ef_svc_registry *reg = nullptr;
+	uint32_t now_ms = 1000000;
+	uint32_t n_workers = 1;
+
+	Pipeline() { memset(&sh, 0, sizeof(sh)); }
+
+	void SetUp() override { build(""); }
+
+	void build(const std::string &node_extra, uint32_t workers = 1)
+	{
+		teardown();
+		n_workers = workers;
+		memset(&sh, 0, sizeof(sh));
+		char text[8192];
+		snprintf(text, sizeof(text), BASE_CONF, node_extra.c_str());
+		struct ef_cfg_errors errs = {};
+		struct ef_cfg *cfg = ef_cfg_parse_string(text, "test.conf", &errs);
+		if (cfg == nullptr) {
+			for (uint32_t i = 0; i < errs.n; i++)
+				ADD_FAILURE() << errs.msgs[i];
+			ef_cfg_errors_clear(&errs);
+			FAIL();
+		}
+		static int serial;
+		char name[32];
+		snprintf(name, sizeof(name), "tpool%d", serial++);
+		sh.pool = rte_pktmbuf_pool_create(name, 8191, 0, 0,
+						  RTE_MBUF_DEFAULT_BUF_SIZE,
+						  SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.pool);
+		size_t qsz = rte_rcu_qsbr_get_memsize(workers);
+		sh.qsbr = (struct rte_rcu_qsbr *)rte_zmalloc(NULL, qsz, 64);
+		ASSERT_EQ(0, rte_rcu_qsbr_init(sh.qsbr, workers));
+		sh.neigh = ef_neigh_create(256, workers, SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.neigh);
+		ef_neigh_set_static4(sh.neigh, 0, CLIENT, CLIENT_MAC.b);
+		ef_neigh_set_static4(sh.neigh, 1, ip_of("10.244.0.5"), POD5_MAC.b);
+		ef_neigh_set_static4(sh.neigh, 1, ip_of("10.244.0.6"), POD6_MAC.b);
+		ef_neigh_set_static4(sh.neigh, 2, ip_of("10.0.0.2"), NODEB_MAC.b);
+		ASSERT_EQ(0, ef_nat_map_init(&nat, cfg->snat_addresses,
+					     cfg->n_snat_addresses,
+					     cfg->snat_port_min,
+					     cfg->snat_port_max, workers));
+		sh.nat_map = &nat;
+		sh.n_ports = (uint16_t)cfg->n_interfaces;
+		for (int i = 0; i < RTE_MAX_ETHPORTS; i++)
+			sh.port_to_if[i] = -1;
+		for (uint16_t i = 0; i < sh.n_ports; i++) {
+			sh.ports[i].port_id = i;
+			sh.ports[i].n_rxq = 1;
+			sh.ports[i].addr = cfg->interfaces[i].address.v4;
+			sh.ports[i].prefix_len = cfg->interfaces[i].prefix_len;
+			memcpy(sh.ports[i].mac, port_mac(i).b, 6);
+			sh.ports[i].mtu = cfg->interfaces[i].mtu != 0 ?
+				(uint16_t)cfg->interfaces[i].mtu : 1500;
+			sh.port_to_if[i] = (int16_t)i;
+		}
+		reg = ef_svc_registry_create(1024);
+		char err[256];
+		sh.gen = ef_svc_gen_build(cfg, 1, nullptr, reg, SOCKET_ID_ANY,
+					  err, sizeof(err));
+		ASSERT_NE(nullptr, sh.gen) << err;
+		sh.n_workers = workers;
+		sh.icmp_rate = 1000000;
+		for (uint32_t w = 0; w < workers; w++) {
+			sh.workers[w] = ef_fwd_worker_create(&sh, w, 0, 1024,
+							     SOCKET_ID_ANY);
+			ASSERT_NE(nullptr, sh.workers[w]) << rte_strerror(rte_errno);
+		}
+		ASSERT_EQ(0, ef_fwd_connect(&sh));
+	}
+
+	void teardown()
+	{
+		for (uint32_t w = 0; w < EF_FWD_MAX_WORKERS; w++) {
+			ef_fwd_worker_free(sh.workers[w]);
+			sh.workers[w] = nullptr;
+		}
+		ef_svc_gen_free(sh.gen);
+		sh.gen = nullptr;
+		ef_svc_registry_free(reg);
+		reg = nullptr;
+		ef_neigh_free(sh.neigh);
+		sh.neigh = nullptr;
+		rte_free(sh.qsbr);
+		sh.qsbr = nullptr;
+		rte_mempool_free(sh.pool);
+		sh.pool = nullptr;
+	}
+
+	void TearDown() override { teardown(); }
+
+	struct ef_fwd_worker *w(uint32_t i = 0) { return sh.workers[i]; }
+
+	uint64_t drops(enum ef_fwd_drop r, uint32_t wi = 0)
+	{
+		return w(wi)->c.drops[r];
+	}
+
+	struct rte_mbuf *mbuf_of(const Bytes &f, uint16_t iface)
+	{
+		struct rte_mbuf *m = rte_pktmbuf_alloc(sh.pool);
+		EXPECT_NE(nullptr, m);
+		char *d = rte_pktmbuf_append(m, (uint16_t)f.size());
+		memcpy(d, f.data(), f.size());
+		m->port = iface;
+		return m;
+	}
+
+	std::vector<Out> collect(uint32_t wi = 0)
+	{
+		std::vector<Out> out;
+		struct ef_fwd_worker *x = w(wi);
+
+		for (uint16_t p = 0; p < sh.n_ports; p++) {
+			for (uint16_t j = 0; j < x->n_out[p]; j++) {
+				struct rte_mbuf *m = x->out[p][j];
+				const uint8_t *d =
+					rte_pktmbuf_mtod(m, const uint8_t *);
+				out.push_back({ p, Bytes(d, d + m->data_len) });
+				rte_pktmbuf_free(m);
+			}
+			x->n_out[p] = 0;
+		}
+		return out;
+	}
+
+	/* one frame in on iface, everything out */
+	std::vector<Out> run(const Bytes &f, uint16_t iface, uint32_t wi = 0,
+			     bool handoff = false)
+	{
+		struct rte_mbuf *m = mbuf_of(f, iface);
+		ef_fwd_begin(w(wi));
+		w(wi)->now_ms = now_ms;
+		ef_fwd_process(w(wi), &m, 1, handoff);
+		return collect(wi);
+	}
+
+	unsigned int drain_ctrl(uint32_t wi = 0)
+	{
+		void *m;
+		unsigned int n = 0;
+
+		while (rte_ring_dequeue(w(wi)->to_ctrl, &m) == 0) {
+			rte_pktmbuf_free((struct rte_mbuf *)m);
+			n++;
+		}
+		return n;
+	}
+
+	Tcp syn_to(const char *vip, uint16_t sport = 40000,
+		   uint32_t src = 0)
+	{
+		Tcp t;
+		t.dmac = port_mac(0);
+		t.smac = CLIENT_MAC;
+		t.sip = src != 0 ? src : CLIENT;
+		t.dip = ip_of(vip);
+		t.sport = sport;
+		t.dport = 80;
+		t.flags = 0x02;
+		return t;
+	}
+};
+
+static struct ef_pkt_meta
+parse(const Bytes &f)
+{
+	struct ef_pkt_meta m;
+
+	EXPECT_EQ(0, ef_pkt_parse(f.data(), (uint32_t)f.size(), &m));
+	return m;
+}
+
+TEST_F(Pipeline, LocalSynIsDnatedToTheLocalEndpointOnly)
+{
+	auto out = run(tcp_frame(syn_to("198.51.100.10")), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(1, out[0].iface);
+	Tcp e = syn_to("198.51.100.10");
+	e.dmac = POD5_MAC;
+	e.smac = port_mac(1);
+	e.dip = ip_of("10.244.0.5");
+	e.dport = 8080;
+	e.ttl = 63;
+	EXPECT_EQ(hex(tcp_frame(e)), hex(out[0].frame));
+	EXPECT_EQ(1u, w()->c.flows_created);
+	/* 50 more clients: never the remote endpoint (Local) */
+	for (int i = 0; i < 50; i++) {
+		auto o = run(tcp_frame(syn_to("198.51.100.10",
+					      (uint16_t)(41000 + i))), 0);
+		ASSERT_EQ(1u, o.size());
+		EXPECT_EQ(ip_of("10.244.0.5"), parse(o[0].frame).dst.v4);
+	}
+}
+
+TEST_F(Pipeline, LocalReplyIsUnNatedToTheClient)
+{
+	run(tcp_frame(syn_to("198.51.100.10")), 0);
+	Tcp r;
+	r.dmac = port_mac(1);
+	r.smac = POD5_MAC;
+	r.sip = ip_of("10.244.0.5");
+	r.dip = CLIENT;
+	r.sport = 8080;
+	r.dport = 40000;
+	r.flags = 0x12;
+	r.seq = 5000;
+	r.ack = 1001;
+	auto out = run(tcp_frame(r), 1);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(0, out[0].iface);
+	Tcp e = r;
+	e.dmac = CLIENT_MAC;
+	e.smac = port_mac(0);
+	e.sip = ip_of("198.51.100.10");
+	e.sport = 80;
+	e.ttl = 63;
+	EXPECT_EQ(hex(tcp_frame(e)), hex(out[0].frame));
+}
+
+TEST_F(Pipeline, ClusterSynIsSnatedAndTheReplyComesBack)
+{
+	auto out = run(tcp_frame(syn_to("198.51.100.11")), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(2, out[0].iface);	/* remote pod: via node-b */
+	struct ef_pkt_meta m = parse(out[0].frame);
+	uint16_t sport = ntohs(m.sport);
+	EXPECT_GE(sport, 1024);
+	EXPECT_LE(sport, 29999);
+	Tcp e = syn_to("198.51.100.11");
+	e.dmac = NODEB_MAC;
+	e.smac = port_mac(2);
+	e.sip = ip_of("10.0.0.1");
+	e.sport = sport;
+	e.dip = ip_of("10.244.1.7");
+	e.dport = 8080;
+	e.ttl = 63;
+	EXPECT_EQ(hex(tcp_frame(e)), hex(out[0].frame));
+
+	Tcp r;
+	r.dmac = port_mac(2);
+	r.smac = NODEB_MAC;
+	r.sip = ip_of("10.244.1.7");
+	r.dip = ip_of("10.0.0.1");
+	r.sport = 8080;
+	r.dport = sport;
+	r.flags = 0x12;
+	r.seq = 7000;
+	r.ack = 1001;
+	out = run(tcp_frame(r), 2);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(0, out[0].iface);
+	Tcp er = r;
+	er.dmac = CLIENT_MAC;
+	er.smac = port_mac(0);
+	er.sip = ip_of("198.51.100.11");
+	er.sport = 80;
+	er.dip = CLIENT;
+	er.dport = 40000;
+	er.ttl = 63;
+	EXPECT_EQ(hex(tcp_frame(er)), hex(out[0].frame));
+}
+
+TEST_F(Pipeline, NoEndpointTcpGetsRst)
+{
+	auto out = run(tcp_frame(syn_to("198.51.100.13")), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(0, out[0].iface);
+	Tcp e;
+	e.dmac = CLIENT_MAC;
+	e.smac = port_mac(0);
+	e.sip = ip_of("198.51.100.13");
+	e.dip = CLIENT;
+	e.sport = 80;
+	e.dport = 40000;
+	e.flags = 0x14;	/* RST|ACK */
+	e.seq = 0;
+	e.ack = 1001;
+	e.ttl = 64;
+	e.id = 0;
+	e.win = 0;
+	EXPECT_EQ(hex(tcp_frame(e)), hex(out[0].frame));
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_NO_ENDPOINT));
+	EXPECT_EQ(1u, w()->c.rst_sent);
+}
+
+TEST_F(Pipeline, NoEndpointUdpGetsPortUnreachable)
+{
+	Udp u;
+	u.dmac = port_mac(0);
+	u.smac = CLIENT_MAC;
+	u.sip = CLIENT;
+	u.dip = ip_of("198.51.100.13");
+	u.sport = 5555;
+	u.dport = 53;
+	auto out = run(udp_frame(u), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_TRUE(checksums_ok(out[0].frame));
+	struct ef_pkt_meta m = parse(out[0].frame);
+	EXPECT_EQ(3, m.icmp_type);
+	EXPECT_EQ(3, m.icmp_code);
+	EXPECT_EQ(CLIENT, m.dst.v4);
+	EXPECT_EQ(ip_of("198.51.100.13"), m.src.v4);
+	EXPECT_EQ(CLIENT, m.inner_src.v4);
+	EXPECT_EQ(htons(53), m.inner_dport);
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_NO_ENDPOINT));
+}
+
+TEST_F(Pipeline, LocalWithOnlyRemoteEndpointsDropsSilently)
+{
+	auto out = run(tcp_frame(syn_to("198.51.100.12")), 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_NO_LOCAL_ENDPOINT));
+	EXPECT_EQ(0u, w()->c.flows_created);
+}
+
+TEST_F(Pipeline, ArpRequestForAVipIsAnswered)
+{
+	auto out = run(arp_request(CLIENT_MAC, CLIENT, ip_of("198.51.100.10")),
+		       0);
+	ASSERT_EQ(1u, out.size());
+	const Bytes &f = out[0].frame;
+	EXPECT_EQ(0, memcmp(&f[0], CLIENT_MAC.b, 6));
+	EXPECT_EQ(0, memcmp(&f[6], port_mac(0).b, 6));
+	EXPECT_EQ(2, f[21]);			/* reply */
+	EXPECT_EQ(0, memcmp(&f[22], port_mac(0).b, 6));
+	uint32_t sip, tip;
+	memcpy(&sip, &f[28], 4);
+	memcpy(&tip, &f[38], 4);
+	EXPECT_EQ(ip_of("198.51.100.10"), sip);
+	EXPECT_EQ(CLIENT, tip);
+	/* a copy went to the control lcore to learn the asker */
+	EXPECT_EQ(1u, drain_ctrl());
+	/* ARP for somebody else: not ours */
+	out = run(arp_request(CLIENT_MAC, CLIENT, ip_of("198.51.100.99")), 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_NOT_FOR_US));
+	/* cluster IPs are never announced */
+	out = run(arp_request(CLIENT_MAC, CLIENT, ip_of("10.96.0.10")), 0);
+	EXPECT_TRUE(out.empty());
+}
+
+TEST_F(Pipeline, FragNeededFromTheEndpointSideReachesTheClient)
+{
+	auto out = run(tcp_frame(syn_to("198.51.100.11")), 0);
+	ASSERT_EQ(1u, out.size());
+	Bytes fwd_ip(out[0].frame.begin() + 14, out[0].frame.end());
+	Bytes icmp = icmp_error_frame(port_mac(2), NODEB_MAC, ip_of("10.0.0.2"),
+				      ip_of("10.0.0.1"), 3, 4, 1300, fwd_ip);
+	out = run(icmp, 2);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(0, out[0].iface);
+	EXPECT_TRUE(checksums_ok(out[0].frame));
+	struct ef_pkt_meta m = parse(out[0].frame);
+	EXPECT_EQ(3, m.icmp_type);
+	EXPECT_EQ(4, m.icmp_code);
+	EXPECT_EQ(CLIENT, m.dst.v4);
+	EXPECT_EQ(CLIENT, m.inner_src.v4);
+	EXPECT_EQ(htons(40000), m.inner_sport);
+	EXPECT_EQ(ip_of("198.51.100.11"), m.inner_dst.v4);
+	EXPECT_EQ(htons(80), m.inner_dport);
+	/* the quoted IP header's checksum holds after translation */
+	EXPECT_EQ(0, csum(&out[0].frame[m.inner_l3_off], 20));
+	/* MTU field carried through */
+	const uint8_t *ic = &out[0].frame[m.l4_off];
+	EXPECT_EQ(1300, ic[6] << 8 | ic[7]);
+	EXPECT_EQ(1u, w()->c.icmp_errors_translated);
+}
+
+TEST_F(Pipeline, ForgedIcmpErrorForNoFlowIsDroppedAndCounted)
+{
+	Tcp q = syn_to("198.51.100.11");
+	q.sip = ip_of("10.0.0.1");
+	q.dip = ip_of("10.244.1.7");
+	q.sport = 4242;
+	q.dport = 8080;
+	Bytes f = tcp_frame(q);
+	Bytes icmp = icmp_error_frame(port_mac(0), CLIENT_MAC, CLIENT,
+				      ip_of("198.51.100.11"), 3, 1, 0,
+				      Bytes(f.begin() + 14, f.end()));
+	auto out = run(icmp, 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_ICMP_UNTRACKED));
+}
+
+TEST_F(Pipeline, ExpiryRemovesIdleUdpFlows)
+{
+	Udp u;
+	u.dmac = port_mac(0);
+	u.smac = CLIENT_MAC;
+	u.sip = CLIENT;
+	u.dip = ip_of("198.51.100.11");
+	u.sport = 5555;
+	u.dport = 53;
+	auto out = run(udp_frame(u), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(1u, ef_ct_stats(w()->ct)->active);
+	/* 29 s later it is still there */
+	w()->now_ms = now_ms + 29000;
+	ef_fwd_housekeep(w(), 1u << 20);
+	EXPECT_EQ(1u, ef_ct_stats(w()->ct)->active);
+	/* past udp_timeout (30 s) it goes, and its service count with it */
+	w()->now_ms = now_ms + 31000;
+	ef_fwd_housekeep(w(), 1u << 20);
+	EXPECT_EQ(0u, ef_ct_stats(w()->ct)->active);
+	EXPECT_EQ(1u, w()->c.flows_closed);
+	int32_t s = ef_svc_find(sh.gen, "t/cluster");
+	ASSERT_GE(s, 0);
+	EXPECT_EQ(0, w()->svc_flows[sh.gen->svcs[s].stable_id]);
+}
+
+TEST_F(Pipeline, MaxFlowsDropsNewFlowsAndKeepsTheOld)
+{
+	uint32_t cap = 1024;	/* conntrack.max_flows, one worker */
+	for (uint32_t i = 0; i < cap; i++) {
+		uint32_t src = htonl(0x0b000000u + i);	/* 11.0.x.y */
+		auto o = run(tcp_frame(syn_to("198.51.100.11", 40000, src)), 0);
+		ASSERT_EQ(1u, o.size()) << i;
+	}
+	auto out = run(tcp_frame(syn_to("198.51.100.11", 40000,
+					htonl(0x0c000001u))), 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_CT_FULL));
+	/* an existing flow still forwards */
+	out = run(tcp_frame(syn_to("198.51.100.11", 40000, htonl(0x0b000000u))),
+		  0);
+	EXPECT_EQ(1u, out.size());
+	/* once the unanswered SYNs are older than a second, the oldest one
+	 * makes room (early drop) */
+	now_ms += 2000;
+	out = run(tcp_frame(syn_to("198.51.100.11", 40000,
+				   htonl(0x0c000002u))), 0);
+	EXPECT_EQ(1u, out.size());
+	EXPECT_EQ(1u, ef_ct_stats(w()->ct)->early_drops);
+}
+
+TEST_F(Pipeline, ClientIpAffinityKeepsTheEndpoint)
+{
+	std::set<uint32_t> chosen;
+	for (int c = 0; c < 40; c++) {
+		uint32_t src = htonl(0x0b000100u + (uint32_t)c);
+		uint32_t first = 0;
+		for (int p = 0; p < 4; p++) {
+			auto o = run(tcp_frame(syn_to("198.51.100.14",
+						      (uint16_t)(40000 + p), src)),
+				     0);
+			ASSERT_EQ(1u, o.size());
+			uint32_t ep = parse(o[0].frame).dst.v4;
+			if (p == 0)
+				first = ep;
+			EXPECT_EQ(first, ep) << "client " << c << " port " << p;
+		}
+		chosen.insert(first);
+	}
+	EXPECT_GE(chosen.size(), 2u);
+	EXPECT_GE(w()->c.affinity_hits, 40u * 3u);
+}
+
+TEST_F(Pipeline, SnatPortSliceExhaustionIsCounted)
+{
+	build("snat_port_range = [ 1024, 1031 ];");
+	for (uint32_t i = 0; i < 8; i++) {
+		uint32_t src = htonl(0x0b000000u + i);
+		auto o = run(tcp_frame(syn_to("198.51.100.11", 40000, src)), 0);
+		ASSERT_EQ(1u, o.size()) << i;
+	}
+	auto out = run(tcp_frame(syn_to("198.51.100.11", 40000,
+					htonl(0x0b0000ffu))), 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_SNAT_EXHAUSTED));
+}
+
+TEST_F(Pipeline, TtlOneGetsTimeExceeded)
+{
+	Tcp t = syn_to("198.51.100.10");
+	t.ttl = 1;
+	auto out = run(tcp_frame(t), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_TRUE(checksums_ok(out[0].frame));
+	struct ef_pkt_meta m = parse(out[0].frame);
+	EXPECT_EQ(11, m.icmp_type);
+	EXPECT_EQ(0, m.icmp_code);
+	EXPECT_EQ(ip_of("198.51.100.1"), m.src.v4);
+	EXPECT_EQ(CLIENT, m.dst.v4);
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_TTL_EXCEEDED));
+	EXPECT_EQ(0u, w()->c.flows_created);
+}
+
+TEST_F(Pipeline, MtuExceededWithDfGetsFragNeeded)
+{
+	/* interface p2 has mtu 1400: a 1450-byte packet to the remote pod */
+	Tcp t = syn_to("198.51.100.11");
+	t.payload = 1410;
+	auto out = run(tcp_frame(t), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(0, out[0].iface);
+	struct ef_pkt_meta m = parse(out[0].frame);
+	EXPECT_EQ(3, m.icmp_type);
+	EXPECT_EQ(4, m.icmp_code);
+	const uint8_t *ic = &out[0].frame[m.l4_off];
+	EXPECT_EQ(1400, ic[6] << 8 | ic[7]);
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_MTU_EXCEEDED));
+}
+
+TEST_F(Pipeline, NodeTrafficGoesToTheKernel)
+{
+	Tcp t = syn_to("198.51.100.1");
+	t.dport = 22;
+	auto out = run(tcp_frame(t), 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, drain_ctrl());
+	EXPECT_EQ(1u, w()->c.exception_packets);
+	/* a SNAT-range port on the SNAT address that no flow holds: dropped,
+	 * never the kernel's */
+	t = syn_to("10.0.0.1");
+	t.dport = 2000;
+	out = run(tcp_frame(t), 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(0u, drain_ctrl());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_NO_FLOW));
+}
+
+TEST_F(Pipeline, MidStreamSegmentsWithoutAFlowAreDropped)
+{
+	Tcp t = syn_to("198.51.100.11");
+	t.flags = 0x10;	/* ACK */
+	EXPECT_TRUE(run(tcp_frame(t), 0).empty());
+	t.flags = 0x03;	/* SYN+FIN */
+	EXPECT_TRUE(run(tcp_frame(t), 0).empty());
+	t.flags = 0x00;
+	EXPECT_TRUE(run(tcp_frame(t), 0).empty());
+	EXPECT_EQ(2u, drops(EF_FWD_DROP_NO_FLOW));
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_CT_INVALID));
+	EXPECT_EQ(0u, w()->c.flows_created);
+}
+
+TEST_F(Pipeline, LandAndBadChecksumsAreDropped)
+{
+	Tcp t = syn_to("198.51.100.11");
+	t.sip = t.dip;
+	EXPECT_TRUE(run(tcp_frame(t), 0).empty());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_BAD_SOURCE));
+	Bytes f = tcp_frame(syn_to("198.51.100.11"));
+	f[14 + 10] ^= 0xff;	/* IPv4 header checksum */
+	EXPECT_TRUE(run(f, 0).empty());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_BAD_CHECKSUM));
+	f = tcp_frame(syn_to("198.51.100.11"));
+	f.resize(30);	/* truncated inside the IPv4 header */
+	EXPECT_TRUE(run(f, 0).empty());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_PARSE_ERROR));
+}
+
+TEST_F(Pipeline, EchoToAVipIsAnswered)
+{
+	Bytes f;
+	Tcp base = syn_to("198.51.100.10");
+	Bytes q = tcp_frame(base);
+	/* an echo request built from the ICMP builder with type 8 */
+	Bytes e = icmp_error_frame(port_mac(0), CLIENT_MAC, CLIENT,
+				   ip_of("198.51.100.10"), 8, 0, 0,
+				   Bytes(q.begin() + 14, q.end()));
+	auto out = run(e, 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_TRUE(checksums_ok(out[0].frame));
+	struct ef_pkt_meta m = parse(out[0].frame);
+	EXPECT_EQ(0, m.icmp_type);
+	EXPECT_EQ(CLIENT, m.dst.v4);
+	EXPECT_EQ(ip_of("198.51.100.10"), m.src.v4);
+}
+
+TEST_F(Pipeline, ReloadClosesFlowsToRemovedEndpoints)
+{
+	/* a UDP flow and a TCP flow to t/cluster's only endpoint 10.244.1.7 */
+	Udp u;
+	u.dmac = port_mac(0);
+	u.smac = CLIENT_MAC;
+	u.sip = CLIENT;
+	u.dip = ip_of("198.51.100.11");
+	u.sport = 5555;
+	u.dport = 53;
+	ASSERT_EQ(1u, run(udp_frame(u), 0).size());
+	ASSERT_EQ(1u, run(tcp_frame(syn_to("198.51.100.11")), 0).size());
+
+	/* generation 2: t/cluster's endpoint moved to 10.244.0.6 */
+	std::string text(4096, '\0');
+	snprintf(&text[0], text.size(), BASE_CONF, "");
+	text.resize(strlen(text.c_str()));
+	size_t at = text.find("{ address = \"10.244.1.7\"; node = \"node-b\"; } ); },\n  { name = \"t/remote\"");
+	ASSERT_NE(std::string::npos, at);
+	text.replace(at, strlen("{ address = \"10.244.1.7\"; node = \"node-b\"; }"),
+		     "{ address = \"10.244.0.6\"; node = \"node-a\"; }");
+	struct ef_cfg_errors errs = {};
+	struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(), "t2.conf", &errs);
+	ASSERT_NE(nullptr, cfg);
+	char err[128];
+	struct ef_svc_gen *g2 = ef_svc_gen_build(cfg, 2, sh.gen, reg,
+						 SOCKET_ID_ANY, err,
+						 sizeof(err));
+	ASSERT_NE(nullptr, g2);
+	struct ef_svc_gen *old = sh.gen;
+	sh.gen = g2;
+
+	/* UDP: the old entry goes, the datagram picks the new endpoint */
+	auto out = run(udp_frame(u), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(ip_of("10.244.0.6"), parse(out[0].frame).dst.v4);
+	/* TCP: the connection is closed, its segment dropped */
+	Tcp t = syn_to("198.51.100.11");
+	t.flags = 0x10;
+	t.seq = 1001;
+	out = run(tcp_frame(t), 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_ENDPOINT_REMOVED));
+	/* flows to endpoints that still exist keep them */
+	ef_svc_gen_free(old);
+}
+
+TEST_F(Pipeline, TwoWorkersHandOffToTheOwner)
+{
+	build("", 2);
+	/* find a client whose owner is worker 1 and send it to worker 0 */
+	uint32_t src = 0;
+	struct ef_ct_key4 k = {};
+	for (uint32_t i = 1; i < 1000 && src == 0; i++) {
+		k.src = htonl(0x0b000000u + i);
+		k.dst = ip_of("198.51.100.11");
+		k.proto = 6;
+		if (ef_fwd_owner(&sh, sh.gen, &k) == 1)
+			src = k.src;
+	}
+	ASSERT_NE(0u, src);
+	auto out = run(tcp_frame(syn_to("198.51.100.11", 40000, src)), 0, 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, w(0)->c.handoff_packets);
+	struct rte_mbuf *m;
+	ASSERT_EQ(0, rte_ring_dequeue(w(1)->handoff_in[0], (void **)&m));
+	ef_fwd_begin(w(1));
+	w(1)->now_ms = now_ms;
+	ef_fwd_process(w(1), &m, 1, true);
+	out = collect(1);
+	ASSERT_EQ(1u, out.size());
+	struct ef_pkt_meta pm = parse(out[0].frame);
+	/* the SNAT port comes from worker 1's slice, so replies meet it */
+	EXPECT_EQ(1u, ef_nat_port_owner(&nat, ntohs(pm.sport)));
+	k.src = pm.dst.v4;
+	k.dst = pm.src.v4;
+	k.sport = pm.dport;
+	k.dport = pm.sport;
+	EXPECT_EQ(1u, ef_fwd_owner(&sh, sh.gen, &k));
+}

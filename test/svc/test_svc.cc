@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include <rte_lcore.h>
+
+#include <gtest/gtest.h>
+
+#include "ef_cfg.h"
+#include "ef_svc.h"
+
+static const char *HEAD = R"(
+node = { name = "node-a"; };
+interfaces = ( { port = "p0"; address = "198.51.100.1/24"; },
+               { port = "p1"; address = "10.244.0.1/24"; } );
+services = (
+)";
+
+static uint32_t
+ip(const char *s)
+{
+	uint32_t a;
+
+	inet_pton(AF_INET, s, &a);
+	return a;
+}
+
+class Svc : public ::testing::Test {
+protected:
+	struct ef_svc_registry *reg = nullptr;
+	struct ef_svc_gen *g = nullptr;
+	uint64_t number = 0;
+
+	void SetUp() override { reg = ef_svc_registry_create(64); }
+	void TearDown() override
+	{
+		ef_svc_gen_free(g);
+		ef_svc_registry_free(reg);
+	}
+
+	struct ef_svc_gen *make(const std::string &services,
+				const struct ef_svc_gen *prev = nullptr)
+	{
+		std::string text = std::string(HEAD) + services + ");\n";
+		struct ef_cfg_errors errs = {};
+		struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(), "t.conf",
+							 &errs);
+		for (uint32_t i = 0; i < errs.n; i++)
+			ADD_FAILURE() << errs.msgs[i];
+		ef_cfg_errors_clear(&errs);
+		if (cfg == nullptr)
+			return nullptr;
+		char err[128];
+		struct ef_svc_gen *x = ef_svc_gen_build(cfg, ++number, prev, reg,
+							SOCKET_ID_ANY, err,
+							sizeof(err));
+		EXPECT_NE(nullptr, x) << err;
+		return x;
+	}
+
+	const struct ef_svc_frontend *fe(const char *addr, uint16_t port,
+					 uint8_t proto = IPPROTO_TCP)
+	{
+		int32_t i = ef_svc_lookup(g, ip(addr), htons(port), proto);
+		return i < 0 ? nullptr : &g->fes[i];
+	}
+
+	/* endpoint address chosen for hash h, or "" with the verdict */
+	std::string pick(const struct ef_svc_frontend *f, uint32_t h,
+			 enum ef_svc_pick *v = nullptr)
+	{
+		uint32_t e;
+		enum ef_svc_pick r = ef_svc_pick(g, f, h, &e);
+		if (v != nullptr)
+			*v = r;
+		if (r != EF_SVC_PICK_OK)
+			return "";
+		char b[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &g->sps[f->sp_idx].eps[e].addr, b, sizeof(b));
+		return b;
+	}
+};
+
+static const char *WEB = R"(
+  { name = "ns/web"; type = "LoadBalancer"; cluster_ip = "10.96.0.10";
+    load_balancer_ips = [ "198.51.100.10" ]; external_ips = [ "203.0.113.5" ];
+    external_traffic_policy = "Local";
+    ports = ( { name = "http"; protocol = "TCP"; port = 80; node_port = 30080; target_port = 8080; },
+              { name = "dns"; protocol = "UDP"; port = 53; target_port = 5353; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; },
+                  { address = "10.244.0.6"; node = "node-a"; },
+                  { address = "10.244.1.7"; node = "node-b"; } ); }
+)";
+
+TEST_F(Svc, FrontendsCoverEveryAddressAndNodePort)
+{
+	g = make(WEB);
+	ASSERT_NE(nullptr, g);
+	const struct ef_svc_frontend *lb = fe("198.51.100.10", 80);
+	ASSERT_NE(nullptr, lb);
+	EXPECT_TRUE(lb->flags & EF_SVC_FE_EXTERNAL);
+	EXPECT_TRUE(lb->flags & EF_SVC_FE_LOCAL);
+	EXPECT_FALSE(lb->flags & EF_SVC_FE_SNAT);
+	ASSERT_NE(nullptr, fe("203.0.113.5", 80));
+	const struct ef_svc_frontend *cip = fe("10.96.0.10", 80);
+	ASSERT_NE(nullptr, cip);
+	EXPECT_FALSE(cip->flags & EF_SVC_FE_EXTERNAL);
+	EXPECT_TRUE(cip->flags & EF_SVC_FE_SNAT_REMOTE);
+	const struct ef_svc_frontend *np0 = fe("198.51.100.1", 30080);
+	const struct ef_svc_frontend *np1 = fe("10.244.0.1", 30080);
+	ASSERT_NE(nullptr, np0);
+	ASSERT_NE(nullptr, np1);
+	EXPECT_TRUE(np0->flags & EF_SVC_FE_NODEPORT);
+	EXPECT_NE(nullptr, fe("198.51.100.10", 53, IPPROTO_UDP));
+	/* wrong protocol, wrong port, no node port for the UDP port */
+	EXPECT_EQ(nullptr, fe("198.51.100.10", 80, IPPROTO_UDP));
+	EXPECT_EQ(nullptr, fe("198.51.100.10", 81));
+	EXPECT_EQ(nullptr, fe("198.51.100.1", 53, IPPROTO_UDP));
+	/* 2 ports x (cluster ip, LB, external) + node port x 2 interfaces */
+	EXPECT_EQ(8u, g->n_fes);
+}
+
+TEST_F(Svc, OwnedAddresses)
+{
+	g = make(WEB);
+	EXPECT_EQ((uint32_t)EF_SVC_OWN_IFACE, ef_svc_owned4(g, ip("10.244.0.1")));
+	EXPECT_TRUE(ef_svc_owned4(g, ip("198.51.100.10")) & EF_SVC_OWN_VIP);
+	EXPECT_TRUE(ef_svc_owned4(g, ip("203.0.113.5")) & EF_SVC_OWN_VIP);
+	EXPECT_EQ((uint32_t)EF_SVC_OWN_CLUSTER_IP,
+		  ef_svc_owned4(g, ip("10.96.0.10")));
+	/* default SNAT address: the first interface without a gateway */
+	EXPECT_TRUE(ef_svc_owned4(g, ip("198.51.100.1")) & EF_SVC_OWN_SNAT);
+	EXPECT_EQ(0u, ef_svc_owned4(g, ip("10.244.0.5")));
+}
+
+TEST_F(Svc, LocalPicksOnlyLocalClusterPicksAllEvenly)
+{
+	g = make(WEB);
+	std::map<std::string, int> local, all;
+	const struct ef_svc_frontend *lb = fe("198.51.100.10", 80);
+	const struct ef_svc_frontend *cip = fe("10.96.0.10", 80);
+	for (uint32_t h = 0; h < 30000; h++) {
+		local[pick(lb, h * 2654435761u)]++;
+		all[pick(cip, h * 2654435761u)]++;
+	}
+	EXPECT_EQ(2u, local.size());
+	EXPECT_EQ(0, local.count("10.244.1.7"));
+	EXPECT_EQ(3u, all.size());
+	for (auto &kv : all)
+		EXPECT_NEAR(10000, kv.second, 600) << kv.first;
+}
+
+TEST_F(Svc, NoLocalEndpointVersusNoEndpoint)
+{
+	g = make(R"(
+  { name = "ns/remote"; type = "LoadBalancer"; cluster_ip = "10.96.0.11";
+    load_balancer_ips = [ "198.51.100.11" ]; external_traffic_policy = "Local";
+    ports = ( { protocol = "TCP"; port = 80; } );
+    endpoints = ( { address = "10.244.1.7"; node = "node-b"; } ); },
+  { name = "ns/down"; type = "LoadBalancer"; cluster_ip = "10.96.0.12";
+    load_balancer_ips = [ "198.51.100.12" ];
+    ports = ( { protocol = "TCP"; port = 80; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; ready = false; } ); }
+)");
+	enum ef_svc_pick v;
+	pick(fe("198.51.100.11", 80), 1, &v);
+	EXPECT_EQ(EF_SVC_PICK_NO_LOCAL, v);
+	pick(fe("10.96.0.11", 80), 1, &v);	/* internal: Cluster */
+	EXPECT_EQ(EF_SVC_PICK_OK, v);
+	pick(fe("198.51.100.12", 80), 1, &v);
+	EXPECT_EQ(EF_SVC_PICK_NO_ENDPOINT, v);
+}
+
+TEST_F(Svc, TerminatingEndpointsServeOnlyWhenNoneIsReady)
+{
+	g = make(R"(
+  { name = "ns/t"; type = "LoadBalancer"; cluster_ip = "10.96.0.13";
+    load_balancer_ips = [ "198.51.100.13" ];
+    ports = ( { protocol = "TCP"; port = 80; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; ready = false; serving = true; terminating = true; },
+                  { address = "10.244.0.6"; node = "node-a"; ready = false; serving = false; terminating = true; } ); }
+)");
+	const struct ef_svc_frontend *f = fe("198.51.100.13", 80);
+	for (uint32_t h = 0; h < 1000; h++)
+		EXPECT_EQ("10.244.0.5", pick(f, h * 7919u));
+	/* a terminating endpoint does not make the HC node port healthy */
+	EXPECT_EQ(0u, ef_svc_pool_get(&g->sps[f->sp_idx])->n_local_ready);
+	ef_svc_gen_free(g);
+	g = make(R"(
+  { name = "ns/t"; type = "LoadBalancer"; cluster_ip = "10.96.0.13";
+    load_balancer_ips = [ "198.51.100.13" ];
+    ports = ( { protocol = "TCP"; port = 80; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; ready = false; serving = true; terminating = true; },
+                  { address = "10.244.0.7"; node = "node-a"; } ); }
+)");
+	f = fe("198.51.100.13", 80);
+	for (uint32_t h = 0; h < 1000; h++)
+		EXPECT_EQ("10.244.0.7", pick(f, h * 7919u));
+	EXPECT_EQ(1u, ef_svc_pool_get(&g->sps[f->sp_idx])->n_local_ready);
+}
+
+TEST_F(Svc, WeightsShareTheTable)
+{
+	g = make(R"(
+  { name = "ns/w"; type = "ClusterIP"; cluster_ip = "10.96.0.14";
+    ports = ( { protocol = "TCP"; port = 80; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; weight = 1; },
+                  { address = "10.244.0.6"; node = "node-a"; weight = 3; } ); }
+)");
+	std::map<std::string, int> n;
+	const struct ef_svc_frontend *f = fe("10.96.0.14", 80);
+	for (uint32_t h = 0; h < 40000; h++)
+		n[pick(f, h * 2654435761u)]++;
+	EXPECT_NEAR(10000, n["10.244.0.5"], 800);
+	EXPECT_NEAR(30000, n["10.244.0.6"], 800);
+}
+
+TEST_F(Svc, HealthRepublishesThePoolAndCarriesOverReloads)
+{
+	g = make(WEB);
+	const struct ef_svc_frontend *lb = fe("198.51.100.10", 80);
+	const struct ef_svc_port *sp = &g->sps[lb->sp_idx];
+	const struct ef_svc_pool *before = ef_svc_pool_get(sp);
+	EXPECT_EQ(2u, before->n_local_ready);
+	int32_t s = ef_svc_find(g, "ns/web");
+	ASSERT_GE(s, 0);
+	uint32_t h = g->svcs[s].first_health;	/* 10.244.0.5 */
+	EXPECT_EQ(1, ef_svc_set_health(g, h, false, nullptr, nullptr));
+	EXPECT_EQ(0, ef_svc_set_health(g, h, false, nullptr, nullptr));
+	const struct ef_svc_pool *after = ef_svc_pool_get(sp);
+	EXPECT_NE(before, after);
+	EXPECT_EQ(1u, after->n_local_ready);
+	for (uint32_t x = 0; x < 2000; x++)
+		EXPECT_EQ("10.244.0.6", pick(lb, x * 2654435761u));
+	/* both ports of the service changed */
+	const struct ef_svc_frontend *dns = fe("198.51.100.10", 53, IPPROTO_UDP);
+	EXPECT_EQ(1u, ef_svc_pool_get(&g->sps[dns->sp_idx])->n_local);
+
+	/* a reload keeps the health of endpoints that stay, and the
+	 * service's stable id */
+	struct ef_svc_gen *g2 = make(WEB, g);
+	ASSERT_NE(nullptr, g2);
+	int32_t s2 = ef_svc_find(g2, "ns/web");
+	EXPECT_EQ(g->svcs[s].stable_id, g2->svcs[s2].stable_id);
+	EXPECT_EQ(0, g2->health[g2->svcs[s2].first_health].healthy);
+	EXPECT_EQ(1, g2->health[g2->svcs[s2].first_health + 1].healthy);
+	ef_svc_gen_free(g);
+	g = g2;
+}
+
+TEST_F(Svc, EndpointExistsIsPerServiceAndPort)
+{
+	g = make(WEB);
+	uint32_t id = g->svcs[ef_svc_find(g, "ns/web")].stable_id;
+	EXPECT_TRUE(ef_svc_endpoint_exists(g, id, ip("10.244.0.5"), htons(8080),
+					   IPPROTO_TCP));
+	EXPECT_TRUE(ef_svc_endpoint_exists(g, id, ip("10.244.0.5"), htons(5353),
+					   IPPROTO_UDP));
+	EXPECT_FALSE(ef_svc_endpoint_exists(g, id, ip("10.244.0.5"), htons(80),
+					    IPPROTO_TCP));
+	EXPECT_FALSE(ef_svc_endpoint_exists(g, id + 1, ip("10.244.0.5"),
+					    htons(8080), IPPROTO_TCP));
+	EXPECT_EQ(-1, ef_svc_find(g, "ns/nope"));
+}
+
+TEST_F(Svc, MaglevTablesAreTheSameWhateverTheOrder)
+{
+	g = make(WEB);
+	struct ef_svc_gen *g2 = make(R"(
+  { name = "ns/web"; type = "LoadBalancer"; cluster_ip = "10.96.0.10";
+    load_balancer_ips = [ "198.51.100.10" ]; external_ips = [ "203.0.113.5" ];
+    external_traffic_policy = "Local";
+    ports = ( { name = "http"; protocol = "TCP"; port = 80; node_port = 30080; target_port = 8080; },
+              { name = "dns"; protocol = "UDP"; port = 53; target_port = 5353; } );
+    endpoints = ( { address = "10.244.1.7"; node = "node-b"; },
+                  { address = "10.244.0.6"; node = "node-a"; },
+                  { address = "10.244.0.5"; node = "node-a"; } ); }
+)");
+	ASSERT_NE(nullptr, g2);
+	const struct ef_svc_frontend *a = fe("10.96.0.10", 80);
+	struct ef_svc_gen *keep = g;
+	for (uint32_t h = 0; h < 5000; h++) {
+		g = keep;
+		std::string x = pick(a, h * 2654435761u);
+		g = g2;
+		std::string y = pick(fe("10.96.0.10", 80), h * 2654435761u);
+		EXPECT_EQ(x, y);
+	}
+	g = keep;
+	ef_svc_gen_free(g2);
+}
