@@ -317,7 +317,7 @@ TEST(CfgFiles, DemoSummaryAndTopology)
 	ASSERT_EQ(1u, p.cfg->n_routes);
 	EXPECT_EQ("10.0.0.2", addr_str(p.cfg->routes[0].via));
 	EXPECT_EQ(512u, p.cfg->dataplane.rx_descriptors);
-	EXPECT_EQ(8191u, p.cfg->dataplane.mbufs);
+	EXPECT_EQ(16383u, p.cfg->dataplane.mbufs);
 	EXPECT_EQ(65536u, p.cfg->conntrack.max_flows);
 	EXPECT_EQ(2u, p.cfg->health.fall);
 	EXPECT_EQ(500u, p.cfg->health.timeout_ms);
