@@ -40,15 +40,21 @@ build() {
 			-Dc_args=-fsanitize=fuzzer-no-link \
 			-Dcpp_args=-fsanitize=fuzzer-no-link >/dev/null
 	fi
-	# only the fuzz targets: a module mid-edit elsewhere cannot stop them
-	local t targets=()
+	# one target at a time: a module that does not build fails its own
+	# target (reported), not the others
+	local t
+	BUILD_FAILED=()
 	for t in pkt cfg fwd hc tele; do
-		if ninja -C "$BUILD" -t targets all 2>/dev/null |
-			grep -q "^test/fuzz/fuzz_$t:"; then
-			targets+=("test/fuzz/fuzz_$t")
+		ninja -C "$BUILD" -t targets all 2>/dev/null |
+			grep -q "^test/fuzz/fuzz_$t:" || continue
+		if ! ninja -C "$BUILD" -j "${EF_JOBS:-2}" "test/fuzz/fuzz_$t" \
+			>"$BUILD/build_$t.log" 2>&1; then
+			echo "fuzz_$t: FAILED to build (log $BUILD/build_$t.log)"
+			grep -m3 "error:" "$BUILD/build_$t.log" || true
+			rm -f "$BUILD/test/fuzz/fuzz_$t"
+			BUILD_FAILED+=("$t")
 		fi
 	done
-	ninja -C "$BUILD" -j "${EF_JOBS:-2}" "${targets[@]}"
 }
 
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1"
@@ -92,6 +98,7 @@ case "$mode" in
 		rm -rf "$BUILD/artifacts/$t"
 		run "$t" "$secs" || status=1
 	done
+	[ "${#BUILD_FAILED[@]}" -eq 0 ] || status=1
 	exit "$status"
 	;;
 --long)
@@ -110,6 +117,7 @@ case "$mode" in
 --replay)
 	build
 	status=0
+	[ "${#BUILD_FAILED[@]}" -eq 0 ] || status=1
 	for t in $(all_targets); do
 		if "$BUILD/test/fuzz/fuzz_$t" -runs=0 \
 			"$ROOT/test/fuzz/corpus/$t" >"$BUILD/fuzz_$t.log" 2>&1; then
