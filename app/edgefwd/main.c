@@ -276,6 +276,12 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 		return -1;
 	}
 	rte_eth_macaddr_get(port_id, &mac);
+	if (!rte_is_valid_assigned_ether_addr(&mac)) {
+		/* ring/null ports have none: make one, tell the port if it
+		 * listens (it need not: we write every source MAC ourselves) */
+		rte_eth_random_addr(mac.addr_bytes);
+		rte_eth_dev_default_mac_addr_set(port_id, &mac);
+	}
 	memcpy(p->mac, mac.addr_bytes, 6);
 	sh->port_to_if[port_id] = (int16_t)i;
 	return 0;
@@ -309,6 +315,7 @@ main(int argc, char **argv)
 	struct ef_cfg *cfg;
 	unsigned int lcore;
 	uint32_t n_workers, w;
+	uint16_t n_started = 0;
 	int sep, ret, rc = 1;
 	char err[512];
 
@@ -362,8 +369,8 @@ main(int argc, char **argv)
 	sh = ef_ctl_shared(ctl);
 	sh->idle_sleep_us = opts.idle_sleep_us;
 	sh->icmp_rate = opts.icmp_rate;
-	for (uint16_t i = 0; i < sh->n_ports; i++)
-		if (port_init(sh, sh->gen->cfg, i, n_workers) != 0)
+	for (n_started = 0; n_started < sh->n_ports; n_started++)
+		if (port_init(sh, sh->gen->cfg, n_started, n_workers) != 0)
 			goto out_ctl;
 	if (ef_ctl_start(ctl, err, sizeof(err)) != 0) {
 		fprintf(stderr, "edgefwd: %s\n", err);
@@ -397,7 +404,9 @@ main(int argc, char **argv)
 out_ctl:
 	if (rc != 0)
 		__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
-	for (uint16_t i = 0; i < sh->n_ports; i++) {
+	/* only the ports that started: a failed start stops at the first
+	 * port that did not */
+	for (uint16_t i = 0; i < n_started; i++) {
 		rte_eth_dev_stop(sh->ports[i].port_id);
 		rte_eth_dev_close(sh->ports[i].port_id);
 	}
