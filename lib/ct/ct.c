@@ -1,8 +1,56 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Per-worker connection tracking: rte_hash for the two keys of a flow,
- * a preallocated flow array, a free-index stack and an early-drop FIFO.
- * See ef_ct.h for the semantics.
+ * Per-worker connection tracking: a compact cuckoo index for the two keys
+ * of a flow, a preallocated flow array, a free-index stack and an
+ * early-drop FIFO. See ef_ct.h for the semantics.
+ *
+ * Why a hand-written index and not rte_hash:
+ *
+ * - Memory per flow. rte_hash (with the extendable bucket table that
+ *   guarantees 2 x max_flows keys fit) measured 186 B per flow at 2^18
+ *   flows, 114 B of it the hash: its key store holds a copy of every key
+ *   (16 B key + 8 B data pointer, rounded to a 32 B slot, times two keys),
+ *   then main buckets, as many extendable buckets again and a free-slot
+ *   ring of 2 x max_flows entries. The target is <= 128 B per IPv4 flow
+ *   including the index; the flow entry (64 B), the free stack (4 B) and
+ *   the FIFO (4 B) leave 56 B, 28 B per key.
+ * - A key is a deterministic function of the flow entry (ef_ct_flow_key4),
+ *   so the index needs no key copy: a slot is a 16-bit signature and a
+ *   32-bit (flow index << 1 | direction); a candidate is confirmed by
+ *   comparing the looked-up key with the tuple stored in the flow itself.
+ *   That is 6 B per slot, 8 slots per 64-byte bucket; at the load this
+ *   table is sized for (0.425 .. 0.85 when full) the index costs 19 .. 38 B
+ *   per flow: about 104 B per flow in total (measured in test/ct).
+ * - The table is single-writer, single-reader (the owning worker): none of
+ *   rte_hash's lock-free reader machinery (key-store indirection, change
+ *   counters, free-slot ring, reader-writer locks) is needed.
+ *
+ * Layout. A bucket is one cache line: sig[8] (uint16, 0 = empty slot),
+ * ent[8] (uint32 flow index << 1 | dir) and a count of stash entries whose
+ * primary bucket it is. A key hashes (two CRC32-C over its 13 significant
+ * bytes, in two word orders, so the bits are independent) to a primary
+ * bucket b1 (low bits of the first) and a nonzero 16-bit signature (the
+ * second); its alternate bucket is b2 = b1 ^ f(sig), f odd-valued, so the
+ * alternate of any resident entry is computable from its signature alone
+ * and cuckoo displacement never reads a flow. Inserts go to b1, else b2,
+ * else a breadth-first search (EF_CT_BFS_NODES buckets, paths without a
+ * repeated bucket) for the shortest displacement path; should that fail,
+ * the key goes to a small stash, searched only when the primary bucket's
+ * stash count is nonzero. Deleting a slot pulls back a stashed key that
+ * may live in that bucket. The bucket count is the power of two >=
+ * 2 x max_flows / (8 x 0.85): a full table is at most 85 % loaded, where
+ * 8-way two-choice cuckoo hashing with displacement has a wide margin
+ * (its load threshold is above 98 %); the tests fill tables to max_flows
+ * at that worst case with random and with sequential-port keys.
+ *
+ * Lookup of a burst runs in passes so that the memory accesses of all its
+ * keys overlap: hash every key and prefetch its primary bucket; compare
+ * signatures and prefetch the candidate flow (or the alternate bucket
+ * when the primary has no candidate); then confirm against the flows.
+ *
+ * The buckets are one memzone named after the table ("ef_ct_<name>"),
+ * which also makes the name unique in the process (EEXIST). Everything is
+ * allocated at creation, hugepage-backed when EAL has hugepages.
  */
 
 #include <errno.h>
@@ -13,13 +61,16 @@
 #include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
+#include <rte_memzone.h>
 #include <rte_prefetch.h>
+#ifdef RTE_ARCH_X86
+#include <rte_vect.h>
+#endif
 
 #include "ef_ct.h"
 
@@ -40,9 +91,47 @@ _Static_assert(sizeof(struct ef_ct_key4) == 16, "ef_ct_key4 must be 16 bytes");
 #define TCP_F_RST 0x04
 #define TCP_F_ACK 0x10
 
+/* Slots per bucket: 8 signatures fill one 16-byte vector compare. */
+#define EF_CT_SLOTS 8u
+/* Highest load of a full table, as keys / slots = 20 / 136 x 8 (0.85). */
+#define EF_CT_LOAD_NUM 20u
+#define EF_CT_LOAD_DEN 136u
+/* Buckets a displacement search examines (depth 3 and part of 4). */
+#define EF_CT_BFS_NODES 512u
+/* Keys that found no bucket; at <= 85 % load this stays empty. */
+#define EF_CT_STASH_MAX 64u
+/* CRC32-C seeds of the two hashes. */
+#define EF_CT_SEED1 0x6a09e667u
+#define EF_CT_SEED2 0xbb67ae85u
+
+struct ef_ct_bucket {
+	uint16_t sig[EF_CT_SLOTS];	/* 0: empty slot */
+	uint32_t ent[EF_CT_SLOTS];	/* flow index << 1 | dir */
+	uint16_t stashed;		/* stash keys with this primary bucket */
+	uint8_t pad[14];
+} __rte_cache_aligned;
+
+_Static_assert(sizeof(struct ef_ct_bucket) == RTE_CACHE_LINE_SIZE,
+	       "a bucket is one cache line");
+
+struct ef_ct_stash {
+	uint32_t ent;
+	uint32_t b1;
+	uint16_t sig;
+};
+
+/* Where a key may live: both buckets and its signature. */
+struct ef_ct_hpos {
+	uint32_t b1;
+	uint32_t b2;
+	uint16_t sig;
+};
+
 struct ef_ct {
-	struct rte_hash *hash;
+	struct ef_ct_bucket *buckets;
 	struct ef_ct_flow *flows;
+	uint32_t bucket_mask;
+	uint32_t stash_n;
 	uint32_t *free_stack;	/* free slot indexes; top is free_top - 1 */
 	uint32_t *fifo;		/* early-drop candidates, creation order */
 	uint32_t max_flows;
@@ -54,9 +143,11 @@ struct ef_ct {
 	uint32_t timeout_none_ms[3];	/* NONE by proto: TCP, UDP/other, ICMP */
 	void (*evict_cb)(void *arg, struct ef_ct_flow *f);
 	void *evict_arg;
-	size_t hash_bytes;
+	const struct rte_memzone *mz;
+	size_t idx_bytes;
 	size_t own_bytes;
 	struct ef_ct_stats stats;
+	struct ef_ct_stash stash[EF_CT_STASH_MAX];
 	char name[EF_CT_NAME_MAX + 1];
 };
 
@@ -92,20 +183,326 @@ ef_ct_flow_key4(const struct ef_ct_flow *f, uint8_t dir, struct ef_ct_key4 *k)
 	}
 }
 
-/* Sum of allocated heap bytes over the NUMA sockets EAL knows. */
-static size_t
-heap_allocated(void)
-{
-	struct rte_malloc_socket_stats st;
-	unsigned int i;
-	size_t sum = 0;
+/* --- index --- */
 
-	for (i = 0; i < rte_socket_count(); i++) {
-		if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &st) == 0)
-			sum += st.heap_allocsz_bytes;
-	}
-	return sum;
+/*
+ * A key as two words: hashed and compared. The pad bytes are left out, so
+ * a caller's non-zero pad does not make a key miss.
+ */
+static inline void
+key_words(const struct ef_ct_key4 *k, uint64_t w[2])
+{
+	w[0] = (uint64_t)k->src | (uint64_t)k->dst << 32;
+	w[1] = (uint64_t)k->sport | (uint64_t)k->dport << 16 |
+		(uint64_t)k->proto << 32;
 }
+
+/* The words of flow f's key in direction dir (as ef_ct_flow_key4). */
+static inline void
+flow_words(const struct ef_ct_flow *f, uint8_t dir, uint64_t w[2])
+{
+	uint32_t dst;
+	uint16_t dport;
+
+	if (dir == 0) {
+		w[0] = (uint64_t)f->client | (uint64_t)f->frontend << 32;
+		w[1] = (uint64_t)f->cport | (uint64_t)f->fport << 16;
+	} else {
+		dst = f->snat != 0 ? f->snat : f->client;
+		dport = f->snat != 0 ? f->sport_snat : f->cport;
+		w[0] = (uint64_t)f->endpoint | (uint64_t)dst << 32;
+		w[1] = (uint64_t)f->eport | (uint64_t)dport << 16;
+	}
+	w[1] |= (uint64_t)f->proto << 32;
+}
+
+static inline bool
+flow_key_eq(const struct ef_ct_flow *f, uint8_t dir, const uint64_t w[2])
+{
+	uint64_t fw[2];
+
+	flow_words(f, dir, fw);
+	return fw[0] == w[0] && fw[1] == w[1];
+}
+
+/* Offset from either bucket of a key to the other: odd, within the mask. */
+static inline uint32_t
+alt_xor(const struct ef_ct *ct, uint16_t sig)
+{
+	uint64_t x = (uint64_t)sig * 0x9e3779b97f4a7c15ull;
+
+	return ((uint32_t)(x >> 32) & ct->bucket_mask) | 1u;
+}
+
+static inline void
+key_hash(const struct ef_ct *ct, const uint64_t w[2], struct ef_ct_hpos *p)
+{
+	uint32_t h1 = rte_hash_crc_8byte(w[1],
+					 rte_hash_crc_8byte(w[0], EF_CT_SEED1));
+	uint32_t h2 = rte_hash_crc_8byte(w[0],
+					 rte_hash_crc_8byte(w[1], EF_CT_SEED2));
+	uint16_t sig = (uint16_t)(h2 >> 16);
+
+	sig += sig == 0;	/* 0 marks an empty slot */
+	p->sig = sig;
+	p->b1 = h1 & ct->bucket_mask;
+	p->b2 = p->b1 ^ alt_xor(ct, sig);
+}
+
+/*
+ * Slots of b whose signature is sig, as bit 2 x slot (the layout of a
+ * 16-bit-lane byte mask). sig 0 finds the empty slots.
+ */
+static inline uint32_t
+sig_match(const struct ef_ct_bucket *b, uint16_t sig)
+{
+#ifdef RTE_ARCH_X86
+	__m128i v = _mm_load_si128((const __m128i *)(const void *)b->sig);
+	__m128i s = _mm_set1_epi16((short)sig);
+
+	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi16(v, s)) & 0x5555u;
+#else
+	uint32_t i, m = 0;
+
+	for (i = 0; i < EF_CT_SLOTS; i++)
+		m |= (uint32_t)(b->sig[i] == sig) << (2 * i);
+	return m;
+#endif
+}
+
+static inline unsigned int
+match_slot(uint32_t m)
+{
+	return (unsigned int)__builtin_ctz(m) >> 1;
+}
+
+/* The flow among the candidate slots m of b whose key is w, or NULL. */
+static inline struct ef_ct_flow *
+bucket_find(const struct ef_ct *ct, const struct ef_ct_bucket *b, uint32_t m,
+	    const uint64_t w[2], uint8_t *dir)
+{
+	struct ef_ct_flow *f;
+	uint32_t e;
+
+	while (m != 0) {
+		e = b->ent[match_slot(m)];
+		m &= m - 1;
+		f = &ct->flows[e >> 1];
+		if (likely(flow_key_eq(f, e & 1, w))) {
+			*dir = (uint8_t)(e & 1);
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static struct ef_ct_flow *
+stash_find(const struct ef_ct *ct, const struct ef_ct_hpos *p,
+	   const uint64_t w[2], uint8_t *dir)
+{
+	const struct ef_ct_stash *st;
+	struct ef_ct_flow *f;
+	uint32_t i;
+
+	for (i = 0; i < ct->stash_n; i++) {
+		st = &ct->stash[i];
+		if (st->b1 != p->b1 || st->sig != p->sig)
+			continue;
+		f = &ct->flows[st->ent >> 1];
+		if (flow_key_eq(f, st->ent & 1, w)) {
+			*dir = (uint8_t)(st->ent & 1);
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static inline struct ef_ct_flow *
+idx_find(const struct ef_ct *ct, const uint64_t w[2],
+	 const struct ef_ct_hpos *p, uint8_t *dir)
+{
+	const struct ef_ct_bucket *b1 = &ct->buckets[p->b1];
+	const struct ef_ct_bucket *b2 = &ct->buckets[p->b2];
+	struct ef_ct_flow *f;
+
+	f = bucket_find(ct, b1, sig_match(b1, p->sig), w, dir);
+	if (f != NULL)
+		return f;
+	f = bucket_find(ct, b2, sig_match(b2, p->sig), w, dir);
+	if (f != NULL || likely(b1->stashed == 0))
+		return f;
+	return stash_find(ct, p, w, dir);
+}
+
+static inline void
+slot_move(struct ef_ct *ct, uint32_t from, unsigned int fs, uint32_t to,
+	  unsigned int ts)
+{
+	struct ef_ct_bucket *a = &ct->buckets[from], *b = &ct->buckets[to];
+
+	b->sig[ts] = a->sig[fs];
+	b->ent[ts] = a->ent[fs];
+	a->sig[fs] = 0;
+	a->ent[fs] = 0;
+}
+
+static inline void
+slot_set(struct ef_ct *ct, uint32_t bi, unsigned int s, uint16_t sig,
+	 uint32_t ent)
+{
+	ct->buckets[bi].sig[s] = sig;
+	ct->buckets[bi].ent[s] = ent;
+}
+
+struct ef_ct_bfs_node {
+	uint32_t bucket;
+	int32_t parent;		/* node index, -1 for the key's own buckets */
+	uint32_t pslot;		/* slot of the parent whose entry moves here */
+};
+
+/* true when bucket bi is on the path from node n up to its root. */
+static bool
+bfs_on_path(const struct ef_ct_bfs_node *q, int32_t n, uint32_t bi)
+{
+	for (; n >= 0; n = q[n].parent) {
+		if (q[n].bucket == bi)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Breadth-first search for the shortest chain of displacements that frees
+ * a slot in b1 or b2 (both full), then apply it from the far end and put
+ * the key in the freed slot. Paths never repeat a bucket, so every entry
+ * moved is the one the search saw there. Returns true when the key is in.
+ */
+static bool
+bfs_insert(struct ef_ct *ct, const struct ef_ct_hpos *p, uint32_t ent)
+{
+	struct ef_ct_bfs_node q[EF_CT_BFS_NODES];
+	const struct ef_ct_bucket *b;
+	uint32_t n = 0, head, ob, fm;
+	unsigned int s, fs;
+	int32_t cur;
+
+	q[n++] = (struct ef_ct_bfs_node){ p->b1, -1, 0 };
+	q[n++] = (struct ef_ct_bfs_node){ p->b2, -1, 0 };
+	for (head = 0; head < n; head++) {
+		b = &ct->buckets[q[head].bucket];
+		for (s = 0; s < EF_CT_SLOTS; s++) {
+			ob = q[head].bucket ^ alt_xor(ct, b->sig[s]);
+			fm = sig_match(&ct->buckets[ob], 0);
+			if (fm != 0) {
+				slot_move(ct, q[head].bucket, s, ob,
+					  match_slot(fm));
+				cur = (int32_t)head;
+				fs = s;
+				while (q[cur].parent >= 0) {
+					slot_move(ct, q[q[cur].parent].bucket,
+						  q[cur].pslot, q[cur].bucket,
+						  fs);
+					fs = q[cur].pslot;
+					cur = q[cur].parent;
+				}
+				slot_set(ct, q[cur].bucket, fs, p->sig, ent);
+				return true;
+			}
+			if (n < EF_CT_BFS_NODES &&
+			    !bfs_on_path(q, (int32_t)head, ob))
+				q[n++] = (struct ef_ct_bfs_node){
+					ob, (int32_t)head, s };
+		}
+	}
+	return false;
+}
+
+/* Add a key known to be absent. Returns 0 or -ENOSPC. */
+static int
+idx_insert(struct ef_ct *ct, const struct ef_ct_hpos *p, uint32_t ent)
+{
+	struct ef_ct_stash *st;
+	uint32_t m;
+
+	m = sig_match(&ct->buckets[p->b1], 0);
+	if (likely(m != 0)) {
+		slot_set(ct, p->b1, match_slot(m), p->sig, ent);
+		return 0;
+	}
+	m = sig_match(&ct->buckets[p->b2], 0);
+	if (m != 0) {
+		slot_set(ct, p->b2, match_slot(m), p->sig, ent);
+		return 0;
+	}
+	if (bfs_insert(ct, p, ent))
+		return 0;
+	if (ct->stash_n == EF_CT_STASH_MAX)
+		return -ENOSPC;
+	st = &ct->stash[ct->stash_n++];
+	st->ent = ent;
+	st->b1 = p->b1;
+	st->sig = p->sig;
+	ct->buckets[p->b1].stashed++;
+	EF_CT_LOG(DEBUG, "%s: key stashed (%u in stash)", ct->name,
+		  ct->stash_n);
+	return 0;
+}
+
+static void
+stash_remove(struct ef_ct *ct, uint32_t i)
+{
+	ct->buckets[ct->stash[i].b1].stashed--;
+	ct->stash[i] = ct->stash[--ct->stash_n];
+}
+
+/* Slot s of bucket bi was freed: move back a stashed key that fits it. */
+static void
+stash_refill(struct ef_ct *ct, uint32_t bi, unsigned int s)
+{
+	const struct ef_ct_stash *st;
+	uint32_t i;
+
+	for (i = 0; i < ct->stash_n; i++) {
+		st = &ct->stash[i];
+		if (st->b1 == bi || (st->b1 ^ alt_xor(ct, st->sig)) == bi) {
+			slot_set(ct, bi, s, st->sig, st->ent);
+			stash_remove(ct, i);
+			return;
+		}
+	}
+}
+
+/* Remove the key at p whose entry is ent (present by construction). */
+static void
+idx_remove(struct ef_ct *ct, const struct ef_ct_hpos *p, uint32_t ent)
+{
+	const uint32_t bis[2] = { p->b1, p->b2 };
+	struct ef_ct_bucket *b;
+	unsigned int s;
+	uint32_t i, m;
+
+	for (i = 0; i < 2; i++) {
+		b = &ct->buckets[bis[i]];
+		for (m = sig_match(b, p->sig); m != 0; m &= m - 1) {
+			s = match_slot(m);
+			if (b->ent[s] != ent)
+				continue;
+			b->sig[s] = 0;
+			b->ent[s] = 0;
+			if (unlikely(ct->stash_n != 0))
+				stash_refill(ct, bis[i], s);
+			return;
+		}
+	}
+	for (i = 0; i < ct->stash_n; i++) {
+		if (ct->stash[i].ent == ent) {
+			stash_remove(ct, i);
+			return;
+		}
+	}
+}
+
+/* --- table --- */
 
 static uint32_t
 timeout_ms(uint32_t seconds)
@@ -130,14 +527,25 @@ check_timeouts(const struct ef_cfg_conntrack *t)
 	return 0;
 }
 
+/* Buckets for max_flows: two keys per flow, <= 85 % load when full. */
+static uint64_t
+bucket_count(uint32_t max_flows)
+{
+	uint64_t keys = 2ull * max_flows;
+	uint64_t need = (keys * EF_CT_LOAD_NUM + EF_CT_LOAD_DEN - 1) /
+		EF_CT_LOAD_DEN;
+
+	return RTE_MAX(rte_align64pow2(need), 2ull);
+}
+
 struct ef_ct *
 ef_ct_create(const struct ef_ct_params *p)
 {
-	struct rte_hash_parameters hp;
+	char mzname[RTE_MEMZONE_NAMESIZE];
 	struct ef_ct *ct;
-	char hname[RTE_HASH_NAMESIZE];
 	const struct ef_cfg_conntrack *t;
-	size_t before, flows_sz, idx_sz;
+	size_t flows_sz, idx_sz;
+	uint64_t nb;
 	uint32_t i;
 
 	if (p == NULL || p->name == NULL || p->max_flows < 4 ||
@@ -179,48 +587,42 @@ ef_ct_create(const struct ef_ct_params *p)
 	ct->timeout_none_ms[1] = timeout_ms(t->udp_timeout);
 	ct->timeout_none_ms[2] = timeout_ms(t->icmp_timeout);
 
-	/*
-	 * Two keys per flow. The extendable bucket table guarantees that all
-	 * 2 * max_flows keys fit: without it cuckoo insertion can fail well
-	 * before the table is full (a power-of-two max_flows fills every
-	 * bucket slot), and established flows would then be refused below
-	 * the configured limit.
-	 */
-	snprintf(hname, sizeof(hname), "ct_%s", p->name);
-	memset(&hp, 0, sizeof(hp));
-	hp.name = hname;
-	hp.entries = 2 * p->max_flows;
-	hp.key_len = sizeof(struct ef_ct_key4);
-	hp.hash_func = rte_hash_crc;
-	hp.hash_func_init_val = 0;
-	hp.socket_id = p->socket_id;
-	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-	before = heap_allocated();
-	ct->hash = rte_hash_create(&hp);
-	if (ct->hash == NULL) {
-		EF_CT_LOG(ERR, "%s: rte_hash_create(%u entries): %s", p->name,
-			  hp.entries, rte_strerror(rte_errno));
-		if (rte_errno != EEXIST)
-			rte_errno = ENOMEM;
-		goto err_ct;
+	nb = bucket_count(p->max_flows);
+	ct->bucket_mask = (uint32_t)(nb - 1);
+	idx_sz = (size_t)nb * sizeof(struct ef_ct_bucket);
+	snprintf(mzname, sizeof(mzname), "ef_ct_%s", p->name);
+	ct->mz = rte_memzone_reserve_aligned(mzname, idx_sz, p->socket_id, 0,
+					     RTE_CACHE_LINE_SIZE);
+	if (ct->mz == NULL) {
+		if (rte_errno == EEXIST) {
+			rte_free(ct);
+			rte_errno = EEXIST;
+			return NULL;
+		}
+		goto err_nomem;
 	}
-	ct->hash_bytes = heap_allocated() - before;
+	ct->buckets = ct->mz->addr;
+	/* Memzones are not guaranteed zeroed; empty slots are sig 0. */
+	memset(ct->buckets, 0, idx_sz);
+	ct->idx_bytes = idx_sz;
 
 	flows_sz = (size_t)p->max_flows * sizeof(struct ef_ct_flow);
-	idx_sz = (size_t)p->max_flows * sizeof(uint32_t);
 	ct->flows = rte_zmalloc_socket("ef_ct_flows", flows_sz,
 				       RTE_CACHE_LINE_SIZE, p->socket_id);
 	if (ct->flows == NULL)
 		goto err_nomem;
-	ct->free_stack = rte_malloc_socket("ef_ct_free", idx_sz,
+	ct->free_stack = rte_malloc_socket("ef_ct_free",
+					   (size_t)p->max_flows * sizeof(uint32_t),
 					   RTE_CACHE_LINE_SIZE, p->socket_id);
 	if (ct->free_stack == NULL)
 		goto err_nomem;
-	ct->fifo = rte_malloc_socket("ef_ct_fifo", idx_sz,
+	ct->fifo = rte_malloc_socket("ef_ct_fifo",
+				     (size_t)p->max_flows * sizeof(uint32_t),
 				     RTE_CACHE_LINE_SIZE, p->socket_id);
 	if (ct->fifo == NULL)
 		goto err_nomem;
-	ct->own_bytes = sizeof(*ct) + flows_sz + 2 * idx_sz;
+	ct->own_bytes = sizeof(*ct) + flows_sz +
+		2 * (size_t)p->max_flows * sizeof(uint32_t);
 
 	/* Low indexes first: fresh tables touch the array front to back. */
 	for (i = 0; i < p->max_flows; i++)
@@ -230,13 +632,12 @@ ef_ct_create(const struct ef_ct_params *p)
 
 err_nomem:
 	EF_CT_LOG(ERR, "%s: no memory for %u flows", p->name, p->max_flows);
-	rte_errno = ENOMEM;
 	rte_free(ct->fifo);
 	rte_free(ct->free_stack);
 	rte_free(ct->flows);
-	rte_hash_free(ct->hash);
-err_ct:
+	rte_memzone_free(ct->mz);
 	rte_free(ct);
+	rte_errno = ENOMEM;
 	return NULL;
 }
 
@@ -245,68 +646,87 @@ ef_ct_free(struct ef_ct *ct)
 {
 	if (ct == NULL)
 		return;
-	rte_hash_free(ct->hash);
+	rte_memzone_free(ct->mz);
 	rte_free(ct->fifo);
 	rte_free(ct->free_stack);
 	rte_free(ct->flows);
 	rte_free(ct);
 }
 
-static inline struct ef_ct_flow *
-data_to_flow(struct ef_ct *ct, void *data, uint8_t *dir)
-{
-	uintptr_t v = (uintptr_t)data;
-
-	*dir = (uint8_t)(v & 1);
-	return &ct->flows[v >> 1];
-}
-
-static inline void *
-flow_to_data(uint32_t idx, uint8_t dir)
-{
-	return (void *)(((uintptr_t)idx << 1) | dir);
-}
-
 void
 ef_ct_lookup_bulk(struct ef_ct *ct, const struct ef_ct_key4 *keys[],
 		  uint32_t n, struct ef_ct_flow *flows[], uint8_t dir[])
 {
-	void *data[EF_CT_BULK_MAX];
-	uint64_t hits = 0;
+	uint64_t w[EF_CT_BULK_MAX][2];
+	struct ef_ct_hpos p[EF_CT_BULK_MAX];
+	uint32_t m1[EF_CT_BULK_MAX];
+	const struct ef_ct_bucket *b;
+	struct ef_ct_flow *f;
 	uint32_t i;
 
 	if (unlikely(n > EF_CT_BULK_MAX))
 		n = EF_CT_BULK_MAX;
-	if (n == 0)
-		return;
-	if (rte_hash_lookup_bulk_data(ct->hash, (const void **)keys, n, &hits,
-				      data) < 0)
-		hits = 0;
+	/* Pass 1: hashes; the primary buckets start loading. */
 	for (i = 0; i < n; i++) {
-		if (hits & (1ull << i)) {
-			flows[i] = data_to_flow(ct, data[i], &dir[i]);
-			rte_prefetch0(flows[i]);
-		} else {
-			flows[i] = NULL;
-			dir[i] = 0;
+		key_words(keys[i], w[i]);
+		key_hash(ct, w[i], &p[i]);
+		rte_prefetch0(&ct->buckets[p[i].b1]);
+	}
+	/*
+	 * Pass 2: signatures of the primary bucket; the candidate flow starts
+	 * loading, or the alternate bucket when there is no candidate (most
+	 * keys live in their primary bucket: inserts try it first and the
+	 * table is at most 85 % full).
+	 */
+	for (i = 0; i < n; i++) {
+		b = &ct->buckets[p[i].b1];
+		m1[i] = sig_match(b, p[i].sig);
+		if (m1[i] != 0)
+			rte_prefetch0(&ct->flows[b->ent[match_slot(m1[i])] >> 1]);
+		else
+			rte_prefetch0(&ct->buckets[p[i].b2]);
+	}
+	/* Pass 3: confirm against the flows; the rest by the full search. */
+	for (i = 0; i < n; i++) {
+		f = NULL;
+		if (m1[i] != 0)
+			f = bucket_find(ct, &ct->buckets[p[i].b1], m1[i], w[i],
+					&dir[i]);
+		if (f == NULL) {
+			b = &ct->buckets[p[i].b2];
+			f = bucket_find(ct, b, sig_match(b, p[i].sig), w[i],
+					&dir[i]);
+			if (f == NULL &&
+			    unlikely(ct->buckets[p[i].b1].stashed != 0))
+				f = stash_find(ct, &p[i], w[i], &dir[i]);
+			if (f == NULL)
+				dir[i] = 0;
 		}
+		flows[i] = f;
 	}
 }
 
 struct ef_ct_flow *
 ef_ct_lookup(struct ef_ct *ct, const struct ef_ct_key4 *k, uint8_t *dir)
 {
-	void *data;
+	struct ef_ct_hpos p;
+	uint64_t w[2];
 
-	if (rte_hash_lookup_data(ct->hash, k, &data) < 0)
-		return NULL;
-	return data_to_flow(ct, data, dir);
+	key_words(k, w);
+	key_hash(ct, w, &p);
+	return idx_find(ct, w, &p, dir);
 }
 
 bool
 ef_ct_key_in_use(const struct ef_ct *ct, const struct ef_ct_key4 *k)
 {
-	return rte_hash_lookup(ct->hash, k) >= 0;
+	struct ef_ct_hpos p;
+	uint64_t w[2];
+	uint8_t dir;
+
+	key_words(k, w);
+	key_hash(ct, w, &p);
+	return idx_find(ct, w, &p, &dir) != NULL;
 }
 
 static inline void
@@ -393,10 +813,11 @@ ef_ct_create_flow(struct ef_ct *ct, const struct ef_ct_key4 *orig,
 		  const struct ef_ct_key4 *reply, uint32_t now_ms, int *err)
 {
 	struct ef_ct_key4 ko = *orig, kr = *reply;
+	struct ef_ct_hpos po, pr;
 	struct ef_ct_flow *f;
-	hash_sig_t ho, hr;
+	uint64_t wo[2], wr[2];
 	uint32_t idx;
-	int ret;
+	uint8_t dir;
 
 	memset(ko.pad, 0, sizeof(ko.pad));
 	memset(kr.pad, 0, sizeof(kr.pad));
@@ -409,10 +830,12 @@ ef_ct_create_flow(struct ef_ct *ct, const struct ef_ct_key4 *orig,
 		*err = -EINVAL;
 		return NULL;
 	}
-	ho = rte_hash_hash(ct->hash, &ko);
-	hr = rte_hash_hash(ct->hash, &kr);
-	if (rte_hash_lookup_with_hash(ct->hash, &ko, ho) >= 0 ||
-	    rte_hash_lookup_with_hash(ct->hash, &kr, hr) >= 0) {
+	key_words(&ko, wo);
+	key_words(&kr, wr);
+	key_hash(ct, wo, &po);
+	key_hash(ct, wr, &pr);
+	if (idx_find(ct, wo, &po, &dir) != NULL ||
+	    idx_find(ct, wr, &pr, &dir) != NULL) {
 		*err = -EEXIST;
 		return NULL;
 	}
@@ -421,17 +844,15 @@ ef_ct_create_flow(struct ef_ct *ct, const struct ef_ct_key4 *orig,
 		*err = -ENOSPC;
 		return NULL;
 	}
-	idx = ct->free_stack[--ct->free_top];
-	ret = rte_hash_add_key_with_hash_data(ct->hash, &ko, ho,
-					      flow_to_data(idx, 0));
-	if (ret < 0)
-		goto err_slot;
-	ret = rte_hash_add_key_with_hash_data(ct->hash, &kr, hr,
-					      flow_to_data(idx, 1));
-	if (ret < 0) {
-		rte_hash_del_key_with_hash(ct->hash, &ko, ho);
-		goto err_slot;
+	idx = ct->free_stack[ct->free_top - 1];
+	/* The index needs only the hash positions: the flow is filled after. */
+	if (idx_insert(ct, &po, idx << 1) != 0)
+		goto err_full;
+	if (idx_insert(ct, &pr, idx << 1 | 1) != 0) {
+		idx_remove(ct, &po, idx << 1);
+		goto err_full;
 	}
+	ct->free_top--;
 
 	f = &ct->flows[idx];
 	f->flags &= EF_CT_F_QUEUED;	/* its FIFO entry may remain */
@@ -472,30 +893,35 @@ ef_ct_create_flow(struct ef_ct *ct, const struct ef_ct_key4 *orig,
 	*err = 0;
 	return f;
 
-err_slot:
-	ct->free_top++;
+err_full:
+	EF_CT_LOG(WARNING, "%s: index full below max_flows (%u active)",
+		  ct->name, ct->stats.active);
 	ct->stats.full++;
-	*err = ret == -EINVAL ? -EINVAL : -ENOSPC;
+	*err = -ENOSPC;
 	return NULL;
 }
 
 void
 ef_ct_delete(struct ef_ct *ct, struct ef_ct_flow *f)
 {
-	struct ef_ct_key4 k;
+	struct ef_ct_hpos p;
+	uint32_t idx = (uint32_t)(f - ct->flows);
+	uint64_t w[2];
+	uint8_t dir;
 
 	if (!(f->flags & EF_CT_F_IN_USE))
 		return;
-	ef_ct_flow_key4(f, 0, &k);
-	rte_hash_del_key(ct->hash, &k);
-	ef_ct_flow_key4(f, 1, &k);
-	rte_hash_del_key(ct->hash, &k);
+	for (dir = 0; dir < 2; dir++) {
+		flow_words(f, dir, w);
+		key_hash(ct, w, &p);
+		idx_remove(ct, &p, idx << 1 | dir);
+	}
 	ct->stats.by_state[f->state]--;
 	ct->stats.active--;
 	ct->stats.deleted++;
 	f->state = EF_CT_NONE;
 	f->flags &= EF_CT_F_QUEUED;
-	ct->free_stack[ct->free_top++] = (uint32_t)(f - ct->flows);
+	ct->free_stack[ct->free_top++] = idx;
 }
 
 uint32_t
@@ -851,11 +1277,11 @@ ef_ct_capacity(const struct ef_ct *ct)
 size_t
 ef_ct_memory(const struct ef_ct *ct)
 {
-	return ct->hash_bytes + ct->own_bytes;
+	return ct->idx_bytes + ct->own_bytes;
 }
 
 size_t
 ef_ct_hash_memory(const struct ef_ct *ct)
 {
-	return ct->hash_bytes;
+	return ct->idx_bytes + sizeof(ct->stash);
 }

@@ -7,11 +7,13 @@
  *
  * One table per worker lcore, read and written only by that worker: no
  * locks, no atomics. Both directions of a flow index one flow entry: the
- * table holds two keys per flow in an rte_hash (single writer, no
- * concurrency flags), the original-direction key (client -> frontend, as
- * the client's packet arrives) and the reply-direction key (endpoint ->
- * snat-or-client, as the endpoint's reply arrives). The hash data of a key
- * is (flow index << 1 | direction), so one lookup yields both.
+ * table's index (a bucketized cuckoo hash, see ct.c for why not rte_hash)
+ * holds two keys per flow, the original-direction key (client ->
+ * frontend, as the client's packet arrives) and the reply-direction key
+ * (endpoint -> snat-or-client, as the endpoint's reply arrives). An index
+ * slot holds a 16-bit signature and (flow index << 1 | direction), so one
+ * lookup yields both; keys are confirmed against the tuple in the flow
+ * entry, so the index stores no key copy. About 104 bytes per flow in all.
  *
  * Flow entries live in a preallocated array of max_flows entries with a
  * free-index stack; nothing is allocated after ef_ct_create().
@@ -57,19 +59,19 @@ extern "C" {
 #define EF_CT_EARLY_DROP_MS 1000u
 /* FIFO entries examined per early-drop attempt (bounds a create). */
 #define EF_CT_EARLY_DROP_SCAN 16u
-/* Most keys for ef_ct_lookup_bulk() (rte_hash's bulk limit). */
+/* Most keys for ef_ct_lookup_bulk() (its per-call stack arrays). */
 #define EF_CT_BULK_MAX 64u
-/* Longest table name: rte_hash and its rings prefix it ("RG_HT_EXT_"). */
+/* Longest table name: the index memzone prefixes it ("ef_ct_"). */
 #define EF_CT_NAME_MAX 20u
-/* Largest max_flows: hash data holds index << 1 | direction. */
+/* Largest max_flows: an index slot holds index << 1 | direction. */
 #define EF_CT_MAX_FLOWS (1u << 30)
 /* Longest timeout, seconds: timeouts in ms must compare as int32_t. */
 #define EF_CT_TIMEOUT_MAX_S 1000000u
 
 /*
  * One direction of a flow, as on the wire (network order). For ICMP echo
- * sport = dport = echo id. pad must be zero (the key is hashed and compared
- * as 16 bytes).
+ * sport = dport = echo id. pad should be zero; the index ignores it (it
+ * hashes and compares the 13 other bytes).
  */
 struct ef_ct_key4 {
 	uint32_t src;
@@ -222,8 +224,9 @@ void ef_ct_free(struct ef_ct *ct);
 
 /*
  * Look up n (<= EF_CT_BULK_MAX) keys: flows[i] is the flow or NULL, dir[i]
- * its direction (0 original, 1 reply). Prefetches through rte_hash's bulk
- * lookup. Owning worker only.
+ * its direction (0 original, 1 reply). Hashes the whole burst, then
+ * prefetches buckets and candidate flows so that their cache misses
+ * overlap. Owning worker only.
  */
 void ef_ct_lookup_bulk(struct ef_ct *ct, const struct ef_ct_key4 *keys[],
 		       uint32_t n, struct ef_ct_flow *flows[], uint8_t dir[]);
@@ -317,13 +320,13 @@ struct ef_ct_flow *ef_ct_flow_at(struct ef_ct *ct, uint32_t idx);
 uint32_t ef_ct_capacity(const struct ef_ct *ct);
 
 /*
- * Bytes allocated for the table: rte_hash (measured from the heap around
- * its creation) + flow array + free stack + FIFO + the table struct.
+ * Bytes allocated for the table (sizes requested from the DPDK heap):
+ * index buckets + flow array + free stack + FIFO + the table struct.
  * Any thread.
  */
 size_t ef_ct_memory(const struct ef_ct *ct);
 
-/* Bytes of the rte_hash alone, as measured at creation. Any thread. */
+/* Bytes of the index alone (buckets and stash). Any thread. */
 size_t ef_ct_hash_memory(const struct ef_ct *ct);
 
 #ifdef __cplusplus
