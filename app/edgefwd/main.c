@@ -32,6 +32,7 @@
 #include "ef_nat.h"
 #include "ef_neigh.h"
 #include "ef_svc.h"
+#include "ef_tele.h"
 
 static volatile sig_atomic_t got_stop;
 static volatile sig_atomic_t got_hup;
@@ -376,6 +377,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "edgefwd: %s\n", err);
 		goto out_ctl;
 	}
+	ret = ef_tele_register(ctl);
+	if (ret != 0)
+		fprintf(stderr, "edgefwd: telemetry commands: %s (the data "
+			"plane runs without them)\n", strerror(-ret));
 	w = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		sh->workers[w]->lcore_id = lcore;

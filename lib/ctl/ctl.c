@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,7 @@
 
 #include "ef_ctl.h"
 #include "ef_exc.h"
+#include "ef_health.h"
 #include "ef_nat.h"
 #include "ef_neigh.h"
 #include "ef_route.h"
@@ -25,19 +28,45 @@ RTE_LOG_REGISTER(ef_ctl_logtype, user.edgefwd.ctl, INFO);
 	rte_log(RTE_LOG_##level, ef_ctl_logtype, "ctl: " __VA_ARGS__)
 
 #define NEIGH_ENTRIES 4096
+#define POOL_DQ_SIZE 4096	/* pools waiting for a grace period */
 
+/*
+ * Telemetry: DPDK runs its handlers on its own threads (one per client
+ * connection), not on the control lcore. Reads of the generation from
+ * there are protected by RCU: the QSBR variable has n_workers + 1
+ * threads, id n_workers being "the telemetry reader", online only inside
+ * ef_ctl_read_lock()/ef_ctl_read_unlock() (a mutex makes the id one
+ * thread's at a time; that thread is not the fast path). Anything that
+ * mutates (reload) is posted to the control lcore and waited for
+ * (ef_ctl_reload_wait()): a reload never runs on a telemetry thread.
+ */
 struct ef_ctl {
 	struct ef_fwd_shared sh;
 	struct ef_svc_registry *reg;
 	struct ef_exc *exc;
+	struct ef_health *health;
+	struct rte_rcu_qsbr_dq *dq;	/* old pools after health flips */
 	struct ef_nat_map nat_map;
 	char file[EF_CFG_FILE_MAX];
 	int reload_requested;	/* atomic */
-	uint64_t reloads_ok;
+	uint64_t reloads_ok;	/* atomic (relaxed): telemetry reads */
 	uint64_t reloads_failed;
 	uint64_t tsc_per_ms;
-	uint64_t started_ms;
+	uint64_t started_ms;	/* announce clock */
+	uint64_t born_ms;	/* for uptime */
 	uint32_t announces;	/* repeats done after start or reload */
+	uint32_t reader_id;	/* QSBR id of the telemetry reader */
+	pthread_mutex_t reader_lock;
+	/* telemetry reload requests: req_seq posted, done_seq answered */
+	pthread_mutex_t req_lock;
+	uint64_t req_seq;	/* atomic */
+	uint64_t done_seq;	/* atomic */
+	int req_rc;
+	uint64_t req_gen;
+	char req_err[EF_CTL_ERR_MAX];
+	pthread_mutex_t err_lock;
+	char last_err[EF_CTL_ERR_MAX];	/* of the last failed reload */
+	double last_reload_ms;
 };
 
 struct ef_fwd_shared *
@@ -86,9 +115,14 @@ ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&c->reader_lock, NULL);
+	pthread_mutex_init(&c->req_lock, NULL);
+	pthread_mutex_init(&c->err_lock, NULL);
 	sh = &c->sh;
 	snprintf(c->file, sizeof(c->file), "%s", file);
 	c->tsc_per_ms = RTE_MAX(rte_get_tsc_hz() / 1000, (uint64_t)1);
+	c->born_ms = rte_rdtsc() / c->tsc_per_ms;
+	c->reader_id = n_workers;
 	sh->n_workers = n_workers;
 	sh->n_ports = (uint16_t)cfg->n_interfaces;
 	for (uint32_t i = 0; i < RTE_MAX_ETHPORTS; i++)
@@ -115,12 +149,39 @@ ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
 		ef_cfg_free(cfg);
 		goto fail;
 	}
-	qsz = rte_rcu_qsbr_get_memsize(n_workers);
+	/* workers 0..n-1 and the telemetry reader (id n_workers) */
+	qsz = rte_rcu_qsbr_get_memsize(n_workers + 1);
 	sh->qsbr = rte_zmalloc("ef_qsbr", qsz, RTE_CACHE_LINE_SIZE);
-	if (sh->qsbr == NULL || rte_rcu_qsbr_init(sh->qsbr, n_workers) != 0) {
+	if (sh->qsbr == NULL ||
+	    rte_rcu_qsbr_init(sh->qsbr, n_workers + 1) != 0 ||
+	    rte_rcu_qsbr_thread_register(sh->qsbr, c->reader_id) != 0) {
 		snprintf(err, errlen, "RCU state: out of memory");
 		ef_cfg_free(cfg);
 		goto fail;
+	}
+	{
+		char dqn[RTE_RING_NAMESIZE];
+		struct rte_rcu_qsbr_dq_parameters dp = {
+			.name = dqn,
+			.size = POOL_DQ_SIZE,
+			.esize = sizeof(void *),
+			.trigger_reclaim_limit = 64,
+			.max_reclaim_size = 256,
+			.free_fn = ef_svc_pool_dq_free,
+			.v = sh->qsbr,
+		};
+		static uint32_t serial;
+
+		/* unique per process: tests create several controls */
+		snprintf(dqn, sizeof(dqn), "efpool%u", __atomic_fetch_add(
+			&serial, 1, __ATOMIC_RELAXED));
+		c->dq = rte_rcu_qsbr_dq_create(&dp);
+		if (c->dq == NULL) {
+			snprintf(err, errlen, "RCU defer queue: %s",
+				 rte_strerror(rte_errno));
+			ef_cfg_free(cfg);
+			goto fail;
+		}
 	}
 	sh->neigh = ef_neigh_create(NEIGH_ENTRIES, n_workers,
 				    (int)rte_socket_id());
@@ -193,6 +254,18 @@ ef_ctl_start(struct ef_ctl *c, char *err, size_t errlen)
 	if (c->exc == NULL)
 		return -1;
 	c->started_ms = rte_rdtsc() / c->tsc_per_ms;
+	/* probes and healthCheckNodePort use the exception path's
+	 * addresses: after the TAPs exist */
+	c->health = ef_health_create();
+	if (c->health == NULL) {
+		snprintf(err, errlen, "health checks: %s",
+			 rte_strerror(rte_errno));
+		return -1;
+	}
+	if (ef_health_sync(c->health, sh->gen, c->started_ms) < 0) {
+		snprintf(err, errlen, "health checks: out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -216,10 +289,13 @@ resolve_next_hops(struct ef_ctl *c)
 	const struct ef_svc_gen *g = c->sh.gen;
 	const struct ef_cfg *cfg = g->cfg;
 	uint32_t nset = 1024, sent = 0;
-	uint64_t *set = calloc(nset, sizeof(*set));
+	uint64_t *set;
 	struct ef_nexthop nh;
 	uint8_t mac[6];
 
+	if (c->exc == NULL)
+		return;	/* not started (tests, benchmarks): no way out */
+	set = calloc(nset, sizeof(*set));
 	if (set == NULL)
 		return;
 	for (uint32_t s = 0; s < cfg->n_services + cfg->n_interfaces; s++) {
@@ -350,15 +426,75 @@ restart_only_change(const struct ef_cfg *a, const struct ef_cfg *b)
 	return NULL;
 }
 
+static void
+reload_failed(struct ef_ctl *c, const char *err)
+{
+	__atomic_fetch_add(&c->reloads_failed, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&c->err_lock);
+	snprintf(c->last_err, sizeof(c->last_err), "%s", err);
+	pthread_mutex_unlock(&c->err_lock);
+	EF_CTL_LOG(ERR, "reload of %s rejected, generation %" PRIu64
+		   " stays: %s\n", c->file, c->sh.gen->number, err);
+}
+
+int
+ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
+		  size_t errlen)
+{
+	struct ef_fwd_shared *sh = &c->sh;
+	struct ef_svc_gen *old = sh->gen, *g;
+	const char *what;
+	uint64_t t0 = rte_rdtsc();
+
+	what = restart_only_change(old->cfg, cfg);
+	if (what != NULL) {
+		snprintf(err, errlen, "%s: %s cannot change at run time "
+			 "(restart edgefwd); the running configuration stays",
+			 cfg->file, what);
+		ef_cfg_free(cfg);
+		reload_failed(c, err);
+		return -1;
+	}
+	if (memcmp(&old->cfg->dataplane, &cfg->dataplane,
+		   sizeof(cfg->dataplane)) != 0 ||
+	    old->cfg->conntrack.max_flows != cfg->conntrack.max_flows)
+		EF_CTL_LOG(WARNING, "%s: dataplane.* and conntrack.max_flows "
+			   "changes take effect at restart only (ports, "
+			   "queues and tables are sized at start); the rest "
+			   "of the file is applied\n", cfg->file);
+	g = ef_svc_gen_build(cfg, old->number + 1, old, c->reg,
+			     (int)rte_socket_id(), err, errlen);
+	if (g == NULL) {
+		reload_failed(c, err);
+		return -1;
+	}
+	/* one release store: a worker sees the old or the new one whole */
+	__atomic_store_n(&sh->gen, g, __ATOMIC_RELEASE);
+	/* the health engine moves to g before old goes away */
+	if (c->health != NULL &&
+	    ef_health_sync(c->health, g, rte_rdtsc() / c->tsc_per_ms) < 0)
+		EF_CTL_LOG(ERR, "health checks: out of memory while adopting "
+			   "generation %" PRIu64 "\n", g->number);
+	rte_rcu_qsbr_synchronize(sh->qsbr, RTE_QSBR_THRID_INVALID);
+	ef_svc_gen_free(old);
+	__atomic_fetch_add(&c->reloads_ok, 1, __ATOMIC_RELAXED);
+	c->last_reload_ms = (double)(rte_rdtsc() - t0) /
+		(double)c->tsc_per_ms;
+	EF_CTL_LOG(INFO, "reloaded %s: generation %" PRIu64 ", %u services, "
+		   "%u endpoints, built and published in %.3f ms\n", cfg->file,
+		   g->number, g->cfg->n_services, g->n_health, c->last_reload_ms);
+	resolve_next_hops(c);
+	c->announces = 0;
+	c->started_ms = rte_rdtsc() / c->tsc_per_ms;
+	err[0] = '\0';
+	return 0;
+}
+
 int
 ef_ctl_reload(struct ef_ctl *c, char *err, size_t errlen)
 {
-	struct ef_fwd_shared *sh = &c->sh;
 	struct ef_cfg_errors errs = { 0 };
-	struct ef_svc_gen *old = sh->gen, *g;
 	struct ef_cfg *cfg;
-	const char *what;
-	uint64_t t0 = rte_rdtsc();
 
 	cfg = ef_cfg_load(c->file, &errs);
 	if (cfg == NULL) {
@@ -374,42 +510,53 @@ ef_ctl_reload(struct ef_ctl *c, char *err, size_t errlen)
 			off += (size_t)k;
 		}
 		ef_cfg_errors_clear(&errs);
-		goto fail;
+		reload_failed(c, err);
+		return -1;
 	}
-	what = restart_only_change(old->cfg, cfg);
-	if (what != NULL) {
-		snprintf(err, errlen, "%s: %s cannot change at run time "
-			 "(restart edgefwd); the running configuration stays",
-			 c->file, what);
-		ef_cfg_free(cfg);
-		goto fail;
+	return ef_ctl_reload_cfg(c, cfg, err, errlen);
+}
+
+int
+ef_ctl_reload_wait(struct ef_ctl *c, uint32_t timeout_ms, uint64_t *gen,
+		   char *err, size_t errlen)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 1000000 };
+	uint64_t seq;
+	int rc = -ETIMEDOUT;
+
+	pthread_mutex_lock(&c->req_lock);
+	seq = __atomic_load_n(&c->req_seq, __ATOMIC_RELAXED) + 1;
+	__atomic_store_n(&c->req_seq, seq, __ATOMIC_RELEASE);
+	for (uint32_t t = 0; t < timeout_ms; t++) {
+		if (__atomic_load_n(&c->done_seq, __ATOMIC_ACQUIRE) >= seq) {
+			rc = c->req_rc;
+			*gen = c->req_gen;
+			snprintf(err, errlen, "%s", c->req_err);
+			break;
+		}
+		nanosleep(&ts, NULL);
 	}
-	if (memcmp(&old->cfg->dataplane, &cfg->dataplane,
-		   sizeof(cfg->dataplane)) != 0 ||
-	    old->cfg->conntrack.max_flows != cfg->conntrack.max_flows)
-		EF_CTL_LOG(WARNING, "%s: dataplane and conntrack.max_flows "
-			   "changes take effect at restart\n", c->file);
-	g = ef_svc_gen_build(cfg, old->number + 1, old, c->reg,
-			     (int)rte_socket_id(), err, errlen);
-	if (g == NULL)
-		goto fail;
-	__atomic_store_n(&sh->gen, g, __ATOMIC_RELEASE);
-	rte_rcu_qsbr_synchronize(sh->qsbr, RTE_QSBR_THRID_INVALID);
-	ef_svc_gen_free(old);
-	c->reloads_ok++;
-	EF_CTL_LOG(INFO, "reloaded %s: generation %" PRIu64 ", %u services, "
-		   "%.3f ms\n", c->file, g->number, g->n_svcs,
-		   (double)(rte_rdtsc() - t0) / (double)c->tsc_per_ms);
-	resolve_next_hops(c);
-	c->announces = 0;
-	c->started_ms = rte_rdtsc() / c->tsc_per_ms;
-	err[0] = '\0';
-	return 0;
-fail:
-	c->reloads_failed++;
-	EF_CTL_LOG(ERR, "reload rejected, generation %" PRIu64 " stays: %s\n",
-		   old->number, err);
-	return -1;
+	if (rc == -ETIMEDOUT) {
+		*gen = ef_ctl_generation(c);
+		snprintf(err, errlen, "the control lcore did not answer in %u "
+			 "ms; the reload may still happen", timeout_ms);
+	}
+	pthread_mutex_unlock(&c->req_lock);
+	return rc;
+}
+
+/* Answer a reload posted by ef_ctl_reload_wait() (control lcore). */
+static void
+serve_reload_request(struct ef_ctl *c)
+{
+	uint64_t seq = __atomic_load_n(&c->req_seq, __ATOMIC_ACQUIRE);
+
+	if (seq == __atomic_load_n(&c->done_seq, __ATOMIC_RELAXED))
+		return;
+	EF_CTL_LOG(INFO, "reload requested through telemetry\n");
+	c->req_rc = ef_ctl_reload(c, c->req_err, sizeof(c->req_err));
+	c->req_gen = ef_ctl_generation(c);
+	__atomic_store_n(&c->done_seq, seq, __ATOMIC_RELEASE);
 }
 
 void
@@ -427,11 +574,50 @@ ef_ctl_poll(struct ef_ctl *c)
 		c->announces++;
 		ef_ctl_announce(c);
 	}
+	if (c->health != NULL)
+		ef_health_poll(c->health, sh->gen, now_ms, c->dq, sh->qsbr);
+	/* old pools whose grace period is over (bounded per iteration) */
+	rte_rcu_qsbr_dq_reclaim(c->dq, 64, NULL, NULL, NULL);
 	if (__atomic_exchange_n(&c->reload_requested, 0, __ATOMIC_ACQ_REL)) {
-		char err[1024];
+		char err[EF_CTL_ERR_MAX];
 
+		EF_CTL_LOG(INFO, "reload requested (SIGHUP)\n");
 		ef_ctl_reload(c, err, sizeof(err));
 	}
+	serve_reload_request(c);
+}
+
+const struct ef_svc_gen *
+ef_ctl_read_lock(struct ef_ctl *c)
+{
+	pthread_mutex_lock(&c->reader_lock);
+	rte_rcu_qsbr_thread_online(c->sh.qsbr, c->reader_id);
+	return __atomic_load_n(&c->sh.gen, __ATOMIC_ACQUIRE);
+}
+
+void
+ef_ctl_read_unlock(struct ef_ctl *c)
+{
+	rte_rcu_qsbr_thread_offline(c->sh.qsbr, c->reader_id);
+	pthread_mutex_unlock(&c->reader_lock);
+}
+
+struct ef_health *
+ef_ctl_health(struct ef_ctl *c)
+{
+	return c->health;
+}
+
+void
+ef_ctl_stats(struct ef_ctl *c, struct ef_ctl_stats *out)
+{
+	out->reloads_ok = __atomic_load_n(&c->reloads_ok, __ATOMIC_RELAXED);
+	out->reloads_failed = __atomic_load_n(&c->reloads_failed,
+					      __ATOMIC_RELAXED);
+	out->uptime_s = (rte_rdtsc() / c->tsc_per_ms - c->born_ms) / 1000;
+	pthread_mutex_lock(&c->err_lock);
+	snprintf(out->last_error, sizeof(out->last_error), "%s", c->last_err);
+	pthread_mutex_unlock(&c->err_lock);
 }
 
 void
@@ -442,13 +628,20 @@ ef_ctl_free(struct ef_ctl *c)
 	if (c == NULL)
 		return;
 	sh = &c->sh;
+	ef_health_free(c->health);
 	ef_exc_free(c->exc);
 	for (uint32_t w = 0; w < sh->n_workers; w++)
 		ef_fwd_worker_free(sh->workers[w]);
+	/* workers are stopped (offline): every deferred pool goes now */
+	if (c->dq != NULL)
+		rte_rcu_qsbr_dq_delete(c->dq);
 	ef_svc_gen_free(sh->gen);
 	ef_svc_registry_free(c->reg);
 	ef_neigh_free(sh->neigh);
 	rte_free(sh->qsbr);
 	rte_mempool_free(sh->pool);
+	pthread_mutex_destroy(&c->reader_lock);
+	pthread_mutex_destroy(&c->req_lock);
+	pthread_mutex_destroy(&c->err_lock);
 	free(c);
 }

@@ -24,6 +24,10 @@ extern "C" {
 #endif
 
 struct ef_ctl;
+struct ef_health;
+
+/* Longest reload error message kept and returned. */
+#define EF_CTL_ERR_MAX 2048
 
 /*
  * Build generation 1 from cfg (ownership passes), the mbuf pool, RCU
@@ -56,13 +60,55 @@ void ef_ctl_request_reload(struct ef_ctl *c);
  * Reload the config file now: parse, validate, build, publish, free the
  * old generation after a grace period. On failure the running generation
  * stays and err holds every error (FILE:LINE: message; ...). Returns 0 or
- * -1.
+ * -1. Control lcore.
  */
 int ef_ctl_reload(struct ef_ctl *c, char *err, size_t errlen);
 
-/* Generation number, reload counters, last error (for telemetry). */
+/*
+ * The second half of a reload, from a model already loaded (ownership of
+ * cfg passes): reject restart-only changes, build the next generation
+ * aside, publish it with one release store, move the health engine to it,
+ * wait for a grace period and free the old one. Returns 0, or -1 with the
+ * reason in err (the running generation stays). Control lcore; also what
+ * the reload-cost benchmark times.
+ */
+int ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
+		      size_t errlen);
+
+/*
+ * Ask the control lcore to reload and wait up to timeout_ms for the
+ * outcome: 0 (and *gen, the new generation) or -1 with the error in err,
+ * or -ETIMEDOUT. Never call it from the control lcore (it would wait for
+ * itself); the telemetry thread's /edgefwd/reload does. Any other thread.
+ */
+int ef_ctl_reload_wait(struct ef_ctl *c, uint32_t timeout_ms, uint64_t *gen,
+		       char *err, size_t errlen);
+
+/*
+ * Read side for threads that are not workers (telemetry): returns the
+ * current generation, valid until ef_ctl_read_unlock(). Do not wait for
+ * the control lcore in between (it may be waiting for this reader's
+ * grace period). Any non-worker thread except the control lcore.
+ */
+const struct ef_svc_gen *ef_ctl_read_lock(struct ef_ctl *c);
+void ef_ctl_read_unlock(struct ef_ctl *c);
+
+/* Generation number (any thread) and config file path. */
 uint64_t ef_ctl_generation(const struct ef_ctl *c);
 const char *ef_ctl_config_file(const struct ef_ctl *c);
+
+/* Health engine (NULL before ef_ctl_start()). */
+struct ef_health *ef_ctl_health(struct ef_ctl *c);
+
+struct ef_ctl_stats {
+	uint64_t reloads_ok;
+	uint64_t reloads_failed;
+	uint64_t uptime_s;
+	char last_error[EF_CTL_ERR_MAX];	/* of the last failed reload */
+};
+
+/* Reload counters, uptime, last reload error. Any thread. */
+void ef_ctl_stats(struct ef_ctl *c, struct ef_ctl_stats *out);
 
 void ef_ctl_free(struct ef_ctl *c);
 

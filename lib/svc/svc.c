@@ -474,6 +474,7 @@ ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
 		sv->first_health = g->n_health;
 		sv->n_health = cs->n_endpoints;
 		g->by_stable[id] = (int32_t)s;
+		g->n_svcs = s + 1;
 
 		for (uint32_t e = 0; e < cs->n_endpoints; e++) {
 			struct ef_svc_health *h = &g->health[g->n_health++];

@@ -1,0 +1,773 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_log.h>
+#include <rte_telemetry.h>
+
+#include "ef_ctl.h"
+#include "ef_health.h"
+#include "ef_tele.h"
+
+RTE_LOG_REGISTER(ef_tele_logtype, user.edgefwd.tele, INFO);
+#define EF_TELE_LOG(level, ...) \
+	rte_log(RTE_LOG_##level, ef_tele_logtype, "tele: " __VA_ARGS__)
+
+#ifndef EF_VERSION
+#define EF_VERSION "unknown"
+#endif
+
+#define SAMPLE_PER_WORKER 4096	/* flows copied per worker for counts */
+#define CMD_TIMEOUT_MS 500
+#define RELOAD_TIMEOUT_MS 30000
+#define PIECE 120		/* < RTE_TEL_MAX_STRING_LEN */
+
+/* DPDK 22.11 telemetry callbacks take no argument: one process, one ctl */
+static struct ef_ctl *tele_ctl;
+
+int
+ef_tele_parse_uint(const char *s, uint32_t dflt, uint32_t max, uint32_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (s == NULL || *s == '\0') {
+		*out = dflt;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int
+ef_tele_parse_service(const char *params, char *name, size_t namelen,
+		      uint32_t *offset)
+{
+	const char *comma;
+	size_t n;
+
+	if (params == NULL || *params == '\0')
+		return -EINVAL;
+	comma = strrchr(params, ',');
+	n = comma != NULL ? (size_t)(comma - params) : strlen(params);
+	if (n == 0 || n >= namelen || memchr(params, '/', n) == NULL)
+		return -EINVAL;
+	memcpy(name, params, n);
+	name[n] = '\0';
+	return ef_tele_parse_uint(comma != NULL ? comma + 1 : NULL, 0,
+				  UINT32_MAX, offset) == 0 &&
+		(comma == NULL || comma[1] != '\0') ? 0 : -EINVAL;
+}
+
+/* An error reply: {"error": text}; handlers return 0 so the client gets
+ * the reason instead of a bare null. */
+static int
+reply_error(struct rte_tel_data *d, const char *fmt, const char *arg)
+{
+	char msg[RTE_TEL_MAX_STRING_LEN + EF_CFG_NAME_MAX];
+
+	/* the string value keeps what fits (127 characters) */
+	snprintf(msg, sizeof(msg), fmt, arg != NULL ? arg : "");
+	msg[RTE_TEL_MAX_STRING_LEN - 1] = '\0';
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "error", msg);
+	return 0;
+}
+
+static void
+add_addr(struct rte_tel_data *d, const char *key, uint32_t addr)
+{
+	char buf[INET_ADDRSTRLEN];
+	struct in_addr a = { .s_addr = addr };
+
+	inet_ntop(AF_INET, &a, buf, sizeof(buf));
+	rte_tel_data_add_dict_string(d, key, buf);
+}
+
+static void
+add_bool(struct rte_tel_data *d, const char *key, bool v)
+{
+	/* 22.11 has no boolean value type: JSON true/false is not
+	 * expressible; 0/1 is what DPDK's own commands use */
+	rte_tel_data_add_dict_int(d, key, v ? 1 : 0);
+}
+
+/* Long text: "key" holds the first PIECE characters, "key_pieces" the
+ * whole text in order (a string value holds 127 characters at most). */
+static void
+add_long_string(struct rte_tel_data *d, const char *key, const char *s)
+{
+	char piece[PIECE + 1], k[64];
+	struct rte_tel_data *arr;
+	size_t n = strlen(s);
+
+	snprintf(piece, sizeof(piece), "%s", s);
+	rte_tel_data_add_dict_string(d, key, piece);
+	if (n <= PIECE)
+		return;
+	arr = rte_tel_data_alloc();
+	if (arr == NULL)
+		return;
+	rte_tel_data_start_array(arr, RTE_TEL_STRING_VAL);
+	for (size_t off = 0; off < n && off < PIECE * 64; off += PIECE) {
+		snprintf(piece, sizeof(piece), "%.*s", PIECE, s + off);
+		rte_tel_data_add_array_string(arr, piece);
+	}
+	snprintf(k, sizeof(k), "%s_pieces", key);
+	rte_tel_data_add_dict_container(d, k, arr, 0);
+}
+
+static int
+cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ef_ctl *c = tele_ctl;
+	struct ef_ctl_stats *st = malloc(sizeof(*st));
+	const struct ef_svc_gen *g;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	if (st == NULL)
+		return -ENOMEM;
+	ef_ctl_stats(c, st);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "version", EF_VERSION);
+	g = ef_ctl_read_lock(c);
+	rte_tel_data_add_dict_string(d, "node", g->cfg->node_name);
+	rte_tel_data_add_dict_u64(d, "generation", g->number);
+	rte_tel_data_add_dict_u64(d, "services", g->cfg->n_services);
+	rte_tel_data_add_dict_u64(d, "endpoints", g->n_health);
+	ef_ctl_read_unlock(c);
+	add_long_string(d, "config_file", ef_ctl_config_file(c));
+	rte_tel_data_add_dict_u64(d, "uptime_s", st->uptime_s);
+	rte_tel_data_add_dict_u64(d, "workers", ef_ctl_shared(c)->n_workers);
+	rte_tel_data_add_dict_u64(d, "reloads_ok", st->reloads_ok);
+	rte_tel_data_add_dict_u64(d, "reloads_failed", st->reloads_failed);
+	add_long_string(d, "last_reload_error", st->last_error);
+	free(st);
+	return 0;
+}
+
+static uint32_t
+worker_flows(const struct ef_fwd_worker *w)
+{
+	return __atomic_load_n(&ef_ct_stats(w->ct)->active, __ATOMIC_RELAXED);
+}
+
+/*
+ * Copy up to max flows of worker w (and its whole-table state counts).
+ * Returns the number copied, or -errno. On a timeout the buffer may still
+ * be written by the worker: it is leaked on purpose (ef_fwd_command()).
+ */
+static int
+sample_worker(struct ef_fwd_shared *sh, uint32_t w, uint32_t max,
+	      struct ef_fwd_cmd **out)
+{
+	struct ef_fwd_cmd *cmd = calloc(1, sizeof(*cmd));
+	int rc;
+
+	*out = NULL;
+	if (cmd == NULL)
+		return -ENOMEM;
+	cmd->type = EF_FWD_CMD_FLOW_SAMPLE;
+	cmd->max = max;
+	cmd->out = calloc(RTE_MAX(max, 1u), sizeof(*cmd->out));
+	if (cmd->out == NULL) {
+		free(cmd);
+		return -ENOMEM;
+	}
+	rc = ef_fwd_command(sh, w, cmd, CMD_TIMEOUT_MS);
+	if (rc == -ETIMEDOUT) {
+		EF_TELE_LOG(WARNING, "worker %u did not answer a flow sample "
+			    "in %u ms\n", w, CMD_TIMEOUT_MS);
+		return rc;
+	}
+	if (rc != 0) {
+		free(cmd->out);
+		free(cmd);
+		return rc;
+	}
+	*out = cmd;
+	return (int)cmd->n_out;
+}
+
+static void
+sample_free(struct ef_fwd_cmd *cmd)
+{
+	if (cmd != NULL) {
+		free(cmd->out);
+		free(cmd);
+	}
+}
+
+static int
+cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ef_fwd_shared *sh = ef_ctl_shared(tele_ctl);
+	struct ef_fwd_counters c;
+	struct rte_tel_data *drops;
+	uint64_t active = 0, snat = 0;
+	bool exact = true;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	ef_fwd_counters_sum(sh, &c);
+	for (uint32_t w = 0; w < sh->n_workers; w++) {
+		struct ef_fwd_cmd *s;
+		uint32_t act;
+		int n;
+
+		if (sh->workers[w] == NULL)
+			continue;
+		act = worker_flows(sh->workers[w]);
+		active += act;
+		/* SNAT ports in use = flows holding one: counted on a copy
+		 * of the table (bounded) */
+		n = sample_worker(sh, w, RTE_MIN(act + 64u, (uint32_t)SAMPLE_PER_WORKER),
+				  &s);
+		if (n < 0) {
+			exact = false;
+			continue;
+		}
+		for (int i = 0; i < n; i++)
+			snat += s->out[i].flow.snat != 0;
+		if ((uint32_t)n < act)
+			exact = false;
+		sample_free(s);
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "rx_packets", c.rx_packets);
+	rte_tel_data_add_dict_u64(d, "tx_packets", c.tx_packets);
+	rte_tel_data_add_dict_u64(d, "rx_bytes", c.rx_bytes);
+	rte_tel_data_add_dict_u64(d, "tx_bytes", c.tx_bytes);
+	rte_tel_data_add_dict_u64(d, "flows_active", active);
+	rte_tel_data_add_dict_u64(d, "flows_created", c.flows_created);
+	rte_tel_data_add_dict_u64(d, "flows_closed", c.flows_closed);
+	rte_tel_data_add_dict_u64(d, "snat_ports_in_use", snat);
+	add_bool(d, "snat_ports_exact", exact);
+	rte_tel_data_add_dict_u64(d, "handoff_packets", c.handoff_packets);
+	rte_tel_data_add_dict_u64(d, "exception_packets", c.exception_packets);
+	rte_tel_data_add_dict_u64(d, "injected_packets", c.injected_packets);
+	rte_tel_data_add_dict_u64(d, "arp_replies", c.arp_replies);
+	rte_tel_data_add_dict_u64(d, "icmp_echo_replies", c.icmp_echo_replies);
+	rte_tel_data_add_dict_u64(d, "rst_sent", c.rst_sent);
+	rte_tel_data_add_dict_u64(d, "icmp_errors_sent", c.icmp_errors_sent);
+	rte_tel_data_add_dict_u64(d, "affinity_hits", c.affinity_hits);
+	drops = rte_tel_data_alloc();
+	if (drops == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(drops);
+	for (unsigned int r = 0; r < EF_FWD_DROP_MAX; r++)
+		rte_tel_data_add_dict_u64(drops, ef_fwd_drop_name(r),
+					  c.drops[r]);
+	rte_tel_data_add_dict_container(d, "drops", drops, 0);
+	return 0;
+}
+
+static int
+cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ef_fwd_shared *sh = ef_ctl_shared(tele_ctl);
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	for (uint32_t w = 0; w < sh->n_workers; w++) {
+		const struct ef_fwd_worker *wk = sh->workers[w];
+		struct rte_tel_data *o;
+		uint64_t busy, total;
+		char key[16];
+
+		if (wk == NULL)
+			continue;
+		o = rte_tel_data_alloc();
+		if (o == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(o);
+		busy = __atomic_load_n(&wk->c.busy_cycles, __ATOMIC_RELAXED);
+		total = __atomic_load_n(&wk->c.total_cycles, __ATOMIC_RELAXED);
+		rte_tel_data_add_dict_u64(o, "worker", w);
+		rte_tel_data_add_dict_u64(o, "lcore", wk->lcore_id);
+		rte_tel_data_add_dict_u64(o, "rx_packets", __atomic_load_n(
+			&wk->c.rx_packets, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_u64(o, "tx_packets", __atomic_load_n(
+			&wk->c.tx_packets, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_u64(o, "flows_active", worker_flows(wk));
+		rte_tel_data_add_dict_u64(o, "handoff_packets", __atomic_load_n(
+			&wk->c.handoff_packets, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_int(o, "busy_percent", total == 0 ? 0 :
+					  (int)(busy * 100 / total));
+		snprintf(key, sizeof(key), "%u", w);
+		rte_tel_data_add_dict_container(d, key, o, 0);
+	}
+	return 0;
+}
+
+static int
+cmd_services(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ef_ctl *c = tele_ctl;
+	const struct ef_svc_gen *g;
+	struct rte_tel_data *arr;
+	uint32_t off, i;
+
+	RTE_SET_USED(cmd);
+	if (ef_tele_parse_uint(params, 0, UINT32_MAX, &off) != 0)
+		return reply_error(d, "bad offset '%s' (a number)", params);
+	arr = rte_tel_data_alloc();
+	if (arr == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_array(arr, RTE_TEL_STRING_VAL);
+	rte_tel_data_start_dict(d);
+	g = ef_ctl_read_lock(c);
+	for (i = off; i < g->cfg->n_services && i - off < EF_TELE_SERVICES_PAGE; i++)
+		rte_tel_data_add_array_string(arr, g->svcs[i].cfg->name);
+	rte_tel_data_add_dict_u64(d, "total", g->cfg->n_services);
+	rte_tel_data_add_dict_u64(d, "generation", g->number);
+	if (i < g->cfg->n_services)
+		rte_tel_data_add_dict_u64(d, "next_offset", i);
+	ef_ctl_read_unlock(c);
+	rte_tel_data_add_dict_container(d, "services", arr, 0);
+	return 0;
+}
+
+/* Per-endpoint flow counts of service stable id sid from a sample of
+ * every worker's table; *exact is false when a table was larger. */
+static void
+endpoint_flows(struct ef_fwd_shared *sh, uint32_t sid,
+	       const struct ef_svc_port *sps, uint32_t n_sp, uint32_t first,
+	       uint32_t n, uint64_t *counts, bool *exact)
+{
+	*exact = true;
+	for (uint32_t w = 0; w < sh->n_workers; w++) {
+		struct ef_fwd_cmd *s;
+		int k;
+
+		if (sh->workers[w] == NULL)
+			continue;
+		k = sample_worker(sh, w, RTE_MIN(worker_flows(sh->workers[w]) +
+						 64u, (uint32_t)SAMPLE_PER_WORKER), &s);
+		if (k < 0) {
+			*exact = false;
+			continue;
+		}
+		if ((uint32_t)k < worker_flows(sh->workers[w]))
+			*exact = false;
+		for (int i = 0; i < k; i++) {
+			const struct ef_ct_flow *f = &s->out[i].flow;
+
+			if (f->svc_id != sid)
+				continue;
+			for (uint32_t e = 0; e < n; e++) {
+				bool hit = false;
+
+				for (uint32_t p = 0; p < n_sp && !hit; p++)
+					hit = sps[p].eps[first + e].addr ==
+						f->endpoint &&
+						sps[p].eps[first + e].port ==
+						f->eport &&
+						sps[p].proto == f->proto;
+				if (hit) {
+					counts[e]++;
+					break;
+				}
+			}
+		}
+		sample_free(s);
+	}
+}
+
+static int
+cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ef_ctl *c = tele_ctl;
+	struct ef_fwd_shared *sh = ef_ctl_shared(c);
+	const struct ef_svc_gen *g;
+	const struct ef_svc_service *sv;
+	const struct ef_cfg_service *cs;
+	struct ef_svc_port *sps;
+	struct rte_tel_data *fes, *eps;
+	char name[EF_CFG_NAME_MAX], buf[64], a[INET_ADDRSTRLEN];
+	uint64_t counts[EF_TELE_ENDPOINTS_PAGE] = { 0 };
+	uint64_t pkts = 0;
+	int64_t flows = 0;
+	uint32_t off, n, local = 0, sid;
+	int32_t idx;
+	bool exact;
+
+	RTE_SET_USED(cmd);
+	if (ef_tele_parse_service(params, name, sizeof(name), &off) != 0)
+		return reply_error(d, "usage: /edgefwd/service,NAMESPACE/NAME"
+				   "[,OFFSET] (got '%s')", params);
+	fes = rte_tel_data_alloc();
+	eps = rte_tel_data_alloc();
+	if (fes == NULL || eps == NULL) {
+		rte_tel_data_free(fes);
+		rte_tel_data_free(eps);
+		return -ENOMEM;
+	}
+	rte_tel_data_start_array(fes, RTE_TEL_STRING_VAL);
+	rte_tel_data_start_dict(eps);
+	rte_tel_data_start_dict(d);
+
+	/* the flow sample waits for workers: take it outside the read side
+	 * (a reload may be waiting for this reader), on a copy of the
+	 * service's endpoint page */
+	g = ef_ctl_read_lock(c);
+	idx = ef_svc_find(g, name);
+	if (idx < 0) {
+		ef_ctl_read_unlock(c);
+		rte_tel_data_free(fes);
+		rte_tel_data_free(eps);
+		return reply_error(d, "unknown service '%s'", name);
+	}
+	sv = &g->svcs[idx];
+	cs = sv->cfg;
+	sid = sv->stable_id;
+	n = off < cs->n_endpoints ?
+		RTE_MIN(cs->n_endpoints - off, (uint32_t)EF_TELE_ENDPOINTS_PAGE) : 0;
+	sps = calloc(RTE_MAX(sv->n_sp, 1u), sizeof(*sps));
+	for (uint32_t p = 0; sps != NULL && p < sv->n_sp; p++) {
+		sps[p] = g->sps[sv->first_sp + p];
+		sps[p].eps = calloc(RTE_MAX(cs->n_endpoints, 1u),
+				    sizeof(*sps[p].eps));
+		if (sps[p].eps == NULL)
+			continue;
+		memcpy(sps[p].eps, g->sps[sv->first_sp + p].eps,
+		       sizeof(*sps[p].eps) * cs->n_endpoints);
+	}
+	ef_ctl_read_unlock(c);
+	exact = false;
+	if (sps != NULL) {
+		bool ok = true;
+
+		for (uint32_t p = 0; p < sv->n_sp; p++)
+			ok = ok && sps[p].eps != NULL;
+		if (ok)
+			endpoint_flows(sh, sid, sps, sv->n_sp, off, n, counts,
+				       &exact);
+		for (uint32_t p = 0; p < sv->n_sp; p++)
+			free(sps[p].eps);
+		free(sps);
+	}
+
+	g = ef_ctl_read_lock(c);
+	idx = ef_svc_find(g, name);
+	if (idx < 0) {
+		ef_ctl_read_unlock(c);
+		rte_tel_data_free(fes);
+		rte_tel_data_free(eps);
+		return reply_error(d, "service '%s' was removed meanwhile",
+				   name);
+	}
+	sv = &g->svcs[idx];
+	cs = sv->cfg;
+	rte_tel_data_add_dict_string(d, "name", cs->name);
+	rte_tel_data_add_dict_string(d, "type", ef_svc_type_name(cs->type));
+	rte_tel_data_add_dict_string(d, "external_traffic_policy",
+				     ef_policy_name(cs->external_traffic_policy));
+	rte_tel_data_add_dict_string(d, "internal_traffic_policy",
+				     ef_policy_name(cs->internal_traffic_policy));
+	rte_tel_data_add_dict_string(d, "session_affinity",
+				     ef_affinity_name(cs->session_affinity));
+	rte_tel_data_add_dict_string(d, "health_check",
+				     ef_health_type_name(cs->health.type));
+	rte_tel_data_add_dict_u64(d, "health_check_node_port",
+				  cs->health_check_node_port);
+	for (uint32_t f = 0; f < g->n_fes; f++) {
+		const struct ef_svc_frontend *fe = &g->fes[f];
+
+		if (g->sps[fe->sp_idx].svc_idx != (uint32_t)idx)
+			continue;
+		snprintf(buf, sizeof(buf), "%s:%u/%s",
+			 inet_ntop(AF_INET, &fe->addr, a, sizeof(a)),
+			 rte_be_to_cpu_16(fe->port),
+			 fe->proto == IPPROTO_TCP ? "TCP" : "UDP");
+		rte_tel_data_add_array_string(fes, buf);
+	}
+	for (uint32_t p = 0; p < sv->n_sp; p++)
+		local = RTE_MAX(local, ef_svc_pool_get(&g->sps[sv->first_sp +
+					p])->n_local_ready);
+	for (uint32_t e = 0; e < n && off + e < cs->n_endpoints; e++) {
+		const struct ef_cfg_endpoint *ce = &cs->endpoints[off + e];
+		const struct ef_svc_endpoint *se = sv->n_sp > 0 ?
+			&g->sps[sv->first_sp].eps[off + e] : NULL;
+		struct rte_tel_data *o = rte_tel_data_alloc();
+		char key[16];
+
+		if (o == NULL)
+			break;
+		rte_tel_data_start_dict(o);
+		add_addr(o, "address", ce->address.v4);
+		rte_tel_data_add_dict_u64(o, "port", se != NULL ?
+					  rte_be_to_cpu_16(se->port) : 0);
+		rte_tel_data_add_dict_string(o, "node", ce->node);
+		add_bool(o, "local", strcmp(ce->node, g->cfg->node_name) == 0);
+		add_bool(o, "ready", ce->ready);
+		add_bool(o, "serving", ce->serving);
+		add_bool(o, "terminating", ce->terminating);
+		add_bool(o, "healthy", __atomic_load_n(
+			&g->health[sv->first_health + off + e].healthy,
+			__ATOMIC_ACQUIRE));
+		rte_tel_data_add_dict_u64(o, "weight", ce->weight);
+		rte_tel_data_add_dict_u64(o, "flows", counts[e]);
+		snprintf(key, sizeof(key), "%u", off + e);
+		rte_tel_data_add_dict_container(eps, key, o, 0);
+	}
+	rte_tel_data_add_dict_u64(d, "total_endpoints", cs->n_endpoints);
+	if (off + n < cs->n_endpoints)
+		rte_tel_data_add_dict_u64(d, "next_offset", off + n);
+	rte_tel_data_add_dict_u64(d, "local_endpoints", local);
+	sid = sv->stable_id;
+	ef_ctl_read_unlock(c);
+	for (uint32_t w = 0; w < sh->n_workers; w++) {
+		const struct ef_fwd_worker *wk = sh->workers[w];
+
+		if (wk == NULL || sid >= wk->n_svc_ids)
+			continue;
+		pkts += __atomic_load_n(&wk->svc_packets[sid],
+					__ATOMIC_RELAXED);
+		flows += __atomic_load_n(&wk->svc_flows[sid],
+					 __ATOMIC_RELAXED);
+	}
+	rte_tel_data_add_dict_u64(d, "packets", pkts);
+	/* per-worker counts go up and down on different workers */
+	rte_tel_data_add_dict_u64(d, "flows_active", flows > 0 ?
+				  (uint64_t)flows : 0);
+	add_bool(d, "endpoint_flows_exact", exact);
+	rte_tel_data_add_dict_container(d, "frontends", fes, 0);
+	rte_tel_data_add_dict_container(d, "endpoints", eps, 0);
+	return 0;
+}
+
+static void
+add_flow(struct rte_tel_data *d, const char *key,
+	 const struct ef_fwd_flow_info *fi, unsigned int lcore)
+{
+	const struct ef_ct_flow *f = &fi->flow;
+	struct rte_tel_data *o = rte_tel_data_alloc();
+	char buf[64], a[INET_ADDRSTRLEN];
+
+	if (o == NULL)
+		return;
+	rte_tel_data_start_dict(o);
+	rte_tel_data_add_dict_string(o, "proto", f->proto == IPPROTO_TCP ?
+				     "TCP" : f->proto == IPPROTO_UDP ? "UDP" :
+				     "ICMP");
+#define ADDR_PORT(k, addr, port) do { \
+	snprintf(buf, sizeof(buf), "%s:%u", \
+		 inet_ntop(AF_INET, &(addr), a, sizeof(a)), \
+		 rte_be_to_cpu_16(port)); \
+	rte_tel_data_add_dict_string(o, k, buf); \
+} while (0)
+	ADDR_PORT("client", f->client, f->cport);
+	ADDR_PORT("frontend", f->frontend, f->fport);
+	ADDR_PORT("endpoint", f->endpoint, f->eport);
+	if (f->snat != 0)
+		ADDR_PORT("snat", f->snat, f->sport_snat);
+	else
+		rte_tel_data_add_dict_string(o, "snat", "");
+#undef ADDR_PORT
+	rte_tel_data_add_dict_string(o, "state", ef_ct_state_name(f->state));
+	rte_tel_data_add_dict_u64(o, "age_s",
+				  (uint32_t)(fi->now_ms - f->created_ms) / 1000);
+	rte_tel_data_add_dict_u64(o, "idle_s",
+				  (uint32_t)(fi->now_ms - f->last_ms) / 1000);
+	rte_tel_data_add_dict_u64(o, "lcore", lcore);
+	rte_tel_data_add_dict_container(d, key, o, 0);
+}
+
+static int
+cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ef_fwd_shared *sh = ef_ctl_shared(tele_ctl);
+	uint32_t by_state[EF_CT_STATE_MAX] = { 0 };
+	struct rte_tel_data *bs, *sample;
+	uint32_t limit, got = 0;
+	uint64_t count = 0;
+
+	RTE_SET_USED(cmd);
+	if (ef_tele_parse_uint(params, EF_TELE_FLOWS_DEFAULT,
+			       EF_TELE_FLOWS_MAX, &limit) != 0) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "%u", EF_TELE_FLOWS_MAX);
+		return reply_error(d, "bad limit: a number 0..%s", msg);
+	}
+	bs = rte_tel_data_alloc();
+	sample = rte_tel_data_alloc();
+	if (bs == NULL || sample == NULL) {
+		rte_tel_data_free(bs);
+		rte_tel_data_free(sample);
+		return -ENOMEM;
+	}
+	rte_tel_data_start_dict(bs);
+	rte_tel_data_start_dict(sample);
+	rte_tel_data_start_dict(d);
+	for (uint32_t w = 0; w < sh->n_workers; w++) {
+		struct ef_fwd_cmd *s;
+		int n;
+
+		if (sh->workers[w] == NULL)
+			continue;
+		n = sample_worker(sh, w, limit - got, &s);
+		if (n < 0)
+			continue;
+		for (unsigned int k = 0; k < EF_CT_STATE_MAX; k++) {
+			by_state[k] += s->by_state[k];
+			count += s->by_state[k];
+		}
+		for (int i = 0; i < n && got < limit; i++, got++) {
+			char key[16];
+
+			snprintf(key, sizeof(key), "%u", got);
+			add_flow(sample, key, &s->out[i],
+				 sh->workers[w]->lcore_id);
+		}
+		sample_free(s);
+	}
+	for (unsigned int k = 0; k < EF_CT_STATE_MAX; k++)
+		if (by_state[k] != 0)
+			rte_tel_data_add_dict_u64(bs, ef_ct_state_name(k),
+						  by_state[k]);
+	rte_tel_data_add_dict_u64(d, "count", count);
+	rte_tel_data_add_dict_container(d, "by_state", bs, 0);
+	rte_tel_data_add_dict_container(d, "sample", sample, 0);
+	return 0;
+}
+
+static int
+cmd_reload(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char *err = malloc(EF_CTL_ERR_MAX);
+	uint64_t gen = 0;
+	int rc;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	if (err == NULL)
+		return -ENOMEM;
+	/* never under the read side: the control lcore's reload waits for
+	 * this thread's grace period */
+	rc = ef_ctl_reload_wait(tele_ctl, RELOAD_TIMEOUT_MS, &gen, err,
+				EF_CTL_ERR_MAX);
+	rte_tel_data_start_dict(d);
+	add_bool(d, "ok", rc == 0);
+	rte_tel_data_add_dict_u64(d, "generation", gen);
+	add_long_string(d, "error", rc == 0 ? "" : err);
+	free(err);
+	return 0;
+}
+
+static int
+cmd_health(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ef_health *h = ef_ctl_health(tele_ctl);
+	struct ef_health_status *st;
+	struct ef_health_stats hs;
+	struct rte_tel_data *eps;
+	uint32_t off, total = 0, n;
+	uint64_t now_ms = rte_rdtsc() / RTE_MAX(rte_get_tsc_hz() / 1000,
+					       (uint64_t)1);
+
+	RTE_SET_USED(cmd);
+	if (ef_tele_parse_uint(params, 0, UINT32_MAX, &off) != 0)
+		return reply_error(d, "bad offset '%s' (a number)", params);
+	if (h == NULL)
+		return reply_error(d, "health checks are not running%s", "");
+	st = calloc(EF_TELE_HEALTH_PAGE, sizeof(*st));
+	eps = rte_tel_data_alloc();
+	if (st == NULL || eps == NULL) {
+		free(st);
+		rte_tel_data_free(eps);
+		return -ENOMEM;
+	}
+	n = ef_health_snapshot(h, off, EF_TELE_HEALTH_PAGE, st, &total);
+	rte_tel_data_start_dict(eps);
+	for (uint32_t i = 0; i < n; i++) {
+		struct rte_tel_data *o = rte_tel_data_alloc();
+		char key[16];
+
+		if (o == NULL)
+			break;
+		rte_tel_data_start_dict(o);
+		rte_tel_data_add_dict_string(o, "service", st[i].service);
+		add_addr(o, "address", st[i].addr);
+		rte_tel_data_add_dict_u64(o, "port", st[i].port);
+		add_bool(o, "probed", st[i].probed);
+		add_bool(o, "healthy", st[i].healthy);
+		/* seconds since the last transition; -1: never changed */
+		rte_tel_data_add_dict_int(o, "last_change_s",
+			st[i].last_change_ms == 0 ? -1 :
+			(int)((now_ms - st[i].last_change_ms) / 1000));
+		rte_tel_data_add_dict_string(o, "last_error",
+					     st[i].last_error);
+		snprintf(key, sizeof(key), "%u", off + i);
+		rte_tel_data_add_dict_container(eps, key, o, 0);
+	}
+	free(st);
+	ef_health_stats(h, &hs);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "total", total);
+	if (off + n < total)
+		rte_tel_data_add_dict_u64(d, "next_offset", off + n);
+	rte_tel_data_add_dict_u64(d, "probes", hs.probes);
+	rte_tel_data_add_dict_u64(d, "probe_failures", hs.probe_failures);
+	rte_tel_data_add_dict_u64(d, "transitions", hs.transitions);
+	rte_tel_data_add_dict_u64(d, "hc_requests", hs.hc_requests);
+	rte_tel_data_add_dict_u64(d, "hc_errors", hs.hc_errors);
+	rte_tel_data_add_dict_u64(d, "hc_listeners", hs.listeners);
+	rte_tel_data_add_dict_u64(d, "hc_listener_errors", hs.listener_errors);
+	rte_tel_data_add_dict_container(d, "endpoints", eps, 0);
+	return 0;
+}
+
+int
+ef_tele_register(struct ef_ctl *c)
+{
+	static const struct {
+		const char *cmd;
+		telemetry_cb fn;
+		const char *help;
+	} cmds[] = {
+		{ "/edgefwd/info", cmd_info, "Version, node, config file, "
+		  "generation, uptime, workers. No parameters" },
+		{ "/edgefwd/stats", cmd_stats, "Packet, flow and drop counters"
+		  " summed over workers. No parameters" },
+		{ "/edgefwd/lcores", cmd_lcores, "Per-worker counters. No "
+		  "parameters" },
+		{ "/edgefwd/services", cmd_services, "Service names. "
+		  "Parameter: offset" },
+		{ "/edgefwd/service", cmd_service, "One service. Parameters: "
+		  "ns/name[,offset]" },
+		{ "/edgefwd/flows", cmd_flows, "Flow counts and a sample. "
+		  "Parameter: limit (default 16, max 64)" },
+		{ "/edgefwd/reload", cmd_reload, "Reload the config file. No "
+		  "parameters" },
+		{ "/edgefwd/health", cmd_health, "Endpoint health. Parameter: "
+		  "offset" },
+	};
+
+	if (tele_ctl != NULL && tele_ctl != c)
+		return -EEXIST;
+	tele_ctl = c;
+	for (size_t i = 0; i < RTE_DIM(cmds); i++) {
+		int rc = rte_telemetry_register_cmd(cmds[i].cmd, cmds[i].fn,
+						    cmds[i].help);
+
+		/* already there: a second registration of the same ctl */
+		if (rc != 0 && rc != -EINVAL)
+			return rc;
+	}
+	return 0;
+}

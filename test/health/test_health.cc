@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "ef_health_http.h"
+
+namespace {
+
+enum ef_health_http_result
+parse(const std::string &s, struct ef_health_http_req *r,
+      size_t max = EF_HEALTH_HTTP_MAX_REQUEST)
+{
+	return ef_health_http_parse(s.data(), s.size(), max, r);
+}
+
+TEST(HealthHttp, CompleteGet)
+{
+	struct ef_health_http_req r;
+	std::string s = "GET /healthz HTTP/1.1\r\nHost: x\r\nA-b: c d\r\n\r\n";
+
+	ASSERT_EQ(parse(s, &r), EF_HEALTH_HTTP_COMPLETE);
+	EXPECT_STREQ(r.method, "GET");
+	EXPECT_EQ(s.substr(r.target_off, r.target_len), "/healthz");
+	EXPECT_EQ(r.minor, 1);
+	EXPECT_EQ(r.header_len, s.size());
+	/* bare LF line ends, no headers */
+	ASSERT_EQ(parse("HEAD / HTTP/1.0\n\n", &r), EF_HEALTH_HTTP_COMPLETE);
+	EXPECT_STREQ(r.method, "HEAD");
+	EXPECT_EQ(r.minor, 0);
+	/* a body after the head is not part of it */
+	s = "POST / HTTP/1.1\r\n\r\nbody";
+	ASSERT_EQ(parse(s, &r), EF_HEALTH_HTTP_COMPLETE);
+	EXPECT_EQ(r.header_len, s.size() - 4);
+}
+
+TEST(HealthHttp, EveryPrefixIsPartial)
+{
+	struct ef_health_http_req r;
+	std::string s = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+
+	for (size_t n = 0; n < s.size(); n++)
+		EXPECT_EQ(parse(s.substr(0, n), &r), EF_HEALTH_HTTP_PARTIAL)
+			<< "prefix " << n;
+	EXPECT_EQ(parse(s, &r), EF_HEALTH_HTTP_COMPLETE);
+}
+
+TEST(HealthHttp, Oversized)
+{
+	struct ef_health_http_req r;
+	std::string s = "GET / HTTP/1.1\r\nX: " + std::string(200, 'a');
+
+	EXPECT_EQ(parse(s, &r, 64), EF_HEALTH_HTTP_TOO_LARGE);
+	EXPECT_EQ(parse(s, &r, 4096), EF_HEALTH_HTTP_PARTIAL);
+	/* a complete request longer than the limit is too large too */
+	EXPECT_EQ(parse(s + "\r\n\r\n", &r, 64), EF_HEALTH_HTTP_TOO_LARGE);
+	/* an endless method token: too large at the limit, bad once it is
+	 * longer than any method */
+	EXPECT_EQ(parse(std::string(100, 'G'), &r, 64),
+		  EF_HEALTH_HTTP_TOO_LARGE);
+	EXPECT_EQ(parse(std::string(100, 'G') + " ", &r),
+		  EF_HEALTH_HTTP_BAD);
+}
+
+TEST(HealthHttp, Garbage)
+{
+	struct ef_health_http_req r;
+	const char *bad[] = {
+		"\x16\x03\x01\x02\x00",		/* TLS hello */
+		" GET / HTTP/1.1\r\n\r\n",
+		"GET  / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/2.0\r\n\r\n",
+		"GET / FTP/1.1\r\n\r\n",
+		"GET / HTTP/1.x\r\n\r\n",
+		"GET / HTTP/1.1\rX\n\r\n",
+		"GET / HTTP/1.1\r\nno colon\r\n\r\n",
+		"GET / HTTP/1.1\r\n: empty name\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: a\x01\r\n\r\n",
+		"GET /\x7f HTTP/1.1\r\n\r\n",
+	};
+
+	for (const char *b : bad)
+		EXPECT_EQ(parse(b, &r), EF_HEALTH_HTTP_BAD) << b;
+	std::string nul("GET / HTTP/1.1\r\nX: \0\r\n\r\n", 25);
+	EXPECT_EQ(parse(nul, &r), EF_HEALTH_HTTP_BAD);
+}
+
+TEST(HealthHttp, Answer)
+{
+	char buf[1024];
+	int n = ef_health_http_answer(buf, sizeof(buf), "demo/web", 2, false);
+
+	ASSERT_GT(n, 0);
+	std::string s(buf, (size_t)n);
+	EXPECT_EQ(s.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+	EXPECT_NE(s.find("Content-Type: application/json\r\n"),
+		  std::string::npos);
+	EXPECT_NE(s.find("X-Load-Balancing-Endpoint-Weight: 2\r\n"),
+		  std::string::npos);
+	std::string body = "{\"service\":{\"namespace\":\"demo\",\"name\":"
+		"\"web\"},\"localEndpoints\":2,\"serviceProxyHealthy\":true}";
+	EXPECT_EQ(s.substr(s.size() - body.size()), body);
+	EXPECT_NE(s.find("Content-Length: " + std::to_string(body.size())),
+		  std::string::npos);
+
+	n = ef_health_http_answer(buf, sizeof(buf), "a/b\"c", 0, true);
+	ASSERT_GT(n, 0);
+	s.assign(buf, (size_t)n);
+	EXPECT_EQ(s.rfind("HTTP/1.1 503 ", 0), 0u);
+	EXPECT_EQ(s.substr(s.size() - 4), "\r\n\r\n");	/* HEAD: no body */
+	EXPECT_EQ(ef_health_http_answer(buf, 40, "demo/web", 1, false),
+		  -ENOSPC);
+	n = ef_health_http_error(buf, sizeof(buf), 405);
+	ASSERT_GT(n, 0);
+	EXPECT_EQ(std::string(buf, 30).rfind("HTTP/1.1 405 ", 0), 0u);
+	EXPECT_NE(std::string(buf).find("Allow: GET, HEAD"), std::string::npos);
+}
+
+TEST(HealthHttp, Status)
+{
+	EXPECT_EQ(ef_health_http_status("HTTP/1.1 204 No", 15), 204);
+	EXPECT_EQ(ef_health_http_status("HTTP/1.0 503", 12), 503);
+	EXPECT_EQ(ef_health_http_status("HTTP/1.1 20", 11), -EAGAIN);
+	EXPECT_EQ(ef_health_http_status("", 0), -EAGAIN);
+	EXPECT_EQ(ef_health_http_status("SSH-2.0-Open", 12), -EINVAL);
+	EXPECT_EQ(ef_health_http_status("HTTP/1.1 999", 12), -EINVAL);
+	EXPECT_EQ(ef_health_http_status("HTTP/1.1 2x0", 12), -EINVAL);
+}
+
+TEST(HealthSm, RiseAndFall)
+{
+	struct ef_health_sm sm;
+
+	ef_health_sm_init(&sm, true);
+	/* fall = 3: two failures, a success resets the run */
+	EXPECT_FALSE(ef_health_sm_update(&sm, false, 2, 3));
+	EXPECT_FALSE(ef_health_sm_update(&sm, false, 2, 3));
+	EXPECT_FALSE(ef_health_sm_update(&sm, true, 2, 3));
+	EXPECT_TRUE(sm.healthy);
+	EXPECT_FALSE(ef_health_sm_update(&sm, false, 2, 3));
+	EXPECT_FALSE(ef_health_sm_update(&sm, false, 2, 3));
+	EXPECT_TRUE(ef_health_sm_update(&sm, false, 2, 3));
+	EXPECT_FALSE(sm.healthy);
+	/* more failures change nothing; rise = 2 */
+	EXPECT_FALSE(ef_health_sm_update(&sm, false, 2, 3));
+	EXPECT_FALSE(ef_health_sm_update(&sm, true, 2, 3));
+	EXPECT_FALSE(ef_health_sm_update(&sm, false, 2, 3));
+	EXPECT_FALSE(ef_health_sm_update(&sm, true, 2, 3));
+	EXPECT_TRUE(ef_health_sm_update(&sm, true, 2, 3));
+	EXPECT_TRUE(sm.healthy);
+	/* 0 thresholds act as 1 */
+	EXPECT_TRUE(ef_health_sm_update(&sm, false, 0, 0));
+	EXPECT_TRUE(ef_health_sm_update(&sm, true, 0, 0));
+}
+
+} // namespace
