@@ -477,6 +477,8 @@ ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
 			   "generation %" PRIu64 "\n", g->number);
 	rte_rcu_qsbr_synchronize(sh->qsbr, RTE_QSBR_THRID_INVALID);
 	ef_svc_gen_free(old);
+	/* idle flows to removed endpoints go now, not at their timeout */
+	ef_fwd_request_sweep(sh, g->number);
 	__atomic_fetch_add(&c->reloads_ok, 1, __ATOMIC_RELAXED);
 	c->last_reload_ms = (double)(rte_rdtsc() - t0) /
 		(double)c->tsc_per_ms;

@@ -88,6 +88,8 @@ struct ef_fwd_counters {
 	uint64_t tx_bytes;
 	uint64_t flows_created;
 	uint64_t flows_closed;
+	uint64_t snat_flows;		/* live flows holding a SNAT port */
+	uint64_t flows_swept;		/* closed by a post-reload sweep */
 	uint64_t handoff_packets;	/* sent to the owning worker */
 	uint64_t exception_packets;	/* to the kernel */
 	uint64_t injected_packets;	/* from the kernel / control */
@@ -169,6 +171,9 @@ struct ef_fwd_worker {
 	uint64_t icmp_tokens;
 	uint32_t icmp_last_ms;
 	uint32_t now_ms;
+	uint64_t sweep_request;		/* atomic: generation to sweep for */
+	uint64_t sweep_done;		/* generation last swept for */
+	uint32_t sweep_cursor;
 	uint32_t gen_seen;		/* generation number of this burst */
 	struct ef_svc_gen *gen;		/* generation of this burst */
 	/* output of ef_fwd_process(): frames per port, sent by ef_fwd_tx() */
@@ -208,6 +213,14 @@ void ef_fwd_tx(struct ef_fwd_worker *w);
 /* One iteration of the worker loop: RX on every port, handoff rings,
  * injected frames, commands, expiry slice. Returns packets handled. */
 uint32_t ef_fwd_poll(struct ef_fwd_worker *w);
+
+/*
+ * After a reload: ask every worker to sweep its flow table in bounded
+ * slices and close the flows whose endpoint the current generation no
+ * longer has (UDP included, so no idle entry keeps a black hole alive).
+ * Fire and forget. Control lcore.
+ */
+void ef_fwd_request_sweep(struct ef_fwd_shared *sh, uint64_t generation);
 
 /* Slow work of one poll, bounded: a pending command, an expiry slice of
  * 'budget' flow slots, an affinity sweep slice. Worker lcore. */

@@ -193,6 +193,8 @@ flow_closed(struct ef_fwd_worker *w, const struct ef_ct_flow *f)
 {
 	if (f->svc_id < w->n_svc_ids)
 		w->svc_flows[f->svc_id]--;
+	if (f->snat != 0)
+		w->c.snat_flows--;
 	w->c.flows_closed++;
 }
 
@@ -200,6 +202,49 @@ static void
 expire_cb(void *arg, struct ef_ct_flow *f)
 {
 	flow_closed(arg, f);
+}
+
+/*
+ * The next hop's MAC, remembered for the rest of the burst: otherwise every
+ * packet pays an rte_hash probe of the neighbour table for the same one or
+ * two gateways. ef_fwd_process() forgets it when it starts and ends, so a
+ * neighbour change is seen from the next burst on, as by a lookup that
+ * raced it. Kept here rather than in struct ef_fwd_worker only because
+ * ef_fwd.h is shared; one cache line per worker, written by that worker.
+ */
+struct nh_memo {
+	uint32_t gw;
+	uint16_t iface;
+	uint8_t valid;
+	uint8_t mac[6];
+} __rte_cache_aligned;
+
+static struct nh_memo nh_memo[EF_FWD_MAX_WORKERS];
+
+static inline struct nh_memo *
+memo_of(const struct ef_fwd_worker *w)
+{
+	RTE_BUILD_BUG_ON(!rte_is_power_of_2(EF_FWD_MAX_WORKERS));
+	return &nh_memo[w->idx & (EF_FWD_MAX_WORKERS - 1)];
+}
+
+static inline int
+neigh_mac(struct ef_fwd_worker *w, uint16_t iface, uint32_t gw,
+	  uint8_t mac[6])
+{
+	struct nh_memo *c = memo_of(w);
+
+	if (likely(c->valid && c->gw == gw && c->iface == iface)) {
+		memcpy(mac, c->mac, 6);
+		return 0;
+	}
+	if (ef_neigh_lookup4(w->sh->neigh, iface, gw, mac) != 0)
+		return -ENOENT;
+	c->gw = gw;
+	c->iface = iface;
+	memcpy(c->mac, mac, 6);
+	c->valid = 1;
+	return 0;
 }
 
 /*
@@ -240,8 +285,8 @@ forward(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	}
 	ef_nat_apply(frame, pm, f, dir);
 	ef_pkt_ttl_dec4(frame, pm);
-	if (unlikely(ef_neigh_lookup4(w->sh->neigh, nh.iface, nh.gw,
-				      eh->dst_addr.addr_bytes) != 0)) {
+	if (unlikely(neigh_mac(w, nh.iface, nh.gw,
+			       eh->dst_addr.addr_bytes) != 0)) {
 		ef_neigh_miss4(w->sh->neigh, w->idx, nh.iface, nh.gw);
 		drop(w, m, EF_FWD_DROP_NO_NEIGHBOR);
 		return;
@@ -272,8 +317,8 @@ forward_icmp_error(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		return;
 	}
 	ef_pkt_ttl_dec4(frame, pm);
-	if (unlikely(ef_neigh_lookup4(w->sh->neigh, nh.iface, nh.gw,
-				      eh->dst_addr.addr_bytes) != 0)) {
+	if (unlikely(neigh_mac(w, nh.iface, nh.gw,
+			       eh->dst_addr.addr_bytes) != 0)) {
 		ef_neigh_miss4(w->sh->neigh, w->idx, nh.iface, nh.gw);
 		drop(w, m, EF_FWD_DROP_NO_NEIGHBOR);
 		return;
@@ -501,6 +546,8 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	f->gen = (uint32_t)g->number;
 	ef_ct_update(w->ct, f, 0, frame, pm, w->now_ms);
 	w->c.flows_created++;
+	if (snat != 0)
+		w->c.snat_flows++;
 	if (sv->stable_id < w->n_svc_ids)
 		w->svc_flows[sv->stable_id]++;
 	if ((fe->flags & EF_SVC_FE_AFFINITY) && ai < 0)
@@ -650,6 +697,7 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	bool is_err[EF_FWD_BURST_MAX];
 	uint16_t nk = 0;
 
+	memo_of(w)->valid = 0;
 	for (uint16_t i = 0; i < n && i < 4; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (uint16_t i = 0; i < n; i++) {
@@ -767,6 +815,7 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		else
 			new_flow(w, m, pm, &keys[j]);
 	}
+	memo_of(w)->valid = 0;
 }
 
 void
@@ -885,13 +934,48 @@ ef_fwd_poll(struct ef_fwd_worker *w)
 	return total;
 }
 
+#define SWEEP_BUDGET 1024	/* flow slots a sweep visits per poll */
+
+static int
+sweep_cb(void *arg, struct ef_ct_flow *f)
+{
+	struct ef_fwd_worker *w = arg;
+
+	if (f->gen == (uint32_t)w->gen->number)
+		return 0;
+	if (ef_svc_endpoint_exists(w->gen, f->svc_id, f->endpoint, f->eport,
+				   f->proto)) {
+		f->gen = (uint32_t)w->gen->number;
+		return 0;
+	}
+	flow_closed(w, f);
+	w->c.flows_swept++;
+	return 1;
+}
+
+void
+ef_fwd_request_sweep(struct ef_fwd_shared *sh, uint64_t generation)
+{
+	for (uint32_t i = 0; i < sh->n_workers; i++)
+		if (sh->workers[i] != NULL)
+			__atomic_store_n(&sh->workers[i]->sweep_request,
+					 generation, __ATOMIC_RELEASE);
+}
+
 void
 ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
 {
+	uint64_t req = __atomic_load_n(&w->sweep_request, __ATOMIC_ACQUIRE);
 	void *cmd;
 
 	if (rte_ring_sc_dequeue(w->cmd, &cmd) == 0)
 		run_command(w, cmd);
+	/* a sweep asked for a generation this burst already sees */
+	if (req != w->sweep_done && req <= w->gen->number) {
+		ef_ct_walk(w->ct, &w->sweep_cursor, SWEEP_BUDGET, sweep_cb, w);
+		if (w->sweep_cursor == 0)
+			w->sweep_done = req;
+	}
 	ef_ct_expire(w->ct, w->now_ms, budget, expire_cb, w);
 	affinity_sweep(w);
 }

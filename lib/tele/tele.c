@@ -216,35 +216,14 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct ef_fwd_shared *sh = ef_ctl_shared(tele_ctl);
 	struct ef_fwd_counters c;
 	struct rte_tel_data *drops;
-	uint64_t active = 0, snat = 0;
-	bool exact = true;
+	uint64_t active = 0;
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
 	ef_fwd_counters_sum(sh, &c);
-	for (uint32_t w = 0; w < sh->n_workers; w++) {
-		struct ef_fwd_cmd *s;
-		uint32_t act;
-		int n;
-
-		if (sh->workers[w] == NULL)
-			continue;
-		act = worker_flows(sh->workers[w]);
-		active += act;
-		/* SNAT ports in use = flows holding one: counted on a copy
-		 * of the table (bounded) */
-		n = sample_worker(sh, w, RTE_MIN(act + 64u, (uint32_t)SAMPLE_PER_WORKER),
-				  &s);
-		if (n < 0) {
-			exact = false;
-			continue;
-		}
-		for (int i = 0; i < n; i++)
-			snat += s->out[i].flow.snat != 0;
-		if ((uint32_t)n < act)
-			exact = false;
-		sample_free(s);
-	}
+	for (uint32_t w = 0; w < sh->n_workers; w++)
+		if (sh->workers[w] != NULL)
+			active += worker_flows(sh->workers[w]);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "rx_packets", c.rx_packets);
 	rte_tel_data_add_dict_u64(d, "tx_packets", c.tx_packets);
@@ -253,8 +232,10 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "flows_active", active);
 	rte_tel_data_add_dict_u64(d, "flows_created", c.flows_created);
 	rte_tel_data_add_dict_u64(d, "flows_closed", c.flows_closed);
-	rte_tel_data_add_dict_u64(d, "snat_ports_in_use", snat);
-	add_bool(d, "snat_ports_exact", exact);
+	/* every SNAT'd flow holds one port (counted by its worker) */
+	rte_tel_data_add_dict_u64(d, "snat_ports_in_use", c.snat_flows);
+	add_bool(d, "snat_ports_exact", true);
+	rte_tel_data_add_dict_u64(d, "flows_swept", c.flows_swept);
 	rte_tel_data_add_dict_u64(d, "handoff_packets", c.handoff_packets);
 	rte_tel_data_add_dict_u64(d, "exception_packets", c.exception_packets);
 	rte_tel_data_add_dict_u64(d, "injected_packets", c.injected_packets);

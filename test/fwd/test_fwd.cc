@@ -704,7 +704,51 @@ TEST_F(Pipeline, ReloadClosesFlowsToRemovedEndpoints)
 	out = run(tcp_frame(t), 0);
 	EXPECT_TRUE(out.empty());
 	EXPECT_EQ(1u, drops(EF_FWD_DROP_ENDPOINT_REMOVED));
-	/* flows to endpoints that still exist keep them */
+	ef_svc_gen_free(old);
+}
+
+TEST_F(Pipeline, SweepAfterReloadClosesIdleFlowsToRemovedEndpoints)
+{
+	Udp u;
+	u.dmac = port_mac(0);
+	u.smac = CLIENT_MAC;
+	u.sip = CLIENT;
+	u.dip = ip_of("198.51.100.11");
+	u.sport = 5555;
+	u.dport = 53;
+	ASSERT_EQ(1u, run(udp_frame(u), 0).size());	/* to 10.244.1.7 */
+	ASSERT_EQ(1u, run(tcp_frame(syn_to("198.51.100.10")), 0).size());
+	ASSERT_EQ(1u, w()->c.snat_flows);
+	EXPECT_EQ(2u, ef_ct_stats(w()->ct)->active);
+
+	/* generation 2 without 10.244.1.7 in t/cluster; t/local unchanged */
+	std::string text(4096, '\0');
+	snprintf(&text[0], text.size(), BASE_CONF, "");
+	text.resize(strlen(text.c_str()));
+	size_t at = text.find("{ address = \"10.244.1.7\"; node = \"node-b\"; } ); },\n  { name = \"t/remote\"");
+	ASSERT_NE(std::string::npos, at);
+	text.replace(at, strlen("{ address = \"10.244.1.7\"; node = \"node-b\"; }"),
+		     "{ address = \"10.244.0.6\"; node = \"node-a\"; }");
+	struct ef_cfg_errors errs = {};
+	struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(), "t2.conf", &errs);
+	ASSERT_NE(nullptr, cfg);
+	char err[128];
+	struct ef_svc_gen *g2 = ef_svc_gen_build(cfg, 2, sh.gen, reg,
+						 SOCKET_ID_ANY, err,
+						 sizeof(err));
+	ASSERT_NE(nullptr, g2);
+	struct ef_svc_gen *old = sh.gen;
+	sh.gen = g2;
+	ef_fwd_request_sweep(&sh, 2);
+	/* no packet: the sweep alone closes the UDP flow, keeps the other */
+	for (int i = 0; i < 4; i++) {
+		ef_fwd_begin(w());
+		ef_fwd_housekeep(w(), 0);
+	}
+	EXPECT_EQ(1u, ef_ct_stats(w()->ct)->active);
+	EXPECT_EQ(1u, w()->c.flows_swept);
+	EXPECT_EQ(0u, w()->c.snat_flows);
+	EXPECT_EQ(2u, w()->sweep_done);
 	ef_svc_gen_free(old);
 }
 
