@@ -78,7 +78,7 @@ run() {
 	local execs rate
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-	if [ "$rc" -ne 0 ] || ls "$art" | grep -q .; then
+	if [ "$rc" -ne 0 ] || [ -n "$(find "$art" -mindepth 1 -print -quit)" ]; then
 		echo "fuzz_$t: FAILED (log $log)"
 		grep -E "ERROR|CHECK|SUMMARY" "$log" | head -5
 		for f in "$art"*; do

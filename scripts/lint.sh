@@ -13,7 +13,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 status=0
 
-dpdk_inc=$(pkg-config --cflags-only-I libdpdk | sed 's/-I//g')
 incs=()
 for d in lib/*/; do
 	incs+=(-I "$d")
@@ -44,7 +43,9 @@ if [ -n "$build" ] && command -v run-clang-tidy >/dev/null; then
 	if ! run-clang-tidy -quiet -p "$build" -j "${EF_JOBS:-2}" \
 		"$ROOT/(lib|app)/.*\\.c$" >"$build/clang-tidy.log" 2>&1 ||
 		grep -qE "(warning|error):" "$build/clang-tidy.log"; then
-		grep -E "(warning|error):" "$build/clang-tidy.log" | sort -u
+		# file:line: message [check], without colours, once each
+		sed 's/\x1b\[[0-9;]*m//g; s|[^ ]*/\.\./||' "$build/clang-tidy.log" |
+			grep -E "(warning|error):" | sort -u
 		status=1
 	fi
 else

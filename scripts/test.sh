@@ -59,6 +59,40 @@ else
 	status=1
 fi
 
+# --- reliability steps (docs/RELIABILITY.md): fuzz smoke, static analysis
+# run_step LABEL CMD...: one script as one suite; each output line that
+# ends in "no crash" or "FAILED ..." is a case (fuzz.sh prints one per
+# target), else the whole script is one case.
+run_step() {
+	local label="$1" rc=0
+	shift
+	ef_say "running $label ($*)"
+	"$@" 2>&1 | tee "$RESULTS/$label.log" || rc=$?
+	/usr/bin/python3 - "$label" "$rc" "$RESULTS/$label.log" \
+		"$RESULTS/$label.xml" <<'PY'
+import re, sys
+from xml.sax.saxutils import escape, quoteattr
+label, rc, log, xml = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+lines = open(log, errors="replace").read().splitlines()
+cases = [(m.group(1), "FAILED" in line, line) for line in lines
+         for m in [re.match(r"^(fuzz_\w+): ", line)] if m]
+if not cases:
+    cases = [(label, rc != 0, "\n".join(lines[-20:]))]
+with open(xml, "w") as f:
+    f.write("<testsuite name=%s>\n" % quoteattr(label))
+    for name, failed, text in cases:
+        f.write("<testcase name=%s>%s</testcase>\n" % (quoteattr(name),
+                "<failure>%s</failure>" % escape(text) if failed else ""))
+    f.write("</testsuite>\n")
+PY
+	results junit "$label" "$RESULTS/$label.xml" "$rc" "$STATE"
+	return "$rc"
+}
+# libFuzzer targets, 20 s each (5 targets: ~2 min with the build)
+run_step fuzz scripts/fuzz.sh --smoke 20 || status=1
+run_step lint scripts/lint.sh || status=1
+# --- end of reliability steps
+
 ef_say "running end-to-end suites (dts)"
 rc=0
 /usr/bin/python3 -m pytest dts -v -rA -p no:cacheprovider \

@@ -246,8 +246,8 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 			return -1;
 		}
 	}
-	for (uint16_t q = 0; q < n_workers; q++) {
-		rc = rte_eth_tx_queue_setup(port_id, q, ntx,
+	for (uint32_t q = 0; q < n_workers; q++) {
+		rc = rte_eth_tx_queue_setup(port_id, (uint16_t)q, ntx,
 					    rte_eth_dev_socket_id(port_id),
 					    NULL);
 		if (rc != 0) {

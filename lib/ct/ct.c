@@ -152,6 +152,7 @@ struct ef_ct {
 };
 
 static const char *const ef_ct_state_names[] = {
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): a designator, not an expression */
 #define EF_CT_STATE_NAME(name, text) [EF_CT_##name] = text,
 	EF_CT_FOREACH_STATE(EF_CT_STATE_NAME)
 #undef EF_CT_STATE_NAME

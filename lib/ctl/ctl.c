@@ -209,7 +209,8 @@ ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
 	if (ret != 0) {
 		snprintf(err, errlen, "node.snat_addresses/snat_port_range: "
 			 "%s (at most %u addresses, at least one port per "
-			 "worker)", strerror(-ret), EF_NAT_MAX_ADDRS);
+			 "worker)", strerror(-ret),
+			 (unsigned int)EF_NAT_MAX_ADDRS);
 		ef_cfg_free(cfg);
 		goto fail;
 	}

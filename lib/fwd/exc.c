@@ -275,7 +275,7 @@ ef_exc_poll(struct ef_exc *x, struct ef_fwd_shared *sh)
 			NULL);
 
 		for (unsigned int i = 0; i < n; i++) {
-			struct rte_mbuf *m = pkts[i];
+			struct rte_mbuf *m = pkts[i]; /* NOLINT(clang-analyzer-core.uninitialized.Assign): filled by the dequeue */
 			int16_t iface = sh->port_to_if[m->port];
 			const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
 

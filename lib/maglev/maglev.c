@@ -18,12 +18,16 @@ static const uint32_t maglev_sizes[] = {
 
 #define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 
-#define SIPROUND(v0, v1, v2, v3) do {					\
-	v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);	\
-	v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;			\
-	v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;			\
-	v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);	\
-} while (0)
+#define SIPROUND(v0, v1, v2, v3) sipround(&(v0), &(v1), &(v2), &(v3))
+
+static inline void
+sipround(uint64_t *v0, uint64_t *v1, uint64_t *v2, uint64_t *v3)
+{
+	*v0 += *v1; *v1 = ROTL64(*v1, 13); *v1 ^= *v0; *v0 = ROTL64(*v0, 32);
+	*v2 += *v3; *v3 = ROTL64(*v3, 16); *v3 ^= *v2;
+	*v0 += *v3; *v3 = ROTL64(*v3, 21); *v3 ^= *v0;
+	*v2 += *v1; *v1 = ROTL64(*v1, 17); *v1 ^= *v2; *v2 = ROTL64(*v2, 32);
+}
 
 /* Little-endian load of 8 bytes whatever the host order. */
 static uint64_t

@@ -635,7 +635,8 @@ ef_svc_set_health(struct ef_svc_gen *g, uint32_t h, bool healthy,
 		return 0;
 	sv = &g->svcs[g->health[h].svc_idx];
 	if (sv->n_sp > RTE_DIM(fresh)) {
-		np = malloc(sizeof(*np) * sv->n_sp);
+		/* an array of pool pointers */
+		np = malloc(sizeof(struct ef_svc_pool *) * sv->n_sp);
 		if (np == NULL)
 			return -ENOMEM;
 	}

@@ -582,7 +582,7 @@ cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
 			       EF_TELE_FLOWS_MAX, &limit) != 0) {
 		char msg[64];
 
-		snprintf(msg, sizeof(msg), "%u", EF_TELE_FLOWS_MAX);
+		snprintf(msg, sizeof(msg), "%u", (unsigned int)EF_TELE_FLOWS_MAX);
 		return reply_error(d, "bad limit: a number 0..%s", msg);
 	}
 	bs = rte_tel_data_alloc();
@@ -605,7 +605,7 @@ cmd_flows(const char *cmd, const char *params, struct rte_tel_data *d)
 		if (n < 0)
 			continue;
 		for (unsigned int k = 0; k < EF_CT_STATE_MAX; k++) {
-			by_state[k] += s->by_state[k];
+			by_state[k] += s->by_state[k]; /* NOLINT(clang-analyzer-core.NullDereference): s is set when n >= 0 */
 			count += s->by_state[k];
 		}
 		for (int i = 0; i < n && got < limit; i++, got++) {
