@@ -8,6 +8,7 @@
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_log.h>
+#include <rte_mempool.h>
 #include <rte_telemetry.h>
 
 #include "ef_ctl.h"
@@ -236,6 +237,10 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "snat_ports_in_use", c.snat_flows);
 	add_bool(d, "snat_ports_exact", true);
 	rte_tel_data_add_dict_u64(d, "flows_swept", c.flows_swept);
+	/* leaks and pile-ups show here first (per-lcore caches included) */
+	rte_tel_data_add_dict_u64(d, "mbufs_in_use",
+				  rte_mempool_in_use_count(sh->pool));
+	rte_tel_data_add_dict_u64(d, "mbufs_total", sh->pool->size);
 	rte_tel_data_add_dict_u64(d, "handoff_packets", c.handoff_packets);
 	rte_tel_data_add_dict_u64(d, "exception_packets", c.exception_packets);
 	rte_tel_data_add_dict_u64(d, "injected_packets", c.injected_packets);
