@@ -42,11 +42,17 @@ build() {
 	fi
 	# one target at a time: a module that does not build fails its own
 	# target (reported), not the others
-	local t
+	local t known
 	BUILD_FAILED=()
+	# listed once: 'ninja | grep -q' under pipefail fails when grep
+	# stops reading early, which silently skipped targets
+	known=$(ninja -C "$BUILD" -t targets all 2>/dev/null || true)
 	for t in pkt cfg fwd hc tele; do
-		ninja -C "$BUILD" -t targets all 2>/dev/null |
-			grep -q "^test/fuzz/fuzz_$t:" || continue
+		if ! grep -q "^test/fuzz/fuzz_$t:" <<<"$known"; then
+			echo "fuzz_$t: no such target in $BUILD"
+			BUILD_FAILED+=("$t")
+			continue
+		fi
 		if ! ninja -C "$BUILD" -j "${EF_JOBS:-2}" "test/fuzz/fuzz_$t" \
 			>"$BUILD/build_$t.log" 2>&1; then
 			echo "fuzz_$t: FAILED to build (log $BUILD/build_$t.log)"

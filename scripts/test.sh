@@ -93,6 +93,13 @@ run_step fuzz scripts/fuzz.sh --smoke 20 || status=1
 run_step lint scripts/lint.sh || status=1
 # --- end of reliability steps
 
+# --- benchmark smoke steps (BENCH.md): keep the benchmarks working, a few
+# seconds each; their figures are printed, never judged here
+run_step bench-smoke build/app/edgefwd-bench/edgefwd-bench --quick \
+	--reps 1 --pkts 65536 || status=1
+run_step sysbench-smoke bench/sysbench.sh --quick --build build || status=1
+# --- end of benchmark smoke steps
+
 ef_say "running end-to-end suites (dts)"
 rc=0
 /usr/bin/python3 -m pytest dts -v -rA -p no:cacheprovider \

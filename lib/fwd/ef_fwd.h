@@ -135,6 +135,13 @@ struct ef_fwd_cmd {
 
 struct ef_fwd_worker;
 
+/* Next-hop MACs of the current burst, one per interface (fwd.c). */
+struct ef_fwd_nh_memo {
+	uint32_t valid;			/* bit per interface */
+	uint32_t gw[EF_FWD_MAX_PORTS];
+	uint8_t mac[EF_FWD_MAX_PORTS][6];
+};
+
 struct ef_fwd_shared {
 	struct ef_svc_gen *gen;		/* current generation: acquire */
 	struct rte_rcu_qsbr *qsbr;
@@ -179,6 +186,7 @@ struct ef_fwd_worker {
 	/* output of ef_fwd_process(): frames per port, sent by ef_fwd_tx() */
 	uint16_t n_out[EF_FWD_MAX_PORTS];
 	struct rte_mbuf *out[EF_FWD_MAX_PORTS][EF_FWD_BURST_MAX * 2];
+	struct ef_fwd_nh_memo nh_memo;
 	uint8_t scratch[1600];
 	struct ef_fwd_counters c;
 } __rte_cache_aligned;

@@ -205,45 +205,36 @@ expire_cb(void *arg, struct ef_ct_flow *f)
 }
 
 /*
- * The next hop's MAC, remembered for the rest of the burst: otherwise every
- * packet pays an rte_hash probe of the neighbour table for the same one or
- * two gateways. ef_fwd_process() forgets it when it starts and ends, so a
- * neighbour change is seen from the next burst on, as by a lookup that
- * raced it. Kept here rather than in struct ef_fwd_worker only because
- * ef_fwd.h is shared; one cache line per worker, written by that worker.
+ * Next-hop MACs, one per interface, remembered for the rest of the burst:
+ * otherwise every packet pays an rte_hash probe of the neighbour table for
+ * the same gateway or two. ef_fwd_process() forgets them when it starts
+ * and ends, so a neighbour change is seen from the next burst on, as by a
+ * lookup that raced it.
  */
-struct nh_memo {
-	uint32_t gw;
-	uint16_t iface;
-	uint8_t valid;
-	uint8_t mac[6];
-} __rte_cache_aligned;
-
-static struct nh_memo nh_memo[EF_FWD_MAX_WORKERS];
-
-static inline struct nh_memo *
-memo_of(const struct ef_fwd_worker *w)
+static inline struct ef_fwd_nh_memo *
+memo_of(struct ef_fwd_worker *w)
 {
-	RTE_BUILD_BUG_ON(!rte_is_power_of_2(EF_FWD_MAX_WORKERS));
-	return &nh_memo[w->idx & (EF_FWD_MAX_WORKERS - 1)];
+	return &w->nh_memo;
 }
 
 static inline int
 neigh_mac(struct ef_fwd_worker *w, uint16_t iface, uint32_t gw,
 	  uint8_t mac[6])
 {
-	struct nh_memo *c = memo_of(w);
+	struct ef_fwd_nh_memo *c = memo_of(w);
 
-	if (likely(c->valid && c->gw == gw && c->iface == iface)) {
-		memcpy(mac, c->mac, 6);
+	if (likely(iface < EF_FWD_MAX_PORTS && (c->valid & (1u << iface)) &&
+		   c->gw[iface] == gw)) {
+		memcpy(mac, c->mac[iface], 6);
 		return 0;
 	}
 	if (ef_neigh_lookup4(w->sh->neigh, iface, gw, mac) != 0)
 		return -ENOENT;
-	c->gw = gw;
-	c->iface = iface;
-	memcpy(c->mac, mac, 6);
-	c->valid = 1;
+	if (iface < EF_FWD_MAX_PORTS) {
+		c->gw[iface] = gw;
+		memcpy(c->mac[iface], mac, 6);
+		c->valid |= 1u << iface;
+	}
 	return 0;
 }
 
@@ -460,13 +451,11 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	if (fi < 0) {
 		uint32_t own = ef_svc_owned4(g, k->dst);
 
-		if (own == 0)
-			drop(w, m, EF_FWD_DROP_NO_FLOW);
-		else if ((own & EF_SVC_OWN_SNAT) &&
-			 ef_nat_port_owner(w->sh->nat_map,
-					   rte_be_to_cpu_16(k->dport)) !=
-			 UINT32_MAX)
-			/* a SNAT port nobody holds: never the kernel's */
+		/* not ours, or a SNAT port nobody holds (never the kernel's) */
+		if (own == 0 || ((own & EF_SVC_OWN_SNAT) &&
+				 ef_nat_port_owner(w->sh->nat_map,
+						   rte_be_to_cpu_16(k->dport)) !=
+				 UINT32_MAX))
 			drop(w, m, EF_FWD_DROP_NO_FLOW);
 		else
 			local_delivery(w, m, pm, own);
@@ -698,8 +687,10 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	uint16_t nk = 0;
 
 	memo_of(w)->valid = 0;
+	/* pkts[0..n) are filled by the caller's burst (the analyzer cannot
+	 * see through rte_eth_rx_burst / rte_ring dequeues) */
 	for (uint16_t i = 0; i < n && i < 4; i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *)); /* NOLINT(clang-analyzer-core.NullDereference) */
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct ef_pkt_meta *pm = &meta[i];
@@ -919,7 +910,7 @@ ef_fwd_poll(struct ef_fwd_worker *w)
 	n = (uint16_t)rte_ring_sc_dequeue_burst(w->from_ctrl, (void **)pkts,
 						32, NULL);
 	for (uint16_t i = 0; i < n; i++) {
-		int16_t iface = sh->port_to_if[pkts[i]->port];
+		int16_t iface = sh->port_to_if[pkts[i]->port]; /* NOLINT(clang-analyzer-core.NullDereference): filled by the dequeue */
 
 		if (iface < 0) {
 			drop(w, pkts[i], EF_FWD_DROP_UNSUPPORTED);

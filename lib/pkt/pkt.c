@@ -564,6 +564,24 @@ ef_pkt_ip4_csum_ok(const uint8_t *frame, const struct ef_pkt_meta *m)
 	if (m->ip_version != 4)
 		return false;
 	ip = (const struct rte_ipv4_hdr *)(frame + m->l3_off);
+	if (likely(ip->version_ihl == 0x45)) {
+		/*
+		 * The usual 20-byte header: five 32-bit words summed in 64
+		 * bits and folded once (rte_raw_cksum() loops over 16-bit
+		 * words). 2^16 = 1 mod 0xffff, so this is the same ones'
+		 * complement sum, and it folds to 0 only when all is 0.
+		 */
+		uint32_t w[5];
+		uint64_t s;
+
+		memcpy(w, ip, sizeof(w));
+		s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+		s = (s & 0xffffffff) + (s >> 32);
+		s = (s & 0xffff) + (s >> 16);
+		s = (s & 0xffff) + (s >> 16);
+		s = (s & 0xffff) + (s >> 16);
+		return s == 0xffff;
+	}
 	return rte_raw_cksum(ip, rte_ipv4_hdr_len(ip)) == 0xffff;
 }
 
@@ -615,6 +633,37 @@ ef_pkt_fill_csums4(uint8_t *frame, const struct ef_pkt_meta *m)
 
 /* --- rewrites --- */
 
+/*
+ * RFC 1624 eqn. 3 for several changed words at once: HC' = ~(~HC + sum of
+ * (~m + m')), folded once instead of once per word (the per-word chain is
+ * a long dependency on the fast path). Ones' complement addition is
+ * associative and every term is non-negative, so the result is bit for bit
+ * the chained ef_csum_update16()s'.
+ */
+static inline uint64_t
+csum_d16(uint16_t old_w, uint16_t new_w)
+{
+	return (uint64_t)(uint16_t)~old_w + new_w;
+}
+
+static inline uint64_t
+csum_d32(uint32_t old_v, uint32_t new_v)
+{
+	return csum_d16((uint16_t)old_v, (uint16_t)new_v) +
+		csum_d16((uint16_t)(old_v >> 16), (uint16_t)(new_v >> 16));
+}
+
+static inline uint16_t
+csum_apply(uint16_t csum, uint64_t delta)
+{
+	uint64_t s = (uint64_t)(uint16_t)~csum + delta;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
 static inline uint16_t
 csum_udp_fix(uint16_t c)
 {
@@ -662,10 +711,9 @@ l4_rewrite(uint8_t *l4, uint8_t proto, uint32_t avail,
 
 			if (proto == IPPROTO_UDP && c == 0)
 				return;
-			nc = ef_csum_update32(c, osrc, nsrc);
-			nc = ef_csum_update32(nc, odst, ndst);
-			nc = ef_csum_update16(nc, os, sport);
-			nc = ef_csum_update16(nc, od, dport);
+			nc = csum_apply(c, csum_d32(osrc, nsrc) +
+					csum_d32(odst, ndst) +
+					csum_d16(os, sport) + csum_d16(od, dport));
 			if (proto == IPPROTO_UDP)
 				nc = csum_udp_fix(nc);
 			wr16(l4 + coff, nc);
@@ -703,8 +751,8 @@ ip4_rewrite(struct rte_ipv4_hdr *ip, uint32_t src, uint32_t dst,
 
 	*osrc = ip->src_addr;
 	*odst = ip->dst_addr;
-	c = ef_csum_update32(c, *osrc, src);
-	ip->hdr_checksum = ef_csum_update32(c, *odst, dst);
+	ip->hdr_checksum = csum_apply(c, csum_d32(*osrc, src) +
+				      csum_d32(*odst, dst));
 	ip->src_addr = src;
 	ip->dst_addr = dst;
 }
