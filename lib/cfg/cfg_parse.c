@@ -1417,13 +1417,34 @@ parse_service_name(struct cfg_ctx *c, struct svc_state *st,
 	}
 	if (!copy_text(c, s, lbl, text, st->svc->name, EF_CFG_NAME_MAX))
 		return;
-	for (uint32_t i = 0; i < st->idx; i++) {
-		const struct cfg_svc_name *o = &c->svc_names[i];
+	if (c->name_tab_ok) {
+		ENTRY e = { .key = (char *)(uintptr_t)text, .data = NULL };
+		ENTRY *found = NULL;
 
-		if (o->name != NULL && strcmp(o->name, text) == 0) {
+		if (hsearch_r(e, FIND, &found, &c->name_tab) != 0 &&
+		    found != NULL) {
+			const struct cfg_svc_name *o =
+				&c->svc_names[(uintptr_t)found->data];
+
 			cfg_err_at(c, s, "%s: service \"%s\" is already "
 				   "defined at line %d", lbl, text, o->line);
 			return;
+		}
+		e.data = (void *)(uintptr_t)st->idx;
+		if (hsearch_r(e, ENTER, &found, &c->name_tab) == 0)
+			c->name_tab_ok = false;
+	}
+	if (!c->name_tab_ok) {
+		/* no table (out of memory): the plain scan still works */
+		for (uint32_t i = 0; i < st->idx; i++) {
+			const struct cfg_svc_name *o = &c->svc_names[i];
+
+			if (o->name != NULL && strcmp(o->name, text) == 0) {
+				cfg_err_at(c, s, "%s: service \"%s\" is "
+					   "already defined at line %d", lbl,
+					   text, o->line);
+				return;
+			}
 		}
 	}
 	c->svc_names[st->idx].name = text;
@@ -1598,6 +1619,8 @@ parse_services(struct cfg_ctx *c, const config_setting_t *root)
 		return;
 	}
 	c->n_svc_names = (uint32_t)n;
+	memset(&c->name_tab, 0, sizeof(c->name_tab));
+	c->name_tab_ok = hcreate_r((size_t)n * 2 + 16, &c->name_tab) != 0;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g;
 		struct svc_state st;

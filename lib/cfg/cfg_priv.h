@@ -7,6 +7,8 @@
  * <libconfig.h>: everything libconfig-shaped stays behind ef_cfg.h.
  */
 
+#include <search.h>
+#include <stdbool.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -80,6 +82,10 @@ struct cfg_ctx {
 	/* service names by index in the file, for duplicates and claims */
 	struct cfg_svc_name *svc_names;
 	uint32_t n_svc_names;
+	/* the same names hashed (glibc hsearch_r): duplicate detection in
+	 * O(1) per service, not a scan (100 000 services took minutes) */
+	struct hsearch_data name_tab;
+	bool name_tab_ok;
 };
 
 /* Record "FILE:LINE: message"; line 0 leaves the line out. */
