@@ -89,7 +89,7 @@ PY
 	return "$rc"
 }
 # libFuzzer targets, 20 s each (5 targets: ~2 min with the build)
-run_step fuzz scripts/fuzz.sh --smoke 20 || status=1
+run_step fuzz scripts/fuzz.sh --smoke 12 || status=1
 run_step lint scripts/lint.sh || status=1
 # --- end of reliability steps
 
