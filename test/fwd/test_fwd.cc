@@ -240,6 +240,32 @@ protected:
 		return n;
 	}
 
+	/* Generation 2 of BASE_CONF: t/cluster's only endpoint 10.244.1.7
+	 * replaced by 10.244.0.6; every other service unchanged. */
+	struct ef_svc_gen *moved_endpoint_gen()
+	{
+		std::string text(4096, '\0');
+		snprintf(&text[0], text.size(), BASE_CONF, "");
+		text.resize(strlen(text.c_str()));
+		const char *old_ep =
+			"{ address = \"10.244.1.7\"; node = \"node-b\"; }";
+		size_t at = text.find(std::string(old_ep) +
+				      " ); },\n  { name = \"t/remote\"");
+		if (at == std::string::npos)
+			return nullptr;
+		text.replace(at, strlen(old_ep),
+			     "{ address = \"10.244.0.6\"; node = \"node-a\"; }");
+		struct ef_cfg_errors errs = {};
+		struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(), "t2.conf",
+							 &errs);
+		ef_cfg_errors_clear(&errs);
+		if (cfg == nullptr)
+			return nullptr;
+		char err[128];
+		return ef_svc_gen_build(cfg, 2, sh.gen, reg, SOCKET_ID_ANY, err,
+					sizeof(err));
+	}
+
 	Tcp syn_to(const char *vip, uint16_t sport = 40000,
 		   uint32_t src = 0)
 	{
@@ -675,20 +701,7 @@ TEST_F(Pipeline, ReloadClosesFlowsToRemovedEndpoints)
 	ASSERT_EQ(1u, run(tcp_frame(syn_to("198.51.100.11")), 0).size());
 
 	/* generation 2: t/cluster's endpoint moved to 10.244.0.6 */
-	std::string text(4096, '\0');
-	snprintf(&text[0], text.size(), BASE_CONF, "");
-	text.resize(strlen(text.c_str()));
-	size_t at = text.find("{ address = \"10.244.1.7\"; node = \"node-b\"; } ); },\n  { name = \"t/remote\"");
-	ASSERT_NE(std::string::npos, at);
-	text.replace(at, strlen("{ address = \"10.244.1.7\"; node = \"node-b\"; }"),
-		     "{ address = \"10.244.0.6\"; node = \"node-a\"; }");
-	struct ef_cfg_errors errs = {};
-	struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(), "t2.conf", &errs);
-	ASSERT_NE(nullptr, cfg);
-	char err[128];
-	struct ef_svc_gen *g2 = ef_svc_gen_build(cfg, 2, sh.gen, reg,
-						 SOCKET_ID_ANY, err,
-						 sizeof(err));
+	struct ef_svc_gen *g2 = moved_endpoint_gen();
 	ASSERT_NE(nullptr, g2);
 	struct ef_svc_gen *old = sh.gen;
 	sh.gen = g2;
@@ -722,20 +735,7 @@ TEST_F(Pipeline, SweepAfterReloadClosesIdleFlowsToRemovedEndpoints)
 	EXPECT_EQ(2u, ef_ct_stats(w()->ct)->active);
 
 	/* generation 2 without 10.244.1.7 in t/cluster; t/local unchanged */
-	std::string text(4096, '\0');
-	snprintf(&text[0], text.size(), BASE_CONF, "");
-	text.resize(strlen(text.c_str()));
-	size_t at = text.find("{ address = \"10.244.1.7\"; node = \"node-b\"; } ); },\n  { name = \"t/remote\"");
-	ASSERT_NE(std::string::npos, at);
-	text.replace(at, strlen("{ address = \"10.244.1.7\"; node = \"node-b\"; }"),
-		     "{ address = \"10.244.0.6\"; node = \"node-a\"; }");
-	struct ef_cfg_errors errs = {};
-	struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(), "t2.conf", &errs);
-	ASSERT_NE(nullptr, cfg);
-	char err[128];
-	struct ef_svc_gen *g2 = ef_svc_gen_build(cfg, 2, sh.gen, reg,
-						 SOCKET_ID_ANY, err,
-						 sizeof(err));
+	struct ef_svc_gen *g2 = moved_endpoint_gen();
 	ASSERT_NE(nullptr, g2);
 	struct ef_svc_gen *old = sh.gen;
 	sh.gen = g2;
