@@ -101,6 +101,8 @@ cmp_double(const void *a, const void *b)
 static double
 median(double *v, uint32_t n)
 {
+	if (n == 0)
+		return 0.0;	/* callers always measure at least once */
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
@@ -252,18 +254,18 @@ collect(struct bctx *b, uint16_t nin)
 	struct rte_mbuf *spare[BURST];
 	uint16_t k = 0, fwd, ns = (uint16_t)(BURST - nin);
 
-	memcpy(spare, &b->pkts[nin], ns * sizeof(spare[0]));
+	memcpy(spare, &b->pkts[nin], ns * sizeof(struct rte_mbuf *));
 	for (uint16_t p = 0; p < 2; p++) {
 		uint16_t n = w->n_out[p];
 
 		if (n > nin - k)
 			n = (uint16_t)(nin - k);	/* never: 1 out per in */
-		memcpy(&b->pkts[k], w->out[p], n * sizeof(b->pkts[0]));
+		memcpy(&b->pkts[k], w->out[p], n * sizeof(struct rte_mbuf *));
 		k = (uint16_t)(k + n);
 		w->n_out[p] = 0;
 	}
 	fwd = k;
-	memcpy(&b->pkts[k], spare, ns * sizeof(spare[0]));
+	memcpy(&b->pkts[k], spare, ns * sizeof(struct rte_mbuf *));
 	k = (uint16_t)(k + ns);
 	if (k < BURST) {
 		b->lost += (uint64_t)(BURST - k);
@@ -398,7 +400,7 @@ static void
 measure(struct bctx *b, const uint32_t *seq, const struct opts *o,
 	struct result *r)
 {
-	double fl[16], ed[16];
+	double fl[16] = { 0 }, ed[16] = { 0 };
 	uint32_t pos = 0;
 	uint64_t lost0;
 
