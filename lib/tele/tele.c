@@ -387,7 +387,7 @@ cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
 	uint64_t counts[EF_TELE_ENDPOINTS_PAGE] = { 0 };
 	uint64_t pkts = 0;
 	int64_t flows = 0;
-	uint32_t off, n, local = 0, sid;
+	uint32_t off, n, local = 0, sid, n_sp;
 	int32_t idx;
 	bool exact;
 
@@ -432,17 +432,19 @@ cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
 		memcpy(sps[p].eps, g->sps[sv->first_sp + p].eps,
 		       sizeof(*sps[p].eps) * cs->n_endpoints);
 	}
+	/* sv lives in the generation: nothing of it after the unlock */
+	n_sp = sv->n_sp;
 	ef_ctl_read_unlock(c);
 	exact = false;
 	if (sps != NULL) {
 		bool ok = true;
 
-		for (uint32_t p = 0; p < sv->n_sp; p++)
+		for (uint32_t p = 0; p < n_sp; p++)
 			ok = ok && sps[p].eps != NULL;
 		if (ok)
-			endpoint_flows(sh, sid, sps, sv->n_sp, off, n, counts,
+			endpoint_flows(sh, sid, sps, n_sp, off, n, counts,
 				       &exact);
-		for (uint32_t p = 0; p < sv->n_sp; p++)
+		for (uint32_t p = 0; p < n_sp; p++)
 			free(sps[p].eps);
 		free(sps);
 	}
