@@ -266,6 +266,19 @@ protected:
 					sizeof(err));
 	}
 
+	/* a DNS-sized datagram from the client to vip:53 */
+	Udp udp_to(const char *vip)
+	{
+		Udp u;
+		u.dmac = port_mac(0);
+		u.smac = CLIENT_MAC;
+		u.sip = CLIENT;
+		u.dip = ip_of(vip);
+		u.sport = 5555;
+		u.dport = 53;
+		return u;
+	}
+
 	Tcp syn_to(const char *vip, uint16_t sport = 40000,
 		   uint32_t src = 0)
 	{
@@ -405,13 +418,7 @@ TEST_F(Pipeline, NoEndpointTcpGetsRst)
 
 TEST_F(Pipeline, NoEndpointUdpGetsPortUnreachable)
 {
-	Udp u;
-	u.dmac = port_mac(0);
-	u.smac = CLIENT_MAC;
-	u.sip = CLIENT;
-	u.dip = ip_of("198.51.100.13");
-	u.sport = 5555;
-	u.dport = 53;
+	Udp u = udp_to("198.51.100.13");
 	auto out = run(udp_frame(u), 0);
 	ASSERT_EQ(1u, out.size());
 	EXPECT_TRUE(checksums_ok(out[0].frame));
@@ -504,13 +511,7 @@ TEST_F(Pipeline, ForgedIcmpErrorForNoFlowIsDroppedAndCounted)
 
 TEST_F(Pipeline, ExpiryRemovesIdleUdpFlows)
 {
-	Udp u;
-	u.dmac = port_mac(0);
-	u.smac = CLIENT_MAC;
-	u.sip = CLIENT;
-	u.dip = ip_of("198.51.100.11");
-	u.sport = 5555;
-	u.dport = 53;
+	Udp u = udp_to("198.51.100.11");
 	auto out = run(udp_frame(u), 0);
 	ASSERT_EQ(1u, out.size());
 	EXPECT_EQ(1u, ef_ct_stats(w()->ct)->active);
@@ -690,13 +691,7 @@ TEST_F(Pipeline, EchoToAVipIsAnswered)
 TEST_F(Pipeline, ReloadClosesFlowsToRemovedEndpoints)
 {
 	/* a UDP flow and a TCP flow to t/cluster's only endpoint 10.244.1.7 */
-	Udp u;
-	u.dmac = port_mac(0);
-	u.smac = CLIENT_MAC;
-	u.sip = CLIENT;
-	u.dip = ip_of("198.51.100.11");
-	u.sport = 5555;
-	u.dport = 53;
+	Udp u = udp_to("198.51.100.11");
 	ASSERT_EQ(1u, run(udp_frame(u), 0).size());
 	ASSERT_EQ(1u, run(tcp_frame(syn_to("198.51.100.11")), 0).size());
 
@@ -722,13 +717,7 @@ TEST_F(Pipeline, ReloadClosesFlowsToRemovedEndpoints)
 
 TEST_F(Pipeline, SweepAfterReloadClosesIdleFlowsToRemovedEndpoints)
 {
-	Udp u;
-	u.dmac = port_mac(0);
-	u.smac = CLIENT_MAC;
-	u.sip = CLIENT;
-	u.dip = ip_of("198.51.100.11");
-	u.sport = 5555;
-	u.dport = 53;
+	Udp u = udp_to("198.51.100.11");
 	ASSERT_EQ(1u, run(udp_frame(u), 0).size());	/* to 10.244.1.7 */
 	ASSERT_EQ(1u, run(tcp_frame(syn_to("198.51.100.10")), 0).size());
 	ASSERT_EQ(1u, w()->c.snat_flows);
