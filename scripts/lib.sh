@@ -11,15 +11,18 @@ EF_JOBS="${EF_JOBS:-2}"
 # the DPDK tools (dpdk: dpdk-testpmd, dpdk-hugepages.py; dpdk-dev:
 # dpdk-telemetry.py), benchmarks and analysis.
 EF_PACKAGES=(
+	bird2
 	build-essential
 	clang
 	cppcheck
 	curl
 	dpdk
 	dpdk-dev
+	frr
 	g++
 	gcc
 	googletest
+	haproxy
 	iperf3
 	iproute2
 	iputils-ping
@@ -34,11 +37,18 @@ EF_PACKAGES=(
 	ninja-build
 	pkg-config
 	procps
+	prometheus
 	python3
+	python3-kubernetes
+	python3-prometheus-client
 	python3-pytest
 	python3-scapy
+	python3-yaml
 	socat
+	tcpdump
+	tmux
 	valgrind
+	wrk
 )
 
 ef_say() {
