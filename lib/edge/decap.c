@@ -33,7 +33,7 @@ struct range {
 	uint32_t hi;
 };
 
-struct ef_edge_decap {
+struct ef_edge_decap_cfg {
 	uint16_t gue_port;	/* network order */
 	uint32_t n;
 	struct range r[];	/* sorted, disjoint, not adjacent */
@@ -61,11 +61,11 @@ range_cmp(const void *a, const void *b)
 	return x->hi < y->hi ? -1 : (x->hi > y->hi);
 }
 
-struct ef_edge_decap *
+struct ef_edge_decap_cfg *
 ef_edge_decap_create(const struct ef_edge_prefix *src, uint32_t n,
 		     uint16_t gue_port)
 {
-	struct ef_edge_decap *d;
+	struct ef_edge_decap_cfg *d;
 	uint32_t k = 0;
 
 	if (src == NULL || n == 0 || n > EF_EDGE_DECAP_MAX_SOURCES ||
@@ -108,13 +108,13 @@ ef_edge_decap_create(const struct ef_edge_prefix *src, uint32_t n,
 }
 
 void
-ef_edge_decap_free(struct ef_edge_decap *d)
+ef_edge_decap_free(struct ef_edge_decap_cfg *d)
 {
 	rte_free(d);
 }
 
 bool
-ef_edge_decap_allowed(const struct ef_edge_decap *d, uint32_t addr)
+ef_edge_decap_allowed(const struct ef_edge_decap_cfg *d, uint32_t addr)
 {
 	uint32_t a = rte_be_to_cpu_32(addr);
 	uint32_t lo = 0, hi = d->n;
@@ -132,7 +132,7 @@ ef_edge_decap_allowed(const struct ef_edge_decap *d, uint32_t addr)
 }
 
 int
-ef_edge_decap(const struct ef_edge_decap *d, struct rte_mbuf *m,
+ef_edge_decap(const struct ef_edge_decap_cfg *d, struct rte_mbuf *m,
 	      const struct ef_pkt_meta *outer)
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);

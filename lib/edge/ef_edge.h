@@ -22,7 +22,7 @@
  * Thread safety, per call (STYLE.md):
  *  - encap, decap, MSS clamp, fit, flow key/hash, weight: pure functions of
  *    their arguments and the mbuf they are given; any thread. The decap
- *    source set (struct ef_edge_decap) and the node table (struct
+ *    source set (struct ef_edge_decap_cfg) and the node table (struct
  *    ef_edge_lb) are immutable once built: built by the control lcore,
  *    published with a release store, read by any number of workers, freed
  *    after an RCU grace period (the caller's rte_rcu_qsbr).
@@ -264,7 +264,7 @@ struct ef_edge_prefix {
 	uint8_t len;		/* 0 .. 32 */
 };
 
-struct ef_edge_decap;
+struct ef_edge_decap_cfg;
 
 /*
  * Build the decap settings: the allowed outer sources (merged into
@@ -273,15 +273,16 @@ struct ef_edge_decap;
  * length > 32, n > EF_EDGE_DECAP_MAX_SOURCES, n == 0 or gue_port 0;
  * ENOMEM). Control lcore.
  */
-struct ef_edge_decap *ef_edge_decap_create(const struct ef_edge_prefix *src,
-					   uint32_t n, uint16_t gue_port);
+struct ef_edge_decap_cfg *
+ef_edge_decap_create(const struct ef_edge_prefix *src, uint32_t n,
+		     uint16_t gue_port);
 
 /* Free (NULL is fine). Control lcore, after a grace period. */
-void ef_edge_decap_free(struct ef_edge_decap *d);
+void ef_edge_decap_free(struct ef_edge_decap_cfg *d);
 
 /* true when outer source addr (network order) is in decap.sources.
  * Any thread. */
-bool ef_edge_decap_allowed(const struct ef_edge_decap *d, uint32_t addr);
+bool ef_edge_decap_allowed(const struct ef_edge_decap_cfg *d, uint32_t addr);
 
 /*
  * Classify and strip a packet addressed to one of our interface addresses
@@ -307,7 +308,7 @@ bool ef_edge_decap_allowed(const struct ef_edge_decap *d, uint32_t addr);
  *
  * Nothing is freed; only OK modifies m. Any thread.
  */
-int ef_edge_decap(const struct ef_edge_decap *d, struct rte_mbuf *m,
+int ef_edge_decap(const struct ef_edge_decap_cfg *d, struct rte_mbuf *m,
 		  const struct ef_pkt_meta *outer);
 
 /* ------------------------------------------------------------------ */

@@ -17,6 +17,9 @@
 #include "ef_edge.h"
 #include "ef_maglev.h"
 
+_Static_assert(EF_EDGE_NO_NODE == EF_MAGLEV_NONE,
+	       "an empty Maglev entry reads as no node");
+
 static const char *const weights_names[] = {
 #define EF_EDGE_WEIGHTS_NAME(e, s) s,
 	EF_EDGE_FOREACH_WEIGHTS(EF_EDGE_WEIGHTS_NAME)
