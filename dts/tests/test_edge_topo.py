@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The edge topology (dts/edge_topo.py) on its own, without an edge
+edgefwd: the Linux nodes' kube-proxy-shaped DNAT, their health servers,
+direct server return through the router, the clean-up. When these pass and
+an edge suite fails, the fault is in the director, not in the topology."""
+
+import json
+import os
+
+import pytest
+
+from dts import config, edge_topo, topo
+from dts.edge_topo import (CLIENT_ADDR, NODES, PODS, ROUTER_FABRIC_ADDR,
+                           TEST_ADDR, VIP)
+
+VIP_URL = "http://%s/" % VIP
+
+
+@pytest.fixture(scope="module")
+def linux_topo(request, run_prefix):
+    """Linux nodes; the kernel in the edge's place, weights 1 and 3."""
+    t = edge_topo.EdgeTopology(run_prefix + "e")
+    request.addfinalizer(t.down)
+    t.up()
+    t.start_kernel_edge(weights=(1, 3))
+    return t
+
+
+def node_pods(node):
+    return set(NODES[node]["pods"])
+
+
+def test_ruleset_has_kube_proxy_shape(linux_topo):
+    text = edge_topo.kube_proxy_ruleset("node-2")
+    assert "numgen random mod 3 vmap" in text
+    assert ("add element ip kube-proxy service-ips { %s . tcp . 80 : goto "
+            "external-" % VIP) in text
+    cp = linux_topo.exec("n2", ["nft", "-j", "list", "table", "ip",
+                                "kube-proxy"])
+    chains = [o["chain"]["name"] for o in json.loads(cp.stdout)["nftables"]
+              if "chain" in o]
+    assert sum(c.startswith("endpoint-") for c in chains) == 3
+    assert sum(c.startswith("external-") for c in chains) == 1
+    assert {"services", "nat-prerouting", "mark-for-masquerade",
+            "masquerading"} <= set(chains)
+
+
+@pytest.mark.parametrize("node,count", [("node-1", 6), ("node-2", 40)])
+def test_pods_answer_through_node_dnat(linux_topo, node, count):
+    """A host on the fabric sends to the VIP with the node as next hop
+    (what an l2 director does): the node's DNAT picks one of its pods."""
+    linux_topo.ip("tst", "route", "add", VIP + "/32", "via",
+                  NODES[node]["addr"])
+    try:
+        rs = linux_topo.client("tst", "get", VIP_URL, "--count", str(count))
+    finally:
+        linux_topo.ip("tst", "route", "del", VIP + "/32")
+    assert all(r["ok"] and r["status"] == 200 for r in rs), rs
+    seen = {r["body"]["pod"] for r in rs}
+    # numgen random mod 3 over 40 connections: missing a pod has
+    # probability 3 * (2/3)^40, below 1e-6
+    assert seen == node_pods(node)
+    assert {r["body"]["client"] for r in rs} == {TEST_ADDR}
+
+
+def http_get(t, url):
+    [r] = t.client("tst", "get", url)
+    assert r["ok"], r
+    return r
+
+
+@pytest.mark.parametrize("node", list(NODES))
+def test_health_check_node_port(linux_topo, node):
+    n = NODES[node]
+    url = "http://%s:%d/" % (n["addr"], edge_topo.HEALTH_CHECK_NODE_PORT)
+    healthz = "http://%s:%d/healthz" % (n["addr"],
+                                         edge_topo.PROXY_HEALTH_PORT)
+    pods = len(n["pods"])
+    try:
+        r = http_get(linux_topo, url)
+        assert r["status"] == 200
+        assert r["headers"]["Content-Type"] == "application/json"
+        assert r["headers"]["X-Load-Balancing-Endpoint-Weight"] == str(pods)
+        assert r["body"] == {"service": {"namespace": "edge", "name": "web"},
+                             "localEndpoints": pods,
+                             "serviceProxyHealthy": True}
+        r = http_get(linux_topo, healthz)
+        assert r["status"] == 200
+        assert set(r["body"]) == {"lastUpdated", "currentTime"}
+
+        # endpoints gone: 503 with weight 0, kube-proxy itself still fine
+        linux_topo.set_node_health(node, endpoints=0)
+        r = http_get(linux_topo, url)
+        assert r["status"] == 503
+        assert r["headers"]["X-Load-Balancing-Endpoint-Weight"] == "0"
+        assert r["body"]["localEndpoints"] == 0
+        assert http_get(linux_topo, healthz)["status"] == 200
+
+        # kube-proxy unhealthy: both say 503
+        linux_topo.set_node_health(node, proxy_healthy=False)
+        r = http_get(linux_topo, url)
+        assert r["status"] == 503
+        assert r["body"]["serviceProxyHealthy"] is False
+        assert http_get(linux_topo, healthz)["status"] == 503
+        assert http_get(linux_topo, healthz.replace("healthz", "nope")
+                        )["status"] == 404
+    finally:
+        linux_topo.set_node_health(node)
+    assert http_get(linux_topo, url)["status"] == 200
+
+
+def test_linux_nodes_run_no_edgefwd(linux_topo):
+    with pytest.raises(RuntimeError):
+        linux_topo.start_node_edgefwd("node-1", "unused.conf")
+
+
+def test_node_replies_route_via_router(linux_topo):
+    for node, n in NODES.items():
+        cp = linux_topo.ip(n["role"], "-j", "route", "get", CLIENT_ADDR)
+        [route] = json.loads(cp.stdout)
+        assert route["gateway"] == ROUTER_FABRIC_ADDR, (node, route)
+        assert route["dev"] == "eth0"
+
+
+def test_client_reaches_pods_with_direct_return(linux_topo):
+    """client -> router -> (kernel) edge -> node DNAT -> pod, and every
+    reply straight from the node to the router: the edge's fabric leg
+    receives none, its router leg sends none."""
+    ek0 = linux_topo.link_stats("edge", "ek0")["tx"]["packets"]
+    ek1 = linux_topo.link_stats("edge", "ek1")["rx"]["packets"]
+    rfab = linux_topo.link_stats("rt", "rfab")["rx"]["packets"]
+    rs = linux_topo.client("cl", "get", VIP_URL, "--count", "60")
+    assert all(r["ok"] and r["status"] == 200 for r in rs), rs
+    # every pod saw the true client address
+    assert {r["body"]["client"] for r in rs} == {CLIENT_ADDR}
+    seen = {r["body"]["pod"] for r in rs}
+    assert seen <= set(PODS)
+    # the multipath route used both nodes (weights 1 and 3 over 60 flows:
+    # node-1 is missed with probability 0.75^60, about 3e-8)
+    assert seen & node_pods("node-1") and seen & node_pods("node-2")
+    # each exchange is >= 3 reply packets (SYN-ACK, data, FIN)
+    assert linux_topo.link_stats("rt", "rfab")["rx"]["packets"] - rfab \
+        >= 3 * len(rs)
+    # what the edge's legs carried back: at most a few ARP frames
+    assert linux_topo.link_stats("edge", "ek0")["tx"]["packets"] - ek0 <= 4
+    assert linux_topo.link_stats("edge", "ek1")["rx"]["packets"] - ek1 <= 4
+
+
+def test_proxy_node_config_renders():
+    cfg = edge_topo.node_proxy_config("node-2")
+    text = config.render(cfg)
+    assert 'name = "node-2";' in text
+    assert 'sources = [ "%s" ];' % edge_topo.FABRIC_NET in text
+    assert cfg["interfaces"][0]["gateway"] == ROUTER_FABRIC_ADDR
+    assert {e["address"] for e in cfg["services"][0]["endpoints"]} == \
+        {addr for _, addr, _ in PODS.values()}
+    assert "decap" not in edge_topo.node_proxy_config("node-1",
+                                                      decap_sources=())
+
+
+def test_edge_argv_uses_the_edge_taps():
+    argv = [str(a) for a in edge_topo.edge_argv("x.conf", "p-w1")]
+    vdevs = [a for a in argv if a.startswith("--vdev=")]
+    assert vdevs == ["--vdev=net_tap0,iface=etap0",
+                     "--vdev=net_tap1,iface=etap1"]
+    assert argv[argv.index("--") + 1:][:2] == ["-c", "x.conf"]
+
+
+def test_proxy_variant_builds_and_tears_down(run_prefix):
+    """kind="edgefwd": the nodes' pods behind bridges that wait for the
+    nodes' edgefwd TAPs; the pods answer on their bridge."""
+    t = edge_topo.EdgeTopology(run_prefix + "v", kind="edgefwd")
+    try:
+        t.up()
+        assert set(t.ns) >= {"n1p", "n2p"}
+        rs = t.client(PODS["pod-2a"][0], "get", "http://%s:8080/" %
+                      PODS["pod-2b"][1], "--count", "2")
+        assert [r["body"]["pod"] for r in rs] == ["pod-2b"] * 2
+        assert {r["body"]["client"] for r in rs} == {PODS["pod-2a"][1]}
+    finally:
+        t.down()
+    assert t.leftovers() == []
+    assert not os.path.exists(t.workdir)
+
+
+def test_teardown_leaves_nothing(run_prefix):
+    t = edge_topo.EdgeTopology(run_prefix + "x")
+    try:
+        t.up()
+        t.start_kernel_edge()
+        # every namespace, every pod server and health server
+        assert len(t.leftovers()) == len(t.roles) + len(PODS) + len(NODES)
+    finally:
+        t.down()
+    assert t.leftovers() == []
+    assert not os.path.exists(t.workdir)
+    assert not (topo.STATE_DIR / (t.prefix + ".json")).exists()
