@@ -210,16 +210,17 @@ def edge_argv(conf, file_prefix, workers=1, binary=None, taps=EDGE_TAPS):
     return head + vdevs + argv[cut:]
 
 
-def node_proxy_config(node, decap_sources=(FABRIC_NET,), **extra):
+def node_proxy_config(node, decap_sources=(FABRIC_NET,), with_nodes=True,
+                      **extra):
     """Configuration dict of node as an edgefwd in proxy mode: fabric TAP
     (port 0, gateway: the router), pod TAP (port 1), the Local service
     SERVICE with every pod of the cluster as an endpoint (so Local picks
-    this node's), decap from decap_sources."""
+    this node's), decap from decap_sources (none when empty), the
+    cluster's `nodes` list when with_nodes. Without decap and nodes it is
+    a configuration today's (first wave) edgefwd accepts."""
     n = NODES[node]
     cfg = {
         "node": {"name": node},
-        "nodes": [{"name": k, "address": v["addr"]}
-                  for k, v in NODES.items()],
         "interfaces": [
             {"port": "net_tap0", "address": n["addr"] + "/24",
              "gateway": ROUTER_FABRIC_ADDR},
@@ -238,6 +239,9 @@ def node_proxy_config(node, decap_sources=(FABRIC_NET,), **extra):
                           sorted(PODS.items())],
         }],
     }
+    if with_nodes:
+        cfg["nodes"] = [{"name": k, "address": v["addr"]}
+                        for k, v in NODES.items()]
     if decap_sources:
         cfg["decap"] = {"sources": list(decap_sources),
                         "gue_port": GUE_PORT}
@@ -470,7 +474,35 @@ class EdgeTopology:
             route += ["nexthop", "via", n["addr"], "weight", w]
         self._move_taps(EDGE_TAPS, "edge")
         self.ip("edge", *route)
+        # as the edge edgefwd's gateway: the way back to clients exists,
+        # so a reply sent to the edge would be forwarded (and counted)
+        self.ip("edge", "route", "add", "default", "via", ROUTER_EDGE_ADDR)
+        # count any reply (source VIP) that would reach the edge
+        self.exec("edge", ["nft", "-f", "-"], input=(
+            "table ip edgewatch {\n"
+            "\tcounter replies { }\n"
+            "\tcounter toward_client { }\n"
+            "\tchain in {\n"
+            "\t\ttype filter hook prerouting priority -300; policy accept;\n"
+            "\t\tip saddr %s counter name replies\n"
+            "\t}\n"
+            "\tchain out {\n"
+            "\t\ttype filter hook postrouting priority 300; policy accept;\n"
+            "\t\tip daddr %s counter name toward_client\n"
+            "\t}\n"
+            "}\n" % (VIP, CLIENT_ADDR)))
         self._router_to_edge()
+
+    def kernel_edge_replies(self, counter="replies"):
+        """Packets with source VIP the kernel edge has received so far
+        ("replies"), or IPv4 packets it sent toward the client
+        ("toward_client"); direct server return: both stay 0."""
+        cp = self.exec("edge", ["nft", "-j", "list", "counter", "ip",
+                                "edgewatch", counter])
+        for obj in json.loads(cp.stdout)["nftables"]:
+            if "counter" in obj:
+                return obj["counter"]["packets"]
+        raise RuntimeError("no edgewatch counter")
 
     def start_node_edgefwd(self, node, conf, binary=None):
         """kind="edgefwd": start node's edgefwd (proxy mode) in its
