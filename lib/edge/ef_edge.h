@@ -183,7 +183,8 @@ enum ef_edge_fit {
  * reassembles the outer packet (Linux does so before ipip/fou decap; a
  * proxy-mode edgefwd node does not reassemble: its decap counts the
  * fragments malformed). The inner MTU returned for FRAG_NEEDED is
- * ef_edge_inner_mtu(). Any thread.
+ * ef_edge_inner_mtu(). DROP, and a FRAGMENT whose ef_edge_fragment()
+ * fails, are what the caller counts as encap_too_big. Any thread.
  */
 enum ef_edge_fit ef_edge_fit(uint32_t inner_len, bool df,
 			     uint32_t egress_mtu, unsigned int fwd);
