@@ -173,6 +173,8 @@ ef_edge_decap(const struct ef_edge_decap_cfg *d, struct rte_mbuf *m,
 			return EF_EDGE_DECAP_TRUNC;
 		if (ulen != avail)
 			return EF_EDGE_DECAP_INNER_LEN;
+		if (uh->dgram_cksum != 0 && !ef_pkt_l4_csum_ok(frame, outer))
+			return EF_EDGE_DECAP_BAD_CHECKSUM;
 		if ((g[0] >> 6) != 0)
 			return EF_EDGE_DECAP_GUE_VERSION;
 		if (g[0] & 0x20)

@@ -241,6 +241,7 @@ enum ef_edge_mss ef_edge_mss_clamp(uint8_t *frame, const struct ef_pkt_meta *m,
 	X(DENIED, "decap_denied") \
 	X(FRAGMENT, "decap_fragment") \
 	X(TRUNC, "decap_truncated") \
+	X(BAD_CHECKSUM, "decap_bad_checksum") \
 	X(GUE_VERSION, "decap_gue_version") \
 	X(GUE_CONTROL, "decap_gue_control") \
 	X(GUE_OPTIONS, "decap_gue_options") \
@@ -297,6 +298,8 @@ bool ef_edge_decap_allowed(const struct ef_edge_decap_cfg *d, uint32_t addr);
  *                   drop, count decap_denied
  *   FRAGMENT        the outer packet is a fragment (we do not reassemble)
  *   TRUNC           UDP/GUE header, or inner IPv4 header, beyond the packet
+ *   BAD_CHECKSUM    GUE with a nonzero outer UDP checksum that is wrong
+ *                   (zero: none, as edgefwd sends; Linux fou checks it too)
  *   GUE_VERSION     GUE version != 0 (version 1, direct IP, included)
  *   GUE_CONTROL     GUE control message (C bit)
  *   GUE_OPTIONS     GUE hlen or flags != 0 (we send none, accept none)

@@ -111,6 +111,13 @@ FIXTURES = [
     ("dec_ipip", '{EOUT}/{OUT_DF}, proto=4)/{SYN_IP}/{SYN}'),
     ("dec_gue", '{EOUT}/{OUT_DF}, proto=17)/{GUE}/{SYN_IP}/{SYN}'),
     ("dec_inner", '{EOUT}/{SYN_IP}/{SYN}'),
+    # GUE from a sender that fills the UDP checksum: right, and wrong
+    ("dec_gue_csum", '{EOUT}/{OUT_DF}, proto=17)/UDP(sport=50000, '
+                     'dport=6080)/Raw(b"\\x00\\x04\\x00\\x00")/'
+                     '{SYN_IP}/{SYN}'),
+    ("dec_gue_badcsum", '{EOUT}/{OUT_DF}, proto=17)/UDP(sport=50000, '
+                        'dport=6080, chksum=0x1234)/'
+                        'Raw(b"\\x00\\x04\\x00\\x00")/{SYN_IP}/{SYN}'),
     ("dec_denied_ipip", '{EOUT}/IP(src="192.0.2.66", dst="10.1.0.11", '
                         'proto=4)/{SYN_IP}/{SYN}'),
     ("dec_denied_gue", '{EOUT}/IP(src="10.1.1.1", dst="10.1.0.11", '

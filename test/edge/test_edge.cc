@@ -487,7 +487,8 @@ TEST_F(EdgeTest, DecapAcceptsAllowedSources)
 	ef_edge_decap_cfg *d = decap_10_1_0_0();
 
 	ASSERT_NE(d, nullptr);
-	for (const Bytes &in : { FIX(dec_ipip), FIX(dec_gue) }) {
+	for (const Bytes &in : { FIX(dec_ipip), FIX(dec_gue),
+				 FIX(dec_gue_csum) }) {
 		struct rte_mbuf *m = mbuf_of(in);
 		struct ef_pkt_meta pm;
 
@@ -521,6 +522,8 @@ TEST_F(EdgeTest, DecapDeniesMalformedAndForged)
 		  EF_EDGE_DECAP_INNER_NOT_IPV4 },
 		{ "ipip truncated", FIX(dec_ipip_trunc), EF_EDGE_DECAP_TRUNC },
 		{ "gue truncated", FIX(dec_gue_trunc), EF_EDGE_DECAP_TRUNC },
+		{ "gue bad UDP checksum", FIX(dec_gue_badcsum),
+		  EF_EDGE_DECAP_BAD_CHECKSUM },
 		{ "inner longer than carried", FIX(dec_inner_short),
 		  EF_EDGE_DECAP_INNER_LEN },
 		{ "inner shorter than carried", FIX(dec_inner_long),
