@@ -520,7 +520,8 @@ typedef void (*ef_edge_flow_expire_fn)(void *arg,
  * array by key position. Returns NULL and sets rte_errno (EINVAL,
  * ENAMETOOLONG, EEXIST, ENOMEM). Control lcore, before the worker uses it.
  */
-struct ef_edge_flows *ef_edge_flows_create(const struct ef_edge_flows_params *p);
+struct ef_edge_flows *
+ef_edge_flows_create(const struct ef_edge_flows_params *p);
 
 /* Free (NULL is fine). Control lcore, after the worker stopped. */
 void ef_edge_flows_free(struct ef_edge_flows *ft);
