@@ -1126,6 +1126,18 @@ tcp_update(struct ef_ct *ct, struct ef_ct_flow *f, uint8_t d,
 		if (f->state == EF_CT_SYN_RECV && end == f->seq_end[d] &&
 		    (d == 0 ? !has_ack : (has_ack && ack == f->seq_end[0])))
 			return EF_CT_VERDICT_OK;
+		/*
+		 * The endpoint's SYN-ACK again after the client's ACK (and
+		 * data) went by: the endpoint did not take that ACK (a full
+		 * accept queue drops it) and retransmits. The client must see
+		 * it to ACK again, so pass it on, changing nothing, as Linux
+		 * conntrack ignores it: same ISN (the endpoint has sent
+		 * nothing since) and an ack the client's data covers.
+		 */
+		if (d == 1 && has_ack && end == f->seq_end[1] &&
+		    f->state == EF_CT_ESTABLISHED &&
+		    (int32_t)(ack - f->seq_end[0]) <= 0)
+			return EF_CT_VERDICT_OK;
 		return EF_CT_VERDICT_INVALID;
 	}
 	if (!tcp_in_window(f, d, seq, end, has_ack, ack))

@@ -39,6 +39,20 @@ extern "C" {
 #define EF_FWD_RING_SIZE 1024
 
 /*
+ * Packets to a next hop whose MAC is not known yet wait, as Linux holds up
+ * to unres_qlen packets per neighbour while it resolves, instead of being
+ * dropped (a client's first SYN-ACK would otherwise cost it a 1 s SYN
+ * retransmission): EF_FWD_HOLD_PKTS per next hop, EF_FWD_HOLD_HOPS next
+ * hops per worker, for at most EF_FWD_HOLD_MS (the resolver's
+ * EF_NEIGH_TRIES requests EF_NEIGH_RETRY_MS apart). Beyond either bound:
+ * dropped, counted neigh_hold_full; still unresolved after the wait:
+ * dropped, counted no_neighbor.
+ */
+#define EF_FWD_HOLD_HOPS 16u
+#define EF_FWD_HOLD_PKTS 8u
+#define EF_FWD_HOLD_MS 3000u
+
+/*
  * Every reason a packet is dropped. One list generates the enum, the
  * counters and the names telemetry prints (the first eleven are the
  * contract's; the rest are ours).
@@ -68,7 +82,9 @@ extern "C" {
 	X(MULTI_SEGMENT, "multi_segment") \
 	X(HANDOFF_FULL, "handoff_full") \
 	X(EXCEPTION_FULL, "exception_full") \
-	X(NO_MBUF, "no_mbuf")
+	X(NO_MBUF, "no_mbuf") \
+	X(NEIGH_HOLD_FULL, "neigh_hold_full") \
+	X(MULTICAST, "multicast")
 
 enum ef_fwd_drop {
 #define EF_FWD_DROP_ENUM(e, s) EF_FWD_DROP_##e,
@@ -99,6 +115,8 @@ struct ef_fwd_counters {
 	uint64_t icmp_errors_sent;
 	uint64_t icmp_errors_translated;
 	uint64_t affinity_hits;
+	uint64_t neigh_held;		/* packets that waited for ARP */
+	uint64_t neigh_released;	/* ... and were sent once resolved */
 	uint64_t busy_cycles;
 	uint64_t total_cycles;
 	uint64_t drops[EF_FWD_DROP_MAX];
@@ -134,6 +152,15 @@ struct ef_fwd_cmd {
 };
 
 struct ef_fwd_worker;
+
+/* Packets waiting for one unresolved next hop (n == 0: slot free). */
+struct ef_fwd_hold {
+	uint32_t gw;			/* next hop, network order */
+	uint16_t iface;
+	uint16_t n;
+	uint32_t since_ms;		/* first packet held */
+	struct rte_mbuf *m[EF_FWD_HOLD_PKTS];
+};
 
 /* Next-hop MACs of the current burst, one per interface (fwd.c). */
 struct ef_fwd_nh_memo {
@@ -187,6 +214,8 @@ struct ef_fwd_worker {
 	uint16_t n_out[EF_FWD_MAX_PORTS];
 	struct rte_mbuf *out[EF_FWD_MAX_PORTS][EF_FWD_BURST_MAX * 2];
 	struct ef_fwd_nh_memo nh_memo;
+	uint32_t n_hold;		/* slots of hold[] in use */
+	struct ef_fwd_hold hold[EF_FWD_HOLD_HOPS];
 	uint8_t scratch[1600];
 	struct ef_fwd_counters c;
 } __rte_cache_aligned;
@@ -217,6 +246,14 @@ void ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts,
 /* Send what ef_fwd_process() queued (TX queue = worker index); frees and
  * counts what the NIC did not take. Worker lcore. */
 void ef_fwd_tx(struct ef_fwd_worker *w);
+
+/*
+ * Send the held frames (EF_FWD_HOLD_*) whose next hop is now resolved into
+ * w->out[], drop (no_neighbor) those that waited EF_FWD_HOLD_MS. Called by
+ * ef_fwd_poll() while anything is held; tests call it directly. Worker
+ * lcore.
+ */
+void ef_fwd_hold_release(struct ef_fwd_worker *w);
 
 /* One iteration of the worker loop: RX on every port, handoff rings,
  * injected frames, commands, expiry slice. Returns packets handled. */

@@ -239,6 +239,87 @@ neigh_mac(struct ef_fwd_worker *w, uint16_t iface, uint32_t gw,
 }
 
 /*
+ * A frame ready to leave on iface but for the next hop's MAC: ask the
+ * resolver and keep the frame in that next hop's hold slot (ef_fwd.h,
+ * EF_FWD_HOLD_*). Consumes m.
+ */
+static void
+hold(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface, uint32_t gw)
+{
+	struct ef_fwd_hold *free_slot = NULL, *h = NULL;
+
+	ef_neigh_miss4(w->sh->neigh, w->idx, iface, gw);
+	for (uint32_t i = 0, seen = 0; i < EF_FWD_HOLD_HOPS &&
+	     (seen < w->n_hold || free_slot == NULL); i++) {
+		struct ef_fwd_hold *s = &w->hold[i];
+
+		if (s->n == 0) {
+			if (free_slot == NULL)
+				free_slot = s;
+			continue;
+		}
+		seen++;
+		if (s->gw == gw && s->iface == iface) {
+			h = s;
+			break;
+		}
+	}
+	if (h == NULL) {
+		if (free_slot == NULL) {
+			drop(w, m, EF_FWD_DROP_NEIGH_HOLD_FULL);
+			return;
+		}
+		h = free_slot;
+		h->gw = gw;
+		h->iface = iface;
+		h->since_ms = w->now_ms;
+		w->n_hold++;
+	} else if (h->n >= EF_FWD_HOLD_PKTS) {
+		drop(w, m, EF_FWD_DROP_NEIGH_HOLD_FULL);
+		return;
+	}
+	h->m[h->n++] = m;
+	w->c.neigh_held++;
+}
+
+/*
+ * Once per poll while anything is held: send what waited for a next hop
+ * that is now resolved, drop (no_neighbor) what waited EF_FWD_HOLD_MS in
+ * vain. Costs nothing while no slot is in use.
+ */
+void
+ef_fwd_hold_release(struct ef_fwd_worker *w)
+{
+	for (uint32_t i = 0; i < EF_FWD_HOLD_HOPS && w->n_hold != 0; i++) {
+		struct ef_fwd_hold *h = &w->hold[i];
+		uint8_t mac[6];
+		bool ok;
+
+		if (h->n == 0)
+			continue;
+		ok = ef_neigh_lookup4(w->sh->neigh, h->iface, h->gw, mac) == 0;
+		if (!ok && w->now_ms - h->since_ms < EF_FWD_HOLD_MS)
+			continue;
+		for (uint16_t j = 0; j < h->n; j++) {
+			struct rte_ether_hdr *eh = rte_pktmbuf_mtod(h->m[j],
+						struct rte_ether_hdr *);
+
+			if (!ok) {
+				drop(w, h->m[j], EF_FWD_DROP_NO_NEIGHBOR);
+				continue;
+			}
+			memcpy(eh->dst_addr.addr_bytes, mac, 6);
+			memcpy(eh->src_addr.addr_bytes,
+			       w->sh->ports[h->iface].mac, 6);
+			w->c.neigh_released++;
+			out_queue(w, h->iface, h->m[j]);
+		}
+		h->n = 0;
+		w->n_hold--;
+	}
+}
+
+/*
  * Forward a packet of flow f in direction dir: route the new destination,
  * check the MTU, rewrite, decrement TTL, resolve the next hop, queue.
  */
@@ -276,15 +357,14 @@ forward(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	}
 	ef_nat_apply(frame, pm, f, dir);
 	ef_pkt_ttl_dec4(frame, pm);
+	if (likely(f->svc_id < w->n_svc_ids))
+		w->svc_packets[f->svc_id]++;
 	if (unlikely(neigh_mac(w, nh.iface, nh.gw,
 			       eh->dst_addr.addr_bytes) != 0)) {
-		ef_neigh_miss4(w->sh->neigh, w->idx, nh.iface, nh.gw);
-		drop(w, m, EF_FWD_DROP_NO_NEIGHBOR);
+		hold(w, m, nh.iface, nh.gw);
 		return;
 	}
 	memcpy(eh->src_addr.addr_bytes, op->mac, 6);
-	if (likely(f->svc_id < w->n_svc_ids))
-		w->svc_packets[f->svc_id]++;
 	out_queue(w, nh.iface, m);
 }
 
@@ -308,14 +388,13 @@ forward_icmp_error(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		return;
 	}
 	ef_pkt_ttl_dec4(frame, pm);
+	w->c.icmp_errors_translated++;
 	if (unlikely(neigh_mac(w, nh.iface, nh.gw,
 			       eh->dst_addr.addr_bytes) != 0)) {
-		ef_neigh_miss4(w->sh->neigh, w->idx, nh.iface, nh.gw);
-		drop(w, m, EF_FWD_DROP_NO_NEIGHBOR);
+		hold(w, m, nh.iface, nh.gw);
 		return;
 	}
 	memcpy(eh->src_addr.addr_bytes, w->sh->ports[nh.iface].mac, 6);
-	w->c.icmp_errors_translated++;
 	out_queue(w, nh.iface, m);
 }
 
@@ -631,6 +710,23 @@ handle_arp(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm)
 	to_control(w, m);
 }
 
+/* Multicast (224.0.0.0/4) or limited broadcast; network order. */
+static inline bool
+ip4_group(uint32_t a)
+{
+	return a == UINT32_MAX || (((const uint8_t *)&a)[0] & 0xf0) == 0xe0;
+}
+
+/* 224.0.0.0/24 (RFC 5771 local network control block) or 255.255.255.255:
+ * never forwarded by a router, always for the hosts of the link. */
+static inline bool
+ip4_link_local_group(uint32_t a)
+{
+	const uint8_t *b = (const uint8_t *)&a;
+
+	return a == UINT32_MAX || (b[0] == 224 && b[1] == 0 && b[2] == 0);
+}
+
 /* Pre-NAT key of a packet as it arrives. */
 static inline void
 key_of(const struct ef_pkt_meta *pm, struct ef_ct_key4 *k)
@@ -726,6 +822,18 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		if (unlikely(pm->flags & (EF_PKT_F_VLAN | EF_PKT_F_BCAST_SRC))) {
 			drop(w, m, (pm->flags & EF_PKT_F_VLAN) ?
 			     EF_FWD_DROP_UNSUPPORTED : EF_FWD_DROP_BAD_SOURCE);
+			continue;
+		}
+		if (unlikely(ip4_group(pm->dst.v4))) {
+			/* link-local multicast (224.0.0.0/24: IGMP reports a
+			 * bridge sends when a port comes up, mDNS, VRRP, OSPF)
+			 * and limited broadcast are the node's business, as ND
+			 * is for IPv6: its kernel; other groups are not routed
+			 * here */
+			if (ip4_link_local_group(pm->dst.v4))
+				to_control(w, m);
+			else
+				drop(w, m, EF_FWD_DROP_MULTICAST);
 			continue;
 		}
 		if (unlikely(pm->src.v4 == pm->dst.v4)) {
@@ -920,6 +1028,8 @@ ef_fwd_poll(struct ef_fwd_worker *w)
 		out_queue(w, (uint16_t)iface, pkts[i]);
 	}
 	total += n;
+	if (unlikely(w->n_hold != 0))
+		ef_fwd_hold_release(w);
 	ef_fwd_tx(w);
 	ef_fwd_housekeep(w, EXPIRE_BUDGET);
 	return total;
@@ -1135,6 +1245,9 @@ ef_fwd_worker_free(struct ef_fwd_worker *w)
 	for (uint16_t p = 0; p < EF_FWD_MAX_PORTS; p++)
 		for (uint16_t j = 0; j < w->n_out[p]; j++)
 			rte_pktmbuf_free(w->out[p][j]);
+	for (uint32_t i = 0; i < EF_FWD_HOLD_HOPS; i++)
+		for (uint16_t j = 0; j < w->hold[i].n; j++)
+			rte_pktmbuf_free(w->hold[i].m[j]);
 	rte_free(w->svc_packets);
 	rte_free(w->svc_flows);
 	rte_free(w->aff);

@@ -397,6 +397,28 @@ TEST_F(Ct, TcpLifecycleAndTimeouts)
 	EXPECT_EQ(3u, st->invalid);
 }
 
+TEST_F(Ct, RetransmittedSynAckAfterTheClientsAckPasses)
+{
+	struct ef_ct_flow *f = established();
+	ASSERT_NE(nullptr, f);
+	/* the client's request went by; the endpoint, which never took the
+	 * handshake's ACK (full accept queue), sends its SYN-ACK again */
+	EXPECT_EQ(EF_CT_VERDICT_OK, c2s(f, cseq + 1, sseq + 1, TH_ACK, 66));
+	EXPECT_EQ(EF_CT_VERDICT_OK, s2c(f, sseq, cseq + 1, TH_SYN | TH_ACK));
+	EXPECT_EQ(EF_CT_ESTABLISHED, f->state);
+	/* not the same handshake: another ISN, or an ack of unsent data */
+	EXPECT_EQ(EF_CT_VERDICT_INVALID,
+		  s2c(f, sseq + 7, cseq + 1, TH_SYN | TH_ACK));
+	EXPECT_EQ(EF_CT_VERDICT_INVALID,
+		  s2c(f, sseq, cseq + 1 + 67, TH_SYN | TH_ACK));
+	/* once the endpoint has sent data, its handshake is over */
+	EXPECT_EQ(EF_CT_VERDICT_OK, s2c(f, sseq + 1, cseq + 67, TH_ACK, 100));
+	EXPECT_EQ(EF_CT_VERDICT_INVALID,
+		  s2c(f, sseq, cseq + 1, TH_SYN | TH_ACK));
+	EXPECT_EQ(EF_CT_ESTABLISHED, f->state);
+	EXPECT_EQ(3u, ef_ct_stats(ct)->invalid);
+}
+
 TEST_F(Ct, SimultaneousCloseReachesTimeWait)
 {
 	struct ef_ct_flow *f = established();

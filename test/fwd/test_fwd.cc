@@ -774,3 +774,131 @@ TEST_F(Pipeline, TwoWorkersHandOffToTheOwner)
 	k.dport = pm.sport;
 	EXPECT_EQ(1u, ef_fwd_owner(&sh, sh.gen, &k));
 }
+
+/* -- frames to a next hop not yet resolved wait for it (EF_FWD_HOLD_*) -- */
+
+TEST_F(Pipeline, FramesToAnUnresolvedNextHopWaitAndLeaveOnceResolved)
+{
+	ASSERT_EQ(0, ef_neigh_del4(sh.neigh, 1, ip_of("10.244.0.5")));
+	EXPECT_TRUE(run(tcp_frame(syn_to("198.51.100.10")), 0).empty());
+	EXPECT_TRUE(run(tcp_frame(syn_to("198.51.100.10", 40001)), 0).empty());
+	EXPECT_EQ(1u, w()->n_hold);
+	EXPECT_EQ(2u, w()->c.neigh_held);
+	EXPECT_EQ(0u, drops(EF_FWD_DROP_NO_NEIGHBOR));
+	/* still unresolved: they keep waiting */
+	w()->now_ms = now_ms + EF_FWD_HOLD_MS - 1;
+	ef_fwd_hold_release(w());
+	EXPECT_TRUE(collect().empty());
+	/* the answer comes: both leave, in order, as if never held */
+	ASSERT_EQ(0, ef_neigh_learn4(sh.neigh, 1, ip_of("10.244.0.5"),
+				     POD5_MAC.b));
+	ef_fwd_hold_release(w());
+	auto out = collect();
+	ASSERT_EQ(2u, out.size());
+	Tcp e = syn_to("198.51.100.10");
+	e.dmac = POD5_MAC;
+	e.smac = port_mac(1);
+	e.dip = ip_of("10.244.0.5");
+	e.dport = 8080;
+	e.ttl = 63;
+	EXPECT_EQ(1, out[0].iface);
+	EXPECT_EQ(hex(tcp_frame(e)), hex(out[0].frame));
+	e.sport = 40001;
+	EXPECT_EQ(hex(tcp_frame(e)), hex(out[1].frame));
+	EXPECT_EQ(0u, w()->n_hold);
+	EXPECT_EQ(2u, w()->c.neigh_released);
+	/* resolved now: the next frame goes straight out */
+	EXPECT_EQ(1u, run(tcp_frame(syn_to("198.51.100.10", 40002)), 0).size());
+}
+
+TEST_F(Pipeline, HeldFramesAreBoundedAndDroppedWhenResolutionFails)
+{
+	ASSERT_EQ(0, ef_neigh_del4(sh.neigh, 1, ip_of("10.244.0.5")));
+	for (uint16_t i = 0; i < EF_FWD_HOLD_PKTS + 2; i++)
+		EXPECT_TRUE(run(tcp_frame(syn_to("198.51.100.10",
+						 (uint16_t)(41000 + i))),
+				0).empty());
+	EXPECT_EQ(EF_FWD_HOLD_PKTS, w()->c.neigh_held);
+	EXPECT_EQ(2u, drops(EF_FWD_DROP_NEIGH_HOLD_FULL));
+	w()->now_ms = now_ms + EF_FWD_HOLD_MS;
+	ef_fwd_hold_release(w());
+	EXPECT_TRUE(collect().empty());
+	EXPECT_EQ(EF_FWD_HOLD_PKTS, drops(EF_FWD_DROP_NO_NEIGHBOR));
+	EXPECT_EQ(0u, w()->n_hold);
+
+	/* more unresolved next hops than slots: replies of a Local flow to
+	 * EF_FWD_HOLD_HOPS + 1 clients whose MACs nobody knows */
+	for (uint32_t i = 0; i <= EF_FWD_HOLD_HOPS; i++) {
+		uint32_t client = htonl(ntohl(ip_of("198.51.100.100")) + i);
+		ASSERT_EQ(0, ef_neigh_learn4(sh.neigh, 1, ip_of("10.244.0.5"),
+					     POD5_MAC.b));
+		ASSERT_EQ(1u, run(tcp_frame(syn_to("198.51.100.10", 40000,
+						   client)), 0).size());
+		Tcp r;
+		r.dmac = port_mac(1);
+		r.smac = POD5_MAC;
+		r.sip = ip_of("10.244.0.5");
+		r.dip = client;
+		r.sport = 8080;
+		r.dport = 40000;
+		r.flags = 0x12;
+		r.seq = 5000;
+		r.ack = 1001;
+		EXPECT_TRUE(run(tcp_frame(r), 1).empty());
+	}
+	EXPECT_EQ(EF_FWD_HOLD_HOPS, w()->n_hold);
+	EXPECT_EQ(3u, drops(EF_FWD_DROP_NEIGH_HOLD_FULL));
+	/* stopping the worker frees what it holds (the pool checks it) */
+}
+
+/* Ethernet + IPv4 with the Router Alert option + IGMPv3 report, as the
+ * Linux bridge sends when a port comes up (224.0.0.22, source 0.0.0.0). */
+static Bytes
+igmp_report(const Mac &smac)
+{
+	Bytes f = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x16 };
+	f.insert(f.end(), smac.b, smac.b + 6);
+	f.insert(f.end(), { 0x08, 0x00 });
+	Bytes ip = { 0x46, 0xc0, 0x00, 0x28, 0x00, 0x00, 0x40, 0x00,
+		     0x01, 0x02, 0x00, 0x00, 0, 0, 0, 0, 224, 0, 0, 22,
+		     0x94, 0x04, 0x00, 0x00 };
+	uint16_t c = csum(ip.data(), ip.size());
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	Bytes igmp = { 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+		       0x04, 0x00, 0x00, 0x00, 224, 0, 0, 106 };
+	c = csum(igmp.data(), igmp.size());
+	igmp[2] = (uint8_t)(c >> 8);
+	igmp[3] = (uint8_t)c;
+	f.insert(f.end(), ip.begin(), ip.end());
+	f.insert(f.end(), igmp.begin(), igmp.end());
+	return f;
+}
+
+TEST_F(Pipeline, LinkLocalMulticastGoesToTheKernelOtherGroupsAreDropped)
+{
+	auto out = run(igmp_report(POD5_MAC), 1);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, drain_ctrl());
+	/* mDNS (224.0.0.251) and limited broadcast: the link's hosts too */
+	Udp u = udp_to("224.0.0.251");
+	u.dport = 5353;
+	EXPECT_TRUE(run(udp_frame(u), 0).empty());
+	u = udp_to("255.255.255.255");
+	u.dport = 67;
+	EXPECT_TRUE(run(udp_frame(u), 0).empty());
+	EXPECT_EQ(2u, drain_ctrl());
+	EXPECT_EQ(3u, w()->c.exception_packets);
+	/* SSDP (239.255.255.250): not routed, counted as what it is */
+	u = udp_to("239.255.255.250");
+	u.dport = 1900;
+	EXPECT_TRUE(run(udp_frame(u), 0).empty());
+	EXPECT_EQ(0u, drain_ctrl());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_MULTICAST));
+	for (unsigned int r = 0; r < EF_FWD_DROP_MAX; r++) {
+		if (r != EF_FWD_DROP_MULTICAST) {
+			EXPECT_EQ(0u, drops((enum ef_fwd_drop)r))
+				<< ef_fwd_drop_name(r);
+		}
+	}
+}
