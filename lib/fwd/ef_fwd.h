@@ -131,9 +131,16 @@ struct ef_fwd_port {
 	uint16_t mtu;		/* IP MTU of the port */
 };
 
-/* Commands from the control lcore to a worker (on its command ring). */
+/*
+ * Commands from the control lcore or the telemetry thread to a worker (on
+ * its command ring). A worker runs one at a time, resumably: each poll
+ * visits at most EF_FWD_CMD_BUDGET flow slots of it, so no command stalls
+ * RX (1 M flows: a flush takes ~4 000 polls, a sample stops when full).
+ */
+#define EF_FWD_CMD_BUDGET 256u
+
 enum ef_fwd_cmd_type {
-	EF_FWD_CMD_FLOW_SAMPLE,		/* copy up to n flows into buf */
+	EF_FWD_CMD_FLOW_SAMPLE,		/* copy up to max flows into out */
 	EF_FWD_CMD_FLUSH_FLOWS,		/* delete every flow */
 };
 
@@ -147,7 +154,8 @@ struct ef_fwd_cmd {
 	uint32_t max;			/* FLOW_SAMPLE: capacity of out */
 	struct ef_fwd_flow_info *out;	/* FLOW_SAMPLE */
 	uint32_t n_out;			/* written by the worker */
-	uint32_t by_state[EF_CT_STATE_MAX]; /* FLOW_SAMPLE: whole table */
+	uint32_t by_state[EF_CT_STATE_MAX]; /* FLOW_SAMPLE: whole table, from
+					     * the table's counters */
 	int done;			/* set (release) by the worker */
 };
 
@@ -197,7 +205,7 @@ struct ef_fwd_worker {
 	struct rte_ring *handoff_in[EF_FWD_MAX_WORKERS];   /* from w: SP/SC */
 	struct rte_ring *to_ctrl;	/* exception path: SP/SC */
 	struct rte_ring *from_ctrl;	/* frames to send: SP/SC */
-	struct rte_ring *cmd;		/* struct ef_fwd_cmd *: SP/SC */
+	struct rte_ring *cmd;		/* struct ef_fwd_cmd *: MP/SC */
 	uint64_t *svc_packets;		/* by stable service id */
 	int64_t *svc_flows;		/* by stable service id */
 	uint32_t n_svc_ids;
@@ -205,10 +213,14 @@ struct ef_fwd_worker {
 	uint64_t icmp_tokens;
 	uint32_t icmp_last_ms;
 	uint32_t now_ms;
-	uint64_t sweep_request;		/* atomic: generation to sweep for */
-	uint64_t sweep_done;		/* generation last swept for */
+	struct ef_fwd_cmd *cmd_cur;	/* command in progress, or NULL */
+	uint32_t cmd_cursor;		/* its next flow slot */
+	/* written by the control lcore, read by every poll: a line of its
+	 * own, apart from what the bursts write */
+	uint64_t sweep_request __rte_cache_aligned; /* atomic: generation to
+						      * sweep for */
+	uint64_t sweep_done __rte_cache_aligned; /* generation last swept */
 	uint32_t sweep_cursor;
-	uint32_t gen_seen;		/* generation number of this burst */
 	struct ef_svc_gen *gen;		/* generation of this burst */
 	/* output of ef_fwd_process(): frames per port, sent by ef_fwd_tx() */
 	uint16_t n_out[EF_FWD_MAX_PORTS];
@@ -238,7 +250,7 @@ void ef_fwd_worker_free(struct ef_fwd_worker *w);
  * ef_fwd_tx()), others are handed off, passed to the control lcore or
  * dropped (counted). 'handoff' is true for frames that came from another
  * worker's handoff ring (they are ours; never handed off again).
- * now_ms is the worker's clock. Worker lcore.
+ * Time is w->now_ms, set by ef_fwd_begin(). Worker lcore.
  */
 void ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts,
 		    uint16_t n, bool handoff);

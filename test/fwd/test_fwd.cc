@@ -902,3 +902,62 @@ TEST_F(Pipeline, LinkLocalMulticastGoesToTheKernelOtherGroupsAreDropped)
 		}
 	}
 }
+
+/* -- worker commands run in bounded slices (EF_FWD_CMD_BUDGET) -- */
+
+TEST_F(Pipeline, FlowSampleAndFlushRunInBoundedSlices)
+{
+	const uint32_t n_flows = 600;
+
+	for (uint32_t i = 0; i < n_flows; i++)
+		ASSERT_EQ(1u, run(udp_frame([&] {
+			Udp u = udp_to("198.51.100.11");
+			u.sport = (uint16_t)(10000 + i);
+			return u;
+		}()), 0).size());
+	ASSERT_EQ(n_flows, ef_ct_stats(w()->ct)->active);
+
+	/* a sample asking for more than there is walks the whole table, a
+	 * budget of slots per poll, and counts states from the counters */
+	std::vector<struct ef_fwd_flow_info> buf(n_flows + 10);
+	struct ef_fwd_cmd cmd = {};
+	cmd.type = EF_FWD_CMD_FLOW_SAMPLE;
+	cmd.max = (uint32_t)buf.size();
+	cmd.out = buf.data();
+	ASSERT_EQ(0, rte_ring_mp_enqueue(w()->cmd, &cmd));
+	uint32_t polls = 0;
+	while (!__atomic_load_n(&cmd.done, __ATOMIC_ACQUIRE) && polls < 100000) {
+		ef_fwd_housekeep(w(), 0);
+		polls++;
+	}
+	ASSERT_EQ(1, cmd.done);
+	EXPECT_GE(polls, (n_flows + EF_FWD_CMD_BUDGET - 1) / EF_FWD_CMD_BUDGET);
+	EXPECT_EQ(n_flows, cmd.n_out);
+	EXPECT_EQ(n_flows, cmd.by_state[EF_CT_UDP_NEW]);
+	EXPECT_EQ(nullptr, w()->cmd_cur);
+
+	/* a sample of 8 is done in the first slice */
+	struct ef_fwd_cmd small = {};
+	small.type = EF_FWD_CMD_FLOW_SAMPLE;
+	small.max = 8;
+	small.out = buf.data();
+	ASSERT_EQ(0, rte_ring_mp_enqueue(w()->cmd, &small));
+	ef_fwd_housekeep(w(), 0);
+	EXPECT_EQ(1, small.done);
+	EXPECT_EQ(8u, small.n_out);
+	EXPECT_EQ(n_flows, small.by_state[EF_CT_UDP_NEW]);
+
+	/* a flush takes several polls, never the whole table in one */
+	struct ef_fwd_cmd flush = {};
+	flush.type = EF_FWD_CMD_FLUSH_FLOWS;
+	ASSERT_EQ(0, rte_ring_mp_enqueue(w()->cmd, &flush));
+	ef_fwd_housekeep(w(), 0);
+	EXPECT_EQ(0, flush.done);
+	EXPECT_LT(ef_ct_stats(w()->ct)->active, n_flows);
+	EXPECT_GT(ef_ct_stats(w()->ct)->active, 0u);
+	for (polls = 0; !flush.done && polls < 100000; polls++)
+		ef_fwd_housekeep(w(), 0);
+	EXPECT_EQ(1, flush.done);
+	EXPECT_EQ(0u, ef_ct_stats(w()->ct)->active);
+	EXPECT_EQ(n_flows, w()->c.flows_closed);
+}
