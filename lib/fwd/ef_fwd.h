@@ -84,7 +84,8 @@ extern "C" {
 	X(EXCEPTION_FULL, "exception_full") \
 	X(NO_MBUF, "no_mbuf") \
 	X(NEIGH_HOLD_FULL, "neigh_hold_full") \
-	X(MULTICAST, "multicast")
+	X(MULTICAST, "multicast") \
+	X(IP_SOURCE_ROUTE, "ip_source_route")
 
 enum ef_fwd_drop {
 #define EF_FWD_DROP_ENUM(e, s) EF_FWD_DROP_##e,
@@ -115,6 +116,8 @@ struct ef_fwd_counters {
 	uint64_t icmp_errors_sent;
 	uint64_t icmp_errors_translated;
 	uint64_t affinity_hits;
+	uint64_t ip_options_cleared;	/* service packets whose IPv4 options
+					 * were overwritten with NOPs */
 	uint64_t neigh_held;		/* packets that waited for ARP */
 	uint64_t neigh_released;	/* ... and were sent once resolved */
 	uint64_t busy_cycles;

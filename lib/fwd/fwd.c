@@ -35,6 +35,53 @@ ef_fwd_flow_closed(struct ef_fwd_worker *w, const struct ef_ct_flow *f)
 }
 
 /*
+ * IPv4 options on service traffic (docs/RELIABILITY.md): source routes
+ * are dropped on arrival (has_source_route, as RFC 7126 advises and as
+ * Linux does by default); every other option is overwritten with NOPs in
+ * both directions before the rewrite, length unchanged. Record Route and
+ * Timestamp would otherwise carry the endpoint's or the SNAT address's
+ * recordings out to the client (a pod echoes the client's Record Route in
+ * its SYN-ACK), and a balancer that hides its backends must not hand out
+ * their addresses; a router would add its own address, we add none.
+ */
+static bool
+has_source_route(const uint8_t *frame, const struct ef_pkt_meta *pm)
+{
+	const uint8_t *o = frame + pm->l3_off + 20;
+	uint32_t n = (uint32_t)(frame[pm->l3_off] & 0x0f) * 4 - 20;
+
+	for (uint32_t i = 0; i < n;) {
+		uint8_t type = o[i];
+
+		if (type == 0)		/* end of list */
+			break;
+		if (type == 1) {	/* NOP */
+			i++;
+			continue;
+		}
+		if (type == 0x83 || type == 0x89)	/* LSRR, SSRR */
+			return true;
+		if (i + 1 >= n || o[i + 1] < 2)
+			break;		/* malformed: cleared anyway */
+		i += o[i + 1];
+	}
+	return false;
+}
+
+static void
+clear_ip_options(struct ef_fwd_worker *w, uint8_t *frame,
+		 const struct ef_pkt_meta *pm)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + pm->l3_off);
+	uint32_t n = (uint32_t)(ip->version_ihl & 0x0f) * 4 - 20;
+
+	memset(frame + pm->l3_off + 20, 1, n);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	w->c.ip_options_cleared++;
+}
+
+/*
  * Forward a packet of flow f in direction dir: route the new destination,
  * check the MTU, rewrite, decrement TTL, resolve the next hop, queue.
  */
@@ -70,6 +117,8 @@ forward(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 			rte_pktmbuf_free(m);
 		return;
 	}
+	if (unlikely(pm->flags & EF_PKT_F_IP_OPTIONS))
+		clear_ip_options(w, frame, pm);
 	ef_nat_apply(frame, pm, f, dir);
 	ef_pkt_ttl_dec4(frame, pm);
 	if (likely(f->svc_id < w->n_svc_ids))
@@ -97,6 +146,8 @@ forward_icmp_error(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		drop(w, m, EF_FWD_DROP_TTL_EXCEEDED);
 		return;
 	}
+	if (unlikely(pm->flags & EF_PKT_F_IP_OPTIONS))
+		clear_ip_options(w, frame, pm);
 	ef_nat_apply_icmp_error(frame, pm, f, dir);
 	if (unlikely(ef_route_lookup4(g->routes, pm->dst.v4, &nh) != 0)) {
 		drop(w, m, EF_FWD_DROP_NO_ROUTE);
@@ -455,6 +506,11 @@ classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm)
 	}
 	if (unlikely(pm->src.v4 == pm->dst.v4)) {
 		drop(w, m, EF_FWD_DROP_BAD_SOURCE);	/* LAND */
+		return false;
+	}
+	if (unlikely(pm->flags & EF_PKT_F_IP_OPTIONS) &&
+	    has_source_route(frame, pm)) {
+		drop(w, m, EF_FWD_DROP_IP_SOURCE_ROUTE);
 		return false;
 	}
 	if (!(m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_GOOD) &&

@@ -249,6 +249,7 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "rst_sent", c.rst_sent);
 	rte_tel_data_add_dict_u64(d, "icmp_errors_sent", c.icmp_errors_sent);
 	rte_tel_data_add_dict_u64(d, "affinity_hits", c.affinity_hits);
+	rte_tel_data_add_dict_u64(d, "ip_options_cleared", c.ip_options_cleared);
 	rte_tel_data_add_dict_u64(d, "neigh_held", c.neigh_held);
 	rte_tel_data_add_dict_u64(d, "neigh_released", c.neigh_released);
 	drops = rte_tel_data_alloc();

@@ -5,6 +5,7 @@
  * (frames.cc) or decoded fields where the choice is the pipeline's (SNAT
  * port, Maglev endpoint).
  */
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
 #include <map>
@@ -960,4 +961,81 @@ TEST_F(Pipeline, FlowSampleAndFlushRunInBoundedSlices)
 	EXPECT_EQ(1, flush.done);
 	EXPECT_EQ(0u, ef_ct_stats(w()->ct)->active);
 	EXPECT_EQ(n_flows, w()->c.flows_closed);
+}
+
+/* -- IPv4 options on service traffic: source routes dropped, the rest
+ * overwritten with NOPs both ways (docs/RELIABILITY.md) -- */
+
+/* f with IPv4 options opts (a multiple of 4) inserted after the header */
+static Bytes
+with_ip_options(const Bytes &f, const Bytes &opts)
+{
+	Bytes b(f.begin(), f.begin() + 34);
+	b.insert(b.end(), opts.begin(), opts.end());
+	b.insert(b.end(), f.begin() + 34, f.end());
+	b[14] = (uint8_t)(0x40 | (20 + opts.size()) / 4);
+	uint16_t tot = (uint16_t)(b.size() - 14);
+	b[16] = (uint8_t)(tot >> 8);
+	b[17] = (uint8_t)tot;
+	b[24] = b[25] = 0;
+	uint16_t c = csum(&b[14], 20 + opts.size());
+	b[24] = (uint8_t)(c >> 8);
+	b[25] = (uint8_t)c;
+	return b;
+}
+
+TEST_F(Pipeline, IpOptionsAreClearedBothWaysSoNoInternalAddressLeaks)
+{
+	/* the client's SYN with an empty Record Route (room for 2) */
+	const Bytes rr = { 0x07, 0x0b, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0x00 };
+	auto out = run(with_ip_options(tcp_frame(syn_to("198.51.100.11")), rr),
+		       0);
+	ASSERT_EQ(1u, out.size());
+	const Bytes &o = out[0].frame;
+	ASSERT_EQ(0x48, o[14]);		/* IHL kept: 12 option bytes */
+	EXPECT_EQ(Bytes(12, 0x01), Bytes(o.begin() + 34, o.begin() + 46));
+	EXPECT_TRUE(checksums_ok(o));
+	struct ef_pkt_meta m = parse(o);
+	EXPECT_EQ(ip_of("10.244.1.7"), m.dst.v4);
+
+	/* the pod's SYN-ACK echoes a Record Route holding its own address:
+	 * the client gets NOPs, and no 10.x byte pattern of the pod */
+	Tcp r;
+	r.dmac = port_mac(2);
+	r.smac = NODEB_MAC;
+	r.sip = ip_of("10.244.1.7");
+	r.dip = m.src.v4;
+	r.sport = 8080;
+	r.dport = ntohs(m.sport);
+	r.flags = 0x12;
+	r.seq = 7000;
+	r.ack = 1001;
+	const Bytes rr_pod = { 0x07, 0x0b, 0x08, 10, 244, 1, 7, 0, 0, 0, 0, 0 };
+	out = run(with_ip_options(tcp_frame(r), rr_pod), 2);
+	ASSERT_EQ(1u, out.size());
+	const Bytes &back = out[0].frame;
+	EXPECT_EQ(0, out[0].iface);
+	EXPECT_EQ(Bytes(12, 0x01), Bytes(back.begin() + 34, back.begin() + 46));
+	EXPECT_TRUE(checksums_ok(back));
+	const uint8_t pod[4] = { 10, 244, 1, 7 };
+	EXPECT_EQ(back.end(), std::search(back.begin(), back.end(), pod, pod + 4));
+	EXPECT_EQ(2u, w()->c.ip_options_cleared);
+
+	/* without options nothing is touched (and nothing counted) */
+	ASSERT_EQ(1u, run(tcp_frame(syn_to("198.51.100.11", 40100)), 0).size());
+	EXPECT_EQ(2u, w()->c.ip_options_cleared);
+}
+
+TEST_F(Pipeline, SourceRoutedPacketsAreDropped)
+{
+	/* loose source route via 10.244.0.5, then strict: never followed */
+	const Bytes lsrr = { 0x01, 0x83, 0x07, 0x04, 10, 244, 0, 5 };
+	const Bytes ssrr = { 0x89, 0x07, 0x04, 10, 244, 0, 5, 0x00 };
+	EXPECT_TRUE(run(with_ip_options(tcp_frame(syn_to("198.51.100.11")),
+					lsrr), 0).empty());
+	EXPECT_TRUE(run(with_ip_options(tcp_frame(syn_to("198.51.100.1")),
+					ssrr), 0).empty());
+	EXPECT_EQ(2u, drops(EF_FWD_DROP_IP_SOURCE_ROUTE));
+	EXPECT_EQ(0u, w()->c.flows_created);
+	EXPECT_EQ(0u, drain_ctrl());
 }
