@@ -6,6 +6,7 @@
  * the file:line of the setting and its path.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -208,17 +209,30 @@ enum cfg_kind {
 	CFG_KIND_ADDR_ARRAY,
 };
 
+static void
+read_string(const config_setting_t *s, void *out)
+{
+	*(const char **)out = config_setting_get_string(s);
+}
+
+static void
+read_bool(const config_setting_t *s, void *out)
+{
+	*(bool *)out = config_setting_get_bool(s) != 0;
+}
+
 static const struct {
 	bool (*is)(const config_setting_t *s);
 	const char *must;	/* "<label>: must be <must>, not <its type>" */
+	void (*read)(const config_setting_t *s, void *out);	/* scalars */
 } kinds[] = {
-	[CFG_KIND_INT] = { is_int, "an integer" },
-	[CFG_KIND_STRING] = { is_string, "a string" },
-	[CFG_KIND_BOOL] = { is_bool, "true or false" },
-	[CFG_KIND_GROUP] = { is_group, "a group { ... }" },
-	[CFG_KIND_LIST] = { is_list, "a list ( ... )" },
+	[CFG_KIND_INT] = { is_int, "an integer", NULL },
+	[CFG_KIND_STRING] = { is_string, "a string", read_string },
+	[CFG_KIND_BOOL] = { is_bool, "true or false", read_bool },
+	[CFG_KIND_GROUP] = { is_group, "a group { ... }", NULL },
+	[CFG_KIND_LIST] = { is_list, "a list ( ... )", NULL },
 	[CFG_KIND_ADDR_ARRAY] = {
-		is_array_or_list, "an array [ \"a.b.c.d\", ... ]",
+		is_array_or_list, "an array [ \"a.b.c.d\", ... ]", NULL,
 	},
 };
 
@@ -330,32 +344,34 @@ cfg_get_u32s(struct cfg_ctx *c, const config_setting_t *root,
 			    (uint32_t *)((char *)base + fields[i].off), NULL);
 }
 
-int
-cfg_get_str(struct cfg_ctx *c, const config_setting_t *g, const char *path,
-	    const char *key, const char **out, const config_setting_t **where)
+/* A member of scalar kind k read into out (as kinds[k].read). */
+static int
+scalar(struct cfg_ctx *c, const config_setting_t *g, const char *path,
+       const char *key, enum cfg_kind k, void *out,
+       const config_setting_t **where)
 {
 	const config_setting_t *s;
-	int rc = member(c, g, path, key, CFG_KIND_STRING, &s);
+	int rc = member(c, g, path, key, k, &s);
 
 	if (where != NULL)
 		*where = s;
 	if (rc == 1)
-		*out = config_setting_get_string(s);
+		kinds[k].read(s, out);
 	return rc;
+}
+
+int
+cfg_get_str(struct cfg_ctx *c, const config_setting_t *g, const char *path,
+	    const char *key, const char **out, const config_setting_t **where)
+{
+	return scalar(c, g, path, key, CFG_KIND_STRING, out, where);
 }
 
 int
 cfg_get_bool(struct cfg_ctx *c, const config_setting_t *g, const char *path,
 	     const char *key, bool *out, const config_setting_t **where)
 {
-	const config_setting_t *s;
-	int rc = member(c, g, path, key, CFG_KIND_BOOL, &s);
-
-	if (where != NULL)
-		*where = s;
-	if (rc == 1)
-		*out = config_setting_get_bool(s) != 0;
-	return rc;
+	return scalar(c, g, path, key, CFG_KIND_BOOL, out, where);
 }
 
 int
@@ -591,27 +607,38 @@ cfg_get_node_name(struct cfg_ctx *c, const config_setting_t *g,
 	return cfg_copy_text(c, *where, lbl, text, dst, EF_CFG_NODE_MAX) ? 1 : -1;
 }
 
-/*
- * Routes or neighbors: a list of groups. Returns the list's length (0 when
- * absent or wrong) so that the caller sizes its array before parsing.
- */
-int
-cfg_group_list(struct cfg_ctx *c, const config_setting_t *root, const char *key,
-	       const config_setting_t **l)
+void *
+cfg_list_alloc(struct cfg_ctx *c, const config_setting_t *root,
+	       const char *key, size_t sz, const config_setting_t **l)
 {
-	if (cfg_get_list(c, root, "", key, l) != 1)
-		return 0;
-	return config_setting_length(*l);
+	void *arr;
+	int n;
+
+	if (cfg_get_list(c, root, "", key, l) != 1 ||
+	    (n = config_setting_length(*l)) == 0) {
+		*l = NULL;
+		return NULL;
+	}
+	arr = calloc((size_t)n, sz);
+	if (arr == NULL)
+		c->oom = true;
+	return arr;
 }
 
-void
-cfg_each_group(struct cfg_ctx *c, const config_setting_t *l, const char *key,
+int
+cfg_list_parse(struct cfg_ctx *c, const void *arr,
+	       const config_setting_t *l, const char *key,
 	       void (*parse)(struct cfg_ctx *, const config_setting_t *,
-			 const char *))
+			     const char *))
 {
 	char path[CFG_LABEL_MAX];
-	int n = config_setting_length(l);
+	int n;
 
+	if (l == NULL)
+		return 0;
+	if (arr == NULL)
+		return -ENOMEM;
+	n = config_setting_length(l);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g;
 
@@ -620,4 +647,5 @@ cfg_each_group(struct cfg_ctx *c, const config_setting_t *l, const char *key,
 		if (g != NULL)
 			parse(c, g, path);
 	}
+	return 0;
 }

@@ -184,35 +184,20 @@ parse_neighbor(struct cfg_ctx *c, const config_setting_t *g,
 int
 cfg_parse_routes(struct cfg_ctx *c, const config_setting_t *root)
 {
-	struct ef_cfg *cfg = c->cfg;
 	const config_setting_t *l;
-	int n = cfg_group_list(c, root, "routes", &l);
 
-	if (n == 0)
-		return 0;
-	cfg->routes = calloc((size_t)n, sizeof(*cfg->routes));
-	if (cfg->routes == NULL) {
-		c->oom = true;
-		return -ENOMEM;
-	}
-	cfg_each_group(c, l, "routes", parse_route);
-	return 0;
+	c->cfg->routes = cfg_list_alloc(c, root, "routes",
+					sizeof(*c->cfg->routes), &l);
+	return cfg_list_parse(c, c->cfg->routes, l, "routes", parse_route);
 }
 
 int
 cfg_parse_neighbors(struct cfg_ctx *c, const config_setting_t *root)
 {
-	struct ef_cfg *cfg = c->cfg;
 	const config_setting_t *l;
-	int n = cfg_group_list(c, root, "neighbors", &l);
 
-	if (n == 0)
-		return 0;
-	cfg->neighbors = calloc((size_t)n, sizeof(*cfg->neighbors));
-	if (cfg->neighbors == NULL) {
-		c->oom = true;
-		return -ENOMEM;
-	}
-	cfg_each_group(c, l, "neighbors", parse_neighbor);
-	return 0;
+	c->cfg->neighbors = cfg_list_alloc(c, root, "neighbors",
+					   sizeof(*c->cfg->neighbors), &l);
+	return cfg_list_parse(c, c->cfg->neighbors, l, "neighbors",
+			      parse_neighbor);
 }

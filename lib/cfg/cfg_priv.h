@@ -236,17 +236,19 @@ int cfg_get_node_name(struct cfg_ctx *c, const config_setting_t *g,
 		      const config_setting_t **where);
 
 /*
- * Routes or neighbors: a list of groups. Returns the list's length (0 when
- * absent or wrong) so that the caller sizes its array before parsing.
+ * A top-level list of groups (routes, neighbors), in two steps so that the
+ * caller keeps its array typed: cfg_list_alloc() returns room for every
+ * element (sz bytes each), NULL when the list is absent, empty or wrong
+ * (*l NULL) or out of memory (c->oom set); then cfg_list_parse() runs
+ * parse(c, group, "key[i]") for each group of l into that array. It
+ * returns 0, or -ENOMEM when the array could not be had.
  */
-int cfg_group_list(struct cfg_ctx *c, const config_setting_t *root,
-		   const char *key, const config_setting_t **l);
-
-/* parse(c, group, "key[i]") for every group of list l. */
-void cfg_each_group(struct cfg_ctx *c, const config_setting_t *l,
-		    const char *key,
-		    void (*parse)(struct cfg_ctx *, const config_setting_t *,
-				  const char *));
+void *cfg_list_alloc(struct cfg_ctx *c, const config_setting_t *root,
+		     const char *key, size_t sz, const config_setting_t **l);
+int cfg_list_parse(struct cfg_ctx *c, const void *arr,
+		   const config_setting_t *l, const char *key,
+		   void (*parse)(struct cfg_ctx *, const config_setting_t *,
+				 const char *));
 
 /*
  * The section parsers (cfg_parse_*.c), called by cfg_parse_root() in
