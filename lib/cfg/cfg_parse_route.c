@@ -15,6 +15,38 @@
 #include "ef_cfg.h"
 #include "cfg_priv.h"
 
+/*
+ * A required address that must be a neighbour: on a connected subnet and
+ * not an interface's own, so that ARP reaches it. Returns true when it is
+ * (*s its setting); otherwise the mistake is recorded (missing: what the
+ * message adds when it is absent).
+ */
+static bool
+neighbour_address(struct cfg_ctx *c, const config_setting_t *g,
+		  const char *path, const char *key, const char *missing,
+		  struct ef_addr *out, const config_setting_t **s)
+{
+	char lbl[CFG_LABEL_MAX];
+	int rc = cfg_get_addr(c, g, path, key, out, s);
+
+	cfg_label(lbl, path, key);
+	if (rc == 0) {
+		cfg_err_at(c, g, "%s: missing%s", lbl, missing);
+		return false;
+	}
+	if (rc < 0)
+		return false;
+	if (cfg_connected(c->cfg, out) == NULL ||
+	    cfg_is_interface_address(c->cfg, out)) {
+		/* a next hop must be reachable by ARP on an interface */
+		cfg_err_at(c, *s, "%s: %s is not a neighbour on a connected "
+			   "subnet of any interface", lbl,
+			   config_setting_get_string(*s));
+		return false;
+	}
+	return true;
+}
+
 static void
 parse_route(struct cfg_ctx *c, const config_setting_t *g, const char *path)
 {
@@ -80,21 +112,9 @@ parse_route(struct cfg_ctx *c, const config_setting_t *g, const char *path)
 		ok = false;
 	}
 
-	rc = cfg_get_addr(c, g, path, "via", &r.via, &s);
-	cfg_label(lbl, path, "via");
-	if (rc == 0) {
-		cfg_err_at(c, g, "%s: missing (the next hop)", lbl);
+	if (!neighbour_address(c, g, path, "via", " (the next hop)", &r.via,
+			       &s))
 		ok = false;
-	} else if (rc == 1 && (cfg_connected(cfg, &r.via) == NULL ||
-			       cfg_is_interface_address(cfg, &r.via))) {
-		/* a next hop must be reachable by ARP on an interface */
-		cfg_err_at(c, s, "%s: %s is not a neighbour on a connected "
-			   "subnet of any interface", lbl,
-			   config_setting_get_string(s));
-		ok = false;
-	} else if (rc < 0) {
-		ok = false;
-	}
 	if (ok)
 		cfg->routes[cfg->n_routes++] = r;
 }
@@ -134,18 +154,10 @@ parse_neighbor(struct cfg_ctx *c, const config_setting_t *g,
 	nb.line = config_setting_source_line(g);
 	cfg_check_keys(c, g, path, keys);
 
-	rc = cfg_get_addr(c, g, path, "address", &nb.address, &s);
-	cfg_label(lbl, path, "address");
-	if (rc == 0) {
-		cfg_err_at(c, g, "%s: missing", lbl);
+	if (!neighbour_address(c, g, path, "address", "", &nb.address, &s)) {
 		ok = false;
-	} else if (rc == 1 && (cfg_connected(cfg, &nb.address) == NULL ||
-			       cfg_is_interface_address(cfg, &nb.address))) {
-		cfg_err_at(c, s, "%s: %s is not a neighbour on a connected "
-			   "subnet of any interface", lbl,
-			   config_setting_get_string(s));
-		ok = false;
-	} else if (rc == 1) {
+	} else {
+		cfg_label(lbl, path, "address");
 		for (uint32_t i = 0; i < cfg->n_neighbors; i++) {
 			if (ef_addr_eq(&cfg->neighbors[i].address,
 				       &nb.address)) {
@@ -156,8 +168,6 @@ parse_neighbor(struct cfg_ctx *c, const config_setting_t *g,
 				ok = false;
 			}
 		}
-	} else {
-		ok = false;
 	}
 
 	rc = cfg_get_str(c, g, path, "mac", &text, &s);
