@@ -20,7 +20,6 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
@@ -33,6 +32,10 @@
 #include "ef_neigh.h"
 #include "ef_svc.h"
 #include "ef_tele.h"
+
+#include "edgefwd_priv.h"
+
+EF_LOG_REGISTER(edgefwd);
 
 static volatile sig_atomic_t got_stop;
 static volatile sig_atomic_t got_hup;
@@ -111,13 +114,13 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 		case 'i':
 			if (parse_u32(optarg, &o->idle_sleep_us) != 0 ||
 			    o->idle_sleep_us > 100000) {
-				fprintf(stderr, "edgefwd: --idle-sleep: 0..100000\n");
+				EF_EDGEFWD_LOG(ERR, "--idle-sleep: 0..100000");
 				return -1;
 			}
 			break;
 		case 'r':
 			if (parse_u32(optarg, &o->icmp_rate) != 0) {
-				fprintf(stderr, "edgefwd: --icmp-rate: a number\n");
+				EF_EDGEFWD_LOG(ERR, "--icmp-rate: a number");
 				return -1;
 			}
 			break;
@@ -125,8 +128,8 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 			if (parse_u32(optarg, &o->max_services) != 0 ||
 			    o->max_services == 0 ||
 			    o->max_services > (1u << 24)) {
-				fprintf(stderr,
-					"edgefwd: --max-services: 1..16777216\n");
+				EF_EDGEFWD_LOG(ERR,
+					"--max-services: 1..16777216");
 				return -1;
 			}
 			break;
@@ -139,12 +142,12 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "edgefwd: unexpected argument '%s'\n",
+		EF_EDGEFWD_LOG(ERR, "unexpected argument '%s'",
 			argv[optind]);
 		return -1;
 	}
 	if (o->config == NULL) {
-		fprintf(stderr, "edgefwd: -c FILE is required\n");
+		EF_EDGEFWD_LOG(ERR, "-c FILE is required");
 		usage(stderr);
 		return -1;
 	}
@@ -198,21 +201,21 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 	int rc;
 
 	if (rte_eth_dev_get_port_by_name(ci->port, &port_id) != 0) {
-		fprintf(stderr, "edgefwd: interface '%s' (%s:%d): no DPDK port "
+		EF_EDGEFWD_LOG(ERR, "interface '%s' (%s:%d): no DPDK port "
 			"of that name (give it to EAL: a PCI address bound to a "
-			"DPDK driver, or --vdev=%s,...)\n", ci->port, cfg->file,
+			"DPDK driver, or --vdev=%s,...)", ci->port, cfg->file,
 			ci->line, ci->port);
 		return -1;
 	}
 	rc = rte_eth_dev_info_get(port_id, &info);
 	if (rc != 0) {
-		fprintf(stderr, "edgefwd: port %s: info: %s\n", ci->port,
+		EF_EDGEFWD_LOG(ERR, "port %s: info: %s", ci->port,
 			rte_strerror(-rc));
 		return -1;
 	}
 	if (info.max_tx_queues < n_workers) {
-		fprintf(stderr, "edgefwd: port %s has %u TX queues; %u workers "
-			"need one each\n", ci->port, info.max_tx_queues,
+		EF_EDGEFWD_LOG(ERR, "port %s has %u TX queues; %u workers "
+			"need one each", ci->port, info.max_tx_queues,
 			n_workers);
 		return -1;
 	}
@@ -231,7 +234,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 	rc = rte_eth_dev_configure(port_id, p->n_rxq, (uint16_t)n_workers,
 				   &conf);
 	if (rc != 0) {
-		fprintf(stderr, "edgefwd: port %s: configure: %s\n", ci->port,
+		EF_EDGEFWD_LOG(ERR, "port %s: configure: %s", ci->port,
 			rte_strerror(-rc));
 		return -1;
 	}
@@ -241,7 +244,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 					    rte_eth_dev_socket_id(port_id),
 					    NULL, sh->pool);
 		if (rc != 0) {
-			fprintf(stderr, "edgefwd: port %s: rx queue %u: %s\n",
+			EF_EDGEFWD_LOG(ERR, "port %s: rx queue %u: %s",
 				ci->port, q, rte_strerror(-rc));
 			return -1;
 		}
@@ -251,7 +254,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 					    rte_eth_dev_socket_id(port_id),
 					    NULL);
 		if (rc != 0) {
-			fprintf(stderr, "edgefwd: port %s: tx queue %u: %s\n",
+			EF_EDGEFWD_LOG(ERR, "port %s: tx queue %u: %s",
 				ci->port, q, rte_strerror(-rc));
 			return -1;
 		}
@@ -260,7 +263,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 		rc = rte_eth_dev_set_mtu(port_id, (uint16_t)ci->mtu);
 		/* ring, pcap and memif ports have no MTU: keep our own */
 		if (rc != 0 && rc != -ENOTSUP) {
-			fprintf(stderr, "edgefwd: port %s: mtu %u: %s\n",
+			EF_EDGEFWD_LOG(ERR, "port %s: mtu %u: %s",
 				ci->port, ci->mtu, rte_strerror(-rc));
 			return -1;
 		}
@@ -272,7 +275,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 	p->mtu = mtu;
 	rc = rte_eth_dev_start(port_id);
 	if (rc != 0) {
-		fprintf(stderr, "edgefwd: port %s: start: %s\n", ci->port,
+		EF_EDGEFWD_LOG(ERR, "port %s: start: %s", ci->port,
 			rte_strerror(-rc));
 		return -1;
 	}
@@ -339,20 +342,20 @@ main(int argc, char **argv)
 	}
 	ret = rte_eal_init(sep, argv);
 	if (ret < 0) {
-		fprintf(stderr, "edgefwd: EAL init failed: %s\n",
+		EF_EDGEFWD_LOG(ERR, "EAL init failed: %s",
 			rte_strerror(rte_errno));
 		ef_cfg_free(cfg);
 		return 1;
 	}
 	n_workers = rte_lcore_count() - 1;
 	if (n_workers == 0 || n_workers > EF_FWD_MAX_WORKERS) {
-		fprintf(stderr, "edgefwd: need 1..%u worker lcores besides the "
-			"main lcore (EAL -l/--lcores gave %u lcores)\n",
+		EF_EDGEFWD_LOG(ERR, "need 1..%u worker lcores besides the "
+			"main lcore (EAL -l/--lcores gave %u lcores)",
 			EF_FWD_MAX_WORKERS, rte_lcore_count());
 		goto out_cfg;
 	}
 	if (cfg->n_interfaces > EF_FWD_MAX_PORTS) {
-		fprintf(stderr, "edgefwd: at most %u interfaces\n",
+		EF_EDGEFWD_LOG(ERR, "at most %u interfaces",
 			EF_FWD_MAX_PORTS);
 		goto out_cfg;
 	}
@@ -364,7 +367,7 @@ main(int argc, char **argv)
 			    err, sizeof(err));
 	cfg = NULL;	/* owned by the control plane now */
 	if (ctl == NULL) {
-		fprintf(stderr, "edgefwd: %s\n", err);
+		EF_EDGEFWD_LOG(ERR, "%s", err);
 		goto out_eal;
 	}
 	sh = ef_ctl_shared(ctl);
@@ -374,13 +377,13 @@ main(int argc, char **argv)
 		if (port_init(sh, sh->gen->cfg, n_started, n_workers) != 0)
 			goto out_ctl;
 	if (ef_ctl_start(ctl, err, sizeof(err)) != 0) {
-		fprintf(stderr, "edgefwd: %s\n", err);
+		EF_EDGEFWD_LOG(ERR, "%s", err);
 		goto out_ctl;
 	}
 	ret = ef_tele_register(ctl);
 	if (ret != 0)
-		fprintf(stderr, "edgefwd: telemetry commands: %s (the data "
-			"plane runs without them)\n", strerror(-ret));
+		EF_EDGEFWD_LOG(WARNING, "telemetry commands: %s (the data "
+			"plane runs without them)", strerror(-ret));
 	w = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		sh->workers[w]->lcore_id = lcore;

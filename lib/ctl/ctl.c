@@ -10,7 +10,6 @@
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
-#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
@@ -23,9 +22,9 @@
 #include "ef_route.h"
 #include "ef_svc.h"
 
-RTE_LOG_REGISTER(ef_ctl_logtype, user.edgefwd.ctl, INFO);
-#define EF_CTL_LOG(level, ...) \
-	rte_log(RTE_LOG_##level, ef_ctl_logtype, "ctl: " __VA_ARGS__)
+#include "ctl_priv.h"
+
+EF_LOG_REGISTER(ctl);
 
 #define NEIGH_ENTRIES 4096
 #define POOL_DQ_SIZE 4096	/* pools waiting for a grace period */
@@ -435,7 +434,7 @@ reload_failed(struct ef_ctl *c, const char *err)
 	snprintf(c->last_err, sizeof(c->last_err), "%s", err);
 	pthread_mutex_unlock(&c->err_lock);
 	EF_CTL_LOG(ERR, "reload of %s rejected, generation %" PRIu64
-		   " stays: %s\n", c->file, c->sh.gen->number, err);
+		   " stays: %s", c->file, c->sh.gen->number, err);
 }
 
 int
@@ -475,7 +474,7 @@ ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
 	if (c->health != NULL &&
 	    ef_health_sync(c->health, g, rte_rdtsc() / c->tsc_per_ms) < 0)
 		EF_CTL_LOG(ERR, "health checks: out of memory while adopting "
-			   "generation %" PRIu64 "\n", g->number);
+			   "generation %" PRIu64, g->number);
 	rte_rcu_qsbr_synchronize(sh->qsbr, RTE_QSBR_THRID_INVALID);
 	ef_svc_gen_free(old);
 	/* idle flows to removed endpoints go now, not at their timeout */
@@ -484,7 +483,7 @@ ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
 	c->last_reload_ms = (double)(rte_rdtsc() - t0) /
 		(double)c->tsc_per_ms;
 	EF_CTL_LOG(INFO, "reloaded %s: generation %" PRIu64 ", %u services, "
-		   "%u endpoints, built and published in %.3f ms\n", cfg->file,
+		   "%u endpoints, built and published in %.3f ms", cfg->file,
 		   g->number, g->cfg->n_services, g->n_health, c->last_reload_ms);
 	resolve_next_hops(c);
 	c->announces = 0;
@@ -556,7 +555,7 @@ serve_reload_request(struct ef_ctl *c)
 
 	if (seq == __atomic_load_n(&c->done_seq, __ATOMIC_RELAXED))
 		return;
-	EF_CTL_LOG(INFO, "reload requested through telemetry\n");
+	EF_CTL_LOG(INFO, "reload requested through telemetry");
 	c->req_rc = ef_ctl_reload(c, c->req_err, sizeof(c->req_err));
 	c->req_gen = ef_ctl_generation(c);
 	__atomic_store_n(&c->done_seq, seq, __ATOMIC_RELEASE);
@@ -584,7 +583,7 @@ ef_ctl_poll(struct ef_ctl *c)
 	if (__atomic_exchange_n(&c->reload_requested, 0, __ATOMIC_ACQ_REL)) {
 		char err[EF_CTL_ERR_MAX];
 
-		EF_CTL_LOG(INFO, "reload requested (SIGHUP)\n");
+		EF_CTL_LOG(INFO, "reload requested (SIGHUP)");
 		ef_ctl_reload(c, err, sizeof(err));
 	}
 	serve_reload_request(c);

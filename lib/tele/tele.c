@@ -7,7 +7,6 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
-#include <rte_log.h>
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
 
@@ -15,9 +14,9 @@
 #include "ef_health.h"
 #include "ef_tele.h"
 
-RTE_LOG_REGISTER(ef_tele_logtype, user.edgefwd.tele, INFO);
-#define EF_TELE_LOG(level, ...) \
-	rte_log(RTE_LOG_##level, ef_tele_logtype, "tele: " __VA_ARGS__)
+#include "tele_priv.h"
+
+EF_LOG_REGISTER(tele);
 
 #ifndef EF_VERSION
 #define EF_VERSION "unknown"
@@ -190,7 +189,7 @@ sample_worker(struct ef_fwd_shared *sh, uint32_t w, uint32_t max,
 	rc = ef_fwd_command(sh, w, cmd, CMD_TIMEOUT_MS);
 	if (rc == -ETIMEDOUT) {
 		EF_TELE_LOG(WARNING, "worker %u did not answer a flow sample "
-			    "in %u ms\n", w, CMD_TIMEOUT_MS);
+			    "in %u ms", w, CMD_TIMEOUT_MS);
 		return rc;
 	}
 	if (rc != 0) {
