@@ -309,82 +309,77 @@ print_counters(const struct ef_fwd_shared *sh)
 	fflush(stdout);
 }
 
-int
-main(int argc, char **argv)
+/* Validate the file before EAL, so that a broken one costs no hugepages. */
+static struct ef_cfg *
+load_config(const char *file)
 {
-	struct app_opts opts = { 0 };
 	struct ef_cfg_errors errs = { 0 };
-	struct ef_fwd_shared *sh;
-	struct ef_ctl *ctl;
-	struct ef_cfg *cfg;
-	unsigned int lcore;
-	uint32_t n_workers, w;
-	uint16_t n_started = 0;
-	int sep, ret, rc = 1;
-	char err[512];
+	struct ef_cfg *cfg = ef_cfg_load(file, &errs);
 
-	sep = find_app_args(argc, argv);
-	if (sep < 0) {
-		usage(stderr);
-		return 1;
-	}
-	if (parse_app_args(argc - sep, argv + sep, &opts) != 0)
-		return 1;
-	if (opts.check)
-		return run_check(opts.config);
-
-	/* validate before EAL so a broken file costs no hugepages */
-	cfg = ef_cfg_load(opts.config, &errs);
 	if (cfg == NULL) {
 		ef_cfg_errors_print(&errs, stderr);
 		ef_cfg_errors_clear(&errs);
-		return 1;
 	}
-	ret = rte_eal_init(sep, argv);
-	if (ret < 0) {
-		EF_EDGEFWD_LOG(ERR, "EAL init failed: %s",
-			rte_strerror(rte_errno));
-		ef_cfg_free(cfg);
-		return 1;
-	}
-	n_workers = rte_lcore_count() - 1;
+	return cfg;
+}
+
+/* Workers are the EAL lcores besides the main one. Returns how many, or 0
+ * when EAL's lcores or the file's interfaces do not fit. */
+static uint32_t
+count_workers(const struct ef_cfg *cfg)
+{
+	uint32_t n_workers = rte_lcore_count() - 1;
+
 	if (n_workers == 0 || n_workers > EF_FWD_MAX_WORKERS) {
 		EF_EDGEFWD_LOG(ERR, "need 1..%u worker lcores besides the "
 			"main lcore (EAL -l/--lcores gave %u lcores)",
 			EF_FWD_MAX_WORKERS, rte_lcore_count());
-		goto out_cfg;
+		return 0;
 	}
 	if (cfg->n_interfaces > EF_FWD_MAX_PORTS) {
 		EF_EDGEFWD_LOG(ERR, "at most %u interfaces",
 			EF_FWD_MAX_PORTS);
-		goto out_cfg;
+		return 0;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	return n_workers;
+}
 
-	ctl = ef_ctl_create(cfg, opts.config, n_workers, opts.max_services,
-			    err, sizeof(err));
-	cfg = NULL;	/* owned by the control plane now */
-	if (ctl == NULL) {
-		EF_EDGEFWD_LOG(ERR, "%s", err);
-		goto out_eal;
-	}
-	sh = ef_ctl_shared(ctl);
-	sh->idle_sleep_us = opts.idle_sleep_us;
-	sh->icmp_rate = opts.icmp_rate;
-	for (n_started = 0; n_started < sh->n_ports; n_started++)
-		if (port_init(sh, sh->gen->cfg, n_started, n_workers) != 0)
-			goto out_ctl;
+/* Ports up, the control lcore's services started, telemetry commands
+ * registered. *n_started: the ports started (stop_dataplane stops them). */
+static int
+start_dataplane(struct ef_ctl *ctl, const struct app_opts *o,
+		uint32_t n_workers, uint16_t *n_started)
+{
+	struct ef_fwd_shared *sh = ef_ctl_shared(ctl);
+	char err[512];
+	int ret;
+
+	sh->idle_sleep_us = o->idle_sleep_us;
+	sh->icmp_rate = o->icmp_rate;
+	for (*n_started = 0; *n_started < sh->n_ports; (*n_started)++)
+		if (port_init(sh, sh->gen->cfg, *n_started, n_workers) != 0)
+			return -1;
 	if (ef_ctl_start(ctl, err, sizeof(err)) != 0) {
 		EF_EDGEFWD_LOG(ERR, "%s", err);
-		goto out_ctl;
+		return -1;
 	}
 	ret = ef_tele_register(ctl);
 	if (ret != 0)
 		EF_EDGEFWD_LOG(WARNING, "telemetry commands: %s (the data "
 			"plane runs without them)", strerror(-ret));
-	w = 0;
+	return 0;
+}
+
+/* Workers on every worker lcore; the control loop on this one until
+ * SIGTERM/SIGINT (SIGHUP: reload); then the workers stop and the counters
+ * are printed. */
+static void
+serve(struct ef_ctl *ctl, const char *config, uint32_t n_workers)
+{
+	struct ef_fwd_shared *sh = ef_ctl_shared(ctl);
+	unsigned int lcore;
+	uint32_t w = 0;
+
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		sh->workers[w]->lcore_id = lcore;
 		rte_eal_remote_launch(ef_fwd_worker_main, sh->workers[w], lcore);
@@ -393,7 +388,7 @@ main(int argc, char **argv)
 	ef_ctl_announce(ctl);
 	printf("edgefwd: ready: %u workers, %u ports, generation %" PRIu64
 	       ", config %s\n", n_workers, sh->n_ports, sh->gen->number,
-	       opts.config);
+	       config);
 	fflush(stdout);
 
 	while (!got_stop) {
@@ -408,22 +403,74 @@ main(int argc, char **argv)
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	rte_eal_mp_wait_lcore();
 	print_counters(sh);
-	rc = 0;
-out_ctl:
-	if (rc != 0)
-		__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
-	/* only the ports that started: a failed start stops at the first
-	 * port that did not */
+}
+
+/* Workers told to stop (a failed start launched none), the started ports
+ * stopped and closed, the control state freed. */
+static void
+stop_dataplane(struct ef_ctl *ctl, uint16_t n_started)
+{
+	struct ef_fwd_shared *sh = ef_ctl_shared(ctl);
+
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	for (uint16_t i = 0; i < n_started; i++) {
 		rte_eth_dev_stop(sh->ports[i].port_id);
 		rte_eth_dev_close(sh->ports[i].port_id);
 	}
 	ef_ctl_free(ctl);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app_opts opts = { 0 };
+	struct ef_ctl *ctl;
+	struct ef_cfg *cfg;
+	uint32_t n_workers;
+	uint16_t n_started = 0;
+	int sep, rc = 1;
+	char err[512];
+
+	sep = find_app_args(argc, argv);
+	if (sep < 0) {
+		usage(stderr);
+		return 1;
+	}
+	if (parse_app_args(argc - sep, argv + sep, &opts) != 0)
+		return 1;
+	if (opts.check)
+		return run_check(opts.config);
+	cfg = load_config(opts.config);
+	if (cfg == NULL)
+		return 1;
+	if (rte_eal_init(sep, argv) < 0) {
+		EF_EDGEFWD_LOG(ERR, "EAL init failed: %s",
+			rte_strerror(rte_errno));
+		ef_cfg_free(cfg);
+		return 1;
+	}
+	n_workers = count_workers(cfg);
+	if (n_workers == 0) {
+		ef_cfg_free(cfg);
+		goto out_eal;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+
+	/* cfg is the control plane's from here, also when this fails */
+	ctl = ef_ctl_create(cfg, opts.config, n_workers, opts.max_services,
+			    err, sizeof(err));
+	if (ctl == NULL) {
+		EF_EDGEFWD_LOG(ERR, "%s", err);
+		goto out_eal;
+	}
+	if (start_dataplane(ctl, &opts, n_workers, &n_started) == 0) {
+		serve(ctl, opts.config, n_workers);
+		rc = 0;
+	}
+	stop_dataplane(ctl, n_started);
 out_eal:
 	rte_eal_cleanup();
 	return rc;
-out_cfg:
-	ef_cfg_free(cfg);
-	rte_eal_cleanup();
-	return 1;
 }
