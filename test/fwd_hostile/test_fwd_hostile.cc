@@ -81,16 +81,11 @@ struct Ip {
 Bytes
 frame(const Ip &ip, const Bytes &l4)
 {
-	Ip4 f;
+	Mac d, src;
 
-	memcpy(f.dmac.b, LBMAC, 6);
-	memcpy(f.smac.b, ip.smac, 6);
-	f.src = ip.src;
-	f.dst = ip.dst;
-	f.proto = ip.proto;
-	f.ttl = ip.ttl;
-	f.id = 1;
-	f.frag = ip.frag;
+	memcpy(d.b, LBMAC, 6);
+	memcpy(src.b, ip.smac, 6);
+	Ip4 f = ip4(d, src, ip.src, ip.dst, ip.proto, ip.ttl, 1, ip.frag);
 	f.options = ip.options;
 	f.l4_csum = ip.fill_l4;
 	return ipv4_frame(f, l4);

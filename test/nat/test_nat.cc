@@ -99,13 +99,7 @@ parsed(const Bytes &b)
 Ip4
 ip_hdr(uint8_t proto, uint32_t src, uint32_t dst)
 {
-	Ip4 ip;
-
-	ip.src = htonl(src);
-	ip.dst = htonl(dst);
-	ip.proto = proto;
-	ip.id = 0x1234;
-	return ip;
+	return ip4(Mac{}, Mac{}, htonl(src), htonl(dst), proto, 64, 0x1234);
 }
 
 Frame

@@ -142,6 +142,23 @@ fill_l4_csum(uint8_t *l4, size_t len, const Ip4 &ip)
 	}
 }
 
+Ip4
+ip4(const Mac &dmac, const Mac &smac, uint32_t src, uint32_t dst,
+    uint8_t proto, uint8_t ttl, uint16_t id, uint16_t frag)
+{
+	Ip4 ip;
+
+	ip.dmac = dmac;
+	ip.smac = smac;
+	ip.src = src;
+	ip.dst = dst;
+	ip.proto = proto;
+	ip.ttl = ttl;
+	ip.id = id;
+	ip.frag = frag;
+	return ip;
+}
+
 Bytes
 ipv4_frame(const Ip4 &ip, const Bytes &l4)
 {
@@ -194,38 +211,21 @@ letters(size_t i)
 Bytes
 tcp_frame(const Tcp &t)
 {
-	Ip4 ip;
-
-	ip.dmac = t.dmac;
-	ip.smac = t.smac;
-	ip.src = t.sip;
-	ip.dst = t.dip;
-	ip.proto = 6;
-	ip.ttl = t.ttl;
-	ip.id = t.id;
-	ip.frag = t.df ? 0x4000 : 0;
-	return ipv4_frame(ip, tcp_segment(t.sport, t.dport, t.flags, t.seq,
-					  t.ack, t.win,
-					  payload_or(t.data, t.payload, counting),
-					  t.wscale));
+	return ipv4_frame(ip4(t.dmac, t.smac, t.sip, t.dip, 6, t.ttl, t.id,
+			      t.df ? 0x4000 : 0),
+			  tcp_segment(t.sport, t.dport, t.flags, t.seq, t.ack,
+				      t.win,
+				      payload_or(t.data, t.payload, counting),
+				      t.wscale));
 }
 
 Bytes
 udp_frame(const Udp &u)
 {
-	Ip4 ip;
-
-	ip.dmac = u.dmac;
-	ip.smac = u.smac;
-	ip.src = u.sip;
-	ip.dst = u.dip;
-	ip.proto = 17;
-	ip.ttl = u.ttl;
-	ip.id = u.id;
-	ip.frag = u.df ? 0x4000 : 0;
-	return ipv4_frame(ip, udp_datagram(u.sport, u.dport,
-					   payload_or(u.data, u.payload,
-						      letters)));
+	return ipv4_frame(ip4(u.dmac, u.smac, u.sip, u.dip, 17, u.ttl, u.id,
+			      u.df ? 0x4000 : 0),
+			  udp_datagram(u.sport, u.dport,
+				       payload_or(u.data, u.payload, letters)));
 }
 
 Bytes
@@ -249,15 +249,7 @@ static Bytes
 icmp_frame(const Mac &dmac, const Mac &smac, uint32_t sip, uint32_t dip,
 	   uint16_t ip_id, const Bytes &icmp)
 {
-	Ip4 ip;
-
-	ip.dmac = dmac;
-	ip.smac = smac;
-	ip.src = sip;
-	ip.dst = dip;
-	ip.proto = 1;
-	ip.id = ip_id;
-	return ipv4_frame(ip, icmp);
+	return ipv4_frame(ip4(dmac, smac, sip, dip, 1, 64, ip_id), icmp);
 }
 
 Bytes

@@ -60,6 +60,9 @@ struct Ip4 {
 	bool l4_csum = true;
 };
 
+/* The usual Ip4: options none, L4 checksum filled. */
+Ip4 ip4(const Mac &dmac, const Mac &smac, uint32_t src, uint32_t dst,
+	uint8_t proto, uint8_t ttl = 64, uint16_t id = 0, uint16_t frag = 0);
 /* Ethernet + IPv4 header (total length from l4) + l4. */
 Bytes ipv4_frame(const Ip4 &ip, const Bytes &l4);
 
