@@ -76,18 +76,10 @@ tcp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq,
 {
 	Pkt p;
 	uint32_t hlen = wscale >= 0 ? 24 : 20;
-	Tcp t = {};
-
-	t.sip = htonl(src);
-	t.dip = htonl(dst);
-	t.sport = sport;
-	t.dport = dport;
-	t.flags = flags;
-	t.seq = seq;
-	t.ack = ack;
-	t.win = win;
-	t.wscale = wscale;
-	Bytes f = tcp_frame(t);
+	Bytes f = tcp_frame(Tcp{ .sip = htonl(src), .dip = htonl(dst),
+				 .sport = sport, .dport = dport,
+				 .flags = flags, .seq = seq, .ack = ack,
+				 .win = win, .wscale = wscale });
 
 	memset(&p, 0, sizeof(p));
 	memcpy(p.buf, f.data(), f.size());
