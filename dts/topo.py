@@ -141,6 +141,39 @@ def cleanup_prefix(prefix):
     (STATE_DIR / (prefix + ".json")).unlink(missing_ok=True)
 
 
+def kernel_drops(t, roles=ROLES, detail=False):
+    """Packets the peers' kernels dropped, which edgefwd cannot see: the
+    per-CPU input backlog (softnet: the whole machine's, as veth and TAP
+    receive through it), every interface's rx/tx drops and UDP socket
+    errors (InErrors: receive buffer full) in the given namespaces of
+    topology t (default: all of them). The total, or with detail a dict
+    {"softnet": n, "<role>:<ifname>": n, "<role>:udp": n} of the non-zero
+    counts."""
+    counts = {"softnet": 0}
+    with open("/proc/net/softnet_stat") as f:
+        for line in f:
+            counts["softnet"] += int(line.split()[1], 16)
+    for role in roles:
+        ns = t.ns[role]
+        out = subprocess.run(["ip", "-n", ns, "-s", "-j", "link"],
+                             capture_output=True, text=True).stdout
+        for link in json.loads(out or "[]"):
+            st = link.get("stats64", {})
+            counts["%s:%s" % (role, link.get("ifname"))] = (
+                st.get("rx", {}).get("dropped", 0) +
+                st.get("tx", {}).get("dropped", 0))
+        snmp = subprocess.run(["ip", "netns", "exec", ns, "cat",
+                               "/proc/net/snmp"], capture_output=True,
+                              text=True).stdout.splitlines()
+        udp = [line.split() for line in snmp if line.startswith("Udp:")]
+        if len(udp) == 2:
+            row = dict(zip(udp[0][1:], udp[1][1:]))
+            counts["%s:udp" % role] = int(row.get("InErrors", 0))
+    if detail:
+        return {k: v for k, v in counts.items() if v}
+    return sum(counts.values())
+
+
 def reap_stale():
     """Clean up after runs whose owner process is gone."""
     if not STATE_DIR.is_dir():

@@ -20,7 +20,6 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
@@ -33,6 +32,10 @@
 #include "ef_neigh.h"
 #include "ef_svc.h"
 #include "ef_tele.h"
+
+#include "edgefwd_priv.h"
+
+EF_LOG_REGISTER(edgefwd);
 
 static volatile sig_atomic_t got_stop;
 static volatile sig_atomic_t got_hup;
@@ -111,13 +114,13 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 		case 'i':
 			if (parse_u32(optarg, &o->idle_sleep_us) != 0 ||
 			    o->idle_sleep_us > 100000) {
-				fprintf(stderr, "edgefwd: --idle-sleep: 0..100000\n");
+				EF_EDGEFWD_LOG(ERR, "--idle-sleep: 0..100000");
 				return -1;
 			}
 			break;
 		case 'r':
 			if (parse_u32(optarg, &o->icmp_rate) != 0) {
-				fprintf(stderr, "edgefwd: --icmp-rate: a number\n");
+				EF_EDGEFWD_LOG(ERR, "--icmp-rate: a number");
 				return -1;
 			}
 			break;
@@ -125,8 +128,8 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 			if (parse_u32(optarg, &o->max_services) != 0 ||
 			    o->max_services == 0 ||
 			    o->max_services > (1u << 24)) {
-				fprintf(stderr,
-					"edgefwd: --max-services: 1..16777216\n");
+				EF_EDGEFWD_LOG(ERR,
+					"--max-services: 1..16777216");
 				return -1;
 			}
 			break;
@@ -139,12 +142,12 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "edgefwd: unexpected argument '%s'\n",
+		EF_EDGEFWD_LOG(ERR, "unexpected argument '%s'",
 			argv[optind]);
 		return -1;
 	}
 	if (o->config == NULL) {
-		fprintf(stderr, "edgefwd: -c FILE is required\n");
+		EF_EDGEFWD_LOG(ERR, "-c FILE is required");
 		usage(stderr);
 		return -1;
 	}
@@ -198,21 +201,21 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 	int rc;
 
 	if (rte_eth_dev_get_port_by_name(ci->port, &port_id) != 0) {
-		fprintf(stderr, "edgefwd: interface '%s' (%s:%d): no DPDK port "
+		EF_EDGEFWD_LOG(ERR, "interface '%s' (%s:%d): no DPDK port "
 			"of that name (give it to EAL: a PCI address bound to a "
-			"DPDK driver, or --vdev=%s,...)\n", ci->port, cfg->file,
+			"DPDK driver, or --vdev=%s,...)", ci->port, cfg->file,
 			ci->line, ci->port);
 		return -1;
 	}
 	rc = rte_eth_dev_info_get(port_id, &info);
 	if (rc != 0) {
-		fprintf(stderr, "edgefwd: port %s: info: %s\n", ci->port,
+		EF_EDGEFWD_LOG(ERR, "port %s: info: %s", ci->port,
 			rte_strerror(-rc));
 		return -1;
 	}
 	if (info.max_tx_queues < n_workers) {
-		fprintf(stderr, "edgefwd: port %s has %u TX queues; %u workers "
-			"need one each\n", ci->port, info.max_tx_queues,
+		EF_EDGEFWD_LOG(ERR, "port %s has %u TX queues; %u workers "
+			"need one each", ci->port, info.max_tx_queues,
 			n_workers);
 		return -1;
 	}
@@ -231,7 +234,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 	rc = rte_eth_dev_configure(port_id, p->n_rxq, (uint16_t)n_workers,
 				   &conf);
 	if (rc != 0) {
-		fprintf(stderr, "edgefwd: port %s: configure: %s\n", ci->port,
+		EF_EDGEFWD_LOG(ERR, "port %s: configure: %s", ci->port,
 			rte_strerror(-rc));
 		return -1;
 	}
@@ -241,7 +244,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 					    rte_eth_dev_socket_id(port_id),
 					    NULL, sh->pool);
 		if (rc != 0) {
-			fprintf(stderr, "edgefwd: port %s: rx queue %u: %s\n",
+			EF_EDGEFWD_LOG(ERR, "port %s: rx queue %u: %s",
 				ci->port, q, rte_strerror(-rc));
 			return -1;
 		}
@@ -251,7 +254,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 					    rte_eth_dev_socket_id(port_id),
 					    NULL);
 		if (rc != 0) {
-			fprintf(stderr, "edgefwd: port %s: tx queue %u: %s\n",
+			EF_EDGEFWD_LOG(ERR, "port %s: tx queue %u: %s",
 				ci->port, q, rte_strerror(-rc));
 			return -1;
 		}
@@ -260,7 +263,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 		rc = rte_eth_dev_set_mtu(port_id, (uint16_t)ci->mtu);
 		/* ring, pcap and memif ports have no MTU: keep our own */
 		if (rc != 0 && rc != -ENOTSUP) {
-			fprintf(stderr, "edgefwd: port %s: mtu %u: %s\n",
+			EF_EDGEFWD_LOG(ERR, "port %s: mtu %u: %s",
 				ci->port, ci->mtu, rte_strerror(-rc));
 			return -1;
 		}
@@ -272,7 +275,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 	p->mtu = mtu;
 	rc = rte_eth_dev_start(port_id);
 	if (rc != 0) {
-		fprintf(stderr, "edgefwd: port %s: start: %s\n", ci->port,
+		EF_EDGEFWD_LOG(ERR, "port %s: start: %s", ci->port,
 			rte_strerror(-rc));
 		return -1;
 	}
@@ -306,82 +309,77 @@ print_counters(const struct ef_fwd_shared *sh)
 	fflush(stdout);
 }
 
-int
-main(int argc, char **argv)
+/* Validate the file before EAL, so that a broken one costs no hugepages. */
+static struct ef_cfg *
+load_config(const char *file)
 {
-	struct app_opts opts = { 0 };
 	struct ef_cfg_errors errs = { 0 };
-	struct ef_fwd_shared *sh;
-	struct ef_ctl *ctl;
-	struct ef_cfg *cfg;
-	unsigned int lcore;
-	uint32_t n_workers, w;
-	uint16_t n_started = 0;
-	int sep, ret, rc = 1;
-	char err[512];
+	struct ef_cfg *cfg = ef_cfg_load(file, &errs);
 
-	sep = find_app_args(argc, argv);
-	if (sep < 0) {
-		usage(stderr);
-		return 1;
-	}
-	if (parse_app_args(argc - sep, argv + sep, &opts) != 0)
-		return 1;
-	if (opts.check)
-		return run_check(opts.config);
-
-	/* validate before EAL so a broken file costs no hugepages */
-	cfg = ef_cfg_load(opts.config, &errs);
 	if (cfg == NULL) {
 		ef_cfg_errors_print(&errs, stderr);
 		ef_cfg_errors_clear(&errs);
-		return 1;
 	}
-	ret = rte_eal_init(sep, argv);
-	if (ret < 0) {
-		fprintf(stderr, "edgefwd: EAL init failed: %s\n",
-			rte_strerror(rte_errno));
-		ef_cfg_free(cfg);
-		return 1;
-	}
-	n_workers = rte_lcore_count() - 1;
+	return cfg;
+}
+
+/* Workers are the EAL lcores besides the main one. Returns how many, or 0
+ * when EAL's lcores or the file's interfaces do not fit. */
+static uint32_t
+count_workers(const struct ef_cfg *cfg)
+{
+	uint32_t n_workers = rte_lcore_count() - 1;
+
 	if (n_workers == 0 || n_workers > EF_FWD_MAX_WORKERS) {
-		fprintf(stderr, "edgefwd: need 1..%u worker lcores besides the "
-			"main lcore (EAL -l/--lcores gave %u lcores)\n",
+		EF_EDGEFWD_LOG(ERR, "need 1..%u worker lcores besides the "
+			"main lcore (EAL -l/--lcores gave %u lcores)",
 			EF_FWD_MAX_WORKERS, rte_lcore_count());
-		goto out_cfg;
+		return 0;
 	}
 	if (cfg->n_interfaces > EF_FWD_MAX_PORTS) {
-		fprintf(stderr, "edgefwd: at most %u interfaces\n",
+		EF_EDGEFWD_LOG(ERR, "at most %u interfaces",
 			EF_FWD_MAX_PORTS);
-		goto out_cfg;
+		return 0;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	return n_workers;
+}
 
-	ctl = ef_ctl_create(cfg, opts.config, n_workers, opts.max_services,
-			    err, sizeof(err));
-	cfg = NULL;	/* owned by the control plane now */
-	if (ctl == NULL) {
-		fprintf(stderr, "edgefwd: %s\n", err);
-		goto out_eal;
-	}
-	sh = ef_ctl_shared(ctl);
-	sh->idle_sleep_us = opts.idle_sleep_us;
-	sh->icmp_rate = opts.icmp_rate;
-	for (n_started = 0; n_started < sh->n_ports; n_started++)
-		if (port_init(sh, sh->gen->cfg, n_started, n_workers) != 0)
-			goto out_ctl;
+/* Ports up, the control lcore's services started, telemetry commands
+ * registered. *n_started: the ports started (stop_dataplane stops them). */
+static int
+start_dataplane(struct ef_ctl *ctl, const struct app_opts *o,
+		uint32_t n_workers, uint16_t *n_started)
+{
+	struct ef_fwd_shared *sh = ef_ctl_shared(ctl);
+	char err[512];
+	int ret;
+
+	sh->idle_sleep_us = o->idle_sleep_us;
+	sh->icmp_rate = o->icmp_rate;
+	for (*n_started = 0; *n_started < sh->n_ports; (*n_started)++)
+		if (port_init(sh, sh->gen->cfg, *n_started, n_workers) != 0)
+			return -1;
 	if (ef_ctl_start(ctl, err, sizeof(err)) != 0) {
-		fprintf(stderr, "edgefwd: %s\n", err);
-		goto out_ctl;
+		EF_EDGEFWD_LOG(ERR, "%s", err);
+		return -1;
 	}
 	ret = ef_tele_register(ctl);
 	if (ret != 0)
-		fprintf(stderr, "edgefwd: telemetry commands: %s (the data "
-			"plane runs without them)\n", strerror(-ret));
-	w = 0;
+		EF_EDGEFWD_LOG(WARNING, "telemetry commands: %s (the data "
+			"plane runs without them)", strerror(-ret));
+	return 0;
+}
+
+/* Workers on every worker lcore; the control loop on this one until
+ * SIGTERM/SIGINT (SIGHUP: reload); then the workers stop and the counters
+ * are printed. */
+static void
+serve(struct ef_ctl *ctl, const char *config, uint32_t n_workers)
+{
+	struct ef_fwd_shared *sh = ef_ctl_shared(ctl);
+	unsigned int lcore;
+	uint32_t w = 0;
+
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		sh->workers[w]->lcore_id = lcore;
 		rte_eal_remote_launch(ef_fwd_worker_main, sh->workers[w], lcore);
@@ -390,7 +388,7 @@ main(int argc, char **argv)
 	ef_ctl_announce(ctl);
 	printf("edgefwd: ready: %u workers, %u ports, generation %" PRIu64
 	       ", config %s\n", n_workers, sh->n_ports, sh->gen->number,
-	       opts.config);
+	       config);
 	fflush(stdout);
 
 	while (!got_stop) {
@@ -405,22 +403,74 @@ main(int argc, char **argv)
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	rte_eal_mp_wait_lcore();
 	print_counters(sh);
-	rc = 0;
-out_ctl:
-	if (rc != 0)
-		__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
-	/* only the ports that started: a failed start stops at the first
-	 * port that did not */
+}
+
+/* Workers told to stop (a failed start launched none), the started ports
+ * stopped and closed, the control state freed. */
+static void
+stop_dataplane(struct ef_ctl *ctl, uint16_t n_started)
+{
+	struct ef_fwd_shared *sh = ef_ctl_shared(ctl);
+
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	for (uint16_t i = 0; i < n_started; i++) {
 		rte_eth_dev_stop(sh->ports[i].port_id);
 		rte_eth_dev_close(sh->ports[i].port_id);
 	}
 	ef_ctl_free(ctl);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app_opts opts = { 0 };
+	struct ef_ctl *ctl;
+	struct ef_cfg *cfg;
+	uint32_t n_workers;
+	uint16_t n_started = 0;
+	int sep, rc = 1;
+	char err[512];
+
+	sep = find_app_args(argc, argv);
+	if (sep < 0) {
+		usage(stderr);
+		return 1;
+	}
+	if (parse_app_args(argc - sep, argv + sep, &opts) != 0)
+		return 1;
+	if (opts.check)
+		return run_check(opts.config);
+	cfg = load_config(opts.config);
+	if (cfg == NULL)
+		return 1;
+	if (rte_eal_init(sep, argv) < 0) {
+		EF_EDGEFWD_LOG(ERR, "EAL init failed: %s",
+			rte_strerror(rte_errno));
+		ef_cfg_free(cfg);
+		return 1;
+	}
+	n_workers = count_workers(cfg);
+	if (n_workers == 0) {
+		ef_cfg_free(cfg);
+		goto out_eal;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+
+	/* cfg is the control plane's from here, also when this fails */
+	ctl = ef_ctl_create(cfg, opts.config, n_workers, opts.max_services,
+			    err, sizeof(err));
+	if (ctl == NULL) {
+		EF_EDGEFWD_LOG(ERR, "%s", err);
+		goto out_eal;
+	}
+	if (start_dataplane(ctl, &opts, n_workers, &n_started) == 0) {
+		serve(ctl, opts.config, n_workers);
+		rc = 0;
+	}
+	stop_dataplane(ctl, n_started);
 out_eal:
 	rte_eal_cleanup();
 	return rc;
-out_cfg:
-	ef_cfg_free(cfg);
-	rte_eal_cleanup();
-	return 1;
 }

@@ -122,30 +122,8 @@ print(json.dumps({"sent": sent, "lost": lost, "late": late,
 """
 
 
-def kernel_drops(lb):
-    """Packets the peers' kernels dropped, which edgefwd cannot see: the
-    per-CPU input backlog (softnet), every interface's rx/tx drops and UDP
-    socket errors in the client, pod network and local pod namespaces."""
-    total = 0
-    with open("/proc/net/softnet_stat") as f:
-        for line in f:
-            total += int(line.split()[1], 16)
-    for role in ("cl", "pods", "pa1", "pa2"):
-        ns = lb.ns[role]
-        out = subprocess.run(["ip", "-n", ns, "-s", "-j", "link"],
-                             capture_output=True, text=True).stdout
-        for link in json.loads(out or "[]"):
-            st = link.get("stats64", {})
-            total += st.get("rx", {}).get("dropped", 0)
-            total += st.get("tx", {}).get("dropped", 0)
-        snmp = subprocess.run(["ip", "netns", "exec", ns, "cat",
-                               "/proc/net/snmp"], capture_output=True,
-                              text=True).stdout.splitlines()
-        udp = [l.split() for l in snmp if l.startswith("Udp:")]
-        if len(udp) == 2:
-            row = dict(zip(udp[0][1:], udp[1][1:]))
-            total += int(row.get("InErrors", 0))
-    return total
+# the namespaces a datagram to a Local pod crosses besides edgefwd's
+UDP_PATH = ("cl", "pods", "pa1", "pa2")
 
 
 def edgefwd_drops(lb):
@@ -160,7 +138,7 @@ def test_reload_under_traffic(lb, record_property):
     connections and one UDP flow go to Local endpoints that every
     generation keeps."""
     before = tel(lb, "/edgefwd/info")["generation"]
-    drops0, kdrops0 = edgefwd_drops(lb), kernel_drops(lb)
+    drops0, kdrops0 = edgefwd_drops(lb), topo.kernel_drops(lb, UDP_PATH)
     ns = lb.ns["cl"]
     stream = subprocess.Popen(
         ["ip", "netns", "exec", ns, topo.PYTHON, topo.PEERS / "client.py",
@@ -193,7 +171,7 @@ def test_reload_under_traffic(lb, record_property):
         len(failed), len(gets), failed[0])
     assert {g["body"]["pod"] for g in gets} <= topo.LOCAL_PODS
     assert dgrams["sent"] > 50, dgrams
-    drops1, kdrops1 = edgefwd_drops(lb), kernel_drops(lb)
+    drops1, kdrops1 = edgefwd_drops(lb), topo.kernel_drops(lb, UDP_PATH)
     # edgefwd counts every packet it drops, by reason: across 100 reloads
     # it dropped none. A datagram lost anyway must have been dropped by a
     # peer's kernel (a 2-vCPU machine moving a 150 MB stream at the same

@@ -42,6 +42,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -58,6 +59,9 @@ SECONDS = int(os.environ.get("EF_SOAK_SECONDS", "120"))
 RELOAD_EVERY = float(os.environ.get("EF_SOAK_RELOAD", "10"))
 SAMPLE_EVERY = float(os.environ.get("EF_SOAK_SAMPLE", "2"))
 STREAM = 20 * 1024 * 1024
+UDP_TIMEOUT = 2.0
+UDP_PATH = ("cl", "pods", "pa1", "pa2")  # namespaces the datagrams cross
+UDP_LATE = 8.0
 RSS_GROWTH_MAX = 0.05
 FLIP_POD = "pod-b1"
 ASAN_EDGEFWD = os.environ.get(
@@ -69,19 +73,21 @@ LEAK_REPRODUCER = (topo.REPO / "test" / "fuzz" / "corpus" / "cfg" /
 
 # Drop reasons the scenario explains, and why:
 SOAK_EXPLAINED = {
-    # a reload removed pod-a2 (or a probe pod-b1) while flows used it
+    # a reload removed pod-a2 while flows used it: their next segments
     "endpoint_removed",
-    # ARP not yet resolved: the first packets to a pod or node-b, and
-    # again after a neighbour entry ages out while pod-b1 is down
-    "no_neighbor",
-    # late segments of connections that a removal or a pod's restart
-    # ended (retransmitted FIN/ACK, RST after the flow was closed)
+    # late segments of connections that a removal or pod-b1's kill ended
+    # (retransmitted FIN/ACK, the client's RST after the flow was closed)
     "no_flow",
-    "ct_invalid",
     # the TAP's kernel queue was full for a moment: the Python peers
     # share two CPUs with the data plane (a real NIC does not do this)
     "tx_full",
 }
+# Not explained any more, because their causes are fixed: 'unsupported'
+# (the bridge's IGMP reports: link-local multicast now goes to the
+# kernel), 'no_neighbor' (the first SYN-ACK to a client whose MAC the
+# control lcore was still learning: such frames now wait for the answer,
+# EF_FWD_HOLD_*), 'ct_invalid' (a pod's retransmitted SYN-ACK after the
+# client's ACK: forwarded as Linux conntrack does).
 
 
 # -- traffic generator (client namespace) ----------------------------------
@@ -95,22 +101,27 @@ def traffic_main(argv):
 
     stop = time.monotonic() + args.seconds
     res = {"short": {"ok": 0, "fail": []}, "stream": {"ok": 0, "fail": []},
-           "udp": {"ok": 0, "fail": []}}
+           "udp": {"ok": 0, "fail": [], "late": []}}
     lock = threading.Lock()
 
-    def record(kind, ok, what):
+    def record(kind, ok, what, t0):
         with lock:
             if ok:
                 res[kind]["ok"] += 1
             else:
-                res[kind]["fail"].append([round(time.time(), 2), what])
+                # when it started, when it ended, what went wrong
+                res[kind]["fail"].append([round(t0, 3), round(time.time(), 3),
+                                          what])
 
     def short():
         a = argparse.Namespace(connect_timeout=2.0, timeout=5.0)
         while time.monotonic() < stop:
+            t0 = time.time()
             r = client.one_get("http://%s/" % topo.LB_CLUSTER, a)
             ok = r["ok"] and r.get("status") == 200
-            record("short", ok, r.get("error") or r.get("status"))
+            record("short", ok, "%s: %s (port %s)" % (
+                r.get("phase"), r.get("error") or r.get("status"),
+                r.get("local_port")), t0)
             time.sleep(0.02)
 
     def stream():
@@ -118,18 +129,47 @@ def traffic_main(argv):
             a = argparse.Namespace(url="http://%s/blob" % topo.LB_LOCAL,
                                    size=STREAM, connect_timeout=2.0,
                                    timeout=20.0)
+            t0 = time.time()
             r = client.cmd_blob(a)
             ok = (r["ok"] and r.get("bytes") == STREAM and
                   r.get("sha256") == r["expected_sha256"])
-            record("stream", ok, r.get("error") or "bad data")
+            record("stream", ok, r.get("error") or "bad data", t0)
             time.sleep(0.5)
 
     def udp():
-        a = argparse.Namespace(host=topo.LB_LOCAL, port=5353, count=1,
-                               timeout=2.0, message="soak")
+        # One datagram, one answer. An answer later than UDP_TIMEOUT is
+        # waited for up to UDP_LATE more seconds on the same socket and
+        # counted as late, not lost: on two shared CPUs a Python pod can be
+        # descheduled that long, and only a datagram that never comes back
+        # is a loss to account for.
+        n = 0
         while time.monotonic() < stop:
-            [r] = client.cmd_udp(a)
-            record("udp", r["ok"], r.get("error"))
+            t0 = time.time()
+            msg = "soak %d" % n
+            n += 1
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.bind(("0.0.0.0", 0))
+                port = sock.getsockname()[1]
+                sock.sendto(msg.encode(), (topo.LB_LOCAL, 5353))
+                got = None
+                deadline = t0 + UDP_TIMEOUT + UDP_LATE
+                while got is None and time.time() < deadline:
+                    sock.settimeout(max(0.01, deadline - time.time()))
+                    try:
+                        data, _ = sock.recvfrom(65535)
+                    except socket.timeout:
+                        break
+                    if json.loads(data).get("echo") == msg:
+                        got = time.time() - t0
+            except OSError as exc:
+                got, port = None, "error %s" % exc
+            finally:
+                sock.close()
+            if got is not None and got > UDP_TIMEOUT:
+                with lock:
+                    res["udp"]["late"].append([round(t0, 3), round(got, 2)])
+            record("udp", got is not None, "no answer (port %s)" % port, t0)
             time.sleep(0.05)
 
     threads = [threading.Thread(target=f) for f in (short, stream, udp)]
@@ -143,6 +183,38 @@ def traffic_main(argv):
 
 
 # -- the suites -----------------------------------------------------------
+
+# A killed pod-b1 refuses connections (its kernel answers the SYN with a
+# RST) until the health checks take it out: 'fall' failed probes 'interval'
+# apart, each failing at once (refused) or after 'timeout', then one
+# control-loop turn to publish. Slack of one interval for the phase of the
+# probe timer against the kill.
+FLIP_DETECT_S = (2 + 1) * 1.0 + 0.5
+
+
+def account_short(fails, events):
+    """Match each failed short connection [t0, t1, what] to the event that
+    explains it. Returns ({reason: count}, [unexplained failures]):
+      - 'pod-b1 killed': refused or reset, starting within FLIP_DETECT_S
+        after a kill of pod-b1 (until the probes take it out);
+      - 'endpoint removed': in flight across a reload that removed pod-a2
+        (edgefwd drops the flow's segments, endpoint_removed).
+    """
+    kills = [t for t, what in events if what == "kill b1"]
+    removals = [t for t, what in events if what == "reload without a2"]
+    why, rest = {}, []
+    for f in fails:
+        t0, t1, what = f
+        if any(k - 0.1 <= t0 <= k + FLIP_DETECT_S for k in kills) and \
+                ("refused" in what or "reset" in what):
+            key = "pod-b1 killed"
+        elif any(t0 <= r <= t1 + 0.1 for r in removals):
+            key = "endpoint removed"
+        else:
+            rest.append(f)
+            continue
+        why[key] = why.get(key, 0) + 1
+    return why, rest
 
 def soak_config(with_a2):
     cfg = config.demo()
@@ -229,7 +301,10 @@ if pytest is not None:
         wait_ready(t, "http://%s/" % topo.LB_CLUSTER)
         wait_ready(t, "http://%s/" % topo.LB_LOCAL)
         mbufs0 = dp.telemetry("/edgefwd/stats").get("mbufs_in_use")
+        kdrops0 = topo.kernel_drops(t, UDP_PATH, detail=True)
         start = time.monotonic()
+        start_wall = time.time()
+        events = []
         traffic = start_traffic(t, SECONDS)
         samples = []  # (seconds, rss kB)
         heap = []  # (seconds, Alloc_size, Alloc_count) of the DPDK heap
@@ -245,13 +320,16 @@ if pytest is not None:
                     reloads += 1
                     write_atomic(soak_config(reloads % 2 == 0), conf)
                     os.kill(pid, signal.SIGHUP)
+                    events.append((time.time(), "reload %s" % ("with a2" if reloads % 2 == 0 else "without a2")))
                     next_reload += RELOAD_EVERY
                     if reloads % 4 == 2 and flip_back is None:
+                        events.append((time.time(), "kill b1"))
                         t.pods[FLIP_POD].stop(timeout=3)
                         flip_back = now + 5
                         flips += 1
                 if flip_back is not None and now >= flip_back:
                     restart_pod(t, FLIP_POD)
+                    events.append((time.time(), "b1 back"))
                     flip_back = None
                 time.sleep(SAMPLE_EVERY)
             if flip_back is not None:
@@ -265,6 +343,10 @@ if pytest is not None:
         samples.append((round(time.monotonic() - start, 1), rss_kb(pid)))
         heap.append((samples[-1][0],) + heap_alloc(t))
         stats = dp.telemetry("/edgefwd/stats")
+        kd1 = topo.kernel_drops(t, UDP_PATH, detail=True)
+        kdetail = {k: v - kdrops0.get(k, 0) for k, v in kd1.items()
+                   if v - kdrops0.get(k, 0)}
+        kdrops = sum(kdetail.values())
         res = json.loads(out)
         warm = max(20.0, SECONDS / 4, 2.5 * RELOAD_EVERY)
         base = [kb for s, kb in samples if s <= warm][-1]
@@ -287,6 +369,17 @@ if pytest is not None:
         print("soak: RSS samples (s, kB)", samples)
         drops = {k: v for k, v in stats["drops"].items() if v}
         print("soak: drops", drops, "flows active", stats["flows_active"])
+        print("soak: events (s):", ", ".join(
+            "%.1f %s" % (e[0] - start_wall, e[1]) for e in events))
+        print("soak: UDP answers later than %.0f s: %s" % (UDP_TIMEOUT, [
+            "%.1f s at %.1f" % (late, t0 - start_wall)
+            for t0, late in res["udp"]["late"]]))
+        why, unexplained_fail = account_short(res["short"]["fail"], events)
+        print("soak: failed short connections: %d, explained: %s" % (
+            len(res["short"]["fail"]), why))
+        for f in unexplained_fail:
+            print("soak: UNEXPLAINED short failure %.2f..%.2f s: %s" % (
+                f[0] - start_wall, f[1] - start_wall, f[2]))
         mbufs = stats.get("mbufs_in_use")
         print("soak: mbufs in use at the end: %s" % (
             mbufs if mbufs is not None else
@@ -311,12 +404,15 @@ if pytest is not None:
         # Local service: neither reloads nor the flip touch it
         assert not res["stream"]["fail"], res["stream"]["fail"][:5]
         assert res["stream"]["ok"] >= 2
-        # UDP is lossy by nature; the Python pods share 2 CPUs
-        assert len(res["udp"]["fail"]) <= 0.01 * res["udp"]["ok"] + 2, \
-            res["udp"]["fail"][:5]
-        # short connections fail only around a flip or a removal
-        assert len(res["short"]["fail"]) <= 0.05 * res["short"]["ok"] + 5, \
-            res["short"]["fail"][:10]
+        # edgefwd counts each drop by reason, and none of them can be a
+        # datagram to a Local pod (SOAK_EXPLAINED): a datagram lost anyway
+        # was lost in a peer's kernel, whose counters then show it
+        print("soak: UDP lost %d, peer kernels dropped %d packets %s" % (
+            len(res["udp"]["fail"]), kdrops, kdetail))
+        assert len(res["udp"]["fail"]) <= kdrops, res["udp"]["fail"][:5]
+        # every failed short connection is one that a pod-b1 kill or an
+        # endpoint removal explains (account_short)
+        assert not unexplained_fail, unexplained_fail[:10]
         assert res["short"]["ok"] >= SECONDS
         # and everything answers once it is over
         wait_ready(t, "http://%s/" % topo.LB_CLUSTER)

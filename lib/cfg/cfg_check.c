@@ -109,16 +109,6 @@ report(struct cfg_ctx *c, const struct clash *k)
 		     svc_name(c, first->svc_idx, n2, sizeof(n2)));
 }
 
-static bool
-on_interface(const struct ef_cfg *cfg, const struct ef_addr *a)
-{
-	for (uint32_t i = 0; i < cfg->n_interfaces; i++) {
-		if (ef_addr_eq(&cfg->interfaces[i].address, a))
-			return true;
-	}
-	return false;
-}
-
 static void
 add_clash(struct clash *list, uint32_t *n, const struct cfg_claim *x,
 	  const struct cfg_claim *y)
@@ -182,7 +172,7 @@ cfg_check_claims(struct cfg_ctx *c)
 				continue;
 			}
 			run = x;
-			if (wild != NULL && on_interface(c->cfg, &x->addr))
+			if (wild != NULL && cfg_is_interface_address(c->cfg, &x->addr))
 				add_clash(list, &n_list, x, wild);
 		}
 		i = end;

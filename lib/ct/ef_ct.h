@@ -7,8 +7,8 @@
  *
  * One table per worker lcore, read and written only by that worker: no
  * locks, no atomics. Both directions of a flow index one flow entry: the
- * table's index (a bucketized cuckoo hash, see ct.c for why not rte_hash)
- * holds two keys per flow, the original-direction key (client ->
+ * table's index (a bucketized cuckoo hash, see ct_index.c for why not
+ * rte_hash) holds two keys per flow, the original-direction key (client ->
  * frontend, as the client's packet arrives) and the reply-direction key
  * (endpoint -> snat-or-client, as the endpoint's reply arrives). An index
  * slot holds a 16-bit signature and (flow index << 1 | direction), so one

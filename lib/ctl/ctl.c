@@ -10,7 +10,6 @@
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
-#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
@@ -23,9 +22,9 @@
 #include "ef_route.h"
 #include "ef_svc.h"
 
-RTE_LOG_REGISTER(ef_ctl_logtype, user.edgefwd.ctl, INFO);
-#define EF_CTL_LOG(level, ...) \
-	rte_log(RTE_LOG_##level, ef_ctl_logtype, "ctl: " __VA_ARGS__)
+#include "ctl_priv.h"
+
+EF_LOG_REGISTER(ctl);
 
 #define NEIGH_ENTRIES 4096
 #define POOL_DQ_SIZE 4096	/* pools waiting for a grace period */
@@ -98,23 +97,16 @@ mbufs_needed(const struct ef_cfg *cfg, uint32_t n_workers)
 		n_workers * (n_workers + 2) * EF_FWD_RING_SIZE / 4 + 1024;
 }
 
-struct ef_ctl *
-ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
-	      uint32_t max_services, char *err, size_t errlen)
+/* The control state with nothing allocated yet but itself (NULL: out of
+ * memory). */
+static struct ef_ctl *
+ctl_alloc(const char *file, uint32_t n_workers, uint16_t n_ports)
 {
-	struct ef_ctl *c;
+	struct ef_ctl *c = calloc(1, sizeof(*c));
 	struct ef_fwd_shared *sh;
-	struct ef_svc_gen *g;
-	size_t qsz;
-	uint32_t need;
-	int ret;
 
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		ef_cfg_free(cfg);
-		snprintf(err, errlen, "out of memory");
+	if (c == NULL)
 		return NULL;
-	}
 	pthread_mutex_init(&c->reader_lock, NULL);
 	pthread_mutex_init(&c->req_lock, NULL);
 	pthread_mutex_init(&c->err_lock, NULL);
@@ -124,11 +116,19 @@ ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
 	c->born_ms = rte_rdtsc() / c->tsc_per_ms;
 	c->reader_id = n_workers;
 	sh->n_workers = n_workers;
-	sh->n_ports = (uint16_t)cfg->n_interfaces;
+	sh->n_ports = n_ports;
 	for (uint32_t i = 0; i < RTE_MAX_ETHPORTS; i++)
 		sh->port_to_if[i] = -1;
+	return c;
+}
 
-	need = mbufs_needed(cfg, n_workers);
+static int
+pool_create(struct ef_ctl *c, const struct ef_cfg *cfg, char *err,
+	    size_t errlen)
+{
+	uint32_t n_workers = c->sh.n_workers;
+	uint32_t need = mbufs_needed(cfg, n_workers);
+
 	if (cfg->dataplane.mbufs < need) {
 		snprintf(err, errlen, "%s: dataplane.mbufs = %u is too small "
 			 "for %u interfaces x %u workers with %u/%u descriptors:"
@@ -136,60 +136,72 @@ ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
 			 cfg->n_interfaces, n_workers,
 			 cfg->dataplane.rx_descriptors,
 			 cfg->dataplane.tx_descriptors, need);
-		ef_cfg_free(cfg);
-		goto fail;
+		return -1;
 	}
-	sh->pool = rte_pktmbuf_pool_create("ef_mbufs", cfg->dataplane.mbufs,
-					   256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					   (int)rte_socket_id());
-	if (sh->pool == NULL) {
+	c->sh.pool = rte_pktmbuf_pool_create("ef_mbufs", cfg->dataplane.mbufs,
+					     256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					     (int)rte_socket_id());
+	if (c->sh.pool == NULL) {
 		snprintf(err, errlen, "cannot allocate %u mbufs: %s (more "
 			 "hugepages, or a smaller dataplane.mbufs)",
 			 cfg->dataplane.mbufs, rte_strerror(rte_errno));
-		ef_cfg_free(cfg);
-		goto fail;
+		return -1;
 	}
-	/* workers 0..n-1 and the telemetry reader (id n_workers) */
-	qsz = rte_rcu_qsbr_get_memsize(n_workers + 1);
+	return 0;
+}
+
+/* The QSBR variable (workers 0..n-1 and the telemetry reader, id
+ * n_workers) and the defer queue of old pools. */
+static int
+rcu_create(struct ef_ctl *c, char *err, size_t errlen)
+{
+	struct ef_fwd_shared *sh = &c->sh;
+	size_t qsz = rte_rcu_qsbr_get_memsize(sh->n_workers + 1);
+	char dqn[RTE_RING_NAMESIZE];
+	struct rte_rcu_qsbr_dq_parameters dp = {
+		.name = dqn,
+		.size = POOL_DQ_SIZE,
+		.esize = sizeof(void *),
+		.trigger_reclaim_limit = 64,
+		.max_reclaim_size = 256,
+		.free_fn = ef_svc_pool_dq_free,
+	};
+	static uint32_t serial;
+
 	sh->qsbr = rte_zmalloc("ef_qsbr", qsz, RTE_CACHE_LINE_SIZE);
 	if (sh->qsbr == NULL ||
-	    rte_rcu_qsbr_init(sh->qsbr, n_workers + 1) != 0 ||
+	    rte_rcu_qsbr_init(sh->qsbr, sh->n_workers + 1) != 0 ||
 	    rte_rcu_qsbr_thread_register(sh->qsbr, c->reader_id) != 0) {
 		snprintf(err, errlen, "RCU state: out of memory");
-		ef_cfg_free(cfg);
-		goto fail;
+		return -1;
 	}
-	{
-		char dqn[RTE_RING_NAMESIZE];
-		struct rte_rcu_qsbr_dq_parameters dp = {
-			.name = dqn,
-			.size = POOL_DQ_SIZE,
-			.esize = sizeof(void *),
-			.trigger_reclaim_limit = 64,
-			.max_reclaim_size = 256,
-			.free_fn = ef_svc_pool_dq_free,
-			.v = sh->qsbr,
-		};
-		static uint32_t serial;
+	dp.v = sh->qsbr;
+	/* unique per process: tests create several controls */
+	snprintf(dqn, sizeof(dqn), "efpool%u", __atomic_fetch_add(
+		&serial, 1, __ATOMIC_RELAXED));
+	c->dq = rte_rcu_qsbr_dq_create(&dp);
+	if (c->dq == NULL) {
+		snprintf(err, errlen, "RCU defer queue: %s",
+			 rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
 
-		/* unique per process: tests create several controls */
-		snprintf(dqn, sizeof(dqn), "efpool%u", __atomic_fetch_add(
-			&serial, 1, __ATOMIC_RELAXED));
-		c->dq = rte_rcu_qsbr_dq_create(&dp);
-		if (c->dq == NULL) {
-			snprintf(err, errlen, "RCU defer queue: %s",
-				 rte_strerror(rte_errno));
-			ef_cfg_free(cfg);
-			goto fail;
-		}
-	}
-	sh->neigh = ef_neigh_create(NEIGH_ENTRIES, n_workers,
+/* The neighbour table, with the configured static entries on the
+ * interfaces whose prefix holds them. */
+static int
+neigh_create(struct ef_ctl *c, const struct ef_cfg *cfg, char *err,
+	     size_t errlen)
+{
+	struct ef_fwd_shared *sh = &c->sh;
+
+	sh->neigh = ef_neigh_create(NEIGH_ENTRIES, sh->n_workers,
 				    (int)rte_socket_id());
 	if (sh->neigh == NULL || ef_neigh_rcu_attach(sh->neigh, sh->qsbr) != 0) {
 		snprintf(err, errlen, "neighbour table: %s",
 			 rte_strerror(rte_errno));
-		ef_cfg_free(cfg);
-		goto fail;
+		return -1;
 	}
 	for (uint32_t i = 0; i < cfg->n_neighbors; i++) {
 		const struct ef_cfg_neighbor *n = &cfg->neighbors[i];
@@ -203,29 +215,65 @@ ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
 						     n->address.v4, n->mac);
 		}
 	}
-	ret = ef_nat_map_init(&c->nat_map, cfg->snat_addresses,
-			      cfg->n_snat_addresses, cfg->snat_port_min,
-			      cfg->snat_port_max, n_workers);
+	return 0;
+}
+
+static int
+snat_init(struct ef_ctl *c, const struct ef_cfg *cfg, char *err,
+	  size_t errlen)
+{
+	int ret = ef_nat_map_init(&c->nat_map, cfg->snat_addresses,
+				  cfg->n_snat_addresses, cfg->snat_port_min,
+				  cfg->snat_port_max, c->sh.n_workers);
+
 	if (ret != 0) {
 		snprintf(err, errlen, "node.snat_addresses/snat_port_range: "
 			 "%s (at most %u addresses, at least one port per "
 			 "worker)", strerror(-ret),
 			 (unsigned int)EF_NAT_MAX_ADDRS);
-		ef_cfg_free(cfg);
-		goto fail;
+		return -1;
 	}
-	sh->nat_map = &c->nat_map;
+	c->sh.nat_map = &c->nat_map;
+	return 0;
+}
+
+static int
+registry_create(struct ef_ctl *c, uint32_t max_services, char *err,
+		size_t errlen)
+{
 	c->reg = ef_svc_registry_create(max_services);
 	if (c->reg == NULL) {
 		snprintf(err, errlen, "service registry: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+struct ef_ctl *
+ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
+	      uint32_t max_services, char *err, size_t errlen)
+{
+	struct ef_ctl *c = ctl_alloc(file, n_workers,
+				     (uint16_t)cfg->n_interfaces);
+
+	if (c == NULL) {
+		ef_cfg_free(cfg);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (pool_create(c, cfg, err, errlen) != 0 ||
+	    rcu_create(c, err, errlen) != 0 ||
+	    neigh_create(c, cfg, err, errlen) != 0 ||
+	    snat_init(c, cfg, err, errlen) != 0 ||
+	    registry_create(c, max_services, err, errlen) != 0) {
 		ef_cfg_free(cfg);
 		goto fail;
 	}
-	g = ef_svc_gen_build(cfg, 1, NULL, c->reg, (int)rte_socket_id(), err,
-			     errlen);
-	if (g == NULL)
+	/* the first generation owns cfg from here, also when it fails */
+	c->sh.gen = ef_svc_gen_build(cfg, 1, NULL, c->reg, (int)rte_socket_id(),
+				     err, errlen);
+	if (c->sh.gen == NULL)
 		goto fail;
-	sh->gen = g;
 	return c;
 fail:
 	ef_ctl_free(c);
@@ -435,7 +483,7 @@ reload_failed(struct ef_ctl *c, const char *err)
 	snprintf(c->last_err, sizeof(c->last_err), "%s", err);
 	pthread_mutex_unlock(&c->err_lock);
 	EF_CTL_LOG(ERR, "reload of %s rejected, generation %" PRIu64
-		   " stays: %s\n", c->file, c->sh.gen->number, err);
+		   " stays: %s", c->file, c->sh.gen->number, err);
 }
 
 int
@@ -475,7 +523,7 @@ ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
 	if (c->health != NULL &&
 	    ef_health_sync(c->health, g, rte_rdtsc() / c->tsc_per_ms) < 0)
 		EF_CTL_LOG(ERR, "health checks: out of memory while adopting "
-			   "generation %" PRIu64 "\n", g->number);
+			   "generation %" PRIu64, g->number);
 	rte_rcu_qsbr_synchronize(sh->qsbr, RTE_QSBR_THRID_INVALID);
 	ef_svc_gen_free(old);
 	/* idle flows to removed endpoints go now, not at their timeout */
@@ -484,7 +532,7 @@ ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
 	c->last_reload_ms = (double)(rte_rdtsc() - t0) /
 		(double)c->tsc_per_ms;
 	EF_CTL_LOG(INFO, "reloaded %s: generation %" PRIu64 ", %u services, "
-		   "%u endpoints, built and published in %.3f ms\n", cfg->file,
+		   "%u endpoints, built and published in %.3f ms", cfg->file,
 		   g->number, g->cfg->n_services, g->n_health, c->last_reload_ms);
 	resolve_next_hops(c);
 	c->announces = 0;
@@ -556,7 +604,7 @@ serve_reload_request(struct ef_ctl *c)
 
 	if (seq == __atomic_load_n(&c->done_seq, __ATOMIC_RELAXED))
 		return;
-	EF_CTL_LOG(INFO, "reload requested through telemetry\n");
+	EF_CTL_LOG(INFO, "reload requested through telemetry");
 	c->req_rc = ef_ctl_reload(c, c->req_err, sizeof(c->req_err));
 	c->req_gen = ef_ctl_generation(c);
 	__atomic_store_n(&c->done_seq, seq, __ATOMIC_RELEASE);
@@ -584,7 +632,7 @@ ef_ctl_poll(struct ef_ctl *c)
 	if (__atomic_exchange_n(&c->reload_requested, 0, __ATOMIC_ACQ_REL)) {
 		char err[EF_CTL_ERR_MAX];
 
-		EF_CTL_LOG(INFO, "reload requested (SIGHUP)\n");
+		EF_CTL_LOG(INFO, "reload requested (SIGHUP)");
 		ef_ctl_reload(c, err, sizeof(err));
 	}
 	serve_reload_request(c);

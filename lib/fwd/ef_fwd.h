@@ -39,6 +39,20 @@ extern "C" {
 #define EF_FWD_RING_SIZE 1024
 
 /*
+ * Packets to a next hop whose MAC is not known yet wait, as Linux holds up
+ * to unres_qlen packets per neighbour while it resolves, instead of being
+ * dropped (a client's first SYN-ACK would otherwise cost it a 1 s SYN
+ * retransmission): EF_FWD_HOLD_PKTS per next hop, EF_FWD_HOLD_HOPS next
+ * hops per worker, for at most EF_FWD_HOLD_MS (the resolver's
+ * EF_NEIGH_TRIES requests EF_NEIGH_RETRY_MS apart). Beyond either bound:
+ * dropped, counted neigh_hold_full; still unresolved after the wait:
+ * dropped, counted no_neighbor.
+ */
+#define EF_FWD_HOLD_HOPS 16u
+#define EF_FWD_HOLD_PKTS 8u
+#define EF_FWD_HOLD_MS 3000u
+
+/*
  * Every reason a packet is dropped. One list generates the enum, the
  * counters and the names telemetry prints (the first eleven are the
  * contract's; the rest are ours).
@@ -68,7 +82,10 @@ extern "C" {
 	X(MULTI_SEGMENT, "multi_segment") \
 	X(HANDOFF_FULL, "handoff_full") \
 	X(EXCEPTION_FULL, "exception_full") \
-	X(NO_MBUF, "no_mbuf")
+	X(NO_MBUF, "no_mbuf") \
+	X(NEIGH_HOLD_FULL, "neigh_hold_full") \
+	X(MULTICAST, "multicast") \
+	X(IP_SOURCE_ROUTE, "ip_source_route")
 
 enum ef_fwd_drop {
 #define EF_FWD_DROP_ENUM(e, s) EF_FWD_DROP_##e,
@@ -99,6 +116,10 @@ struct ef_fwd_counters {
 	uint64_t icmp_errors_sent;
 	uint64_t icmp_errors_translated;
 	uint64_t affinity_hits;
+	uint64_t ip_options_cleared;	/* service packets whose IPv4 options
+					 * were overwritten with NOPs */
+	uint64_t neigh_held;		/* packets that waited for ARP */
+	uint64_t neigh_released;	/* ... and were sent once resolved */
 	uint64_t busy_cycles;
 	uint64_t total_cycles;
 	uint64_t drops[EF_FWD_DROP_MAX];
@@ -113,9 +134,16 @@ struct ef_fwd_port {
 	uint16_t mtu;		/* IP MTU of the port */
 };
 
-/* Commands from the control lcore to a worker (on its command ring). */
+/*
+ * Commands from the control lcore or the telemetry thread to a worker (on
+ * its command ring). A worker runs one at a time, resumably: each poll
+ * visits at most EF_FWD_CMD_BUDGET flow slots of it, so no command stalls
+ * RX (1 M flows: a flush takes ~4 000 polls, a sample stops when full).
+ */
+#define EF_FWD_CMD_BUDGET 256u
+
 enum ef_fwd_cmd_type {
-	EF_FWD_CMD_FLOW_SAMPLE,		/* copy up to n flows into buf */
+	EF_FWD_CMD_FLOW_SAMPLE,		/* copy up to max flows into out */
 	EF_FWD_CMD_FLUSH_FLOWS,		/* delete every flow */
 };
 
@@ -129,11 +157,21 @@ struct ef_fwd_cmd {
 	uint32_t max;			/* FLOW_SAMPLE: capacity of out */
 	struct ef_fwd_flow_info *out;	/* FLOW_SAMPLE */
 	uint32_t n_out;			/* written by the worker */
-	uint32_t by_state[EF_CT_STATE_MAX]; /* FLOW_SAMPLE: whole table */
+	uint32_t by_state[EF_CT_STATE_MAX]; /* FLOW_SAMPLE: whole table, from
+					     * the table's counters */
 	int done;			/* set (release) by the worker */
 };
 
 struct ef_fwd_worker;
+
+/* Packets waiting for one unresolved next hop (n == 0: slot free). */
+struct ef_fwd_hold {
+	uint32_t gw;			/* next hop, network order */
+	uint16_t iface;
+	uint16_t n;
+	uint32_t since_ms;		/* first packet held */
+	struct rte_mbuf *m[EF_FWD_HOLD_PKTS];
+};
 
 /* Next-hop MACs of the current burst, one per interface (fwd.c). */
 struct ef_fwd_nh_memo {
@@ -170,7 +208,7 @@ struct ef_fwd_worker {
 	struct rte_ring *handoff_in[EF_FWD_MAX_WORKERS];   /* from w: SP/SC */
 	struct rte_ring *to_ctrl;	/* exception path: SP/SC */
 	struct rte_ring *from_ctrl;	/* frames to send: SP/SC */
-	struct rte_ring *cmd;		/* struct ef_fwd_cmd *: SP/SC */
+	struct rte_ring *cmd;		/* struct ef_fwd_cmd *: MP/SC */
 	uint64_t *svc_packets;		/* by stable service id */
 	int64_t *svc_flows;		/* by stable service id */
 	uint32_t n_svc_ids;
@@ -178,15 +216,21 @@ struct ef_fwd_worker {
 	uint64_t icmp_tokens;
 	uint32_t icmp_last_ms;
 	uint32_t now_ms;
-	uint64_t sweep_request;		/* atomic: generation to sweep for */
-	uint64_t sweep_done;		/* generation last swept for */
+	struct ef_fwd_cmd *cmd_cur;	/* command in progress, or NULL */
+	uint32_t cmd_cursor;		/* its next flow slot */
+	/* written by the control lcore, read by every poll: a line of its
+	 * own, apart from what the bursts write */
+	uint64_t sweep_request __rte_cache_aligned; /* atomic: generation to
+						      * sweep for */
+	uint64_t sweep_done __rte_cache_aligned; /* generation last swept */
 	uint32_t sweep_cursor;
-	uint32_t gen_seen;		/* generation number of this burst */
 	struct ef_svc_gen *gen;		/* generation of this burst */
 	/* output of ef_fwd_process(): frames per port, sent by ef_fwd_tx() */
 	uint16_t n_out[EF_FWD_MAX_PORTS];
 	struct rte_mbuf *out[EF_FWD_MAX_PORTS][EF_FWD_BURST_MAX * 2];
 	struct ef_fwd_nh_memo nh_memo;
+	uint32_t n_hold;		/* slots of hold[] in use */
+	struct ef_fwd_hold hold[EF_FWD_HOLD_HOPS];
 	uint8_t scratch[1600];
 	struct ef_fwd_counters c;
 } __rte_cache_aligned;
@@ -209,7 +253,7 @@ void ef_fwd_worker_free(struct ef_fwd_worker *w);
  * ef_fwd_tx()), others are handed off, passed to the control lcore or
  * dropped (counted). 'handoff' is true for frames that came from another
  * worker's handoff ring (they are ours; never handed off again).
- * now_ms is the worker's clock. Worker lcore.
+ * Time is w->now_ms, set by ef_fwd_begin(). Worker lcore.
  */
 void ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts,
 		    uint16_t n, bool handoff);
@@ -217,6 +261,14 @@ void ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts,
 /* Send what ef_fwd_process() queued (TX queue = worker index); frees and
  * counts what the NIC did not take. Worker lcore. */
 void ef_fwd_tx(struct ef_fwd_worker *w);
+
+/*
+ * Send the held frames (EF_FWD_HOLD_*) whose next hop is now resolved into
+ * w->out[], drop (no_neighbor) those that waited EF_FWD_HOLD_MS. Called by
+ * ef_fwd_poll() while anything is held; tests call it directly. Worker
+ * lcore.
+ */
+void ef_fwd_hold_release(struct ef_fwd_worker *w);
 
 /* One iteration of the worker loop: RX on every port, handoff rings,
  * injected frames, commands, expiry slice. Returns packets handled. */

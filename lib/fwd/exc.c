@@ -17,16 +17,15 @@
 #include <rte_arp.h>
 #include <rte_common.h>
 #include <rte_ether.h>
-#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include "ef_exc.h"
 #include "ef_pkt.h"
 
-RTE_LOG_REGISTER(ef_exc_logtype, user.edgefwd.exc, INFO);
-#define EF_EXC_LOG(level, ...) \
-	rte_log(RTE_LOG_##level, ef_exc_logtype, "exc: " __VA_ARGS__)
+#include "exc_priv.h"
+
+EF_LOG_REGISTER(exc);
 
 #define EXC_BUDGET 64	/* frames each way per poll */
 
@@ -334,7 +333,7 @@ void
 ef_exc_wait(struct ef_exc *x, int timeout_ms)
 {
 	if (poll(x->pfd, x->n, timeout_ms) < 0 && errno != EINTR)
-		EF_EXC_LOG(DEBUG, "poll: %s\n", strerror(errno));
+		EF_EXC_LOG(DEBUG, "poll: %s", strerror(errno));
 }
 
 void

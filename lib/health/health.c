@@ -13,13 +13,12 @@
 #include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_log.h>
 
 #include "ef_health.h"
 
-RTE_LOG_REGISTER(ef_health_logtype, user.edgefwd.health, INFO);
-#define EF_HEALTH_LOG(level, ...) \
-	rte_log(RTE_LOG_##level, ef_health_logtype, "health: " __VA_ARGS__)
+#include "health_priv.h"
+
+EF_LOG_REGISTER(health);
 
 #define MAX_INFLIGHT 512	/* probes in flight (file descriptors) */
 #define MAX_STARTS 64		/* probes started per scan */
@@ -280,7 +279,7 @@ sync_listeners(struct ef_health *h, const struct ef_svc_gen *g)
 			if (fd < 0) {
 				failed++;
 				EF_HEALTH_LOG(ERR, "%s: healthCheckNodePort "
-					"%s:%u: %s\n", nl[i].service,
+					"%s:%u: %s", nl[i].service,
 					fmt4(nl[i].addr, a, sizeof(a)),
 					nl[i].port, strerror(-fd));
 				continue;
@@ -425,7 +424,7 @@ probe_done(struct ef_health *h, uint32_t i, bool ok, const char *why,
 	if (rc < 0) {
 		/* the pools stay as they were: try the flip again later */
 		t->sm.healthy = !t->sm.healthy;
-		EF_HEALTH_LOG(ERR, "cannot republish pools: %s\n",
+		EF_HEALTH_LOG(ERR, "cannot republish pools: %s",
 			      strerror(-rc));
 		return 0;
 	}
@@ -436,7 +435,7 @@ probe_done(struct ef_health *h, uint32_t i, bool ok, const char *why,
 	}
 	pthread_mutex_unlock(&h->lock);
 	__atomic_fetch_add(&h->stats.transitions, 1, __ATOMIC_RELAXED);
-	EF_HEALTH_LOG(WARNING, "%s endpoint %s:%u is now %s (%s %s; %s)\n",
+	EF_HEALTH_LOG(WARNING, "%s endpoint %s:%u is now %s (%s %s; %s)",
 		      g->svcs[g->health[t->health_idx].svc_idx].cfg->name,
 		      fmt4(t->addr, a, sizeof(a)), t->port,
 		      t->sm.healthy ? "healthy" : "UNHEALTHY",

@@ -8,7 +8,6 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
-#include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -16,10 +15,9 @@
 
 #include "ef_neigh.h"
 
-RTE_LOG_REGISTER(ef_neigh_logtype, user.edgefwd.neigh, INFO);
-#define EF_NEIGH_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_ ## level, ef_neigh_logtype, "neigh: " fmt "\n", \
-		##__VA_ARGS__)
+#include "neigh_priv.h"
+
+EF_LOG_REGISTER(neigh);
 
 /* The value published to readers (see ef_neigh.h). */
 #define NEIGH_VAL_VALID		(1ULL << 63)

@@ -5,16 +5,14 @@
 
 #include <rte_byteorder.h>
 #include <rte_errno.h>
-#include <rte_log.h>
 #include <rte_lpm.h>
 #include <rte_malloc.h>
 
 #include "ef_route.h"
 
-RTE_LOG_REGISTER(ef_route_logtype, user.edgefwd.route, INFO);
-#define EF_ROUTE_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_ ## level, ef_route_logtype, "route: " fmt "\n", \
-		##__VA_ARGS__)
+#include "route_priv.h"
+
+EF_LOG_REGISTER(route);
 
 /* Lookups go to rte_lpm in slices of this many (stack arrays). */
 #define EF_ROUTE_BULK 32

@@ -178,12 +178,6 @@ struct ef_svc_gen *ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
 /* Free a generation that no reader can see any more. Control lcore. */
 void ef_svc_gen_free(struct ef_svc_gen *g);
 
-/* Look up frontends for n keys (n <= 64): idx[i] = frontend index or -1.
- * Any thread (the generation is immutable). */
-void ef_svc_lookup_bulk(const struct ef_svc_gen *g,
-			const struct ef_svc_fe_key **keys, uint32_t n,
-			int32_t *idx);
-
 /* Single lookup: frontend index or -1. Any thread. */
 int32_t ef_svc_lookup(const struct ef_svc_gen *g, uint32_t addr,
 		      uint16_t port, uint8_t proto);

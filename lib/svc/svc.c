@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Service generations: the registry of stable service ids, a generation
+ * built from a configuration (services, ports, endpoints, frontends,
+ * owned addresses, routes) and its lookups. The pools of each port are in
+ * svc_pool.c.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +15,13 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
-#include <rte_log.h>
 #include <rte_malloc.h>
 
-#include "ef_maglev.h"
+#include "ef_log.h"
 #include "ef_svc.h"
+#include "svc_priv.h"
 
-RTE_LOG_REGISTER(ef_svc_logtype, user.edgefwd.svc, INFO);
-#define EF_SVC_LOG(level, ...) \
-	rte_log(RTE_LOG_##level, ef_svc_logtype, "svc: " __VA_ARGS__)
+EF_LOG_REGISTER(svc);
 
 /*
  * Name -> stable id. Control lcore only, variable-length keys, never
@@ -135,156 +139,6 @@ hash_create(const char *what, uint32_t entries, uint32_t key_len,
 }
 
 void
-ef_svc_pool_free(struct ef_svc_pool *p)
-{
-	if (p == NULL)
-		return;
-	rte_free(p->tbl_all);
-	rte_free(p->tbl_local);
-	rte_free(p->eligible);
-	rte_free(p);
-}
-
-void
-ef_svc_pool_dq_free(void *p, void *e, unsigned int n)
-{
-	struct ef_svc_pool **pools = e;
-
-	RTE_SET_USED(p);
-	for (unsigned int i = 0; i < n; i++)
-		ef_svc_pool_free(pools[i]);
-}
-
-static bool
-ep_healthy(const struct ef_svc_gen *g, const struct ef_svc_endpoint *e)
-{
-	return __atomic_load_n(&g->health[e->health_idx].healthy,
-			       __ATOMIC_ACQUIRE) != 0;
-}
-
-/*
- * Fill one Maglev table from the endpoints with mark bit 'bit' set in
- * elig. Returns 0 or -errno.
- */
-static int
-pool_table(const struct ef_svc_port *sp, uint8_t *elig, uint8_t bit,
-	   uint32_t n, uint16_t **tbl, uint32_t *size, int socket_id)
-{
-	struct ef_maglev_backend *b;
-	uint32_t *map;
-	uint32_t k = 0;
-	int rc;
-
-	*size = ef_maglev_size_for(n == 0 ? 1 : n);
-	if (n == 0) {
-		*tbl = NULL;
-		*size = 0;
-		return 0;
-	}
-	*tbl = rte_malloc_socket("ef_maglev", sizeof(**tbl) * *size, 0,
-				 socket_id);
-	b = malloc(sizeof(*b) * n);
-	map = malloc(sizeof(*map) * n);
-	if (*tbl == NULL || b == NULL || map == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (uint32_t i = 0; i < sp->n_eps && k < n; i++) {
-		struct ef_addr a = { .family = EF_AF_INET4 };
-
-		if (!(elig[i] & bit))
-			continue;
-		a.v4 = sp->eps[i].addr;
-		b[k].id = ef_maglev_backend_id(&a, sp->eps[i].port);
-		b[k].weight = sp->eps[i].weight;
-		map[k] = i;
-		k++;
-	}
-	rc = ef_maglev_build(*tbl, *size, b, k);
-	if (rc == 0) {
-		/* translate backend positions into endpoint indexes */
-		for (uint32_t i = 0; i < *size; i++)
-			if ((*tbl)[i] != EF_MAGLEV_NONE)
-				(*tbl)[i] = (uint16_t)map[(*tbl)[i]];
-	}
-out:
-	free(b);
-	free(map);
-	if (rc != 0) {
-		rte_free(*tbl);
-		*tbl = NULL;
-	}
-	return rc;
-}
-
-/*
- * The endpoint sets of CONFIG.md: ready (and healthy); if none, the
- * serving-and-terminating ones; computed separately for the local set,
- * as kube-proxy does. Maglev skips endpoints of weight 0, so a set whose
- * members all weigh 0 is empty.
- */
-static struct ef_svc_pool *
-pool_build(const struct ef_svc_gen *g, const struct ef_svc_port *sp,
-	   int socket_id)
-{
-	struct ef_svc_pool *p;
-	uint32_t n_ready = 0, n_lready = 0, n_term = 0, n_lterm = 0;
-
-	p = rte_zmalloc_socket("ef_pool", sizeof(*p), 0, socket_id);
-	if (p == NULL)
-		return NULL;
-	p->eligible = rte_zmalloc_socket("ef_pool_elig",
-					 RTE_MAX(sp->n_eps, 1u), 0, socket_id);
-	if (p->eligible == NULL)
-		goto fail;
-	for (uint32_t i = 0; i < sp->n_eps; i++) {
-		const struct ef_svc_endpoint *e = &sp->eps[i];
-		bool local = e->flags & EF_SVC_EP_LOCAL;
-
-		if (!ep_healthy(g, e) || e->weight == 0)
-			continue;
-		if (e->flags & EF_SVC_EP_READY) {
-			n_ready++;
-			n_lready += local;
-			if (local && !(e->flags & EF_SVC_EP_TERMINATING))
-				p->n_local_ready++;
-		} else if ((e->flags & EF_SVC_EP_SERVING) &&
-			   (e->flags & EF_SVC_EP_TERMINATING)) {
-			n_term++;
-			n_lterm += local;
-		}
-	}
-	for (uint32_t i = 0; i < sp->n_eps; i++) {
-		const struct ef_svc_endpoint *e = &sp->eps[i];
-		bool local = e->flags & EF_SVC_EP_LOCAL;
-		bool ready = e->flags & EF_SVC_EP_READY;
-		bool term = (e->flags & EF_SVC_EP_SERVING) &&
-			(e->flags & EF_SVC_EP_TERMINATING) && !ready;
-
-		if (!ep_healthy(g, e) || e->weight == 0)
-			continue;
-		if (n_ready > 0 ? ready : term) {
-			p->eligible[i] |= 1;
-			p->n_all++;
-		}
-		if (local && (n_lready > 0 ? ready : term)) {
-			p->eligible[i] |= 2;
-			p->n_local++;
-		}
-	}
-	if (pool_table(sp, p->eligible, 1, p->n_all, &p->tbl_all,
-		       &p->size_all, socket_id) != 0)
-		goto fail;
-	if (pool_table(sp, p->eligible, 2, p->n_local, &p->tbl_local,
-		       &p->size_local, socket_id) != 0)
-		goto fail;
-	return p;
-fail:
-	ef_svc_pool_free(p);
-	return NULL;
-}
-
-void
 ef_svc_gen_free(struct ef_svc_gen *g)
 {
 	if (g == NULL)
@@ -366,28 +220,16 @@ prev_health(const struct ef_svc_gen *prev, uint32_t stable_id,
 	return 1;
 }
 
-struct ef_svc_gen *
-ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
-		 const struct ef_svc_gen *prev, struct ef_svc_registry *reg,
-		 int socket_id, char *err, size_t errlen)
+/*
+ * The arrays and hashes of g, sized from cfg: one frontend per (port,
+ * address it answers on), one service port per port, one health entry per
+ * endpoint. Returns 0 or -ENOMEM (g->... partly set; ef_svc_gen_free()).
+ */
+static int
+gen_alloc(struct ef_svc_gen *g, const struct ef_cfg *cfg,
+	  const struct ef_svc_registry *reg, int socket_id)
 {
-	struct ef_svc_gen *g;
 	uint32_t n_fes = 0, n_sps = 0, n_eps = 0, n_owned;
-	const char *what = "out of memory";
-	int rc;
-
-	g = rte_zmalloc_socket("ef_gen", sizeof(*g), 0, socket_id);
-	if (g == NULL) {
-		ef_cfg_free(cfg);
-		snprintf(err, errlen, "%s", what);
-		rte_errno = ENOMEM;
-		return NULL;
-	}
-	g->cfg = cfg;
-	g->number = number;
-	g->reg = reg;
-	g->snat_port_min = cfg->snat_port_min;
-	g->snat_port_max = cfg->snat_port_max;
 
 	for (uint32_t s = 0; s < cfg->n_services; s++) {
 		const struct ef_cfg_service *cs = &cfg->services[s];
@@ -429,160 +271,224 @@ ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
 	if (g->svcs == NULL || g->sps == NULL || g->fes == NULL ||
 	    g->health == NULL || g->by_stable == NULL || g->fe_hash == NULL ||
 	    g->ep_hash == NULL || g->owned == NULL)
-		goto fail;
+		return -ENOMEM;
 	memset(g->by_stable, 0xff, sizeof(int32_t) * g->by_stable_n);
+	return 0;
+}
 
+/* The node's own addresses: interfaces and SNAT sources. 0 or < 0. */
+static int
+own_node_addresses(struct ef_svc_gen *g, const struct ef_cfg *cfg)
+{
+	for (uint32_t i = 0; i < cfg->n_interfaces; i++)
+		if (owned_add(g, cfg->interfaces[i].address.v4,
+			      EF_SVC_OWN_IFACE) < 0)
+			return -ENOSPC;
+	for (uint32_t i = 0; i < cfg->n_snat_addresses; i++)
+		if (owned_add(g, cfg->snat_addresses[i].v4, EF_SVC_OWN_SNAT) < 0)
+			return -ENOSPC;
+	return 0;
+}
+
+/* How the frontends of one service treat a packet (EF_SVC_FE_*). */
+struct fe_flags {
+	uint8_t ext;		/* load balancer, external IPs, node ports */
+	uint8_t in;		/* the cluster IP */
+	uint32_t aff_ms;	/* ClientIP affinity timeout, 0 without */
+};
+
+static void
+fe_flags_of(const struct ef_cfg_service *cs, struct fe_flags *ff)
+{
+	uint8_t aff = cs->session_affinity == EF_AFFINITY_CLIENT_IP ?
+		EF_SVC_FE_AFFINITY : 0;
+
+	ff->aff_ms = cs->session_affinity == EF_AFFINITY_CLIENT_IP ?
+		cs->session_affinity_timeout * 1000u : 0;
+	ff->ext = EF_SVC_FE_EXTERNAL | aff |
+		(cs->external_traffic_policy == EF_POLICY_LOCAL ?
+		 EF_SVC_FE_LOCAL : EF_SVC_FE_SNAT);
+	ff->in = aff |
+		(cs->internal_traffic_policy == EF_POLICY_LOCAL ?
+		 EF_SVC_FE_LOCAL : EF_SVC_FE_SNAT_REMOTE);
+}
+
+/* The endpoints of service port sp (port cp of service sv). 0 or < 0. */
+static int
+port_endpoints(struct ef_svc_gen *g, const struct ef_svc_service *sv,
+	       const struct ef_cfg_port *cp, struct ef_svc_port *sp,
+	       int socket_id)
+{
+	const struct ef_cfg_service *cs = sv->cfg;
+
+	sp->eps = rte_zmalloc_socket("ef_eps",
+		sizeof(*sp->eps) * RTE_MAX(sp->n_eps, 1u), 0, socket_id);
+	if (sp->eps == NULL)
+		return -ENOMEM;
+	for (uint32_t e = 0; e < cs->n_endpoints; e++) {
+		const struct ef_cfg_endpoint *ce = &cs->endpoints[e];
+		struct ef_svc_endpoint *ep = &sp->eps[e];
+		struct ef_svc_ep_key k = {
+			.svc_id = sv->stable_id,
+			.addr = ce->address.v4,
+			.port = rte_cpu_to_be_16(cp->target_port),
+			.proto = cp->protocol,
+		};
+
+		ep->addr = ce->address.v4;
+		ep->port = k.port;
+		ep->weight = ce->weight;
+		ep->health_idx = sv->first_health + e;
+		ep->flags = (ce->ready ? EF_SVC_EP_READY : 0) |
+			(ce->serving ? EF_SVC_EP_SERVING : 0) |
+			(ce->terminating ? EF_SVC_EP_TERMINATING : 0) |
+			(strcmp(ce->node, g->cfg->node_name) == 0 ?
+			 EF_SVC_EP_LOCAL : 0);
+		if (rte_hash_add_key(g->ep_hash, &k) < 0)
+			return -ENOSPC;
+	}
+	return 0;
+}
+
+/* The frontends of port cp (service port spi): every address it answers. */
+static int
+port_frontends(struct ef_svc_gen *g, const struct ef_cfg_service *cs,
+	       const struct ef_cfg_port *cp, uint32_t spi,
+	       const struct fe_flags *ff)
+{
+	const struct ef_cfg *cfg = g->cfg;
+	int rc;
+
+	if (cs->cluster_ip.family == EF_AF_INET4) {
+		rc = fe_add(g, cs->cluster_ip.v4, cp->port, cp->protocol,
+			    ff->in, spi, ff->aff_ms);
+		if (rc < 0 || owned_add(g, cs->cluster_ip.v4,
+					EF_SVC_OWN_CLUSTER_IP) < 0)
+			return -ENOSPC;
+	}
+	for (uint32_t i = 0; cs->type == EF_SVC_TYPE_LOAD_BALANCER &&
+	     i < cs->n_load_balancer_ips; i++) {
+		uint32_t a = cs->load_balancer_ips[i].v4;
+
+		if (fe_add(g, a, cp->port, cp->protocol, ff->ext, spi,
+			   ff->aff_ms) < 0 ||
+		    owned_add(g, a, EF_SVC_OWN_VIP) < 0)
+			return -ENOSPC;
+	}
+	for (uint32_t i = 0; i < cs->n_external_ips; i++) {
+		uint32_t a = cs->external_ips[i].v4;
+
+		if (fe_add(g, a, cp->port, cp->protocol, ff->ext, spi,
+			   ff->aff_ms) < 0 ||
+		    owned_add(g, a, EF_SVC_OWN_VIP) < 0)
+			return -ENOSPC;
+	}
+	for (uint32_t i = 0; cp->node_port != 0 && i < cfg->n_interfaces; i++)
+		if (fe_add(g, cfg->interfaces[i].address.v4, cp->node_port,
+			   cp->protocol, ff->ext | EF_SVC_FE_NODEPORT, spi,
+			   ff->aff_ms) < 0)
+			return -ENOSPC;
+	return 0;
+}
+
+/*
+ * Service s of the configuration: its stable id, health entries (state
+ * carried over from prev), ports with their endpoints, pools and
+ * frontends. 0, or < 0 with *what set when it is not out of memory.
+ */
+static int
+service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
+	      struct ef_svc_registry *reg, int socket_id, const char **what)
+{
+	const struct ef_cfg_service *cs = &g->cfg->services[s];
+	struct ef_svc_service *sv = &g->svcs[s];
+	int32_t id = registry_id(reg, cs->name, true);
+	struct fe_flags ff;
+
+	if (id < 0) {
+		*what = "too many distinct service names over this "
+			"process's life (restart to grow)";
+		return -ENOSPC;
+	}
+	fe_flags_of(cs, &ff);
+	sv->cfg = cs;
+	sv->stable_id = (uint32_t)id;
+	sv->first_sp = g->n_sps;
+	sv->n_sp = cs->n_ports;
+	sv->first_health = g->n_health;
+	sv->n_health = cs->n_endpoints;
+	g->by_stable[id] = (int32_t)s;
+	g->n_svcs = s + 1;
+
+	for (uint32_t e = 0; e < cs->n_endpoints; e++) {
+		struct ef_svc_health *h = &g->health[g->n_health++];
+
+		h->svc_idx = s;
+		h->ep_cfg_idx = e;
+		h->healthy = prev_health(prev, sv->stable_id,
+					 &cs->endpoints[e].address);
+	}
+
+	for (uint32_t p = 0; p < cs->n_ports; p++) {
+		const struct ef_cfg_port *cp = &cs->ports[p];
+		struct ef_svc_port *sp = &g->sps[g->n_sps];
+		uint32_t spi = g->n_sps++;
+
+		sp->svc_idx = s;
+		sp->port_idx = p;
+		sp->proto = cp->protocol;
+		sp->n_eps = cs->n_endpoints;
+		if (port_endpoints(g, sv, cp, sp, socket_id) != 0)
+			return -ENOMEM;
+		sp->pool = ef_svc_pool_build(g, sp, socket_id);
+		if (sp->pool == NULL)
+			return -ENOMEM;
+		if (port_frontends(g, cs, cp, spi, &ff) != 0)
+			return -ENOSPC;
+	}
+	return 0;
+}
+
+struct ef_svc_gen *
+ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
+		 const struct ef_svc_gen *prev, struct ef_svc_registry *reg,
+		 int socket_id, char *err, size_t errlen)
+{
+	struct ef_svc_gen *g;
+	const char *what = "out of memory";
+
+	g = rte_zmalloc_socket("ef_gen", sizeof(*g), 0, socket_id);
+	if (g == NULL) {
+		ef_cfg_free(cfg);
+		snprintf(err, errlen, "%s", what);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	g->cfg = cfg;
+	g->number = number;
+	g->reg = reg;
+	g->snat_port_min = cfg->snat_port_min;
+	g->snat_port_max = cfg->snat_port_max;
+
+	if (gen_alloc(g, cfg, reg, socket_id) != 0)
+		goto fail;
 	g->routes = ef_route_build(cfg->interfaces, cfg->n_interfaces,
 				   cfg->routes, cfg->n_routes, socket_id);
 	if (g->routes == NULL) {
 		what = "routes: cannot build the route table";
 		goto fail;
 	}
-
-	for (uint32_t i = 0; i < cfg->n_interfaces; i++)
-		if (owned_add(g, cfg->interfaces[i].address.v4,
-			      EF_SVC_OWN_IFACE) < 0)
+	if (own_node_addresses(g, cfg) != 0)
+		goto fail;
+	for (uint32_t s = 0; s < cfg->n_services; s++)
+		if (service_build(g, s, prev, reg, socket_id, &what) != 0)
 			goto fail;
-	for (uint32_t i = 0; i < cfg->n_snat_addresses; i++)
-		if (owned_add(g, cfg->snat_addresses[i].v4, EF_SVC_OWN_SNAT) < 0)
-			goto fail;
-
-	for (uint32_t s = 0; s < cfg->n_services; s++) {
-		const struct ef_cfg_service *cs = &cfg->services[s];
-		struct ef_svc_service *sv = &g->svcs[s];
-		int32_t id = registry_id(reg, cs->name, true);
-		uint32_t aff_ms = cs->session_affinity == EF_AFFINITY_CLIENT_IP ?
-			cs->session_affinity_timeout * 1000u : 0;
-		uint8_t aff = cs->session_affinity == EF_AFFINITY_CLIENT_IP ?
-			EF_SVC_FE_AFFINITY : 0;
-		uint8_t ext = EF_SVC_FE_EXTERNAL | aff |
-			(cs->external_traffic_policy == EF_POLICY_LOCAL ?
-			 EF_SVC_FE_LOCAL : EF_SVC_FE_SNAT);
-		uint8_t in = aff |
-			(cs->internal_traffic_policy == EF_POLICY_LOCAL ?
-			 EF_SVC_FE_LOCAL : EF_SVC_FE_SNAT_REMOTE);
-
-		if (id < 0) {
-			what = "too many distinct service names over this "
-				"process's life (restart to grow)";
-			goto fail;
-		}
-		sv->cfg = cs;
-		sv->stable_id = (uint32_t)id;
-		sv->first_sp = g->n_sps;
-		sv->n_sp = cs->n_ports;
-		sv->first_health = g->n_health;
-		sv->n_health = cs->n_endpoints;
-		g->by_stable[id] = (int32_t)s;
-		g->n_svcs = s + 1;
-
-		for (uint32_t e = 0; e < cs->n_endpoints; e++) {
-			struct ef_svc_health *h = &g->health[g->n_health++];
-
-			h->svc_idx = s;
-			h->ep_cfg_idx = e;
-			h->healthy = prev_health(prev, sv->stable_id,
-						 &cs->endpoints[e].address);
-		}
-
-		for (uint32_t p = 0; p < cs->n_ports; p++) {
-			const struct ef_cfg_port *cp = &cs->ports[p];
-			struct ef_svc_port *sp = &g->sps[g->n_sps];
-			uint32_t spi = g->n_sps++;
-
-			sp->svc_idx = s;
-			sp->port_idx = p;
-			sp->proto = cp->protocol;
-			sp->n_eps = cs->n_endpoints;
-			sp->eps = rte_zmalloc_socket("ef_eps",
-				sizeof(*sp->eps) * RTE_MAX(sp->n_eps, 1u), 0,
-				socket_id);
-			if (sp->eps == NULL)
-				goto fail;
-			for (uint32_t e = 0; e < cs->n_endpoints; e++) {
-				const struct ef_cfg_endpoint *ce =
-					&cs->endpoints[e];
-				struct ef_svc_endpoint *ep = &sp->eps[e];
-				struct ef_svc_ep_key k = {
-					.svc_id = sv->stable_id,
-					.addr = ce->address.v4,
-					.port = rte_cpu_to_be_16(cp->target_port),
-					.proto = cp->protocol,
-				};
-
-				ep->addr = ce->address.v4;
-				ep->port = k.port;
-				ep->weight = ce->weight;
-				ep->health_idx = sv->first_health + e;
-				ep->flags = (ce->ready ? EF_SVC_EP_READY : 0) |
-					(ce->serving ? EF_SVC_EP_SERVING : 0) |
-					(ce->terminating ?
-					 EF_SVC_EP_TERMINATING : 0) |
-					(strcmp(ce->node, cfg->node_name) == 0 ?
-					 EF_SVC_EP_LOCAL : 0);
-				if (rte_hash_add_key(g->ep_hash, &k) < 0)
-					goto fail;
-			}
-			sp->pool = pool_build(g, sp, socket_id);
-			if (sp->pool == NULL)
-				goto fail;
-
-			if (cs->cluster_ip.family == EF_AF_INET4) {
-				rc = fe_add(g, cs->cluster_ip.v4, cp->port,
-					    cp->protocol, in, spi, aff_ms);
-				if (rc < 0 || owned_add(g, cs->cluster_ip.v4,
-						EF_SVC_OWN_CLUSTER_IP) < 0)
-					goto fail;
-			}
-			for (uint32_t i = 0; cs->type == EF_SVC_TYPE_LOAD_BALANCER &&
-			     i < cs->n_load_balancer_ips; i++) {
-				uint32_t a = cs->load_balancer_ips[i].v4;
-
-				if (fe_add(g, a, cp->port, cp->protocol, ext,
-					   spi, aff_ms) < 0 ||
-				    owned_add(g, a, EF_SVC_OWN_VIP) < 0)
-					goto fail;
-			}
-			for (uint32_t i = 0; i < cs->n_external_ips; i++) {
-				uint32_t a = cs->external_ips[i].v4;
-
-				if (fe_add(g, a, cp->port, cp->protocol, ext,
-					   spi, aff_ms) < 0 ||
-				    owned_add(g, a, EF_SVC_OWN_VIP) < 0)
-					goto fail;
-			}
-			for (uint32_t i = 0; cp->node_port != 0 &&
-			     i < cfg->n_interfaces; i++)
-				if (fe_add(g, cfg->interfaces[i].address.v4,
-					   cp->node_port, cp->protocol,
-					   ext | EF_SVC_FE_NODEPORT, spi,
-					   aff_ms) < 0)
-					goto fail;
-		}
-	}
 	return g;
 fail:
 	snprintf(err, errlen, "%s", what);
 	ef_svc_gen_free(g);
 	rte_errno = ENOMEM;
 	return NULL;
-}
-
-void
-ef_svc_lookup_bulk(const struct ef_svc_gen *g,
-		   const struct ef_svc_fe_key **keys, uint32_t n,
-		   int32_t *idx)
-{
-	void *data[RTE_HASH_LOOKUP_BULK_MAX];
-	uint64_t hits = 0;
-
-	RTE_ASSERT(n <= RTE_HASH_LOOKUP_BULK_MAX);
-	if (n == 0)
-		return;
-	rte_hash_lookup_bulk_data(g->fe_hash, (const void **)keys, n, &hits,
-				  data);
-	for (uint32_t i = 0; i < n; i++)
-		idx[i] = (hits >> i) & 1 ? (int32_t)(uintptr_t)data[i] : -1;
 }
 
 int32_t
@@ -618,57 +524,6 @@ ef_svc_endpoint_exists(const struct ef_svc_gen *g, uint32_t svc_id,
 	return rte_hash_lookup(g->ep_hash, &k) >= 0;
 }
 
-int
-ef_svc_set_health(struct ef_svc_gen *g, uint32_t h, bool healthy,
-		  struct rte_rcu_qsbr_dq *dq, struct rte_rcu_qsbr *v)
-{
-	const struct ef_svc_service *sv;
-	struct ef_svc_pool *fresh[64];
-	struct ef_svc_pool **np = fresh;
-	uint8_t old;
-	int rc = 1;
-
-	if (h >= g->n_health)
-		return -EINVAL;
-	old = __atomic_load_n(&g->health[h].healthy, __ATOMIC_RELAXED);
-	if ((old != 0) == healthy)
-		return 0;
-	sv = &g->svcs[g->health[h].svc_idx];
-	if (sv->n_sp > RTE_DIM(fresh)) {
-		/* an array of pool pointers */
-		np = malloc(sizeof(struct ef_svc_pool *) * sv->n_sp);
-		if (np == NULL)
-			return -ENOMEM;
-	}
-	__atomic_store_n(&g->health[h].healthy, healthy, __ATOMIC_RELEASE);
-	/* build every new pool first: publish all or nothing */
-	for (uint32_t i = 0; i < sv->n_sp; i++) {
-		np[i] = pool_build(g, &g->sps[sv->first_sp + i], SOCKET_ID_ANY);
-		if (np[i] == NULL) {
-			for (uint32_t j = 0; j < i; j++)
-				ef_svc_pool_free(np[j]);
-			__atomic_store_n(&g->health[h].healthy, old,
-					 __ATOMIC_RELEASE);
-			rc = -ENOMEM;
-			goto out;
-		}
-	}
-	for (uint32_t i = 0; i < sv->n_sp; i++) {
-		struct ef_svc_port *sp = &g->sps[sv->first_sp + i];
-		struct ef_svc_pool *op = sp->pool;
-
-		__atomic_store_n(&sp->pool, np[i], __ATOMIC_RELEASE);
-		if (dq != NULL && rte_rcu_qsbr_dq_enqueue(dq, &op) == 0)
-			continue;
-		if (v != NULL)
-			rte_rcu_qsbr_synchronize(v, RTE_QSBR_THRID_INVALID);
-		ef_svc_pool_free(op);
-	}
-out:
-	if (np != fresh)
-		free(np);
-	return rc;
-}
 
 int32_t
 ef_svc_find(const struct ef_svc_gen *g, const char *name)

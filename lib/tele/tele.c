@@ -7,7 +7,6 @@
 
 #include <rte_common.h>
 #include <rte_cycles.h>
-#include <rte_log.h>
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
 
@@ -15,9 +14,9 @@
 #include "ef_health.h"
 #include "ef_tele.h"
 
-RTE_LOG_REGISTER(ef_tele_logtype, user.edgefwd.tele, INFO);
-#define EF_TELE_LOG(level, ...) \
-	rte_log(RTE_LOG_##level, ef_tele_logtype, "tele: " __VA_ARGS__)
+#include "tele_priv.h"
+
+EF_LOG_REGISTER(tele);
 
 #ifndef EF_VERSION
 #define EF_VERSION "unknown"
@@ -190,7 +189,7 @@ sample_worker(struct ef_fwd_shared *sh, uint32_t w, uint32_t max,
 	rc = ef_fwd_command(sh, w, cmd, CMD_TIMEOUT_MS);
 	if (rc == -ETIMEDOUT) {
 		EF_TELE_LOG(WARNING, "worker %u did not answer a flow sample "
-			    "in %u ms\n", w, CMD_TIMEOUT_MS);
+			    "in %u ms", w, CMD_TIMEOUT_MS);
 		return rc;
 	}
 	if (rc != 0) {
@@ -249,6 +248,9 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "rst_sent", c.rst_sent);
 	rte_tel_data_add_dict_u64(d, "icmp_errors_sent", c.icmp_errors_sent);
 	rte_tel_data_add_dict_u64(d, "affinity_hits", c.affinity_hits);
+	rte_tel_data_add_dict_u64(d, "ip_options_cleared", c.ip_options_cleared);
+	rte_tel_data_add_dict_u64(d, "neigh_held", c.neigh_held);
+	rte_tel_data_add_dict_u64(d, "neigh_released", c.neigh_released);
 	drops = rte_tel_data_alloc();
 	if (drops == NULL)
 		return -ENOMEM;
@@ -373,93 +375,79 @@ endpoint_flows(struct ef_fwd_shared *sh, uint32_t sid,
 	}
 }
 
-static int
-cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
+/* A copy of service sv's port pools with their endpoint arrays (NULL if
+ * out of memory; an entry's eps may be NULL), for use after the read side. */
+static struct ef_svc_port *
+pools_copy(const struct ef_svc_gen *g, const struct ef_svc_service *sv)
 {
-	struct ef_ctl *c = tele_ctl;
-	struct ef_fwd_shared *sh = ef_ctl_shared(c);
-	const struct ef_svc_gen *g;
-	const struct ef_svc_service *sv;
-	const struct ef_cfg_service *cs;
-	struct ef_svc_port *sps;
-	struct rte_tel_data *fes, *eps;
-	char name[EF_CFG_NAME_MAX], buf[64], a[INET_ADDRSTRLEN];
-	uint64_t counts[EF_TELE_ENDPOINTS_PAGE] = { 0 };
-	uint64_t pkts = 0;
-	int64_t flows = 0;
-	uint32_t off, n, local = 0, sid, n_sp;
-	int32_t idx;
-	bool exact;
+	uint32_t n_eps = sv->cfg->n_endpoints;
+	struct ef_svc_port *sps = calloc(RTE_MAX(sv->n_sp, 1u), sizeof(*sps));
 
-	RTE_SET_USED(cmd);
-	if (ef_tele_parse_service(params, name, sizeof(name), &off) != 0)
-		return reply_error(d, "usage: /edgefwd/service,NAMESPACE/NAME"
-				   "[,OFFSET] (got '%s')", params);
-	fes = rte_tel_data_alloc();
-	eps = rte_tel_data_alloc();
-	if (fes == NULL || eps == NULL) {
-		rte_tel_data_free(fes);
-		rte_tel_data_free(eps);
-		return -ENOMEM;
-	}
-	rte_tel_data_start_array(fes, RTE_TEL_STRING_VAL);
-	rte_tel_data_start_dict(eps);
-	rte_tel_data_start_dict(d);
-
-	/* the flow sample waits for workers: take it outside the read side
-	 * (a reload may be waiting for this reader), on a copy of the
-	 * service's endpoint page */
-	g = ef_ctl_read_lock(c);
-	idx = ef_svc_find(g, name);
-	if (idx < 0) {
-		ef_ctl_read_unlock(c);
-		rte_tel_data_free(fes);
-		rte_tel_data_free(eps);
-		return reply_error(d, "unknown service '%s'", name);
-	}
-	sv = &g->svcs[idx];
-	cs = sv->cfg;
-	sid = sv->stable_id;
-	n = off < cs->n_endpoints ?
-		RTE_MIN(cs->n_endpoints - off, (uint32_t)EF_TELE_ENDPOINTS_PAGE) : 0;
-	sps = calloc(RTE_MAX(sv->n_sp, 1u), sizeof(*sps));
 	for (uint32_t p = 0; sps != NULL && p < sv->n_sp; p++) {
 		sps[p] = g->sps[sv->first_sp + p];
-		sps[p].eps = calloc(RTE_MAX(cs->n_endpoints, 1u),
-				    sizeof(*sps[p].eps));
+		sps[p].eps = calloc(RTE_MAX(n_eps, 1u), sizeof(*sps[p].eps));
 		if (sps[p].eps == NULL)
 			continue;
 		memcpy(sps[p].eps, g->sps[sv->first_sp + p].eps,
-		       sizeof(*sps[p].eps) * cs->n_endpoints);
+		       sizeof(*sps[p].eps) * n_eps);
 	}
-	/* sv lives in the generation: nothing of it after the unlock */
-	n_sp = sv->n_sp;
-	ef_ctl_read_unlock(c);
-	exact = false;
-	if (sps != NULL) {
-		bool ok = true;
+	return sps;
+}
 
-		for (uint32_t p = 0; p < n_sp; p++)
-			ok = ok && sps[p].eps != NULL;
-		if (ok)
-			endpoint_flows(sh, sid, sps, n_sp, off, n, counts,
-				       &exact);
-		for (uint32_t p = 0; p < n_sp; p++)
-			free(sps[p].eps);
-		free(sps);
-	}
+static void
+pools_free(struct ef_svc_port *sps, uint32_t n_sp)
+{
+	if (sps == NULL)
+		return;
+	for (uint32_t p = 0; p < n_sp; p++)
+		free(sps[p].eps);
+	free(sps);
+}
 
-	g = ef_ctl_read_lock(c);
-	idx = ef_svc_find(g, name);
+/*
+ * Flow counts of the endpoint page [off, off + *n) of service name. The
+ * flow sample waits for workers: it is taken outside the read side (a
+ * reload may be waiting for this reader), on a copy of the service's
+ * pools. -ENOENT if there is no such service.
+ */
+static int
+service_page_flows(struct ef_ctl *c, const char *name, uint32_t off,
+		   uint32_t *n, uint64_t *counts, bool *exact)
+{
+	const struct ef_svc_gen *g = ef_ctl_read_lock(c);
+	int32_t idx = ef_svc_find(g, name);
+	const struct ef_svc_service *sv;
+	struct ef_svc_port *sps;
+	uint32_t n_eps, n_sp, sid;
+	bool ok;
+
 	if (idx < 0) {
 		ef_ctl_read_unlock(c);
-		rte_tel_data_free(fes);
-		rte_tel_data_free(eps);
-		return reply_error(d, "service '%s' was removed meanwhile",
-				   name);
+		return -ENOENT;
 	}
 	sv = &g->svcs[idx];
-	cs = sv->cfg;
+	n_eps = sv->cfg->n_endpoints;
+	*n = off < n_eps ?
+		RTE_MIN(n_eps - off, (uint32_t)EF_TELE_ENDPOINTS_PAGE) : 0;
+	sps = pools_copy(g, sv);
+	/* sv lives in the generation: nothing of it after the unlock */
+	n_sp = sv->n_sp;
+	sid = sv->stable_id;
+	ef_ctl_read_unlock(c);
+	*exact = false;
+	ok = sps != NULL;
+	for (uint32_t p = 0; ok && p < n_sp; p++)
+		ok = sps[p].eps != NULL;
+	if (ok)
+		endpoint_flows(ef_ctl_shared(c), sid, sps, n_sp, off, *n,
+			       counts, exact);
+	pools_free(sps, n_sp);
+	return 0;
+}
+
+static void
+add_service_config(struct rte_tel_data *d, const struct ef_cfg_service *cs)
+{
 	rte_tel_data_add_dict_string(d, "name", cs->name);
 	rte_tel_data_add_dict_string(d, "type", ef_svc_type_name(cs->type));
 	rte_tel_data_add_dict_string(d, "external_traffic_policy",
@@ -472,6 +460,15 @@ cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
 				     ef_health_type_name(cs->health.type));
 	rte_tel_data_add_dict_u64(d, "health_check_node_port",
 				  cs->health_check_node_port);
+}
+
+/* "ADDR:PORT/PROTO" of every frontend of service idx, into array fes. */
+static void
+add_frontends(struct rte_tel_data *fes, const struct ef_svc_gen *g,
+	      int32_t idx)
+{
+	char buf[64], a[INET_ADDRSTRLEN];
+
 	for (uint32_t f = 0; f < g->n_fes; f++) {
 		const struct ef_svc_frontend *fe = &g->fes[f];
 
@@ -483,9 +480,16 @@ cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
 			 fe->proto == IPPROTO_TCP ? "TCP" : "UDP");
 		rte_tel_data_add_array_string(fes, buf);
 	}
-	for (uint32_t p = 0; p < sv->n_sp; p++)
-		local = RTE_MAX(local, ef_svc_pool_get(&g->sps[sv->first_sp +
-					p])->n_local_ready);
+}
+
+/* The endpoint page [off, off + n) of sv into dict eps, keyed by index. */
+static void
+add_endpoints(struct rte_tel_data *eps, const struct ef_svc_gen *g,
+	      const struct ef_svc_service *sv, uint32_t off, uint32_t n,
+	      const uint64_t *counts)
+{
+	const struct ef_cfg_service *cs = sv->cfg;
+
 	for (uint32_t e = 0; e < n && off + e < cs->n_endpoints; e++) {
 		const struct ef_cfg_endpoint *ce = &cs->endpoints[off + e];
 		const struct ef_svc_endpoint *se = sv->n_sp > 0 ?
@@ -512,12 +516,17 @@ cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
 		snprintf(key, sizeof(key), "%u", off + e);
 		rte_tel_data_add_dict_container(eps, key, o, 0);
 	}
-	rte_tel_data_add_dict_u64(d, "total_endpoints", cs->n_endpoints);
-	if (off + n < cs->n_endpoints)
-		rte_tel_data_add_dict_u64(d, "next_offset", off + n);
-	rte_tel_data_add_dict_u64(d, "local_endpoints", local);
-	sid = sv->stable_id;
-	ef_ctl_read_unlock(c);
+}
+
+/* packets and flows_active of service stable id sid, summed over the
+ * workers. */
+static void
+add_service_traffic(struct rte_tel_data *d, const struct ef_fwd_shared *sh,
+		    uint32_t sid)
+{
+	uint64_t pkts = 0;
+	int64_t flows = 0;
+
 	for (uint32_t w = 0; w < sh->n_workers; w++) {
 		const struct ef_fwd_worker *wk = sh->workers[w];
 
@@ -532,10 +541,70 @@ cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
 	/* per-worker counts go up and down on different workers */
 	rte_tel_data_add_dict_u64(d, "flows_active", flows > 0 ?
 				  (uint64_t)flows : 0);
+}
+
+static int
+cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ef_ctl *c = tele_ctl;
+	const struct ef_svc_gen *g;
+	const struct ef_svc_service *sv;
+	struct rte_tel_data *fes, *eps;
+	char name[EF_CFG_NAME_MAX];
+	uint64_t counts[EF_TELE_ENDPOINTS_PAGE] = { 0 };
+	uint32_t off, n = 0, local = 0, sid, total;
+	int32_t idx;
+	bool exact;
+	int rc;
+
+	RTE_SET_USED(cmd);
+	if (ef_tele_parse_service(params, name, sizeof(name), &off) != 0)
+		return reply_error(d, "usage: /edgefwd/service,NAMESPACE/NAME"
+				   "[,OFFSET] (got '%s')", params);
+	fes = rte_tel_data_alloc();
+	eps = rte_tel_data_alloc();
+	if (fes == NULL || eps == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rte_tel_data_start_array(fes, RTE_TEL_STRING_VAL);
+	rte_tel_data_start_dict(eps);
+	rte_tel_data_start_dict(d);
+	if (service_page_flows(c, name, off, &n, counts, &exact) != 0) {
+		rc = reply_error(d, "unknown service '%s'", name);
+		goto out;
+	}
+
+	g = ef_ctl_read_lock(c);
+	idx = ef_svc_find(g, name);
+	if (idx < 0) {
+		ef_ctl_read_unlock(c);
+		rc = reply_error(d, "service '%s' was removed meanwhile", name);
+		goto out;
+	}
+	sv = &g->svcs[idx];
+	add_service_config(d, sv->cfg);
+	add_frontends(fes, g, idx);
+	for (uint32_t p = 0; p < sv->n_sp; p++)
+		local = RTE_MAX(local, ef_svc_pool_get(&g->sps[sv->first_sp +
+					p])->n_local_ready);
+	add_endpoints(eps, g, sv, off, n, counts);
+	total = sv->cfg->n_endpoints;
+	rte_tel_data_add_dict_u64(d, "total_endpoints", total);
+	if (off + n < total)
+		rte_tel_data_add_dict_u64(d, "next_offset", off + n);
+	rte_tel_data_add_dict_u64(d, "local_endpoints", local);
+	sid = sv->stable_id;
+	ef_ctl_read_unlock(c);
+	add_service_traffic(d, ef_ctl_shared(c), sid);
 	add_bool(d, "endpoint_flows_exact", exact);
 	rte_tel_data_add_dict_container(d, "frontends", fes, 0);
 	rte_tel_data_add_dict_container(d, "endpoints", eps, 0);
 	return 0;
+out:
+	rte_tel_data_free(fes);
+	rte_tel_data_free(eps);
+	return rc;
 }
 
 static void

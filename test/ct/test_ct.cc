@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "ef_ct.h"
+#include "frames.h"
 
 namespace {
 
@@ -59,26 +60,15 @@ key(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
 	return k;
 }
 
-/* A frame (Ethernet + IPv4 + L4) and its metadata, built by hand. */
+/* A frame (Ethernet + IPv4 + L4, from test/shim) and its metadata, set by
+ * hand. */
 struct Pkt {
 	uint8_t buf[256];
 	struct ef_pkt_meta m;
 };
 
-void
-put32(uint8_t *p, uint32_t v)
-{
-	v = htonl(v);
-	memcpy(p, &v, 4);
-}
-
-void
-put16(uint8_t *p, uint16_t v)
-{
-	v = htons(v);
-	memcpy(p, &v, 2);
-}
-
+/* The TCP segment's header (plen counts in the metadata only: conntrack
+ * reads the header). */
 Pkt
 tcp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq,
     uint32_t ack, uint8_t flags, uint16_t win, uint32_t plen = 0,
@@ -86,8 +76,13 @@ tcp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq,
 {
 	Pkt p;
 	uint32_t hlen = wscale >= 0 ? 24 : 20;
+	Bytes f = tcp_frame(Tcp{ .sip = htonl(src), .dip = htonl(dst),
+				 .sport = sport, .dport = dport,
+				 .flags = flags, .seq = seq, .ack = ack,
+				 .win = win, .wscale = wscale });
 
 	memset(&p, 0, sizeof(p));
+	memcpy(p.buf, f.data(), f.size());
 	p.m.l3 = EF_PKT_L3_IPV4;
 	p.m.ip_version = 4;
 	p.m.flags = EF_PKT_F_L4;
@@ -101,20 +96,6 @@ tcp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq,
 	p.m.dst = ef_addr_v4(dst);
 	p.m.sport = htons(sport);
 	p.m.dport = htons(dport);
-	uint8_t *th = p.buf + 34;
-	put16(th, sport);
-	put16(th + 2, dport);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
-	th[12] = (uint8_t)((hlen / 4) << 4);
-	th[13] = flags;
-	put16(th + 14, win);
-	if (wscale >= 0) {
-		th[20] = 1;	/* NOP */
-		th[21] = 3;	/* window scale */
-		th[22] = 3;
-		th[23] = (uint8_t)wscale;
-	}
 	return p;
 }
 
@@ -395,6 +376,28 @@ TEST_F(Ct, TcpLifecycleAndTimeouts)
 	EXPECT_EQ(1u, st->by_state[EF_CT_TIME_WAIT]);
 	EXPECT_EQ(1u, by_state_total());
 	EXPECT_EQ(3u, st->invalid);
+}
+
+TEST_F(Ct, RetransmittedSynAckAfterTheClientsAckPasses)
+{
+	struct ef_ct_flow *f = established();
+	ASSERT_NE(nullptr, f);
+	/* the client's request went by; the endpoint, which never took the
+	 * handshake's ACK (full accept queue), sends its SYN-ACK again */
+	EXPECT_EQ(EF_CT_VERDICT_OK, c2s(f, cseq + 1, sseq + 1, TH_ACK, 66));
+	EXPECT_EQ(EF_CT_VERDICT_OK, s2c(f, sseq, cseq + 1, TH_SYN | TH_ACK));
+	EXPECT_EQ(EF_CT_ESTABLISHED, f->state);
+	/* not the same handshake: another ISN, or an ack of unsent data */
+	EXPECT_EQ(EF_CT_VERDICT_INVALID,
+		  s2c(f, sseq + 7, cseq + 1, TH_SYN | TH_ACK));
+	EXPECT_EQ(EF_CT_VERDICT_INVALID,
+		  s2c(f, sseq, cseq + 1 + 67, TH_SYN | TH_ACK));
+	/* once the endpoint has sent data, its handshake is over */
+	EXPECT_EQ(EF_CT_VERDICT_OK, s2c(f, sseq + 1, cseq + 67, TH_ACK, 100));
+	EXPECT_EQ(EF_CT_VERDICT_INVALID,
+		  s2c(f, sseq, cseq + 1, TH_SYN | TH_ACK));
+	EXPECT_EQ(EF_CT_ESTABLISHED, f->state);
+	EXPECT_EQ(3u, ef_ct_stats(ct)->invalid);
 }
 
 TEST_F(Ct, SimultaneousCloseReachesTimeWait)

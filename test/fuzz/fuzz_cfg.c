@@ -9,19 +9,10 @@
 #include <string.h>
 
 #include "ef_cfg.h"
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NAME "fuzz.conf"
-
-/* an invariant broke: say which, then crash so the fuzzer keeps it */
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-			__LINE__, #c); \
-		abort(); \
-	} \
-} while (0)
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -33,11 +24,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t i;
 
 	/* libconfig reads a C string: the text ends at the first NUL */
-	text = malloc(size + 1);
+	text = fuzz_cstring(data, size);
 	if (text == NULL)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	cfg = ef_cfg_parse_string(text, NAME, &errs);
 	if (cfg != NULL) {
 		CHECK(errs.n == 0);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libFuzzer target: the whole per-packet pipeline (ef_fwd_process) of one
- * worker with a small fixed configuration (test/fwd_hostile/hx.c), on null
+ * worker with a small fixed configuration (test/shim/hx.c), on null
  * ports. One input is a sequence of frames, so the fuzzer can open a flow
  * and then attack it:
  *
@@ -23,10 +23,10 @@
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
+#include "fuzz.h"
 #include "hx.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_RECORDS 32
 #define FRAME_MAX 2048
@@ -43,15 +43,6 @@ teardown(void)
 	hx = NULL;
 	rte_eal_cleanup();
 }
-
-/* an invariant broke: say which, then crash so the fuzzer keeps it */
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-			__LINE__, #c); \
-		abort(); \
-	} \
-} while (0)
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -19,17 +19,8 @@
 #include <string.h>
 
 #include "ef_health_http.h"
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* an invariant broke: say which, then crash so the fuzzer keeps it */
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-			__LINE__, #c); \
-		abort(); \
-	} \
-} while (0)
 
 /* the service name the answer builder gets: names are short (CONFIG.md),
  * the builder must still refuse, not overflow, a long one */

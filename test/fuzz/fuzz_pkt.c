@@ -14,23 +14,14 @@
 #include <netinet/in.h>
 
 #include "ef_pkt.h"
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FRAME_MAX 9216
 
 /* Fixed addresses for the rewrites: RFC 5737 / private ranges. */
 #define NAT_SRC 0x0100000aU	/* 10.0.0.1 */
 #define NAT_DST 0x0500f40aU	/* 10.244.0.5 */
-
-/* an invariant broke: say which, then crash so the fuzzer keeps it */
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-			__LINE__, #c); \
-		abort(); \
-	} \
-} while (0)
 
 static void
 fuzz_rewrites(const uint8_t *data, uint32_t len, const struct ef_pkt_meta *m0)

@@ -15,17 +15,8 @@
 
 #include "ef_cfg.h"
 #include "ef_tele.h"
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* an invariant broke: say which, then crash so the fuzzer keeps it */
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-			__LINE__, #c); \
-		abort(); \
-	} \
-} while (0)
 
 #define DFLT 7u
 
@@ -101,11 +92,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t max;
 
 	/* DPDK hands a command's parameter over as a C string */
-	s = malloc(size + 1);
+	s = fuzz_cstring(data, size);
 	if (s == NULL)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	check_uint(s, UINT32_MAX);
 	check_uint(s, EF_TELE_FLOWS_MAX);
 	/* a limit taken from the input reaches every boundary */

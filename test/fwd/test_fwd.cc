@@ -5,6 +5,7 @@
  * (frames.cc) or decoded fields where the choice is the pipeline's (SNAT
  * port, Maglev endpoint).
  */
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
 #include <map>
@@ -773,4 +774,268 @@ TEST_F(Pipeline, TwoWorkersHandOffToTheOwner)
 	k.sport = pm.dport;
 	k.dport = pm.sport;
 	EXPECT_EQ(1u, ef_fwd_owner(&sh, sh.gen, &k));
+}
+
+/* -- frames to a next hop not yet resolved wait for it (EF_FWD_HOLD_*) -- */
+
+TEST_F(Pipeline, FramesToAnUnresolvedNextHopWaitAndLeaveOnceResolved)
+{
+	ASSERT_EQ(0, ef_neigh_del4(sh.neigh, 1, ip_of("10.244.0.5")));
+	EXPECT_TRUE(run(tcp_frame(syn_to("198.51.100.10")), 0).empty());
+	EXPECT_TRUE(run(tcp_frame(syn_to("198.51.100.10", 40001)), 0).empty());
+	EXPECT_EQ(1u, w()->n_hold);
+	EXPECT_EQ(2u, w()->c.neigh_held);
+	EXPECT_EQ(0u, drops(EF_FWD_DROP_NO_NEIGHBOR));
+	/* still unresolved: they keep waiting */
+	w()->now_ms = now_ms + EF_FWD_HOLD_MS - 1;
+	ef_fwd_hold_release(w());
+	EXPECT_TRUE(collect().empty());
+	/* the answer comes: both leave, in order, as if never held */
+	ASSERT_EQ(0, ef_neigh_learn4(sh.neigh, 1, ip_of("10.244.0.5"),
+				     POD5_MAC.b));
+	ef_fwd_hold_release(w());
+	auto out = collect();
+	ASSERT_EQ(2u, out.size());
+	Tcp e = syn_to("198.51.100.10");
+	e.dmac = POD5_MAC;
+	e.smac = port_mac(1);
+	e.dip = ip_of("10.244.0.5");
+	e.dport = 8080;
+	e.ttl = 63;
+	EXPECT_EQ(1, out[0].iface);
+	EXPECT_EQ(hex(tcp_frame(e)), hex(out[0].frame));
+	e.sport = 40001;
+	EXPECT_EQ(hex(tcp_frame(e)), hex(out[1].frame));
+	EXPECT_EQ(0u, w()->n_hold);
+	EXPECT_EQ(2u, w()->c.neigh_released);
+	/* resolved now: the next frame goes straight out */
+	EXPECT_EQ(1u, run(tcp_frame(syn_to("198.51.100.10", 40002)), 0).size());
+}
+
+TEST_F(Pipeline, HeldFramesAreBoundedAndDroppedWhenResolutionFails)
+{
+	ASSERT_EQ(0, ef_neigh_del4(sh.neigh, 1, ip_of("10.244.0.5")));
+	for (uint16_t i = 0; i < EF_FWD_HOLD_PKTS + 2; i++)
+		EXPECT_TRUE(run(tcp_frame(syn_to("198.51.100.10",
+						 (uint16_t)(41000 + i))),
+				0).empty());
+	EXPECT_EQ(EF_FWD_HOLD_PKTS, w()->c.neigh_held);
+	EXPECT_EQ(2u, drops(EF_FWD_DROP_NEIGH_HOLD_FULL));
+	w()->now_ms = now_ms + EF_FWD_HOLD_MS;
+	ef_fwd_hold_release(w());
+	EXPECT_TRUE(collect().empty());
+	EXPECT_EQ(EF_FWD_HOLD_PKTS, drops(EF_FWD_DROP_NO_NEIGHBOR));
+	EXPECT_EQ(0u, w()->n_hold);
+
+	/* more unresolved next hops than slots: replies of a Local flow to
+	 * EF_FWD_HOLD_HOPS + 1 clients whose MACs nobody knows */
+	for (uint32_t i = 0; i <= EF_FWD_HOLD_HOPS; i++) {
+		uint32_t client = htonl(ntohl(ip_of("198.51.100.100")) + i);
+		ASSERT_EQ(0, ef_neigh_learn4(sh.neigh, 1, ip_of("10.244.0.5"),
+					     POD5_MAC.b));
+		ASSERT_EQ(1u, run(tcp_frame(syn_to("198.51.100.10", 40000,
+						   client)), 0).size());
+		Tcp r;
+		r.dmac = port_mac(1);
+		r.smac = POD5_MAC;
+		r.sip = ip_of("10.244.0.5");
+		r.dip = client;
+		r.sport = 8080;
+		r.dport = 40000;
+		r.flags = 0x12;
+		r.seq = 5000;
+		r.ack = 1001;
+		EXPECT_TRUE(run(tcp_frame(r), 1).empty());
+	}
+	EXPECT_EQ(EF_FWD_HOLD_HOPS, w()->n_hold);
+	EXPECT_EQ(3u, drops(EF_FWD_DROP_NEIGH_HOLD_FULL));
+	/* stopping the worker frees what it holds (the pool checks it) */
+}
+
+/* Ethernet + IPv4 with the Router Alert option + IGMPv3 report, as the
+ * Linux bridge sends when a port comes up (224.0.0.22, source 0.0.0.0). */
+static Bytes
+igmp_report(const Mac &smac)
+{
+	Bytes f = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x16 };
+	f.insert(f.end(), smac.b, smac.b + 6);
+	f.insert(f.end(), { 0x08, 0x00 });
+	Bytes ip = { 0x46, 0xc0, 0x00, 0x28, 0x00, 0x00, 0x40, 0x00,
+		     0x01, 0x02, 0x00, 0x00, 0, 0, 0, 0, 224, 0, 0, 22,
+		     0x94, 0x04, 0x00, 0x00 };
+	uint16_t c = csum(ip.data(), ip.size());
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	Bytes igmp = { 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+		       0x04, 0x00, 0x00, 0x00, 224, 0, 0, 106 };
+	c = csum(igmp.data(), igmp.size());
+	igmp[2] = (uint8_t)(c >> 8);
+	igmp[3] = (uint8_t)c;
+	f.insert(f.end(), ip.begin(), ip.end());
+	f.insert(f.end(), igmp.begin(), igmp.end());
+	return f;
+}
+
+TEST_F(Pipeline, LinkLocalMulticastGoesToTheKernelOtherGroupsAreDropped)
+{
+	auto out = run(igmp_report(POD5_MAC), 1);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, drain_ctrl());
+	/* mDNS (224.0.0.251) and limited broadcast: the link's hosts too */
+	Udp u = udp_to("224.0.0.251");
+	u.dport = 5353;
+	EXPECT_TRUE(run(udp_frame(u), 0).empty());
+	u = udp_to("255.255.255.255");
+	u.dport = 67;
+	EXPECT_TRUE(run(udp_frame(u), 0).empty());
+	EXPECT_EQ(2u, drain_ctrl());
+	EXPECT_EQ(3u, w()->c.exception_packets);
+	/* SSDP (239.255.255.250): not routed, counted as what it is */
+	u = udp_to("239.255.255.250");
+	u.dport = 1900;
+	EXPECT_TRUE(run(udp_frame(u), 0).empty());
+	EXPECT_EQ(0u, drain_ctrl());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_MULTICAST));
+	for (unsigned int r = 0; r < EF_FWD_DROP_MAX; r++) {
+		if (r != EF_FWD_DROP_MULTICAST) {
+			EXPECT_EQ(0u, drops((enum ef_fwd_drop)r))
+				<< ef_fwd_drop_name(r);
+		}
+	}
+}
+
+/* -- worker commands run in bounded slices (EF_FWD_CMD_BUDGET) -- */
+
+TEST_F(Pipeline, FlowSampleAndFlushRunInBoundedSlices)
+{
+	const uint32_t n_flows = 600;
+
+	for (uint32_t i = 0; i < n_flows; i++)
+		ASSERT_EQ(1u, run(udp_frame([&] {
+			Udp u = udp_to("198.51.100.11");
+			u.sport = (uint16_t)(10000 + i);
+			return u;
+		}()), 0).size());
+	ASSERT_EQ(n_flows, ef_ct_stats(w()->ct)->active);
+
+	/* a sample asking for more than there is walks the whole table, a
+	 * budget of slots per poll, and counts states from the counters */
+	std::vector<struct ef_fwd_flow_info> buf(n_flows + 10);
+	struct ef_fwd_cmd cmd = {};
+	cmd.type = EF_FWD_CMD_FLOW_SAMPLE;
+	cmd.max = (uint32_t)buf.size();
+	cmd.out = buf.data();
+	ASSERT_EQ(0, rte_ring_mp_enqueue(w()->cmd, &cmd));
+	uint32_t polls = 0;
+	while (!__atomic_load_n(&cmd.done, __ATOMIC_ACQUIRE) && polls < 100000) {
+		ef_fwd_housekeep(w(), 0);
+		polls++;
+	}
+	ASSERT_EQ(1, cmd.done);
+	EXPECT_GE(polls, (n_flows + EF_FWD_CMD_BUDGET - 1) / EF_FWD_CMD_BUDGET);
+	EXPECT_EQ(n_flows, cmd.n_out);
+	EXPECT_EQ(n_flows, cmd.by_state[EF_CT_UDP_NEW]);
+	EXPECT_EQ(nullptr, w()->cmd_cur);
+
+	/* a sample of 8 is done in the first slice */
+	struct ef_fwd_cmd small = {};
+	small.type = EF_FWD_CMD_FLOW_SAMPLE;
+	small.max = 8;
+	small.out = buf.data();
+	ASSERT_EQ(0, rte_ring_mp_enqueue(w()->cmd, &small));
+	ef_fwd_housekeep(w(), 0);
+	EXPECT_EQ(1, small.done);
+	EXPECT_EQ(8u, small.n_out);
+	EXPECT_EQ(n_flows, small.by_state[EF_CT_UDP_NEW]);
+
+	/* a flush takes several polls, never the whole table in one */
+	struct ef_fwd_cmd flush = {};
+	flush.type = EF_FWD_CMD_FLUSH_FLOWS;
+	ASSERT_EQ(0, rte_ring_mp_enqueue(w()->cmd, &flush));
+	ef_fwd_housekeep(w(), 0);
+	EXPECT_EQ(0, flush.done);
+	EXPECT_LT(ef_ct_stats(w()->ct)->active, n_flows);
+	EXPECT_GT(ef_ct_stats(w()->ct)->active, 0u);
+	for (polls = 0; !flush.done && polls < 100000; polls++)
+		ef_fwd_housekeep(w(), 0);
+	EXPECT_EQ(1, flush.done);
+	EXPECT_EQ(0u, ef_ct_stats(w()->ct)->active);
+	EXPECT_EQ(n_flows, w()->c.flows_closed);
+}
+
+/* -- IPv4 options on service traffic: source routes dropped, the rest
+ * overwritten with NOPs both ways (docs/RELIABILITY.md) -- */
+
+/* f with IPv4 options opts (a multiple of 4) inserted after the header */
+static Bytes
+with_ip_options(const Bytes &f, const Bytes &opts)
+{
+	Bytes b(f.begin(), f.begin() + 34);
+	b.insert(b.end(), opts.begin(), opts.end());
+	b.insert(b.end(), f.begin() + 34, f.end());
+	b[14] = (uint8_t)(0x40 | (20 + opts.size()) / 4);
+	uint16_t tot = (uint16_t)(b.size() - 14);
+	b[16] = (uint8_t)(tot >> 8);
+	b[17] = (uint8_t)tot;
+	b[24] = b[25] = 0;
+	uint16_t c = csum(&b[14], 20 + opts.size());
+	b[24] = (uint8_t)(c >> 8);
+	b[25] = (uint8_t)c;
+	return b;
+}
+
+TEST_F(Pipeline, IpOptionsAreClearedBothWaysSoNoInternalAddressLeaks)
+{
+	/* the client's SYN with an empty Record Route (room for 2) */
+	const Bytes rr = { 0x07, 0x0b, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0x00 };
+	auto out = run(with_ip_options(tcp_frame(syn_to("198.51.100.11")), rr),
+		       0);
+	ASSERT_EQ(1u, out.size());
+	const Bytes &o = out[0].frame;
+	ASSERT_EQ(0x48, o[14]);		/* IHL kept: 12 option bytes */
+	EXPECT_EQ(Bytes(12, 0x01), Bytes(o.begin() + 34, o.begin() + 46));
+	EXPECT_TRUE(checksums_ok(o));
+	struct ef_pkt_meta m = parse(o);
+	EXPECT_EQ(ip_of("10.244.1.7"), m.dst.v4);
+
+	/* the pod's SYN-ACK echoes a Record Route holding its own address:
+	 * the client gets NOPs, and no 10.x byte pattern of the pod */
+	Tcp r;
+	r.dmac = port_mac(2);
+	r.smac = NODEB_MAC;
+	r.sip = ip_of("10.244.1.7");
+	r.dip = m.src.v4;
+	r.sport = 8080;
+	r.dport = ntohs(m.sport);
+	r.flags = 0x12;
+	r.seq = 7000;
+	r.ack = 1001;
+	const Bytes rr_pod = { 0x07, 0x0b, 0x08, 10, 244, 1, 7, 0, 0, 0, 0, 0 };
+	out = run(with_ip_options(tcp_frame(r), rr_pod), 2);
+	ASSERT_EQ(1u, out.size());
+	const Bytes &back = out[0].frame;
+	EXPECT_EQ(0, out[0].iface);
+	EXPECT_EQ(Bytes(12, 0x01), Bytes(back.begin() + 34, back.begin() + 46));
+	EXPECT_TRUE(checksums_ok(back));
+	const uint8_t pod[4] = { 10, 244, 1, 7 };
+	EXPECT_EQ(back.end(), std::search(back.begin(), back.end(), pod, pod + 4));
+	EXPECT_EQ(2u, w()->c.ip_options_cleared);
+
+	/* without options nothing is touched (and nothing counted) */
+	ASSERT_EQ(1u, run(tcp_frame(syn_to("198.51.100.11", 40100)), 0).size());
+	EXPECT_EQ(2u, w()->c.ip_options_cleared);
+}
+
+TEST_F(Pipeline, SourceRoutedPacketsAreDropped)
+{
+	/* loose source route via 10.244.0.5, then strict: never followed */
+	const Bytes lsrr = { 0x01, 0x83, 0x07, 0x04, 10, 244, 0, 5 };
+	const Bytes ssrr = { 0x89, 0x07, 0x04, 10, 244, 0, 5, 0x00 };
+	EXPECT_TRUE(run(with_ip_options(tcp_frame(syn_to("198.51.100.11")),
+					lsrr), 0).empty());
+	EXPECT_TRUE(run(with_ip_options(tcp_frame(syn_to("198.51.100.1")),
+					ssrr), 0).empty());
+	EXPECT_EQ(2u, drops(EF_FWD_DROP_IP_SOURCE_ROUTE));
+	EXPECT_EQ(0u, w()->c.flows_created);
+	EXPECT_EQ(0u, drain_ctrl());
 }

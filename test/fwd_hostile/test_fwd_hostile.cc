@@ -13,11 +13,10 @@
 #include <gtest/gtest.h>
 
 #include "ef_pkt.h"
+#include "frames.h"
 #include "hx.h"
 
 namespace {
-
-using Bytes = std::vector<uint8_t>;
 
 const uint8_t CMAC[6] = { 2, 0, 0, 0, 0, 2 };
 const uint8_t LBMAC[6] = { 2, 0, 0, 0, 0, 1 };
@@ -45,51 +44,25 @@ put16(Bytes &b, size_t off, uint16_t v)
 	b[off + 1] = (uint8_t)v;
 }
 
-void
-put32(Bytes &b, size_t off, uint32_t v)
-{
-	put16(b, off, (uint16_t)(v >> 16));
-	put16(b, off + 2, (uint16_t)v);
-}
-
+/* The L4 pieces with this suite's defaults (test/shim/frames.h). */
 Bytes
 tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq = 1000,
     uint32_t ack = 0, const std::string &data = "")
 {
-	Bytes b(20);
-
-	put16(b, 0, sport);
-	put16(b, 2, dport);
-	put32(b, 4, seq);
-	put32(b, 8, ack);
-	b[12] = 5 << 4;
-	b[13] = flags;
-	put16(b, 14, 65535);
-	b.insert(b.end(), data.begin(), data.end());
-	return b;
+	return tcp_segment(sport, dport, flags, seq, ack, 65535,
+			   Bytes(data.begin(), data.end()));
 }
 
 Bytes
 udp(uint16_t sport, uint16_t dport, const std::string &data = "x")
 {
-	Bytes b(8);
-
-	put16(b, 0, sport);
-	put16(b, 2, dport);
-	put16(b, 4, (uint16_t)(8 + data.size()));
-	b.insert(b.end(), data.begin(), data.end());
-	return b;
+	return udp_datagram(sport, dport, Bytes(data.begin(), data.end()));
 }
 
 Bytes
 icmp(uint8_t type, uint8_t code, const Bytes &rest)
 {
-	Bytes b(8);
-
-	b[0] = type;
-	b[1] = code;
-	b.insert(b.end(), rest.begin(), rest.end());
-	return b;
+	return icmp_message(type, code, 0, rest);
 }
 
 struct Ip {
@@ -103,36 +76,19 @@ struct Ip {
 	bool fill_l4 = true;
 };
 
-/* An Ethernet + IPv4 frame, checksums right unless the caller spoils them. */
+/* An Ethernet + IPv4 frame, checksums right unless the caller spoils them
+ * (computed by test/shim, not by lib/pkt). */
 Bytes
 frame(const Ip &ip, const Bytes &l4)
 {
-	size_t ihl = 20 + ip.options.size();
-	Bytes b(14 + ihl);
-	struct ef_pkt_meta m;
+	Mac d, src;
 
-	memcpy(&b[0], LBMAC, 6);
-	memcpy(&b[6], ip.smac, 6);
-	put16(b, 12, 0x0800);
-	b[14] = (uint8_t)(0x40 | (ihl / 4));
-	put16(b, 16, (uint16_t)(ihl + l4.size()));
-	put16(b, 18, 1);
-	put16(b, 20, ip.frag);
-	b[22] = ip.ttl;
-	b[23] = ip.proto;
-	memcpy(&b[26], &ip.src, 4);
-	memcpy(&b[30], &ip.dst, 4);
-	std::copy(ip.options.begin(), ip.options.end(), b.begin() + 34);
-	b.insert(b.end(), l4.begin(), l4.end());
-	if (ip.fill_l4 && ef_pkt_parse(b.data(), (uint32_t)b.size(), &m) == 0 &&
-	    !(m.flags & EF_PKT_F_FRAG)) {
-		ef_pkt_fill_csums4(b.data(), &m);
-	} else {
-		uint16_t c = (uint16_t)~ef_csum_raw(&b[14], ihl, 0);
-
-		memcpy(&b[24], &c, 2);
-	}
-	return b;
+	memcpy(d.b, LBMAC, 6);
+	memcpy(src.b, ip.smac, 6);
+	Ip4 f = ip4(d, src, ip.src, ip.dst, ip.proto, ip.ttl, 1, ip.frag);
+	f.options = ip.options;
+	f.l4_csum = ip.fill_l4;
+	return ipv4_frame(f, l4);
 }
 
 class Hostile : public ::testing::Test {

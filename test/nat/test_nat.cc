@@ -18,6 +18,7 @@
 #include "ef_ct.h"
 #include "ef_nat.h"
 #include "ef_pkt.h"
+#include "frames.h"
 
 namespace {
 
@@ -83,108 +84,69 @@ struct Frame {
 	uint32_t l3_len() const { return m.l3_len; }
 };
 
-void
-put16(uint8_t *p, uint16_t v)
-{
-	v = htons(v);
-	memcpy(p, &v, 2);
-}
-
-void
-put32(uint8_t *p, uint32_t v)
-{
-	v = htonl(v);
-	memcpy(p, &v, 4);
-}
-
-void
-eth_ip(std::vector<uint8_t> &b, uint8_t proto, uint32_t src, uint32_t dst,
-       uint32_t l4len)
-{
-	b.assign(14 + 20 + l4len, 0);
-	put16(&b[12], 0x0800);
-	uint8_t *ip = &b[14];
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + l4len));
-	put16(ip + 4, 0x1234);
-	ip[8] = 64;
-	ip[9] = proto;
-	put32(ip + 12, src);
-	put32(ip + 16, dst);
-}
-
+/* A frame from test/shim (every checksum computed there, not by lib/pkt),
+ * parsed. */
 Frame
-finish(Frame f)
+parsed(const Bytes &b)
 {
-	EXPECT_TRUE(f.parse());
-	ef_pkt_fill_csums4(f.b.data(), &f.m);
+	Frame f;
+
+	f.b = b;
 	EXPECT_TRUE(f.parse());
 	return f;
+}
+
+Ip4
+ip_hdr(uint8_t proto, uint32_t src, uint32_t dst)
+{
+	return ip4(Mac{}, Mac{}, htonl(src), htonl(dst), proto, 64, 0x1234);
 }
 
 Frame
 udp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
 {
-	Frame f;
 	const char payload[] = "edgefwd udp payload";
-	uint32_t l4len = 8 + sizeof(payload);
 
-	eth_ip(f.b, IPPROTO_UDP, src, dst, l4len);
-	uint8_t *u = &f.b[34];
-	put16(u, sport);
-	put16(u + 2, dport);
-	put16(u + 4, (uint16_t)l4len);
-	memcpy(u + 8, payload, sizeof(payload));
-	return finish(f);
+	return parsed(ipv4_frame(ip_hdr(IPPROTO_UDP, src, dst),
+				 udp_datagram(sport, dport,
+					      Bytes(payload, payload +
+						    sizeof(payload)))));
 }
 
 Frame
 tcp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
 {
-	Frame f;
+	const char data[] = "0123456789";
 
-	eth_ip(f.b, IPPROTO_TCP, src, dst, 20 + 10);
-	uint8_t *t = &f.b[34];
-	put16(t, sport);
-	put16(t + 2, dport);
-	put32(t + 4, 0x01020304);
-	put32(t + 8, 0x0a0b0c0d);
-	t[12] = 5 << 4;
-	t[13] = 0x18;	/* PSH|ACK */
-	put16(t + 14, 29200);
-	memcpy(t + 20, "0123456789", 10);
-	return finish(f);
+	return parsed(ipv4_frame(ip_hdr(IPPROTO_TCP, src, dst),
+				 tcp_segment(sport, dport, 0x18 /* PSH|ACK */,
+					     0x01020304, 0x0a0b0c0d, 29200,
+					     Bytes(data, data + 10))));
 }
 
 Frame
 echo(uint8_t type, uint32_t src, uint32_t dst, uint16_t id)
 {
-	Frame f;
+	Bytes data;
 
-	eth_ip(f.b, IPPROTO_ICMP, src, dst, 8 + 16);
-	uint8_t *i = &f.b[34];
-	i[0] = type;
-	put16(i + 4, id);
-	put16(i + 6, 7);
 	for (int k = 0; k < 16; k++)
-		i[8 + k] = (uint8_t)k;
-	return finish(f);
+		data.push_back((uint8_t)k);
+	return parsed(ipv4_frame(ip_hdr(IPPROTO_ICMP, src, dst),
+				 icmp_message(type, 0, (uint32_t)id << 16 | 7,
+					      data)));
 }
 
-/* ICMP frag-needed from 'router' about the IPv4 packet of f. */
+/* ICMP frag-needed from 'router' about the IPv4 packet of f, quoting as
+ * much of it as fits in cap bytes of IP. */
 Frame
 frag_needed(const Frame &about, uint32_t router, uint32_t cap = 576)
 {
-	Frame f;
-	uint8_t out[600];
-	int n = ef_pkt_build_icmp4_error(out, cap, about.l3(), about.l3_len(),
-					 3, 4, 1400, htonl(router));
+	Bytes ip(about.l3(), about.l3() + about.l3_len());
+	uint32_t to;
 
-	EXPECT_GT(n, 0);
-	f.b.assign(14, 0);
-	put16(&f.b[12], 0x0800);
-	f.b.insert(f.b.end(), out, out + (n > 0 ? n : 0));
-	EXPECT_TRUE(f.parse());
+	memcpy(&to, about.l3() + 12, 4);
+	Frame f = parsed(icmp_error_frame(Mac{}, Mac{}, htonl(router), to, 3,
+					  4, 1400, ip, cap - 28));
 	EXPECT_TRUE(f.m.flags & EF_PKT_F_ICMP_ERROR);
 	return f;
 }

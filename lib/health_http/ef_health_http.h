@@ -3,10 +3,11 @@
 #define EF_HEALTH_HTTP_H
 
 /*
- * The pure half of lib/health (see ef_health.h): the healthCheckNodePort
- * request parser and answer builder, the probe's status-line parser and
- * the rise/fall state machine. No DPDK, no sockets, no global state, so
- * fuzz targets and tests link health_http_dep alone.
+ * The pure half of the health checks (lib/health, ef_health.h, is the
+ * other): the healthCheckNodePort request parser and answer builder, the
+ * probe's status-line parser and the rise/fall state machine. No DPDK, no
+ * sockets, no global state, so fuzz targets and tests link health_http_dep
+ * alone.
  */
 
 #include <stdbool.h>

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The flow-table figures: established traffic at n flows (uniform and
+ * Zipf, Cluster and Local policy), new flows per second, bytes per flow.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+
+#include "ef_ct.h"
+#include "ef_fwd.h"
+#include "bench.h"
+#include "harness.h"
+
+int
+ef_bench_established(const struct ef_bench_opts *o, uint32_t n, bool local,
+		     double *uniform_cpp, double *floor_cpp)
+{
+	struct ef_bench_ctx b;
+	struct ef_bench_result r;
+	uint32_t *seq;
+	uint64_t t0;
+	char what[64];
+
+	if (ef_bench_ctx_init(&b, true, 0, 0, n) != 0)
+		return -1;
+	b.n_fes = 1;
+	b.fes = malloc(sizeof(*b.fes));
+	b.rec = malloc(sizeof(*b.rec) * n);
+	if (b.fes == NULL || b.rec == NULL) {
+		ef_bench_ctx_free(&b);
+		return -1;
+	}
+	b.fes[0] = rte_cpu_to_be_32(local ? EF_BENCH_VIP_LOCAL :
+				    EF_BENCH_VIP_CLUSTER);
+	t0 = rte_rdtsc();
+	if (ef_bench_precreate(&b, 0, n) != 0) {
+		ef_bench_ctx_free(&b);
+		return -1;
+	}
+	printf("  (%u flows pre-created in %.1f s; worker tables %.1f MiB)\n",
+	       n, (double)(rte_rdtsc() - t0) / ef_bench_tsc_hz,
+	       (double)b.worker_bytes / (1 << 20));
+	for (int z = 0; z < 2; z++) {
+		seq = z ? ef_bench_seq_zipf(n, o->seq_len, 0.99, 50, 42 + n) :
+			ef_bench_seq_uniform(n, o->seq_len, 50, 7 + n);
+		if (seq == NULL) {
+			ef_bench_ctx_free(&b);
+			return -1;
+		}
+		ef_bench_measure(&b, seq, o, &r);
+		free(seq);
+		snprintf(what, sizeof(what), "est %-7s %5u%s flows %-7s",
+			 local ? "Local" : "Cluster",
+			 n >= (1u << 20) ? n >> 20 : n >> 10,
+			 n >= (1u << 20) ? "M" : "K", z ? "zipf" : "uniform");
+		ef_bench_print_row(what, &r);
+		if (z == 0) {
+			*uniform_cpp = r.cpp;
+			*floor_cpp = r.floor_cpp;
+		}
+		if (r.lost != 0) {
+			/* established flows must all be forwarded */
+			ef_bench_ctx_free(&b);
+			return -1;
+		}
+	}
+	ef_bench_ctx_free(&b);
+	return 0;
+}
+
+int
+ef_bench_new_flows(const struct ef_bench_opts *o, bool local, double *per_s)
+{
+	uint32_t n = o->quick ? 1u << 18 : 1u << 20;
+	struct ef_bench_ctx b;
+	uint64_t created;
+	double cpf;
+
+	/* room for every SYN: no early drop, no full table */
+	if (ef_bench_ctx_init(&b, true, 0, 0, 2 * n) != 0)
+		return -1;
+	b.n_fes = 1;
+	b.fes = malloc(sizeof(*b.fes));
+	if (b.fes == NULL) {
+		ef_bench_ctx_free(&b);
+		return -1;
+	}
+	b.fes[0] = rte_cpu_to_be_32(local ? EF_BENCH_VIP_LOCAL :
+				    EF_BENCH_VIP_CLUSTER);
+	cpf = ef_bench_run_syn(&b, 0, n, &created);
+	*per_s = ef_bench_tsc_hz / cpf;
+	printf("%-34s %7s %7.1f %6s %7.2f %7.1f  (%" PRIu64 "/%u created)\n",
+	       local ? "new flows Local (SYN only)" :
+	       "new flows Cluster (SYN only)", "-", cpf, "-", *per_s / 1e6,
+	       ef_bench_ns(cpf), created, n);
+	fflush(stdout);
+	ef_bench_ctx_free(&b);
+	return created == n ? 0 : -1;
+}
+
+int
+ef_bench_memory(uint32_t n, double *bpf)
+{
+	struct ef_bench_ctx b;
+	size_t ct;
+
+	if (ef_bench_ctx_init(&b, true, 0, 0, n) != 0)
+		return -1;
+	ct = ef_ct_memory(b.w->ct);
+	*bpf = (double)ct / ef_ct_capacity(b.w->ct);
+	printf("memory at %u flows: conntrack %.1f B/flow (%.0f flows/GB), "
+	       "whole worker %.1f B/flow (incl. ClientIP affinity table)\n",
+	       ef_ct_capacity(b.w->ct), *bpf, (double)(1u << 30) / *bpf,
+	       (double)b.worker_bytes / ef_ct_capacity(b.w->ct));
+	ef_bench_ctx_free(&b);
+	return 0;
+}
+

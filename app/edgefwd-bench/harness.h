@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef EF_BENCH_HARNESS_H
+#define EF_BENCH_HARNESS_H
+
+/*
+ * edgefwd-bench's measurement harness (harness.c) and the benchmark
+ * families the runner (main.c) calls: flows (bench_flows.c), services
+ * (bench_services.c), control path (bench_control.c). One lcore.
+ *
+ * Every figure is the TSC over a whole harness loop (build frames from
+ * templates, run the burst function, take the forwarded mbufs back) divided
+ * by the packets, and is set against the floor: the same loop with a burst
+ * function that only swaps MACs, measured in the same run, alternated
+ * floor/edgefwd, medians of the repetitions.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "ef_ctl.h"
+#include "ef_fwd.h"
+#include "bench.h"
+
+#define EF_BENCH_BURST 32
+
+struct ef_bench_opts {
+	bool quick;
+	bool no_16m;
+	uint32_t reps;
+	uint64_t pkts;		/* per measured repetition */
+	uint32_t seq_len;
+};
+
+/* One control state + one worker, built from a generated config. */
+struct ef_bench_ctx {
+	struct ef_ctl *ctl;
+	struct ef_fwd_shared *sh;
+	struct ef_fwd_worker *w;
+	size_t worker_bytes;	/* heap growth of ef_fwd_worker_create() */
+	struct ef_bench_tmpl tmpl[2][EF_BENCH_KIND_MAX];  /* by interface */
+	uint32_t *fes;		/* frontend addresses (network order) */
+	uint32_t n_fes;
+	struct ef_bench_rec *rec;	/* reply tuple by flow */
+	uint32_t n_flows;
+	struct rte_mbuf *pkts[EF_BENCH_BURST];
+	uint64_t lost;		/* frames not forwarded */
+};
+
+struct ef_bench_result {
+	double floor_cpp;
+	double cpp;		/* edgefwd cycles per packet */
+	uint64_t lost;
+};
+
+/* TSC frequency, set by the runner once EAL is up. */
+extern double ef_bench_tsc_hz;
+
+/* Median of v[0, n) (sorts v); 0 when n is 0. */
+double ef_bench_median(double *v, uint32_t n);
+
+/* Nanoseconds of a TSC cycle count. */
+double ef_bench_ns(double cycles);
+
+/* Build the control state from the bench config, two interfaces without
+ * ethdevs (ef_fwd_process() needs only their addresses and MACs), and one
+ * worker whose table holds max_flows. 0 or -1 (message printed). */
+int ef_bench_ctx_init(struct ef_bench_ctx *b, bool vips, uint32_t n_extra,
+		      uint32_t eps, uint32_t max_flows);
+
+/* Free what ef_bench_ctx_init() and the benchmark allocated. */
+void ef_bench_ctx_free(struct ef_bench_ctx *b);
+
+/*
+ * Pre-create flows [first, first + n): SYN, the endpoint's SYN-ACK to what
+ * the SYN became, the client's ACK: ESTABLISHED. Records each flow's reply
+ * tuple. 0, or -1 if any frame was not forwarded.
+ */
+int ef_bench_precreate(struct ef_bench_ctx *b, uint32_t first, uint32_t n);
+
+/* Floor and edgefwd alternated over seq, o->reps times each: medians,
+ * cycles/pkt. */
+void ef_bench_measure(struct ef_bench_ctx *b, const uint32_t *seq,
+		      const struct ef_bench_opts *o, struct ef_bench_result *r);
+
+/* SYN-only traffic: n new flows from first. Returns cycles per new flow
+ * (whole loop); *created counts the flows the worker made. */
+double ef_bench_run_syn(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
+			uint64_t *created);
+
+/* One line of the results table. */
+void ef_bench_print_row(const char *what, const struct ef_bench_result *r);
+
+/* Established-flow runs at n flows for one policy (uniform, then Zipf). */
+int ef_bench_established(const struct ef_bench_opts *o, uint32_t n,
+			 bool local, double *uniform_cpp, double *floor_cpp);
+
+/* New flows per second into an empty table (SYN only). */
+int ef_bench_new_flows(const struct ef_bench_opts *o, bool local,
+		       double *per_s);
+
+/* Per-flow memory of a table of n flows. */
+int ef_bench_memory(uint32_t n, double *bpf);
+
+/* Established and new-flow cost with n_svc ClusterIP services of 10
+ * endpoints each (flows spread over all of them). */
+int ef_bench_services(const struct ef_bench_opts *o, uint32_t n_svc,
+		      double *est_cpp, double *new_cpf);
+
+/* Maglev table build, 65537 entries x 100 endpoints (median, ms). */
+int ef_bench_maglev(const struct ef_bench_opts *o, double *ms);
+
+/* Reload cost: generation build + publish + free, and the parse (ms). */
+int ef_bench_generation(uint32_t n_svc, uint32_t reps, double *build_ms,
+			double *parse_ms);
+
+#endif /* EF_BENCH_HARNESS_H */

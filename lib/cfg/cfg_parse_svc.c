@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * services ( ... ): each service with its ports, endpoints and health
+ * override, and the frontends it claims (checked for clashes in
+ * cfg_check.c).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+
+#include "ef_addr.h"
+#include "ef_cfg.h"
+#include "cfg_priv.h"
+
+static const struct cfg_word svc_type_words[] = {
+	{ "ClusterIP", EF_SVC_TYPE_CLUSTER_IP },
+	{ "NodePort", EF_SVC_TYPE_NODE_PORT },
+	{ "LoadBalancer", EF_SVC_TYPE_LOAD_BALANCER },
+	{ NULL, 0 },
+};
+
+static const struct cfg_word policy_words[] = {
+	{ "Cluster", EF_POLICY_CLUSTER },
+	{ "Local", EF_POLICY_LOCAL },
+	{ NULL, 0 },
+};
+
+static const struct cfg_word affinity_words[] = {
+	{ "None", EF_AFFINITY_NONE },
+	{ "ClientIP", EF_AFFINITY_CLIENT_IP },
+	{ NULL, 0 },
+};
+
+
+static const struct cfg_word protocol_words[] = {
+	{ "TCP", IPPROTO_TCP },
+	{ "UDP", IPPROTO_UDP },
+	{ NULL, 0 },
+};
+
+
+static void
+add_claim(struct cfg_ctx *c, enum cfg_claim_kind kind, uint8_t proto,
+	  const struct ef_addr *addr, uint16_t port, uint32_t svc_idx,
+	  uint32_t port_idx, int line)
+{
+	struct cfg_claim *cl = cfg_grow(c->claims, &c->cap_claims,
+					c->n_claims, sizeof(*c->claims));
+
+	if (cl == NULL) {
+		c->oom = true;
+		return;
+	}
+	c->claims = cl;
+	cl = &c->claims[c->n_claims++];
+	memset(cl, 0, sizeof(*cl));
+	cl->kind = kind;
+	cl->proto = proto;
+	if (addr != NULL)
+		cl->addr = *addr;
+	cl->port = port;
+	cl->svc_idx = svc_idx;
+	cl->port_idx = port_idx;
+	cl->line = line;
+}
+
+/*
+ * A port on an interface address inside the SNAT range could be handed
+ * out as a SNAT source port too; replies and new flows would then mix.
+ */
+static bool
+in_snat_range(const struct ef_cfg *cfg, uint16_t port)
+{
+	for (uint32_t i = 0; i < cfg->n_snat_addresses; i++) {
+		if (cfg_is_interface_address(cfg, &cfg->snat_addresses[i]))
+			return port >= cfg->snat_port_min &&
+				port <= cfg->snat_port_max;
+	}
+	return false;
+}
+
+struct svc_state {
+	struct ef_cfg_service *svc;
+	uint32_t idx;
+	bool type_ok;
+	bool headless;
+};
+
+/* The frontends port p of a service answers on, claimed for clashes. */
+static void
+port_claims(struct cfg_ctx *c, const struct svc_state *st,
+	    const struct ef_cfg_port *p, uint32_t port_idx)
+{
+	const struct ef_cfg_service *svc = st->svc;
+
+	if (svc->cluster_ip.family != 0)
+		add_claim(c, CFG_CLAIM_CLUSTER_IP, p->protocol,
+			  &svc->cluster_ip, p->port, st->idx, port_idx,
+			  p->line);
+	if (svc->type == EF_SVC_TYPE_LOAD_BALANCER) {
+		for (uint32_t i = 0; i < svc->n_load_balancer_ips; i++)
+			add_claim(c, CFG_CLAIM_LOAD_BALANCER_IP, p->protocol,
+				  &svc->load_balancer_ips[i], p->port, st->idx,
+				  port_idx, p->line);
+	}
+	for (uint32_t i = 0; i < svc->n_external_ips; i++)
+		add_claim(c, CFG_CLAIM_EXTERNAL_IP, p->protocol,
+			  &svc->external_ips[i], p->port, st->idx, port_idx,
+			  p->line);
+	if (p->node_port != 0)
+		add_claim(c, CFG_CLAIM_NODE_PORT, p->protocol, NULL,
+			  p->node_port, st->idx, port_idx, p->line);
+}
+
+static void
+parse_port(struct cfg_ctx *c, const struct svc_state *st,
+	   const config_setting_t *g, const char *path, uint32_t port_idx)
+{
+	static const char *const keys[] = {
+		"name", "protocol", "port", "node_port", "target_port", NULL,
+	};
+	struct ef_cfg_service *svc = st->svc;
+	struct ef_cfg_port p;
+	const config_setting_t *s;
+	const config_setting_t *snp;
+	const char *text;
+	char lbl[CFG_LABEL_MAX];
+	bool ok = true;
+	int proto = IPPROTO_TCP;
+	int64_t v;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.line = config_setting_source_line(g);
+	cfg_check_keys(c, g, path, keys);
+
+	rc = cfg_get_str(c, g, path, "name", &text, &s);
+	cfg_label(lbl, path, "name");
+	if (rc == 1 && text[0] != '\0' && !cfg_is_dns_label(text, strlen(text))) {
+		cfg_err_at(c, s, "%s: \"%s\" is not a valid port name "
+			   "(lower-case DNS label)", lbl, text);
+		ok = false;
+	} else if (rc == 1 && cfg_copy_text(c, s, lbl, text, p.name,
+					    sizeof(p.name))) {
+		for (uint32_t i = 0; i < svc->n_ports && p.name[0] != '\0';
+		     i++) {
+			if (strcmp(svc->ports[i].name, p.name) == 0) {
+				cfg_err_at(c, s, "%s: \"%s\" is already used "
+					   "by the port at line %d", lbl,
+					   text, svc->ports[i].line);
+				ok = false;
+			}
+		}
+	} else if (rc != 0) {
+		ok = false;
+	}
+
+	s = config_setting_get_member(g, "protocol");
+	if (s != NULL && config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    strcmp(config_setting_get_string(s), "SCTP") == 0) {
+		cfg_err_at(c, s, "%s: SCTP is not supported yet",
+			   cfg_label(lbl, path, "protocol"));
+		ok = false;
+	} else if (cfg_get_word(c, g, path, "protocol", protocol_words, &proto,
+				NULL) < 0) {
+		ok = false;
+	}
+	p.protocol = (uint8_t)proto;
+
+	rc = cfg_get_int(c, g, path, "port", 1, 65535, &v, NULL);
+	if (rc == 0) {
+		cfg_err_at(c, g, "%s: missing", cfg_label(lbl, path, "port"));
+		ok = false;
+	} else if (rc == 1) {
+		p.port = (uint16_t)v;
+	} else {
+		ok = false;
+	}
+	rc = cfg_get_int(c, g, path, "target_port", 1, 65535, &v, NULL);
+	if (rc == 1)
+		p.target_port = (uint16_t)v;
+	else if (rc == 0)
+		p.target_port = p.port;
+	else
+		ok = false;
+
+	rc = cfg_get_int(c, g, path, "node_port", 1, 65535, &v, &snp);
+	cfg_label(lbl, path, "node_port");
+	if (rc == 1 && st->type_ok && svc->type == EF_SVC_TYPE_CLUSTER_IP) {
+		cfg_err_at(c, snp, "%s: a ClusterIP service has no node "
+			   "port (type NodePort or LoadBalancer has)", lbl);
+		ok = false;
+	} else if (rc == 1 && in_snat_range(c->cfg, (uint16_t)v)) {
+		cfg_err_at(c, snp, "%s: %lld lies in node.snat_port_range "
+			   "%u..%u", lbl, (long long)v,
+			   c->cfg->snat_port_min, c->cfg->snat_port_max);
+		ok = false;
+	} else if (rc == 1) {
+		p.node_port = (uint16_t)v;
+	} else if (rc < 0) {
+		ok = false;
+	}
+	if (!ok)
+		return;
+	port_claims(c, st, &p, port_idx);
+	svc->ports[svc->n_ports++] = p;
+}
+
+static void
+parse_endpoint(struct cfg_ctx *c, struct ef_cfg_service *svc,
+	       const config_setting_t *g, const char *path)
+{
+	static const char *const keys[] = {
+		"address", "node", "ready", "serving", "terminating", "weight",
+		NULL,
+	};
+	struct ef_cfg_endpoint ep;
+	const config_setting_t *s;
+	char lbl[CFG_LABEL_MAX];
+	bool ok = true;
+	int rc;
+
+	memset(&ep, 0, sizeof(ep));
+	ep.line = config_setting_source_line(g);
+	ep.ready = true;
+	ep.weight = 1;
+	cfg_check_keys(c, g, path, keys);
+
+	rc = cfg_get_addr(c, g, path, "address", &ep.address, &s);
+	cfg_label(lbl, path, "address");
+	if (rc == 0) {
+		cfg_err_at(c, g, "%s: missing", lbl);
+		ok = false;
+	} else if (rc == 1) {
+		for (uint32_t i = 0; i < svc->n_endpoints; i++) {
+			if (ef_addr_eq(&svc->endpoints[i].address,
+				       &ep.address)) {
+				cfg_err_at(c, s, "%s: %s is already an "
+					   "endpoint at line %d", lbl,
+					   config_setting_get_string(s),
+					   svc->endpoints[i].line);
+				ok = false;
+			}
+		}
+	} else {
+		ok = false;
+	}
+
+	rc = cfg_get_node_name(c, g, path, "node", ep.node, &s);
+	if (rc == 0)
+		cfg_err_at(c, g, "%s: missing (the endpoint's node name)",
+			   cfg_label(lbl, path, "node"));
+	if (rc != 1)
+		ok = false;
+
+	if (cfg_get_bool(c, g, path, "ready", &ep.ready, NULL) < 0)
+		ok = false;
+	ep.serving = ep.ready;
+	if (cfg_get_bool(c, g, path, "serving", &ep.serving, NULL) < 0)
+		ok = false;
+	rc = cfg_get_bool(c, g, path, "terminating", &ep.terminating, &s);
+	if (rc == 1 && ep.ready && ep.terminating) {
+		cfg_err_at(c, s, "%s: a ready endpoint is never terminating "
+			   "(set ready = false)",
+			   cfg_label(lbl, path, "terminating"));
+		ok = false;
+	} else if (rc < 0) {
+		ok = false;
+	}
+	if (cfg_get_u32(c, g, path, "weight", 1, 65535, &ep.weight, NULL) < 0)
+		ok = false;
+	if (ok)
+		svc->endpoints[svc->n_endpoints++] = ep;
+}
+
+/* "namespace/name": two DNS labels around one slash. */
+static bool
+is_service_name(const char *text)
+{
+	const char *slash = strchr(text, '/');
+
+	if (slash == NULL || strchr(slash + 1, '/') != NULL)
+		return false;
+	return cfg_is_dns_label(text, (size_t)(slash - text)) &&
+		cfg_is_dns_label(slash + 1, strlen(slash + 1));
+}
+
+static void
+parse_service_name(struct cfg_ctx *c, struct svc_state *st,
+		   const config_setting_t *g, const char *path)
+{
+	const config_setting_t *s;
+	const char *text;
+	char lbl[CFG_LABEL_MAX];
+	int rc = cfg_get_str(c, g, path, "name", &text, &s);
+
+	cfg_label(lbl, path, "name");
+	if (rc == 0) {
+		cfg_err_at(c, g, "%s: missing (\"namespace/name\")", lbl);
+		return;
+	}
+	if (rc != 1)
+		return;
+	if (!is_service_name(text)) {
+		cfg_err_at(c, s, "%s: \"%s\" is not \"namespace/name\" (two "
+			   "lower-case DNS labels)", lbl, text);
+		return;
+	}
+	if (!cfg_copy_text(c, s, lbl, text, st->svc->name, EF_CFG_NAME_MAX))
+		return;
+	if (c->name_tab_ok) {
+		ENTRY e = { .key = (char *)(uintptr_t)text, .data = NULL };
+		ENTRY *found = NULL;
+
+		if (hsearch_r(e, FIND, &found, &c->name_tab) != 0 &&
+		    found != NULL) {
+			const struct cfg_svc_name *o =
+				&c->svc_names[(uintptr_t)found->data];
+
+			cfg_err_at(c, s, "%s: service \"%s\" is already "
+				   "defined at line %d", lbl, text, o->line);
+			return;
+		}
+		e.data = (void *)(uintptr_t)st->idx;
+		if (hsearch_r(e, ENTER, &found, &c->name_tab) == 0)
+			c->name_tab_ok = false;
+	}
+	if (!c->name_tab_ok) {
+		/* no table (out of memory): the plain scan still works */
+		for (uint32_t i = 0; i < st->idx; i++) {
+			const struct cfg_svc_name *o = &c->svc_names[i];
+
+			if (o->name != NULL && strcmp(o->name, text) == 0) {
+				cfg_err_at(c, s, "%s: service \"%s\" is "
+					   "already defined at line %d", lbl,
+					   text, o->line);
+				return;
+			}
+		}
+	}
+	c->svc_names[st->idx].name = text;
+	c->svc_names[st->idx].line = config_setting_source_line(s);
+}
+
+/* type, and cluster_ip with the headless case. */
+static void
+service_type(struct cfg_ctx *c, struct svc_state *st,
+	     const config_setting_t *g, const char *path)
+{
+	struct ef_cfg_service *svc = st->svc;
+	const config_setting_t *s;
+	const char *text;
+	char lbl[CFG_LABEL_MAX];
+	int word;
+	int rc;
+
+	rc = cfg_get_word(c, g, path, "type", svc_type_words, &word, NULL);
+	st->type_ok = rc >= 0;
+	if (rc == 1)
+		svc->type = (enum ef_svc_type)word;
+
+	rc = cfg_get_str(c, g, path, "cluster_ip", &text, &s);
+	cfg_label(lbl, path, "cluster_ip");
+	if (rc == 1 && strcmp(text, "None") == 0) {
+		/* headless: DNS-only, nothing for the data path to answer */
+		st->headless = true;
+		if (st->type_ok && svc->type != EF_SVC_TYPE_CLUSTER_IP)
+			cfg_err_at(c, s, "%s: \"None\" (headless) needs type "
+				   "ClusterIP, not %s", lbl,
+				   ef_svc_type_name(svc->type));
+	} else if (rc == 1) {
+		cfg_addr_value(c, s, lbl, text, &svc->cluster_ip);
+	}
+}
+
+/* load_balancer_ips and external_ips. */
+static void
+service_addresses(struct cfg_ctx *c, const struct svc_state *st,
+		  const config_setting_t *g, const char *path)
+{
+	struct ef_cfg_service *svc = st->svc;
+	const config_setting_t *s;
+	const config_setting_t *slb;
+	char lbl[CFG_LABEL_MAX];
+	int rc;
+
+	rc = cfg_get_addr_array(c, g, path, "load_balancer_ips",
+				&svc->load_balancer_ips,
+				&svc->n_load_balancer_ips, &slb);
+	if (rc != 0 && st->type_ok && svc->type != EF_SVC_TYPE_LOAD_BALANCER &&
+	    config_setting_length(slb) > 0)
+		cfg_err_at(c, slb, "%s: only a LoadBalancer service has "
+			   "load balancer IPs, not %s",
+			   cfg_label(lbl, path, "load_balancer_ips"),
+			   ef_svc_type_name(svc->type));
+	cfg_get_addr_array(c, g, path, "external_ips", &svc->external_ips,
+			   &svc->n_external_ips, &s);
+}
+
+/*
+ * The traffic policies and session affinity. Returns whether
+ * external_traffic_policy was valid (or absent).
+ */
+static bool
+service_policies(struct cfg_ctx *c, const struct svc_state *st,
+		 const config_setting_t *g, const char *path)
+{
+	struct ef_cfg_service *svc = st->svc;
+	int word;
+	int rc;
+
+	rc = cfg_get_word(c, g, path, "external_traffic_policy", policy_words,
+			  &word, NULL);
+	if (rc == 1)
+		svc->external_traffic_policy = (enum ef_policy)word;
+	if (cfg_get_word(c, g, path, "internal_traffic_policy", policy_words,
+			 &word, NULL) == 1)
+		svc->internal_traffic_policy = (enum ef_policy)word;
+	if (cfg_get_word(c, g, path, "session_affinity", affinity_words, &word,
+			 NULL) == 1)
+		svc->session_affinity = (enum ef_affinity)word;
+	cfg_get_u32(c, g, path, "session_affinity_timeout", 1, 86400,
+		    &svc->session_affinity_timeout, NULL);
+	return rc >= 0;
+}
+
+static void
+service_hc_node_port(struct cfg_ctx *c, const struct svc_state *st,
+		     const config_setting_t *g, const char *path, bool etp_ok)
+{
+	struct ef_cfg_service *svc = st->svc;
+	const config_setting_t *s;
+	char lbl[CFG_LABEL_MAX];
+	int64_t v;
+	int rc;
+
+	rc = cfg_get_int(c, g, path, "health_check_node_port", 1, 65535, &v,
+			 &s);
+	cfg_label(lbl, path, "health_check_node_port");
+	if (rc == 1 && st->type_ok && etp_ok &&
+	    (svc->external_traffic_policy != EF_POLICY_LOCAL ||
+	     svc->type == EF_SVC_TYPE_CLUSTER_IP)) {
+		cfg_err_at(c, s, "%s: needs external_traffic_policy Local and "
+			   "type LoadBalancer or NodePort", lbl);
+	} else if (rc == 1 && in_snat_range(c->cfg, (uint16_t)v)) {
+		cfg_err_at(c, s, "%s: %lld lies in node.snat_port_range "
+			   "%u..%u", lbl, (long long)v,
+			   c->cfg->snat_port_min, c->cfg->snat_port_max);
+	} else if (rc == 1) {
+		svc->health_check_node_port = (uint16_t)v;
+		/* kube-proxy serves it over TCP on every node address */
+		add_claim(c, CFG_CLAIM_HEALTH_CHECK_NODE_PORT, IPPROTO_TCP,
+			  NULL, svc->health_check_node_port, st->idx, 0,
+			  config_setting_source_line(s));
+	}
+}
+
+/* ports ( ... ). Returns 0 or -ENOMEM (c->oom set). */
+static int
+service_ports(struct cfg_ctx *c, const struct svc_state *st,
+	      const config_setting_t *g, const char *path)
+{
+	struct ef_cfg_service *svc = st->svc;
+	const config_setting_t *l;
+	char lbl[CFG_LABEL_MAX];
+	char sub[CFG_LABEL_MAX];
+	int rc;
+	int n;
+
+	rc = cfg_get_list(c, g, path, "ports", &l);
+	n = rc == 1 ? config_setting_length(l) : 0;
+	cfg_label(lbl, path, "ports");
+	if (rc >= 0 && n == 0 && !st->headless) {
+		/* a headless service may have none; others answer nothing */
+		cfg_err_at(c, rc == 1 ? l : g, "%s: at least one port is "
+			   "required", lbl);
+	}
+	if (n > 0) {
+		svc->ports = calloc((size_t)n, sizeof(*svc->ports));
+		if (svc->ports == NULL) {
+			c->oom = true;
+			return -ENOMEM;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e;
+
+		cfg_path_fmt(sub, sizeof(sub), "%s.ports[%d]", path, i);
+		e = cfg_list_group(c, l, (unsigned int)i, sub);
+		if (e == NULL)
+			continue;
+		if (n > 1 && config_setting_get_member(e, "name") == NULL)
+			/* kube's rule: with several ports each is named */
+			cfg_err_at(c, e, "%s.name: missing (a service with "
+				   "several ports names each)", sub);
+		parse_port(c, st, e, sub, (uint32_t)i);
+	}
+	return 0;
+}
+
+/* endpoints ( ... ). */
+static void
+service_endpoints(struct cfg_ctx *c, const struct svc_state *st,
+		  const config_setting_t *g, const char *path)
+{
+	struct ef_cfg_service *svc = st->svc;
+	const config_setting_t *l;
+	char sub[CFG_LABEL_MAX];
+	int n;
+
+	if (cfg_get_list(c, g, path, "endpoints", &l) != 1)
+		return;
+	n = config_setting_length(l);
+	if (n == 0)
+		return;
+	svc->endpoints = calloc((size_t)n, sizeof(*svc->endpoints));
+	if (svc->endpoints == NULL) {
+		c->oom = true;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e;
+
+		cfg_path_fmt(sub, sizeof(sub), "%s.endpoints[%d]", path, i);
+		e = cfg_list_group(c, l, (unsigned int)i, sub);
+		if (e != NULL)
+			parse_endpoint(c, svc, e, sub);
+	}
+}
+
+static void
+parse_service(struct cfg_ctx *c, struct svc_state *st,
+	      const config_setting_t *g, const char *path)
+{
+	static const char *const keys[] = {
+		"name", "type", "cluster_ip", "load_balancer_ips",
+		"external_ips", "external_traffic_policy",
+		"internal_traffic_policy", "session_affinity",
+		"session_affinity_timeout", "health_check_node_port", "ports",
+		"endpoints", "health", NULL,
+	};
+	struct ef_cfg_service *svc = st->svc;
+	const config_setting_t *s;
+	char sub[CFG_LABEL_MAX];
+	bool etp_ok;
+
+	svc->line = config_setting_source_line(g);
+	svc->session_affinity_timeout = 10800;
+	svc->health = c->cfg->health;
+	cfg_check_keys(c, g, path, keys);
+	parse_service_name(c, st, g, path);
+	service_type(c, st, g, path);
+	service_addresses(c, st, g, path);
+	etp_ok = service_policies(c, st, g, path);
+	service_hc_node_port(c, st, g, path, etp_ok);
+	if (cfg_get_group(c, g, path, "health", &s) == 1) {
+		cfg_path_fmt(sub, sizeof(sub), "%s.health", path);
+		cfg_parse_health(c, s, sub, &c->cfg->health, &svc->health);
+		svc->health_overridden = true;
+	}
+	if (service_ports(c, st, g, path) != 0)
+		return;
+	service_endpoints(c, st, g, path);
+}
+
+void
+cfg_parse_services(struct cfg_ctx *c, const config_setting_t *root)
+{
+	struct ef_cfg *cfg = c->cfg;
+	const config_setting_t *l;
+	char path[CFG_LABEL_MAX];
+	int n;
+
+	if (cfg_get_list(c, root, "", "services", &l) != 1)
+		return;
+	n = config_setting_length(l);
+	if (n == 0)
+		return;
+	cfg->services = calloc((size_t)n, sizeof(*cfg->services));
+	c->svc_names = calloc((size_t)n, sizeof(*c->svc_names));
+	if (cfg->services == NULL || c->svc_names == NULL) {
+		c->oom = true;
+		return;
+	}
+	c->n_svc_names = (uint32_t)n;
+	memset(&c->name_tab, 0, sizeof(c->name_tab));
+	c->name_tab_ok = hcreate_r((size_t)n * 2 + 16, &c->name_tab) != 0;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g;
+		struct svc_state st;
+
+		cfg_path_fmt(path, sizeof(path), "services[%d]", i);
+		g = cfg_list_group(c, l, (unsigned int)i, path);
+		if (g == NULL)
+			continue;
+		/* counted at once so that ef_cfg_free sees its arrays */
+		st.svc = &cfg->services[cfg->n_services++];
+		st.idx = (uint32_t)i;
+		st.type_ok = true;
+		st.headless = false;
+		parse_service(c, &st, g, path);
+	}
+}

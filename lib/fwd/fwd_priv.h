@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef EF_FWD_PRIV_H
+#define EF_FWD_PRIV_H
+
+/*
+ * What the worker's files share (fwd.c: the burst pipeline; fwd_reply.c:
+ * the answers a worker gives itself; fwd_affinity.c: ClientIP affinity;
+ * fwd_nexthop.c: frames waiting for ARP; fwd_worker.c: worker lifecycle,
+ * the poll loop, commands and sweeps). Everything here runs on the
+ * worker lcore that owns w unless it says otherwise.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "ef_fwd.h"
+#include "ef_log.h"
+
+EF_LOG_DECLARE(fwd);
+#define EF_FWD_LOG(level, ...) EF_LOG(fwd, level, __VA_ARGS__)
+
+#define AFF_SWEEP 16		/* affinity entries checked per poll */
+#define EXPIRE_BUDGET 64	/* flow slots examined per poll */
+#define IDLE_POLLS 256		/* empty polls before an idle sleep */
+#define ICMP_BURST 100		/* token bucket depth for generated ICMP */
+
+static inline void
+drop(struct ef_fwd_worker *w, struct rte_mbuf *m, enum ef_fwd_drop r)
+{
+	w->c.drops[r]++;
+	rte_pktmbuf_free(m);
+}
+
+static inline void
+out_queue(struct ef_fwd_worker *w, uint16_t iface, struct rte_mbuf *m)
+{
+	if (unlikely(w->n_out[iface] >= RTE_DIM(w->out[iface]))) {
+		drop(w, m, EF_FWD_DROP_TX_FULL);
+		return;
+	}
+	w->out[iface][w->n_out[iface]++] = m;
+}
+
+static inline uint16_t
+rx_iface(const struct ef_fwd_worker *w, const struct rte_mbuf *m)
+{
+	int16_t i = w->sh->port_to_if[m->port];
+
+	return i < 0 ? 0 : (uint16_t)i;
+}
+
+static inline void
+to_control(struct ef_fwd_worker *w, struct rte_mbuf *m)
+{
+	if (unlikely(rte_ring_sp_enqueue(w->to_ctrl, m) != 0)) {
+		drop(w, m, EF_FWD_DROP_EXCEPTION_FULL);
+		return;
+	}
+	w->c.exception_packets++;
+}
+
+/*
+ * Next-hop MACs, one per interface, remembered for the rest of the burst:
+ * otherwise every packet pays an rte_hash probe of the neighbour table for
+ * the same gateway or two. ef_fwd_process() forgets them when it starts
+ * and ends, so a neighbour change is seen from the next burst on, as by a
+ * lookup that raced it.
+ */
+static inline struct ef_fwd_nh_memo *
+memo_of(struct ef_fwd_worker *w)
+{
+	return &w->nh_memo;
+}
+
+static inline int
+neigh_mac(struct ef_fwd_worker *w, uint16_t iface, uint32_t gw,
+	  uint8_t mac[6])
+{
+	struct ef_fwd_nh_memo *c = memo_of(w);
+
+	if (likely(iface < EF_FWD_MAX_PORTS && (c->valid & (1u << iface)) &&
+		   c->gw[iface] == gw)) {
+		memcpy(mac, c->mac[iface], 6);
+		return 0;
+	}
+	if (ef_neigh_lookup4(w->sh->neigh, iface, gw, mac) != 0)
+		return -ENOENT;
+	if (iface < EF_FWD_MAX_PORTS) {
+		c->gw[iface] = gw;
+		memcpy(c->mac[iface], mac, 6);
+		c->valid |= 1u << iface;
+	}
+	return 0;
+}
+
+/* fwd_reply.c: answers of the worker itself. Each consumes m. */
+void ef_fwd_bounce(struct ef_fwd_worker *w, struct rte_mbuf *m);
+bool ef_fwd_icmp_error(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		       const struct ef_pkt_meta *pm, uint8_t type,
+		       uint8_t code, uint16_t mtu, uint32_t src);
+void ef_fwd_reject(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		   struct ef_pkt_meta *pm);
+void ef_fwd_local_delivery(struct ef_fwd_worker *w, struct rte_mbuf *m,
+			   struct ef_pkt_meta *pm, uint32_t own);
+void ef_fwd_arp(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		struct ef_pkt_meta *pm);
+
+/* fwd_affinity.c: ClientIP affinity, a per-worker table. */
+int ef_fwd_affinity_init(struct ef_fwd_worker *w, uint32_t entries,
+			 int socket_id);
+void ef_fwd_affinity_fini(struct ef_fwd_worker *w);
+int32_t ef_fwd_affinity_get(struct ef_fwd_worker *w,
+			    const struct ef_svc_frontend *fe,
+			    const struct ef_svc_port *sp, uint32_t svc_id,
+			    uint32_t client);
+void ef_fwd_affinity_put(struct ef_fwd_worker *w,
+			 const struct ef_svc_frontend *fe,
+			 const struct ef_svc_port *sp, uint32_t svc_id,
+			 uint32_t client, const struct ef_svc_endpoint *ep);
+void ef_fwd_affinity_sweep(struct ef_fwd_worker *w);
+
+/* fwd_nexthop.c: keep m until (iface, gw) resolves (EF_FWD_HOLD_*). */
+void ef_fwd_hold(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface,
+		 uint32_t gw);
+
+/* fwd.c: a flow leaves the table: counters follow. */
+void ef_fwd_flow_closed(struct ef_fwd_worker *w, const struct ef_ct_flow *f);
+
+#endif /* EF_FWD_PRIV_H */

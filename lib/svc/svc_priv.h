@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef EF_SVC_PRIV_H
+#define EF_SVC_PRIV_H
+
+/*
+ * Internals of lib/svc: its log type (user.edgefwd.svc) and what the
+ * generation (svc.c) uses of the pools (svc_pool.c).
+ */
+
+#include "ef_log.h"
+#include "ef_svc.h"
+
+EF_LOG_DECLARE(svc);
+#define EF_SVC_LOG(level, ...) EF_LOG(svc, level, __VA_ARGS__)
+
+/*
+ * The pool of service port sp, from the endpoint sets of CONFIG.md: ready
+ * (and healthy); if none, the serving-and-terminating ones; computed
+ * separately for the local set, as kube-proxy does. Maglev skips
+ * endpoints of weight 0, so a set whose members all weigh 0 is empty.
+ * NULL when out of memory. Control lcore.
+ */
+struct ef_svc_pool *ef_svc_pool_build(const struct ef_svc_gen *g,
+				      const struct ef_svc_port *sp,
+				      int socket_id);
+
+#endif /* EF_SVC_PRIV_H */
