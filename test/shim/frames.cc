@@ -177,7 +177,8 @@ ipv4_frame(const Ip4 &ip, const Bytes &l4)
 	h[9] = ip.proto;
 	memcpy(h + 12, &ip.src, 4);
 	memcpy(h + 16, &ip.dst, 4);
-	memcpy(h + 20, ip.options.data(), ip.options.size());
+	if (!ip.options.empty())	/* data() of an empty vector may be NULL */
+		memcpy(h + 20, ip.options.data(), ip.options.size());
 	put16(h + 10, csum(h, ihl));
 	f.insert(f.end(), l4.begin(), l4.end());
 	if (ip.l4_csum && (ip.frag & 0x3fff) == 0 && !l4.empty())
