@@ -90,8 +90,9 @@ def test_list_watch_and_render(standin, running, tmp_path):
     # deleted
     standin.state.delete("services", "shop/web")
     wait(lambda: "shop/web" not in out.read_text())
-    st = json.loads((tmp_path / "edgefwd.conf.status.json").read_text())
-    assert st["counters"]["writes"] >= 3
+    # the status file follows each sync
+    wait(lambda: json.loads((tmp_path / "edgefwd.conf.status.json")
+                            .read_text())["counters"].get("writes", 0) >= 3)
     no_rejections(standin)
     c = standin.stats()["counts"]
     assert c["list services"] == 1 and c["watch services"] >= 1
