@@ -159,6 +159,7 @@ def main():
         rnd = random.Random(7)
         lat = []
         cur = {}
+        tc = telemetry.Client(prefix, 60)
         for i in range(args.changes):
             n = rnd.randrange(args.services)
             key = "ns%d/svc-%d" % (n // 1000, n)
@@ -173,15 +174,16 @@ def main():
             s.state.apply(sl)
 
             def seen():
-                v = telemetry.query(prefix, "/edgefwd/service," + key)
+                v = tc.query("/edgefwd/service," + key)
                 for e in (v.get("endpoints") or {}).values():
                     if e["address"] == addr:
                         return bool(e["ready"]) == ready
                 return False
-            if not wait(seen, 30):
+            if not wait(seen, 30, 0.01):
                 raise SystemExit("change %d never reached edgefwd" % i)
             lat.append(time.time() - ta)
             cur[key] = ready
+        tc.close()
         lat.sort()
         print("\n2. event -> data plane, %d endpoint changes one at a time "
               "(%d services): median %.0f ms, max %.0f ms, p90 %.0f ms"
@@ -189,6 +191,11 @@ def main():
                  lat[-1] * 1e3, lat[int(len(lat) * 0.9) - 1] * 1e3))
         d = st()
         print("   edgefwd-k8s: %s" % json.dumps(d.get("counters")))
+        print("   last change inside edgefwd-k8s: snapshot + render %.0f ms, "
+              "write %.0f ms; edgefwd reload %.0f ms" % (
+                  d.get("last_render_s", 0) * 1e3,
+                  d.get("last_write_s", 0) * 1e3,
+                  d.get("last_reload_s", 0) * 1e3))
         print("   EVENT_TO_DATAPLANE_MEDIAN_MS=%.0f EVENT_TO_DATAPLANE_MAX_MS"
               "=%.0f" % (statistics.median(lat) * 1e3, lat[-1] * 1e3))
         rej = s.stats()["rejected"]

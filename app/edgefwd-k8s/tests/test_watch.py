@@ -78,7 +78,7 @@ def no_rejections(standin):
 def test_list_watch_and_render(standin, running, tmp_path):
     for o in fixtures.load("rolling-update"):
         standin.state.apply(o)
-    s = running()
+    running()
     out = tmp_path / "edgefwd.conf"
     wait(lambda: out.is_file() and "shop/web" in out.read_text())
     # a new endpoint arrives through the watch
