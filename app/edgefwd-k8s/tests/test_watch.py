@@ -130,23 +130,26 @@ def test_broken_stream_rewatches_expired_rv_relists(standin, running,
     wait(lambda: out.is_file() and "shop/web" in out.read_text())
     # a cut stream: re-watch from the last resourceVersion, no re-list
     lists = standin.stats()["counts"]["list services"]
+    wait(lambda: sum(standin.stats()["watches"].values()) == 3)
     assert standin.kill_watches() == 3
     wait(lambda: standin.stats()["watches"].get("services"))
     for o in fixtures.load("named-port"):
         standin.state.apply(o)
     wait(lambda: "mon/exporter" in out.read_text())
     assert standin.stats()["counts"]["list services"] == lists
-    # cut, change, compact: the re-watch gets 410 and re-lists; the
-    # change made while nobody watched is not lost
-    standin.kill_watches()
+    # cut (and no new watch possible), change, compact: the re-watch gets
+    # 410 and re-lists; the change made while nobody watched is not lost
+    standin.down()
     standin.state.delete("services", "mon/exporter")
     standin.state.compact()
+    standin.up()
     wait(lambda: "mon/exporter" not in out.read_text())
     assert s.stats.get("relists_410") >= 1
     assert standin.stats()["counts"]["list services"] > lists
     # a 410 ERROR event on a live watch: re-list too
+    wait(lambda: sum(standin.stats()["watches"].values()) == 3)
     n = s.stats.get("relists_410")
-    standin.expire_watches()
+    assert standin.expire_watches() == 3
     wait(lambda: s.stats.get("relists_410") >= n + 3)
     no_rejections(standin)
 
@@ -323,3 +326,19 @@ def test_standin_auth_and_watch_410(standin):
     assert st == 200
     ev = json.loads(data.split(b"\n")[0])
     assert ev["type"] == "ERROR" and ev["object"]["code"] == 410
+
+
+def test_store_ignores_an_older_version_than_it_holds():
+    st = mod.Store()
+    svc = fixtures.service("a", "b", "10.96.0.1", [])
+    svc["metadata"]["resourceVersion"] = "20"
+    st.replace("services", [svc])
+    old = ek.clone(svc)
+    old["metadata"]["resourceVersion"] = "19"
+    v = st.version
+    st.put("services", old)
+    assert st.version == v and st.stale == 1
+    new = ek.clone(svc)
+    new["metadata"]["resourceVersion"] = "21"
+    st.put("services", new)
+    assert st.objs["services"]["a/b"]["metadata"]["resourceVersion"] == "21"
