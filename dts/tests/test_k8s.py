@@ -339,6 +339,35 @@ def test_api_server_down_30s(k8s):
     print("\n%d requests served during the 30 s outage" % served)
 
 
+def test_refused_object_held_back_rest_goes_on(k8s):
+    """Kubernetes accepts an externalIP on the node's own address with a
+    port another service has as its nodePort; edgefwd refuses such a file
+    (duplicate frontend). The newcomer is held back, the file edgefwd runs
+    stays, and the rest of the cluster keeps syncing."""
+    ip = k8s.lb_ip("web2")
+    rejected = k8s.counters().get("reloads_rejected", 0)
+    clash = fixtures.service(NS, "clash", "10.96.50.99", [
+        {"name": "http", "port": 30104, "protocol": "TCP",
+         "targetPort": 8080}], externalIPs=[topo.NODE_EXT_ADDR])
+    k8s.admin.apply([clash, slice_obj("clash", up("pod-a1"))])
+    assert wait_until(lambda: k8s.counters().get("reloads_rejected", 0)
+                      > rejected, 10), k8s.sync.output()[-2000:]
+    err = k8s.stats().get("last_reload_error", "")
+    assert "duplicate frontend" in err, err
+    assert "shop/clash" in k8s.sync.output().split("holding back")[-1]
+    assert k8s.service("clash") is None
+    assert k8s.get(ip)["ok"]
+    # web2 still follows the cluster
+    k8s.apply_and_time([slice_obj("web2", up("pod-a2"))],
+                       lambda: set(k8s.endpoints("web2")) == {"10.244.0.6"})
+    # fixed, it comes back
+    clash["spec"]["ports"][0]["port"] = 8081
+    k8s.apply_and_time([clash],
+                       lambda: k8s.service("clash") is not None)
+    k8s.admin.delete("services", "%s/clash" % NS)
+    assert wait_until(lambda: k8s.service("clash") is None, 5)
+
+
 def test_ipam_persists_across_restart(k8s):
     ip2 = k8s.lb_ip("web2")
     k8s.admin.apply([svc_obj("api", loadBalancerIP="198.51.100.40"),

@@ -265,7 +265,7 @@ def test_cache_and_quarantine():
     t2, _ = r.render("", svcs, slices, nodes)
     assert t1 == t2
     # an error line inside shop/web's block holds shop/web back
-    first, last, key, _ = [x for x in r.lines if x[2] == "shop/web"][0]
+    first, last, key, _, _ = [x for x in r.lines if x[2] == "shop/web"][0]
     err = "/x/out.conf:%d: services[3].ports[0].node_port: bad" % (first + 2)
     assert r.quarantine_lines(err, "/x/out.conf") == ["shop/web"]
     t3, _ = r.render("", svcs, slices, nodes)
@@ -282,3 +282,30 @@ def test_base_must_not_define_rendered_keys():
     with pytest.raises(ValueError):
         mod.check_base("node = { name = \"a\"; };\nservices = ( );\n", "b")
     mod.check_base(ek.base_text(), "b")
+
+
+def test_quarantine_holds_the_change_not_what_ran():
+    """A duplicate frontend names both claims: the service that changed
+    since the accepted file is held back, the running one stays."""
+    a = fixtures.service("x", "a", "10.96.1.1", [
+        {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80}],
+        ts="2026-01-01T00:00:00Z")
+    a["metadata"]["resourceVersion"] = "1"
+    b = fixtures.service("x", "b", "10.96.1.2", [
+        {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80}],
+        ts="2026-02-01T00:00:00Z")
+    b["metadata"]["resourceVersion"] = "2"
+    r = mod.Renderer()
+    r.render("", {"x/a": a}, {}, [])
+    r.accepted()
+    r.render("", {"x/a": a, "x/b": b}, {}, [])
+    la = [x for x in r.lines if x[2] == "x/a"][0][0]
+    lb = [x for x in r.lines if x[2] == "x/b"][0][0]
+    # edgefwd reports the second claim, naming the first
+    err = ("/etc/e.conf:%d: services[1].ports[0]: duplicate frontend ..., "
+           "already claimed at line %d (...)" % (la + 3, lb + 3))
+    assert r.quarantine_lines(err, "/etc/e.conf") == ["x/b"]
+    # with nothing accepted yet: the youngest
+    r2 = mod.Renderer()
+    r2.render("", {"x/a": a, "x/b": b}, {}, [])
+    assert r2.quarantine_lines(err, "/etc/e.conf") == ["x/b"]
