@@ -342,3 +342,32 @@ def test_store_ignores_an_older_version_than_it_holds():
     new["metadata"]["resourceVersion"] = "21"
     st.put("services", new)
     assert st.objs["services"]["a/b"]["metadata"]["resourceVersion"] == "21"
+
+
+def test_kubeconfig_from_environment_and_edge_once(standin, tmp_path,
+                                                   monkeypatch):
+    """No --kubeconfig: $KUBECONFIG. Edge mode renders nodes and edge
+    services (CONFIG.md second wave; edgefwd does not take them yet)."""
+    for o in fixtures.load("rolling-update") + fixtures.load("kinds"):
+        standin.state.apply(o)
+    kc = tmp_path / "kc-env"
+    kc.write_text(standin.kubeconfig())
+    monkeypatch.setenv("KUBECONFIG", str(kc))
+    s = make_sync(standin, tmp_path, kubeconfig=None, edge=True, node=None,
+                  once=True)
+    assert s.run_once() == 0
+    text = (tmp_path / "edgefwd.conf").read_text()
+    assert '{ name = "node-a"; address = "10.0.0.1"; }' in text
+    assert 'mode = "edge";' in text and 'name = "shop/web";' in text
+    assert 'name = "edge/ingress"' not in text      # a NodePort: not edge
+    no_rejections(standin)
+
+
+def test_cli_without_any_kubeconfig_fails_cleanly(tmp_path, monkeypatch):
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    base = tmp_path / "base.conf"
+    base.write_text(ek.base_text())
+    rc = mod.main(["--node", "node-a", "--base", str(base), "--out",
+                   str(tmp_path / "o.conf"), "--once"])
+    assert rc == 2          # not in a cluster: the in-cluster config fails
