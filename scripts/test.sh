@@ -102,6 +102,9 @@ rc=0
 	rc=$?
 results junit k8s-unit "$RESULTS/k8s-unit.xml" "$rc" "$STATE"
 [ "$rc" -eq 0 ] || status=1
+# its benchmark, small (a few seconds; figures printed, never judged)
+run_step k8s-bench-smoke /usr/bin/python3 bench/k8s_sync_bench.py \
+	--services 200 --changes 10 || status=1
 # --- end of edgefwd-k8s unit suites
 
 # --- benchmark smoke steps (BENCH.md): keep the benchmarks working, a few
