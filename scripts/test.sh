@@ -93,6 +93,20 @@ run_step fuzz scripts/fuzz.sh --smoke 12 || status=1
 run_step lint scripts/lint.sh || status=1
 # --- end of reliability steps
 
+# --- edgefwd-k8s unit suites (pytest; its end-to-end suite is
+# dts/tests/test_k8s.py, run with the other dts below)
+ef_say "running edgefwd-k8s unit suites (app/edgefwd-k8s/tests)"
+rc=0
+/usr/bin/python3 -m pytest app/edgefwd-k8s/tests -v -rA -p no:cacheprovider \
+	--junitxml="$RESULTS/k8s-unit.xml" 2>&1 | tee "$RESULTS/k8s-unit.log" ||
+	rc=$?
+results junit k8s-unit "$RESULTS/k8s-unit.xml" "$rc" "$STATE"
+[ "$rc" -eq 0 ] || status=1
+# its benchmark, small (a few seconds; figures printed, never judged)
+run_step k8s-bench-smoke /usr/bin/python3 bench/k8s_sync_bench.py \
+	--services 200 --changes 10 || status=1
+# --- end of edgefwd-k8s unit suites
+
 # --- benchmark smoke steps (BENCH.md): keep the benchmarks working, a few
 # seconds each; their figures are printed, never judged here
 run_step bench-smoke build/app/edgefwd-bench/edgefwd-bench --quick \
