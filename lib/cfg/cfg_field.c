@@ -118,21 +118,20 @@ cfg_check_keys(struct cfg_ctx *c, const config_setting_t *g, const char *where,
 
 		if (name == NULL)
 			continue;
+		for (const char *const *k = keys; *k != NULL && !known; k++)
+			known = strcmp(name, *k) == 0;
+		if (known)
+			continue;
+		/* the hint's edit distances only for a key that is unknown:
+		 * a 10 000-service file has 100 000 known keys */
 		for (const char *const *k = keys; *k != NULL; k++) {
-			unsigned int d;
+			unsigned int d = edit_distance(name, *k);
 
-			if (strcmp(name, *k) == 0) {
-				known = true;
-				break;
-			}
-			d = edit_distance(name, *k);
 			if (d < best_d) {
 				best_d = d;
 				best = *k;
 			}
 		}
-		if (known)
-			continue;
 		if (best != NULL)
 			cfg_err_at(c, s, "unknown setting '%s' in %s "
 				   "(did you mean '%s'?)", name, where, best);
