@@ -185,7 +185,8 @@ build_reply(struct ef_bench_ctx *b, struct rte_mbuf *m, enum ef_bench_kind k,
 	frame_reset(m, EF_BENCH_IF_NODES);
 	ef_bench_build(rte_pktmbuf_mtod(m, uint8_t *),
 		       &b->tmpl[EF_BENCH_IF_NODES][k], r->ep, r->dst, r->eport,
-		       r->dport, seq, i + 1 + b->proxy_h);
+		       r->dport, seq,
+		       i + 1 + (k == EF_BENCH_SYNACK ? 0 : b->proxy_h));
 }
 
 /* Take the forwarded frames back for the next burst, keep the mbufs that
