@@ -47,6 +47,7 @@ struct ef_bench_ctx {
 	uint32_t n_flows;
 	struct rte_mbuf *pkts[EF_BENCH_BURST];
 	uint64_t lost;		/* frames not forwarded */
+	uint32_t proxy_h;	/* PROXY header length of the flows, or 0 */
 };
 
 struct ef_bench_result {
@@ -93,9 +94,17 @@ double ef_bench_run_syn(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
 /* One line of the results table. */
 void ef_bench_print_row(const char *what, const struct ef_bench_result *r);
 
-/* Established-flow runs at n flows for one policy (uniform, then Zipf). */
+/* Established-flows runs to EF_BENCH_VIP_* */
+enum ef_bench_svc {
+	EF_BENCH_SVC_CLUSTER,
+	EF_BENCH_SVC_LOCAL,
+	EF_BENCH_SVC_PROXY,	/* Cluster with PROXY protocol v2 */
+};
+
+/* Established-flow runs at n flows to one service (uniform, then Zipf). */
 int ef_bench_established(const struct ef_bench_opts *o, uint32_t n,
-			 bool local, double *uniform_cpp, double *floor_cpp);
+			 enum ef_bench_svc svc, double *uniform_cpp,
+			 double *floor_cpp);
 
 /* New flows per second into an empty table (SYN only). */
 int ef_bench_new_flows(const struct ef_bench_opts *o, bool local,

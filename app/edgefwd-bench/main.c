@@ -23,7 +23,7 @@
 
 /* The figures the JSON line ends with. */
 struct figures {
-	double cl64k, cl1m, lo1m, cl16m, lo64k;
+	double cl64k, cl1m, lo1m, cl16m, lo64k, px64k, px1m;
 	double floor64k, floor1m, floor16m, nf_cl, nf_lo, bpf, mg;
 };
 
@@ -237,15 +237,23 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 	double fl, gb = 0, gp = 0;
 	int ret = 0;
 
-	ret |= ef_bench_established(o, 1u << 16, false, &f->cl64k,
+	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_CLUSTER, &f->cl64k,
 				    &f->floor64k);
-	ret |= ef_bench_established(o, 1u << 16, true, &f->lo64k, &fl);
+	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL, &f->lo64k,
+				    &fl);
+	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_PROXY, &f->px64k,
+				    &fl);
 	if (!o->quick) {
-		ret |= ef_bench_established(o, 1u << 20, false, &f->cl1m,
+		ret |= ef_bench_established(o, 1u << 20, EF_BENCH_SVC_CLUSTER,
+					    &f->cl1m,
 					    &f->floor1m);
-		ret |= ef_bench_established(o, 1u << 20, true, &f->lo1m, &fl);
+		ret |= ef_bench_established(o, 1u << 20, EF_BENCH_SVC_LOCAL,
+					    &f->lo1m, &fl);
+		ret |= ef_bench_established(o, 1u << 20, EF_BENCH_SVC_PROXY,
+					    &f->px1m, &fl);
 		if (!o->no_16m)
-			ret |= ef_bench_established(o, 1u << 24, false,
+			ret |= ef_bench_established(o, 1u << 24,
+						    EF_BENCH_SVC_CLUSTER,
 						    &f->cl16m, &f->floor16m);
 	}
 	ret |= ef_bench_new_flows(o, false, &f->nf_cl);
@@ -288,9 +296,11 @@ print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 	jnum("floor_64k_cycles_per_pkt", f->floor64k);
 	jnum("est_cluster_64k_cycles_per_pkt", f->cl64k);
 	jnum("est_local_64k_cycles_per_pkt", f->lo64k);
+	jnum("est_proxy_64k_cycles_per_pkt", f->px64k);
 	if (!o->quick) {
 		jnum("est_cluster_1m_cycles_per_pkt", f->cl1m);
 		jnum("est_local_1m_cycles_per_pkt", f->lo1m);
+		jnum("est_proxy_1m_cycles_per_pkt", f->px1m);
 		jnum("est_cluster_1m_floor_ratio", f->cl1m / f->floor1m);
 		if (!o->no_16m) {
 			jnum("est_cluster_16m_cycles_per_pkt", f->cl16m);

@@ -528,6 +528,21 @@ ef_policy_name(enum ef_policy p)
 }
 
 const char *
+ef_proxy_protocol_name(unsigned int p)
+{
+	switch (p) {
+	case EF_PROXY_NONE:
+		return "none";
+	case EF_PROXY_V1:
+		return "v1";
+	case EF_PROXY_V2:
+		return "v2";
+	default:
+		return "?";
+	}
+}
+
+const char *
 ef_affinity_name(enum ef_affinity a)
 {
 	switch (a) {

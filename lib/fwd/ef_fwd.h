@@ -120,6 +120,8 @@ struct ef_fwd_counters {
 					 * were overwritten with NOPs */
 	uint64_t neigh_held;		/* packets that waited for ARP */
 	uint64_t neigh_released;	/* ... and were sent once resolved */
+	uint64_t proxy_headers_sent;	/* PROXY protocol headers, first send */
+	uint64_t proxy_header_retransmits; /* ... resent (timeout, dup ACK) */
 	uint64_t busy_cycles;
 	uint64_t total_cycles;
 	uint64_t drops[EF_FWD_DROP_MAX];
@@ -163,6 +165,7 @@ struct ef_fwd_cmd {
 };
 
 struct ef_fwd_worker;
+struct ef_fwd_proxy;
 
 /* Packets waiting for one unresolved next hop (n == 0: slot free). */
 struct ef_fwd_hold {
@@ -218,6 +221,13 @@ struct ef_fwd_worker {
 	uint32_t now_ms;
 	struct ef_fwd_cmd *cmd_cur;	/* command in progress, or NULL */
 	uint32_t cmd_cursor;		/* its next flow slot */
+	/* PROXY protocol (fwd_proxy.h): by flow slot, ct capacity each */
+	struct ef_fwd_proxy *proxy;
+	uint32_t *proxy_pend;		/* slots whose header may need a resend */
+	uint32_t n_proxy_pend;
+	uint32_t proxy_cursor;
+	uint32_t proxy_cap;
+	uint32_t proxy_ack_raw;		/* endpoint's ACK before the unshift */
 	/* written by the control lcore, read by every poll: a line of its
 	 * own, apart from what the bursts write */
 	uint64_t sweep_request __rte_cache_aligned; /* atomic: generation to

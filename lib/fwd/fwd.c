@@ -21,6 +21,7 @@
 #include "ef_fwd.h"
 #include "ef_route.h"
 #include "fwd_priv.h"
+#include "fwd_proxy.h"
 
 EF_LOG_REGISTER(fwd);
 
@@ -341,6 +342,9 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	f = new_flow_install(w, m, k, ep, snat, sport, svc_id);
 	if (f == NULL)
 		return;
+	if (unlikely(sp->proxy != EF_PROXY_NONE) && k->proto == IPPROTO_TCP)
+		ef_fwd_proxy_open(w, f, sp->proxy, rte_pktmbuf_mtod(m, uint8_t *),
+				  pm);
 	ef_ct_update(w->ct, f, 0, rte_pktmbuf_mtod(m, uint8_t *), pm,
 		     w->now_ms);
 	if ((fe->flags & EF_SVC_FE_AFFINITY) && !from_affinity)
@@ -385,6 +389,9 @@ tracked(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		drop(w, m, EF_FWD_DROP_ENDPOINT_REMOVED);
 		return;
 	}
+	/* PROXY protocol: ct sees the client's numbers (fwd_proxy.h) */
+	if (unlikely(f->user[0] & EF_FWD_FLOW_PROXY))
+		ef_fwd_proxy_pre(w, f, dir, frame, pm);
 	v = ef_ct_update(w->ct, f, dir, frame, pm, w->now_ms);
 	if (unlikely(v != EF_CT_VERDICT_OK)) {
 		if (v == EF_CT_VERDICT_NEW_AFTER_CLOSE && dir == 0) {
@@ -396,6 +403,8 @@ tracked(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		drop(w, m, EF_FWD_DROP_CT_INVALID);
 		return;
 	}
+	if (unlikely(f->user[0] & EF_FWD_FLOW_PROXY))
+		ef_fwd_proxy_post(w, f, dir, frame, pm);
 	forward(w, m, pm, f, dir);
 }
 

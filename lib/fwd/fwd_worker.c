@@ -17,6 +17,7 @@
 
 #include "ef_fwd.h"
 #include "fwd_priv.h"
+#include "fwd_proxy.h"
 
 #define SPSC (RING_F_SP_ENQ | RING_F_SC_DEQ)
 #define SWEEP_BUDGET 1024	/* flow slots a sweep visits per poll */
@@ -200,6 +201,8 @@ ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
 	}
 	ef_ct_expire(w->ct, w->now_ms, budget, expire_cb, w);
 	ef_fwd_affinity_sweep(w);
+	if (w->n_proxy_pend != 0)
+		ef_fwd_proxy_sweep(w);
 }
 
 int
@@ -322,6 +325,8 @@ ef_fwd_worker_create(struct ef_fwd_shared *sh, uint32_t idx,
 		rc = ef_fwd_affinity_init(w, RTE_MIN(per_worker, 1u << 20),
 					  socket_id);
 	if (rc == 0)
+		rc = ef_fwd_proxy_init(w, socket_id);
+	if (rc == 0)
 		rc = worker_rings_create(w, n_svc_ids, socket_id);
 	if (rc != 0) {
 		EF_FWD_LOG(ERR, "worker %u: %s", idx, rte_strerror(-rc));
@@ -383,6 +388,7 @@ ef_fwd_worker_free(struct ef_fwd_worker *w)
 	rte_free(w->svc_packets);
 	rte_free(w->svc_flows);
 	ef_fwd_affinity_fini(w);
+	ef_fwd_proxy_fini(w);
 	ef_ct_free(w->ct);
 	rte_free(w);
 }
