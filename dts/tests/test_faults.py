@@ -26,7 +26,7 @@ HC_PORT = 32000
 # then as fast as it can; it writes argv[2] once 1 MiB has arrived, so
 # that the test injects its fault while the transfer is running.
 SLOW_BLOB = r"""
-import hashlib, json, os, socket, sys, time
+import hashlib, json, os, socket, struct, sys, time
 sys.path.insert(0, sys.argv[5])
 import payload
 url_host, size, started, go = sys.argv[1], int(sys.argv[4]), sys.argv[2], sys.argv[3]
@@ -34,7 +34,7 @@ res = {"ok": False}
 t0 = time.monotonic()
 try:
     s = socket.create_connection((url_host, 80), timeout=10)
-    s.settimeout(20)
+    idle = 0.0
     s.sendall(b"GET /blob?size=%d HTTP/1.0\r\nHost: x\r\n\r\n" % size)
     buf = b""
     while b"\r\n\r\n" not in buf:
@@ -43,11 +43,25 @@ try:
             raise OSError("closed in headers")
         buf += b
     head, body = buf.split(b"\r\n\r\n", 1)
+    s.settimeout(0.2)
     h = hashlib.sha256(body)
     got = len(body)
     marked = False
     while True:
-        b = s.recv(65536)
+        if os.path.exists(go + ".abort"):
+            # close with RST at once: no FIN retransmitted for minutes
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
+            s.close()
+            raise OSError("aborted")
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            idle += 0.2
+            if idle > 20:
+                raise
+            continue
+        idle = 0.0
         if not b:
             break
         h.update(b)
@@ -181,7 +195,8 @@ class SlowBlob:
         self.dir = t.workdir
         self.started_f = self.dir / "blob.started"
         self.go_f = self.dir / "blob.go"
-        for f in (self.started_f, self.go_f):
+        for f in (self.started_f, self.go_f,
+                  self.dir / (self.go_f.name + ".abort")):
             f.unlink(missing_ok=True)
         script = self.dir / "slow_blob.py"
         script.write_text(SLOW_BLOB)
@@ -195,6 +210,13 @@ class SlowBlob:
 
     def release(self):
         self.go_f.touch()
+
+    def abort(self, timeout=10):
+        """Close the connection with a RST and wait for the client."""
+        (self.dir / (self.go_f.name + ".abort")).touch()
+        assert wait_until(lambda: self.proc.popen.poll() is not None,
+                          timeout) is not None, "download still running"
+        return json.loads(self.proc.output().strip().splitlines()[-1])
 
     def result(self, timeout=60):
         self.release()
@@ -428,34 +450,6 @@ def test_link_flap_during_transfer(lb):
     assert set(d) <= {"tx_full"}, d
 
 
-def test_kill9_during_traffic_and_restart(lb):
-    """kill -9 during a transfer, then start again at once with the same
-    file prefix: the stale runtime dir, telemetry socket and dead TAPs do
-    not prevent it and the restart serves within 2 s."""
-    blob = SlowBlob(lb, topo.LB_CLUSTER, 256 << 20)
-    blob.started()
-    old = lb.dataplane
-    os.killpg(old.proc.popen.pid, signal.SIGKILL)
-    old.proc.popen.wait(10)
-    assert old.proc.popen.returncode == -signal.SIGKILL
-    left = sorted(p.name for p in
-                  (topo.DPDK_RUN_DIR / old.file_prefix).glob("*"))
-    t0 = time.monotonic()
-    lb.start_edgefwd(lb.conf, 1)
-    ready = time.monotonic() - t0
-    dt = wait_until(lambda: served(lb), 10, step=0.02)
-    assert dt is not None, lb.dataplane.output()[-3000:]
-    total = time.monotonic() - t0
-    print("\nkill -9 left %s in the runtime dir; restart: ready after "
-          "%.2f s, first request served %.2f s after the restart"
-          % (left, ready, total))
-    # the transfer died with the old process's flows: stop its client
-    blob.proc.stop(timeout=3)
-    assert total < 2.0
-    assert served(lb, CLUSTER_URL)
-    assert tel(lb, "/edgefwd/info")["generation"] == 1
-
-
 def test_tiny_mbuf_pool_under_load(lb, tmp_path):
     """dataplane.mbufs at the smallest size edgefwd accepts (it refuses
     fewer: lib/ctl/ctl.c mbufs_needed(), every RX/TX descriptor plus the
@@ -482,11 +476,14 @@ def test_tiny_mbuf_pool_under_load(lb, tmp_path):
         d0 = drops(lb)
         script = lb.workdir / "flood.py"
         script.write_text(FLOOD)
+        # the transfer is under way before the floods start (a flood may
+        # take a SYN's place in the TAP's queue, before edgefwd sees it)
+        blob = SlowBlob(lb, topo.LB_CLUSTER, 64 << 20)
+        blob.started()
         floods = [lb.spawn("flood%d" % i, "cl", [topo.PYTHON, script,
                                                  topo.NODE_EXT_ADDR, 3])
                   for i in range(2)]
-        res = lb.client("cl", "blob", CLUSTER_URL + "blob", "--size",
-                        64 << 20, timeout=120)
+        res = blob.result()
         for f in floods:
             assert wait_until(lambda: f.popen.poll() is not None, 30)
         sent = sum(json.loads(f.output())["sent"] for f in floods)
@@ -497,7 +494,7 @@ def test_tiny_mbuf_pool_under_load(lb, tmp_path):
               "drops %s, exception path %s" % (
                   tiny, base, sent, res["ok"], n1 - n0, d1,
                   tel(lb, "/edgefwd/stats")["exception_packets"]))
-        assert res["ok"] and res["sha256"] == res["expected_sha256"], res
+        assert res["ok"] and res["sha_ok"], res
         assert set(d1) <= {"exception_full", "no_mbuf"}, d1
         assert served(lb)
         assert wait_until(lambda: tel(lb, "/edgefwd/stats")
@@ -505,3 +502,37 @@ def test_tiny_mbuf_pool_under_load(lb, tmp_path):
     finally:
         lb.stop_dataplane()
         start(lb, lb.conf)
+
+
+def test_kill9_during_traffic_and_restart(lb):
+    """kill -9 during a transfer, then start again at once with the same
+    file prefix: the stale runtime dir, telemetry socket and dead TAPs do
+    not prevent it and the restart serves within 2 s.
+
+    Last of the module: the pod of the cut transfer goes on retransmitting
+    into flows the new process never had (counted no_flow) for minutes;
+    the cases that count drops run before."""
+    blob = SlowBlob(lb, topo.LB_CLUSTER, 256 << 20)
+    blob.started()
+    old = lb.dataplane
+    os.killpg(old.proc.popen.pid, signal.SIGKILL)
+    old.proc.popen.wait(10)
+    assert old.proc.popen.returncode == -signal.SIGKILL
+    left = sorted(p.name for p in
+                  (topo.DPDK_RUN_DIR / old.file_prefix).glob("*"))
+    t0 = time.monotonic()
+    lb.start_edgefwd(lb.conf, 1)
+    ready = time.monotonic() - t0
+    dt = wait_until(lambda: served(lb), 10, step=0.02)
+    assert dt is not None, lb.dataplane.output()[-3000:]
+    total = time.monotonic() - t0
+    print("\nkill -9 left %s in the runtime dir; restart: ready after "
+          "%.2f s, first request served %.2f s after the restart"
+          % (left, ready, total))
+    # the transfer died with the old process's flows: its client closes
+    # with a RST (the new process counts it no_flow), not a FIN that the
+    # client's kernel would retransmit into the next cases
+    print("the transfer cut by the kill: %s" % blob.abort())
+    assert total < 2.0
+    assert served(lb, CLUSTER_URL)
+    assert tel(lb, "/edgefwd/info")["generation"] == 1
