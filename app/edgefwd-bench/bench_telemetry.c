@@ -166,7 +166,8 @@ ef_bench_telemetry(const struct ef_bench_opts *o, uint32_t n,
 	free(seq);
 	free(gaps);
 	ef_bench_ctx_free(&b);
-	return ps.failed == 0 && *lost == 0 ? 0 : -1;
+	/* a sample that timed out is printed above, not a failure: figures */
+	return *lost == 0 ? 0 : -1;
 fail:
 	free(seq);
 	free(gaps);
