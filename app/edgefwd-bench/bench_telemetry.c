@@ -70,6 +70,13 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Index of the p/10000 quantile of n sorted values. */
+static uint64_t
+pct(uint64_t n, uint64_t p)
+{
+	return n * p / 10000;
+}
+
 /* Sorts gaps; prints the distribution; returns the longest (us). */
 static double
 print_gaps(const char *what, uint64_t *gaps, uint64_t ran)
@@ -88,9 +95,10 @@ print_gaps(const char *what, uint64_t *gaps, uint64_t ran)
 	printf("  poll gap us, %s: median %.2f p99 %.2f p99.9 %.2f "
 	       "p99.99 %.2f max %.2f; polls > 10 us %" PRIu64 ", > 50 us %"
 	       PRIu64 ", > 100 us %" PRIu64 ", > 1 ms %" PRIu64 "\n", what,
-	       (double)gaps[ran / 2] * us, (double)gaps[ran * 99 / 100] * us,
-	       (double)gaps[ran * 999 / 1000] * us,
-	       (double)gaps[ran * 9999 / 10000] * us,
+	       (double)gaps[pct(ran, 5000)] * us,
+	       (double)gaps[pct(ran, 9900)] * us,
+	       (double)gaps[pct(ran, 9990)] * us,
+	       (double)gaps[pct(ran, 9999)] * us,
 	       (double)gaps[ran - 1] * us, over[0], over[1], over[2], over[3]);
 	return (double)gaps[ran - 1] * us;
 }
