@@ -396,3 +396,34 @@ ef_bench_run_syn(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
 	*created = b->w->c.flows_created - c0;
 	return (double)t / n;
 }
+
+uint64_t
+ef_bench_run_polls(struct ef_bench_ctx *b, const uint32_t *seq, uint32_t len,
+		   const int *stop, uint64_t *gaps, uint64_t n_gaps)
+{
+	uint32_t mask = len - 1, p = 0;
+	uint64_t n = 0, prev = rte_rdtsc();
+
+	while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE) && n < n_gaps) {
+		uint64_t now;
+
+		for (uint32_t k = 0; k < EF_BENCH_BURST; k++) {
+			uint32_t e = seq[p++ & mask];
+
+			if (e >> 31)
+				build_reply(b, b->pkts[k], EF_BENCH_ACK,
+					    e & 0x7fffffff);
+			else
+				build_fwd(b, b->pkts[k], EF_BENCH_ACK, e);
+		}
+		edgefwd_burst(b->w, b->pkts, EF_BENCH_BURST);
+		collect(b, EF_BENCH_BURST);
+		/* what ef_fwd_poll() does after its bursts: one command
+		 * slice (EF_FWD_CMD_BUDGET slots), expiry */
+		ef_fwd_housekeep(b->w, 64);
+		now = rte_rdtsc();
+		gaps[n++] = now - prev;
+		prev = now;
+	}
+	return n;
+}
