@@ -164,6 +164,9 @@ ef_metrics_create(struct ef_ctl *c)
 	m->seen_gen = sh->gen->number;
 	m->window_ms = now_ms(m);
 	sync_listeners(m, sh->gen->cfg);
+	if (mx_register_telemetry(c) != 0)
+		EF_METRICS_LOG(WARNING, "/edgefwd/traffic not registered "
+			       "(edgefwdctl top needs it)");
 	return m;
 }
 

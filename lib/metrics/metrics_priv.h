@@ -114,6 +114,9 @@ void mx_cursor_start(struct ef_metrics *m, struct mx_cursor *cur);
 int mx_collect(struct ef_metrics *m, struct mx_cursor *cur,
 	       struct ef_metrics_buf *b);
 
+/* Register /edgefwd/traffic (metrics_tele.c) for c. 0 or -errno. */
+int mx_register_telemetry(struct ef_ctl *c);
+
 #ifdef __cplusplus
 }
 #endif
