@@ -317,3 +317,114 @@ def test_every_scrape_was_up(lb):
     assert wait_until(lambda: (scalar(
         lb, 'count_over_time(up{job="edgefwd"}[10m])') or 0) >= 10, 30)
     assert scalar(lb, 'min_over_time(up{job="edgefwd"}[10m])') == 1
+
+
+# -- scrape cost (a benchmark: printed, never asserted) -----------------
+
+BENCH_SERVICES = 10000
+
+UDP_LOAD = r"""
+import socket, sys, time
+# steady UDP load (about 3 kpps: the 2 vCPUs also carry the pods, the
+# client and the scrapes) on demo/web-local's DNS port, answers ignored
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+while True:
+    for i in range(32):
+        try:
+            s.sendto(b"x" * 32, (sys.argv[1], 5353))
+        except BlockingIOError:
+            pass
+    time.sleep(0.01)
+"""
+
+SCRAPE_LOOP = r"""
+import sys, time, urllib.request
+# back-to-back scrapes until killed; one line per scrape: seconds bytes
+while True:
+    t0 = time.monotonic()
+    n = len(urllib.request.urlopen(sys.argv[1], timeout=30).read())
+    print("%.6f %d" % (time.monotonic() - t0, n), flush=True)
+"""
+
+
+def bench_conf(text, n):
+    """demo.conf plus n ClusterIP services (one port, one local pod)."""
+    extra = []
+    for i in range(n):
+        extra.append(
+            '  { name = "bench/svc-%d"; cluster_ip = "10.97.%d.%d";\n'
+            '    ports = ( { protocol = "TCP"; port = 80; target_port = 8080;'
+            ' } );\n'
+            '    endpoints = ( { address = "10.244.0.5"; node = "node-a"; }'
+            ' ); }' % (i, i // 250, i % 250 + 1))
+    head, tail = text.rsplit(");", 1)
+    return head.rstrip().rstrip() + ",\n" + ",\n".join(extra) + "\n);" + tail
+
+
+def worker_cycles(t):
+    """(busy cycles, rx packets) of the only worker."""
+    v = t.dataplane.telemetry("/edgefwd/traffic")
+    return v["busy_cycles"][0], v["rx_packets"][0]
+
+
+def cycles_per_packet(t, seconds):
+    b0, p0 = worker_cycles(t)
+    time.sleep(seconds)      # a measurement window, not a wait for an event
+    b1, p1 = worker_cycles(t)
+    return (b1 - b0) / max(p1 - p0, 1), (p1 - p0) / seconds
+
+
+@pytest.mark.skipif(os.environ.get("EF_DTS_BENCH") != "1",
+                    reason="benchmark: EF_DTS_BENCH=1 pytest -s -k cost")
+def test_scrape_cost_10000_services(run_prefix):
+    t = topo.Topology("%sb" % run_prefix)
+    try:
+        t.up()
+        conf = t.workdir / "bench.conf"
+        conf.write_text(metrics_conf(bench_conf(
+            topo.DEMO_CONF.read_text(), BENCH_SERVICES), [METRICS]))
+        t.start_edgefwd(conf, 1)
+        assert wait_until(lambda: t.client(
+            "cl", "get", "http://%s/" % topo.LB_LOCAL, "--connect-timeout",
+            "1")[0]["ok"], 30)
+        t.spawn("udpload", "cl", [topo.PYTHON, "-c", UDP_LOAD,
+                                  topo.LB_LOCAL])
+        cycles_per_packet(t, 2)                         # warm-up
+        base1 = cycles_per_packet(t, 5)
+        scr = t.spawn("scrapes", "cl", [topo.PYTHON, "-u", "-c",
+                                        SCRAPE_LOOP,
+                                        "http://%s/metrics" % METRICS])
+        assert wait_until(lambda: len(scr.output().splitlines()) >= 2, 60)
+        during = cycles_per_packet(t, 5)
+        scr.stop()
+        base2 = cycles_per_packet(t, 5)
+        rows = [tuple(float(x) for x in ln.split())
+                for ln in scr.output().splitlines() if ln.strip()]
+        secs = sorted(r[0] for r in rows)
+        cp = t.exec("cl", ["curl", "-s", "--max-time", "120",
+                           "http://%s/metrics" % METRICS], check=False,
+                    timeout=150)
+        own = scalar_from(cp.stdout, "edgefwd_metrics_last_scrape_duration"
+                          "_seconds")
+        print("\nscrape of %d services: %d scrapes, median %.1f ms "
+              "(client side), edgefwd's own last %.1f ms, %.2f MB each"
+              % (BENCH_SERVICES + 4, len(secs), 1e3 * secs[len(secs) // 2],
+                 1e3 * own, rows[-1][1] / 1e6))
+        drops = {k: v for k, v in t.dataplane.telemetry(
+            "/edgefwd/stats")["drops"].items() if v}
+        print("drops during the run: %s" % drops)
+        print("worker cycles/packet: %.0f without scrapes (%.0f pps), %.0f "
+              "while scraping back to back (%.0f pps), %.0f without again "
+              "(%.0f pps)" % (base1[0], base1[1], during[0], during[1],
+                              base2[0], base2[1]))
+        assert t.stop_dataplane() == 0
+    finally:
+        t.down()
+
+
+def scalar_from(body, name):
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return float("nan")
