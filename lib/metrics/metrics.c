@@ -184,7 +184,7 @@ conn_close(struct mx_conn *k)
 
 /* A fixed answer (error, 404) queued as the whole output. */
 static void
-conn_answer(struct mx_conn *k, const char *p, size_t n)
+conn_answer(struct ef_metrics *m, struct mx_conn *k, const char *p, size_t n)
 {
 	n = RTE_MIN(n, (size_t)EF_METRICS_CHUNK);
 	memcpy(k->out, p, n);
@@ -192,6 +192,7 @@ conn_answer(struct mx_conn *k, const char *p, size_t n)
 	k->out_off = 0;
 	k->streaming = false;
 	k->state = MX_WRITING;
+	k->deadline_ms = now_ms(m) + REQUEST_TIMEOUT_MS;
 }
 
 /* The request head is complete: choose the answer. */
@@ -207,13 +208,13 @@ conn_request(struct ef_metrics *m, struct mx_conn *k,
 
 	if (!get && strcmp(req->method, "HEAD") != 0) {
 		n = ef_health_http_error(err, sizeof(err), 405);
-		conn_answer(k, err, n > 0 ? (size_t)n : 0);
+		conn_answer(m, k, err, n > 0 ? (size_t)n : 0);
 		return;
 	}
 	/* /metrics, with or without a query string */
 	if (tl < 8 || memcmp(t, "/metrics", 8) != 0 ||
 	    (tl > 8 && t[8] != '?')) {
-		conn_answer(k, not_found, sizeof(not_found) - 1);
+		conn_answer(m, k, not_found, sizeof(not_found) - 1);
 		return;
 	}
 	memcpy(k->out, ok_head, sizeof(ok_head) - 1);
@@ -260,7 +261,7 @@ conn_read(struct ef_metrics *m, struct mx_conn *k)
 		n = ef_health_http_error(err, sizeof(err), 400);
 		break;
 	}
-	conn_answer(k, err, n > 0 ? (size_t)n : 0);
+	conn_answer(m, k, err, n > 0 ? (size_t)n : 0);
 }
 
 /* The response is out: shut the write side, read until EOF (closing with
@@ -434,9 +435,13 @@ ef_metrics_poll(struct ef_metrics *m)
 			conn_read(m, k);
 			break;
 		case MX_WRITING:
-			if (now_ms(m) >= k->deadline_ms && k->streaming) {
-				EF_METRICS_LOG(WARNING, "a scrape took over "
-					       "%u ms: closed", RESPONSE_TIMEOUT_MS);
+			/* a scrape's own deadline, or an answer the
+			 * client never reads (the request's deadline) */
+			if (now_ms(m) >= k->deadline_ms) {
+				if (k->streaming)
+					EF_METRICS_LOG(WARNING, "a scrape took "
+						       "over %u ms: closed",
+						       RESPONSE_TIMEOUT_MS);
 				conn_close(k);
 				break;
 			}
