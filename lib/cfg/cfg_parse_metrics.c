@@ -105,12 +105,10 @@ cfg_parse_metrics(struct cfg_ctx *c, const config_setting_t *root)
 
 	if (cfg_get_group(c, root, "", "metrics", &g) != 1)
 		return;
-	if (!config_setting_is_group(g)) {
-		cfg_err_at(c, g, "metrics: must be a group { listen = [ ... ]; }");
-		return;
-	}
 	cfg_check_keys(c, g, "metrics", keys);
-	if (cfg_get_group(c, g, "metrics", "listen", &l) != 1)
+	/* an array or a list of strings: each element is checked below */
+	l = config_setting_get_member(g, "listen");
+	if (l == NULL)
 		return;
 	if (!config_setting_is_array(l) && !config_setting_is_list(l)) {
 		cfg_err_at(c, l, "metrics.listen: must be an array of "
