@@ -444,6 +444,7 @@ ef_cfg_free(struct ef_cfg *cfg)
 	free(cfg->interfaces);
 	free(cfg->routes);
 	free(cfg->neighbors);
+	free(cfg->metrics_listen);
 	free(cfg);
 }
 

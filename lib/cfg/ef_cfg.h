@@ -149,6 +149,14 @@ struct ef_cfg_conntrack {
 	uint32_t icmp_timeout;		/* default 30 */
 };
 
+/* metrics.listen: one ADDR:PORT the Prometheus /metrics server binds
+ * (lib/metrics), through the exception path. */
+struct ef_cfg_listen {
+	struct ef_addr address;		/* an interface address or 127/8 */
+	uint16_t port;			/* host order, 1..65535 */
+	int line;
+};
+
 struct ef_cfg {
 	char file[EF_CFG_FILE_MAX];	/* as given to the loader */
 	char node_name[EF_CFG_NODE_MAX];
@@ -167,6 +175,8 @@ struct ef_cfg {
 	struct ef_cfg_health health;	/* global defaults */
 	struct ef_cfg_service *services;
 	uint32_t n_services;
+	struct ef_cfg_listen *metrics_listen;	/* metrics.listen, may be 0 */
+	uint32_t n_metrics_listen;
 };
 
 /* One validation or parse error, already formatted "FILE:LINE: message". */

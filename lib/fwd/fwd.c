@@ -25,13 +25,30 @@
 
 EF_LOG_REGISTER(fwd);
 
+/* Live SNAT flows per address (edgefwd_snat_ports_in_use{address}): at
+ * most EF_NAT_MAX_ADDRS compares, once per SNAT'd flow created or closed. */
+static inline void
+snat_addr_count(struct ef_fwd_worker *w, uint32_t snat, int d)
+{
+	const struct ef_nat_map *m = w->sh->nat_map;
+
+	for (uint32_t i = 0; m != NULL && i < m->n_addrs &&
+	     i < RTE_DIM(w->c.snat_by_addr); i++)
+		if (m->addrs[i] == snat) {
+			w->c.snat_by_addr[i] += (uint64_t)(int64_t)d;
+			return;
+		}
+}
+
 void
 ef_fwd_flow_closed(struct ef_fwd_worker *w, const struct ef_ct_flow *f)
 {
 	if (f->svc_id < w->n_svc_ids)
 		w->svc_flows[f->svc_id]--;
-	if (f->snat != 0)
+	if (f->snat != 0) {
 		w->c.snat_flows--;
+		snat_addr_count(w, f->snat, -1);
+	}
 	w->c.flows_closed++;
 }
 
@@ -122,8 +139,10 @@ forward(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		clear_ip_options(w, frame, pm);
 	ef_nat_apply(frame, pm, f, dir);
 	ef_pkt_ttl_dec4(frame, pm);
-	if (likely(f->svc_id < w->n_svc_ids))
+	if (likely(f->svc_id < w->n_svc_ids)) {
 		w->svc_packets[f->svc_id]++;
+		w->svc_bytes[f->svc_id] += m->pkt_len;
+	}
 	if (unlikely(neigh_mac(w, nh.iface, nh.gw,
 			       eh->dst_addr.addr_bytes) != 0)) {
 		ef_fwd_hold(w, m, nh.iface, nh.gw);
@@ -295,8 +314,10 @@ new_flow_install(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	f->svc_id = svc_id;
 	f->gen = (uint32_t)w->gen->number;
 	w->c.flows_created++;
-	if (snat != 0)
+	if (snat != 0) {
 		w->c.snat_flows++;
+		snat_addr_count(w, snat, 1);
+	}
 	if (svc_id < w->n_svc_ids)
 		w->svc_flows[svc_id]++;
 	return f;

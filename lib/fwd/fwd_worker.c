@@ -223,6 +223,7 @@ ef_fwd_worker_main(void *arg)
 		w->c.total_cycles += t1 - t0;
 		if (n != 0) {
 			w->c.busy_cycles += t1 - t0;
+			w->c.burst_hist[ef_fwd_burst_bucket(t1 - t0)]++;
 			idle = 0;
 		} else if (sh->idle_sleep_us != 0 && ++idle >= IDLE_POLLS &&
 			   w->cmd_cur == NULL) {
@@ -281,6 +282,9 @@ worker_rings_create(struct ef_fwd_worker *w, uint32_t n_svc_ids,
 	w->svc_packets = rte_zmalloc_socket("ef_svc_pkts",
 					    sizeof(uint64_t) * n_svc_ids,
 					    RTE_CACHE_LINE_SIZE, socket_id);
+	w->svc_bytes = rte_zmalloc_socket("ef_svc_bytes",
+					  sizeof(uint64_t) * n_svc_ids,
+					  RTE_CACHE_LINE_SIZE, socket_id);
 	w->svc_flows = rte_zmalloc_socket("ef_svc_flows",
 					  sizeof(int64_t) * n_svc_ids,
 					  RTE_CACHE_LINE_SIZE, socket_id);
@@ -288,7 +292,8 @@ worker_rings_create(struct ef_fwd_worker *w, uint32_t n_svc_ids,
 	w->from_ctrl = ring_create("inj", socket_id, SPSC);
 	/* commands come from the control lcore and the telemetry thread */
 	w->cmd = ring_create("cmd", socket_id, RING_F_SC_DEQ);
-	if (w->svc_packets == NULL || w->svc_flows == NULL ||
+	if (w->svc_packets == NULL || w->svc_bytes == NULL ||
+	    w->svc_flows == NULL ||
 	    w->to_ctrl == NULL || w->from_ctrl == NULL || w->cmd == NULL)
 		return -ENOMEM;
 	return 0;
@@ -386,6 +391,7 @@ ef_fwd_worker_free(struct ef_fwd_worker *w)
 		for (uint16_t j = 0; j < w->hold[i].n; j++)
 			rte_pktmbuf_free(w->hold[i].m[j]);
 	rte_free(w->svc_packets);
+	rte_free(w->svc_bytes);
 	rte_free(w->svc_flows);
 	ef_fwd_affinity_fini(w);
 	ef_fwd_proxy_fini(w);
