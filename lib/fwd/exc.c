@@ -27,7 +27,8 @@
 
 EF_LOG_REGISTER(exc);
 
-#define EXC_BUDGET 64	/* frames each way per poll */
+#define EXC_BUDGET 64	/* frames each way per burst */
+#define EXC_ROUNDS 8	/* bursts per worker per poll, at most */
 
 struct ef_exc {
 	uint16_t n;
@@ -268,11 +269,17 @@ ef_exc_poll(struct ef_exc *x, struct ef_fwd_shared *sh)
 	struct rte_mbuf *pkts[EXC_BUDGET];
 	uint32_t moved = 0;
 
-	for (uint32_t w = 0; w < sh->n_workers; w++) {
+	/* a full burst: go on, up to EXC_ROUNDS bursts per worker, so that a
+	 * fast TCP exchange with the node (a large /metrics answer's ACKs)
+	 * does not overflow the ring while the control loop does other work */
+	for (uint32_t w = 0, round = 0; w < sh->n_workers;
+	     w = round == 0 ? w + 1 : w) {
 		unsigned int n = rte_ring_sc_dequeue_burst(
 			sh->workers[w]->to_ctrl, (void **)pkts, EXC_BUDGET,
 			NULL);
 
+		round = (n == EXC_BUDGET && round + 1 < EXC_ROUNDS) ?
+			round + 1 : 0;
 		for (unsigned int i = 0; i < n; i++) {
 			struct rte_mbuf *m = pkts[i]; /* NOLINT(clang-analyzer-core.uninitialized.Assign): filled by the dequeue */
 			int16_t iface = sh->port_to_if[m->port];

@@ -174,7 +174,8 @@ ef_metrics_histogram(struct ef_metrics_buf *b, const char *name,
 
 	if (n >= HIST_LABELS_MAX || n_buckets == 0)
 		return -EINVAL;
-	memcpy(l, labels, sizeof(*l) * n);
+	if (n != 0)	/* labels may be NULL when there are none */
+		memcpy(l, labels, sizeof(*l) * n);
 	l[n].name = "le";
 	l[n].value = bound;
 	for (uint32_t i = 0; i < n_buckets; i++) {
