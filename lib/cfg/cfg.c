@@ -444,6 +444,8 @@ ef_cfg_free(struct ef_cfg *cfg)
 	free(cfg->interfaces);
 	free(cfg->routes);
 	free(cfg->neighbors);
+	free(cfg->nodes);
+	free(cfg->decap.sources);
 	free(cfg);
 }
 
