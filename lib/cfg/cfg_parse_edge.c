@@ -311,6 +311,12 @@ parse_decap(struct cfg_ctx *c, const config_setting_t *root)
 			   "decap to accept no encapsulated traffic)");
 		return;
 	}
+	if (n > 256) {
+		/* lib/edge's EF_EDGE_DECAP_MAX_SOURCES */
+		cfg_err_at(c, l, "decap.sources: %d prefixes, at most 256",
+			   n);
+		return;
+	}
 	d->sources = calloc((size_t)n, sizeof(*d->sources));
 	if (d->sources == NULL) {
 		c->oom = true;

@@ -511,6 +511,13 @@ ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
 			   "changes take effect at restart only (ports, "
 			   "queues and tables are sized at start); the rest "
 			   "of the file is applied\n", cfg->file);
+	if (old->cfg->edge.flow_timeout != cfg->edge.flow_timeout ||
+	    (old->cfg->n_nodes == 0) != (cfg->n_nodes == 0))
+		EF_CTL_LOG(WARNING, "%s: edge.flow_timeout and the size of the "
+			   "edge flow tables (nodes present or not) take "
+			   "effect at restart only; the rest of the edge "
+			   "settings, nodes, weights and decap are applied\n",
+			   cfg->file);
 	g = ef_svc_gen_build(cfg, old->number + 1, old, c->reg,
 			     (int)rte_socket_id(), err, errlen);
 	if (g == NULL) {

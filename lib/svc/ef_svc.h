@@ -146,6 +146,7 @@ struct ef_svc_gen {
 	uint32_t by_stable_n;
 	uint32_t snat_port_min;
 	uint32_t snat_port_max;
+	struct ef_edge_decap_cfg *decap;	/* decap.sources, NULL = none */
 };
 
 /* Frontend key: 8 bytes, network order, pad zero. */
@@ -285,8 +286,9 @@ struct ef_svc_edge {
 	uint8_t cluster;		/* Cluster policy: equal weights */
 };
 
-/* The node table of edge service svc_idx (acquire load), NULL when it is
- * not an edge service. Any thread. */
+/* The node table of edge service svc_idx (acquire load), or of a
+ * cluster_forwarding = "encap" service (nodes weighted by their ready
+ * endpoints), NULL for any other service. Any thread. */
 static inline const struct ef_edge_lb *
 ef_svc_edge_lb(const struct ef_svc_gen *g, uint32_t svc_idx)
 {

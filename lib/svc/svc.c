@@ -149,6 +149,7 @@ ef_svc_gen_free(struct ef_svc_gen *g)
 		ef_svc_pool_free(g->sps[i].pool);
 		rte_free(g->sps[i].eps);
 	}
+	ef_edge_decap_free(g->decap);
 	rte_free(g->sps);
 	rte_free(g->fes);
 	rte_free(g->svcs);
@@ -467,10 +468,26 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 		if (port_frontends(g, cs, cp, spi, &ff) != 0)
 			return -ENOSPC;
 	}
-	if (cs->mode == EF_SVC_MODE_EDGE &&
+	if ((cs->mode == EF_SVC_MODE_EDGE ||
+	     cs->cluster_forwarding == EF_CLUSTER_FWD_ENCAP) &&
 	    ef_svc_edge_build(g, s, prev, socket_id) != 0)
 		return -ENOMEM;
 	return 0;
+}
+
+/* decap.sources as lib/edge takes them. 0 or -errno. */
+static int
+decap_build(struct ef_svc_gen *g, const struct ef_cfg *cfg)
+{
+	struct ef_edge_prefix p[EF_EDGE_DECAP_MAX_SOURCES];
+	uint32_t n = RTE_MIN(cfg->decap.n_sources, EF_EDGE_DECAP_MAX_SOURCES);
+
+	for (uint32_t i = 0; i < n; i++) {
+		p[i].addr = cfg->decap.sources[i].addr.v4;
+		p[i].len = cfg->decap.sources[i].len;
+	}
+	g->decap = ef_edge_decap_create(p, n, cfg->decap.gue_port);
+	return g->decap == NULL ? -rte_errno : 0;
 }
 
 struct ef_svc_gen *
@@ -504,6 +521,10 @@ ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
 	}
 	if (own_node_addresses(g, cfg) != 0)
 		goto fail;
+	if (cfg->decap.enabled && decap_build(g, cfg) != 0) {
+		what = "decap: cannot build the source set";
+		goto fail;
+	}
 	for (uint32_t s = 0; s < cfg->n_services; s++)
 		if (service_build(g, s, prev, reg, socket_id, &what) != 0)
 			goto fail;

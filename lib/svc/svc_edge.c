@@ -83,7 +83,12 @@ ef_svc_edge_build(struct ef_svc_gen *g, uint32_t s,
 		return -ENOMEM;
 	e->n_nodes = cfg->n_nodes;
 	e->weights = (uint8_t)cfg->edge.weights;
-	e->cluster = cs->external_traffic_policy == EF_POLICY_CLUSTER;
+	/* an "encap" proxy service weighs nodes by endpoints whatever its
+	 * policy: the spread of today's Cluster pick over all endpoints */
+	e->cluster = cs->mode == EF_SVC_MODE_EDGE &&
+		cs->external_traffic_policy == EF_POLICY_CLUSTER;
+	if (cs->mode != EF_SVC_MODE_EDGE)
+		e->weights = EF_EDGE_WEIGHTS_ENDPOINTS;
 	e->nodes = calloc(RTE_MAX(e->n_nodes, 1u), sizeof(*e->nodes));
 	e->views = calloc(RTE_MAX(e->n_nodes, 1u), sizeof(*e->views));
 	if (e->nodes == NULL || e->views == NULL) {

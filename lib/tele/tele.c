@@ -251,6 +251,10 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "ip_options_cleared", c.ip_options_cleared);
 	rte_tel_data_add_dict_u64(d, "neigh_held", c.neigh_held);
 	rte_tel_data_add_dict_u64(d, "neigh_released", c.neigh_released);
+	rte_tel_data_add_dict_u64(d, "encap_packets", c.encap_packets);
+	rte_tel_data_add_dict_u64(d, "decap_packets", c.decap_packets);
+	rte_tel_data_add_dict_u64(d, "mss_clamped", c.mss_clamped);
+	rte_tel_data_add_dict_u64(d, "edge_flows_full", c.edge_flows_full);
 	drops = rte_tel_data_alloc();
 	if (drops == NULL)
 		return -ENOMEM;

@@ -448,7 +448,12 @@ TEST_F(Svc, ClusterForwardingEncapKeepsTheNodeOfEachEndpoint)
 	const struct ef_svc_port *sp = &g->sps[f->sp_idx];
 	EXPECT_EQ(ip("10.1.0.11"), sp->eps[0].node_addr);
 	EXPECT_EQ(ip("10.1.0.12"), sp->eps[1].node_addr);
-	EXPECT_EQ(nullptr, g->svcs[0].edge);
+	/* its nodes weighted by their ready endpoints (one each) */
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, 0);
+	ASSERT_NE(nullptr, lb);
+	ASSERT_EQ(2u, lb->n_nodes);
+	EXPECT_EQ(1u, lb->nodes[0].weight);
+	EXPECT_EQ(1u, lb->nodes[1].weight);
 	/* the cluster IP (internal traffic) keeps SNAT for remote picks */
 	EXPECT_TRUE(fe("10.96.0.20", 80)->flags & EF_SVC_FE_SNAT_REMOTE);
 }
