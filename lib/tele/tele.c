@@ -588,6 +588,7 @@ cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
 	}
 	sv = &g->svcs[idx];
 	add_service_config(d, sv->cfg);
+	ef_tele_add_edge(d, g, (uint32_t)idx);
 	add_frontends(fes, g, idx);
 	for (uint32_t p = 0; p < sv->n_sp; p++)
 		local = RTE_MAX(local, ef_svc_pool_get(&g->sps[sv->first_sp +
@@ -793,6 +794,13 @@ cmd_health(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static int
+cmd_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	return ef_tele_cmd_nodes(tele_ctl, params, d);
+}
+
 int
 ef_tele_register(struct ef_ctl *c)
 {
@@ -817,6 +825,8 @@ ef_tele_register(struct ef_ctl *c)
 		  "parameters" },
 		{ "/edgefwd/health", cmd_health, "Endpoint health. Parameter: "
 		  "offset" },
+		{ "/edgefwd/nodes", cmd_nodes, "Nodes of edge services: "
+		  "health and per-service weights. Parameter: offset" },
 	};
 
 	if (tele_ctl != NULL && tele_ctl != c)
