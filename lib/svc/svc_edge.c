@@ -148,7 +148,9 @@ ef_svc_edge_set_view(struct ef_svc_gen *g, uint32_t s, uint32_t n,
 	e->views[n].header_weight = view->header_weight;
 	e->views[n].healthy = view->healthy;
 	e->views[n].draining = view->draining;
-	if (memcmp(&keep, &e->views[n], sizeof(keep)) == 0)
+	if (keep.header_weight == e->views[n].header_weight &&
+	    keep.healthy == e->views[n].healthy &&
+	    keep.draining == e->views[n].draining)
 		return 0;
 	if (ef_edge_node_weight(e->weights, e->cluster != 0, &keep) ==
 	    ef_edge_node_weight(e->weights, e->cluster != 0, &e->views[n]) &&
