@@ -10,8 +10,7 @@ import time
 import pytest
 
 from dts import edge_topo
-from dts.edge_topo import (EDGE_EXT_ADDR, EDGE_INT_ADDR, NODES, PODS,
-                           ROUTER_EDGE_ADDR, SERVICE, VIP)
+from dts.edge_topo import EDGE_INT_ADDR, NODES, PODS, SERVICE, VIP
 
 VIP_URL = "http://%s/" % VIP
 N_CLIENTS = 64
@@ -26,33 +25,7 @@ def client_sources():
 
 
 def edge_config(weights="endpoints", forwarding="l2"):
-    return {
-        "node": {"name": "edge-1"},
-        "interfaces": [
-            {"port": "net_tap0", "address": EDGE_EXT_ADDR + "/24",
-             "gateway": ROUTER_EDGE_ADDR},
-            {"port": "net_tap1", "address": EDGE_INT_ADDR + "/24"},
-        ],
-        "conntrack": {"max_flows": 65536},
-        "nodes": [{"name": k, "address": v["addr"]}
-                  for k, v in NODES.items()],
-        "edge": {"forwarding": forwarding, "weights": weights,
-                 "interval_ms": INTERVAL_MS, "timeout_ms": 100,
-                 "rise": 1, "fall": 2, "flow_timeout": 60},
-        "services": [{
-            "name": SERVICE,
-            "type": "LoadBalancer",
-            "mode": "edge",
-            "load_balancer_ips": [VIP],
-            "external_traffic_policy": "Local",
-            "health_check_node_port": edge_topo.HEALTH_CHECK_NODE_PORT,
-            "ports": [{"name": "http", "protocol": "TCP", "port": 80,
-                       "target_port": edge_topo.TARGET_PORT}],
-            "endpoints": [{"address": addr, "node": node, "ready": True}
-                          for pod, (role, addr, node) in
-                          sorted(PODS.items())],
-        }],
-    }
+    return edge_topo.edge_config(weights, forwarding, INTERVAL_MS)
 
 
 def wait_for(pred, deadline_s, what):
