@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -510,6 +511,53 @@ TEST_F(Edge, DecapFromOtherSourcesDeniedAndCounted)
 		     ef_fwd_drop_name(EF_FWD_DROP_DECAP_DENIED));
 	EXPECT_STREQ("encap_too_big",
 		     ef_fwd_drop_name(EF_FWD_DROP_ENCAP_TOO_BIG));
+}
+
+/* Not a check: cycles per packet through ef_fwd_process for the edge path
+ * (printed; BENCH.md quotes a quiet run). Bursts of 32. */
+TEST_F(Edge, FiguresThroughThePipeline)
+{
+	for (const char *fwd : { "ipip", "gue" }) {
+		build(edge_text(fwd));
+		const uint32_t n = 4096, rounds = 8;
+		std::vector<Bytes> syn, ack;
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t src = htonl(0x64400000u + i);
+			syn.push_back(tcp_frame(tcp(src, 1000, 0x02)));
+			ack.push_back(tcp_frame(tcp(src, 1000, 0x10)));
+		}
+		auto burst = [&](std::vector<Bytes> &v, uint32_t at) {
+			struct rte_mbuf *m[32];
+			for (uint32_t j = 0; j < 32; j++) {
+				m[j] = rte_pktmbuf_alloc(sh.pool);
+				memcpy(rte_pktmbuf_append(m[j], (uint16_t)
+					v[at + j].size()), v[at + j].data(),
+				       v[at + j].size());
+				m[j]->port = 0;
+			}
+			uint64_t t0 = rte_rdtsc();
+			ef_fwd_process(w(), m, 32, false);
+			uint64_t dt = rte_rdtsc() - t0;
+			for (uint16_t p = 0; p < sh.n_ports; p++) {
+				for (uint16_t j = 0; j < w()->n_out[p]; j++)
+					rte_pktmbuf_free(w()->out[p][j]);
+				w()->n_out[p] = 0;
+			}
+			return dt;
+		};
+		ef_fwd_begin(w());
+		uint64_t c_new = 0, c_est = 0;
+		for (uint32_t i = 0; i < n; i += 32)
+			c_new += burst(syn, i);
+		for (uint32_t r = 0; r < rounds; r++)
+			for (uint32_t i = 0; i < n; i += 32)
+				c_est += burst(ack, i);
+		double cn = (double)c_new / n, ce = (double)c_est / (n * rounds);
+		printf("edge %s: new flow %.0f cycles (%.2f M/s), established "
+		       "%.0f cycles/packet (TSC %.2f GHz)\n", fwd, cn,
+		       rte_get_tsc_hz() / cn / 1e6, ce, rte_get_tsc_hz() / 1e9);
+		EXPECT_EQ((uint64_t)n * (rounds + 1), w()->c.encap_packets);
+	}
 }
 
 } /* namespace */
