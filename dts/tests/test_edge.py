@@ -225,3 +225,37 @@ def test_encapsulated_from_outside_decap_sources_is_dropped(encap):
                        NODES["node-2"]["addr"], "5"])
     wait_for(lambda: dp.telemetry("/edgefwd/stats")["drops"]["decap_denied"]
              - before >= 5, 5, "decap_denied")
+
+
+def test_cluster_forwarding_encap_keeps_the_client_address(run_prefix):
+    """Proxy mode, no edge: the router sends the VIP to node-1, whose
+    Cluster service has cluster_forwarding = "encap"; flows picked for
+    node-2 go there in IPIP, unchanged, and node-2 (decap from the fabric)
+    serves them as Local: node-2's pods see the client address."""
+    t = edge_topo.EdgeTopology(run_prefix + "k", kind="edgefwd")
+    try:
+        t.up()
+        for a in client_sources():
+            t.ip("cl", "addr", "add", a + "/24", "dev", "eth0")
+        for node in NODES:
+            cfg = edge_topo.node_proxy_config(node)
+            svc = cfg["services"][0]
+            svc["external_traffic_policy"] = "Cluster"
+            svc.pop("health_check_node_port")
+            svc["cluster_forwarding"] = "encap"
+            t.start_node_edgefwd(node, t.write_config(node + ".conf", cfg))
+        t.ip("rt", "route", "add", VIP + "/32", "via", NODES["node-1"]["addr"])
+        rs = t.client("cl", "get", VIP_URL, "--count", "64",
+                      "--sources", ",".join(client_sources()))
+        assert all(r["ok"] and r["status"] == 200 for r in rs), \
+            [r for r in rs if not r["ok"]][:3]
+        assert all(r["body"]["client"] == r["source"] for r in rs)
+        seen = {r["body"]["pod"] for r in rs}
+        # node-2 holds 3 of the 4 endpoints: missed with p = 0.25^64
+        assert seen & set(NODES["node-2"]["pods"]), seen
+        n1 = t.node_dataplanes["node-1"].telemetry("/edgefwd/stats")
+        n2 = t.node_dataplanes["node-2"].telemetry("/edgefwd/stats")
+        assert n1["encap_packets"] > 0 and n2["decap_packets"] > 0
+        assert set(t.stop_dataplanes().values()) == {0}
+    finally:
+        t.down()
