@@ -16,9 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dts import topo
+from dts import edge_topo, topo
 
 PREFIX = "efdemo"
+EDGE_PREFIX = "efdemoe"
 DIAGRAM = """
  efdemo-cl                efdemo-lb                   efdemo-pods
  client 198.51.100.2 ─dtap0─ edgefwd "node-a" ─dtap1─ br0 ─┬─ pod-a1 10.244.0.5
@@ -68,6 +69,82 @@ def show_udp(t, label, addr, count):
     return failed
 
 
+EDGE_DIAGRAM = """
+ client (64 addresses) ─ router ─ edge edgefwd ─ fabric ─┬─ node-1: pod-1a
+                  ^                 (mode edge, l2)      └─ node-2: pod-2a, pod-2b, pod-2c
+                  └────────── replies from the nodes, not through the edge
+"""
+
+
+def edge_shares(t, n, sources):
+    rs = t.client("cl", "get", "http://%s/" % edge_topo.VIP, "--count",
+                  str(n), "--sources", ",".join(sources), timeout=600)
+    ok = [r for r in rs if r["ok"] and r["status"] == 200]
+    count = {p: 0 for p in edge_topo.PODS}
+    real = all(r["body"]["client"] == r["source"] for r in ok)
+    for r in ok:
+        count[r["body"]["pod"]] += 1
+    return {p: c / max(len(ok), 1) for p, c in count.items()}, \
+        len(rs) - len(ok), real
+
+
+def edge_demo(args):
+    """The seed's problem and its answer side by side: weights "equal"
+    (what a node-blind balancer does) and "endpoints"."""
+    sources = ["198.51.100.%d" % (10 + i) for i in range(64)]
+    t = edge_topo.EdgeTopology(EDGE_PREFIX)
+    try:
+        say("==> building the edge topology (namespaces %s-*)" % EDGE_PREFIX)
+        t.up()
+        for a in sources:
+            t.ip("cl", "addr", "add", a + "/24", "dev", "eth0")
+        conf = t.write_config("edge.conf", edge_topo.edge_config("equal"))
+        say("==> starting the edge edgefwd (weights = \"equal\")")
+        dp = t.start_edgefwd(conf)
+        say(EDGE_DIAGRAM)
+        n = max(args.requests, 400)
+        equal, f1, real1 = edge_shares(t, n, sources)
+        t.write_config("edge.conf", edge_topo.edge_config("endpoints"))
+        r = dp.telemetry("/edgefwd/reload")
+        if not r or not r.get("ok"):
+            raise RuntimeError("reload failed: %s" % r)
+        say("==> reloaded with weights = \"endpoints\"")
+        ends, f2, real2 = edge_shares(t, n, sources)
+        say("\n%d requests each, from %d client addresses:\n" %
+            (n, len(sources)))
+        say("%-8s %-7s %10s %10s" % ("pod", "node", "equal", "endpoints"))
+        for p in sorted(edge_topo.PODS):
+            say("%-8s %-7s %9.1f%% %9.1f%%" % (p, edge_topo.PODS[p][2],
+                                               100 * equal[p],
+                                               100 * ends[p]))
+        say("\nevery pod saw the real client address: %s"
+            % ("yes" if real1 and real2 else "NO"))
+        failed = f1 + f2 + (0 if real1 and real2 else 1)
+        if args.once:
+            say("==> done (%d request%s failed)"
+                % (failed, "" if failed == 1 else "s"))
+            return 1 if failed else 0
+        say("""
+==> the edge is running; Ctrl-C stops it and removes everything. Try:
+  ip netns exec %(p)s-cl curl http://%(vip)s/
+  edgefwdctl -f %(fp)s nodes
+""" % {"p": EDGE_PREFIX, "vip": edge_topo.VIP, "fp": dp.file_prefix})
+        while dp.proc.popen.poll() is None:
+            try:
+                dp.proc.popen.wait(1)
+            except subprocess.TimeoutExpired:
+                pass
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        say("demo failed: %s" % exc)
+        return 1
+    finally:
+        say("==> stopping edgefwd and removing the topology")
+        t.down()
+
+
 def main():
     ap = argparse.ArgumentParser(description="edgefwd demo")
     ap.add_argument("--once", action="store_true",
@@ -79,12 +156,18 @@ def main():
                     help="requests per service")
     ap.add_argument("--cleanup", action="store_true",
                     help="only remove what a previous demo left behind")
+    ap.add_argument("--edge", action="store_true",
+                    help="the edge director demo: two nodes with 1 and 3 "
+                    "pods, weights equal vs endpoints")
     args = ap.parse_args()
 
     if args.cleanup:
         topo.cleanup_prefix(PREFIX)
+        topo.cleanup_prefix(EDGE_PREFIX)
         return 0
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit(143))
+    if args.edge:
+        return edge_demo(args)
 
     t = topo.Topology(PREFIX)
     try:

@@ -249,6 +249,39 @@ def node_proxy_config(node, decap_sources=(FABRIC_NET,), with_nodes=True,
     return cfg
 
 
+def edge_config(weights="endpoints", forwarding="l2", interval_ms=200):
+    """Configuration dict of the edge edgefwd: SERVICE as a Local edge
+    service over both nodes (every pod an endpoint on its node), probes
+    every interval_ms (rise 1, fall 2)."""
+    return {
+        "node": {"name": "edge-1"},
+        "interfaces": [
+            {"port": "net_tap0", "address": EDGE_EXT_ADDR + "/24",
+             "gateway": ROUTER_EDGE_ADDR},
+            {"port": "net_tap1", "address": EDGE_INT_ADDR + "/24"},
+        ],
+        "conntrack": {"max_flows": 65536},
+        "nodes": [{"name": k, "address": v["addr"]}
+                  for k, v in NODES.items()],
+        "edge": {"forwarding": forwarding, "weights": weights,
+                 "interval_ms": interval_ms, "timeout_ms": 100,
+                 "rise": 1, "fall": 2, "flow_timeout": 60},
+        "services": [{
+            "name": SERVICE,
+            "type": "LoadBalancer",
+            "mode": "edge",
+            "load_balancer_ips": [VIP],
+            "external_traffic_policy": "Local",
+            "health_check_node_port": HEALTH_CHECK_NODE_PORT,
+            "ports": [{"name": "http", "protocol": "TCP", "port": PORT,
+                       "target_port": TARGET_PORT}],
+            "endpoints": [{"address": addr, "node": node, "ready": True}
+                          for pod, (role, addr, node) in
+                          sorted(PODS.items())],
+        }],
+    }
+
+
 class EdgeTopology:
     """Build with up(), put a director in place with start_edgefwd() or
     start_kernel_edge(), remove with down()."""

@@ -5,7 +5,10 @@
 # second node in network namespaces, with real HTTP and UDP requests through
 # a Local and a Cluster service. Runs until Ctrl-C; --once exits after the
 # requests. Everything it made is removed on exit. Other options are passed
-# to dts/demo.py (--workers 2, --conf FILE, --requests N).
+# to dts/demo.py (--workers 2, --conf FILE, --requests N). --edge runs the
+# edge director demo instead: two nodes with 1 and 3 pods behind an edge
+# edgefwd, the pods' shares with weights "equal" and "endpoints" side by
+# side, and whether every pod saw the real client address.
 set -euo pipefail
 
 # shellcheck source=lib.sh

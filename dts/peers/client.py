@@ -6,7 +6,9 @@ One process makes a bounded batch of requests, each on a new socket (so each
 gets a new source port), and prints one JSON document on stdout describing
 every attempt, so that the suites assert on what the servers saw.
 
-  get URL [--count N]            GET, record the JSON answer
+  get URL [--count N] [--sources A,B,...]
+                                 GET, record the JSON answer (sources:
+                                 local addresses bound in turn)
   blob URL --size N              download, SHA-256 it, time it
   upload URL --size N [--count N] [--until-pod NAME]
                                  POST the deterministic payload
@@ -42,12 +44,14 @@ def describe(exc):
     return "%s: %s" % (type(exc).__name__, exc)
 
 
-def connect(url, connect_timeout, timeout):
+def connect(url, connect_timeout, timeout, source=None):
     """HTTP connection whose connect phase has its own (short) timeout."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname
     port = parts.port or 80
-    sock = socket.create_connection((host, port), timeout=connect_timeout)
+    sock = socket.create_connection((host, port), timeout=connect_timeout,
+                                    source_address=(source, 0)
+                                    if source else None)
     sock.settimeout(timeout)
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     conn.sock = sock
@@ -57,10 +61,13 @@ def connect(url, connect_timeout, timeout):
     return conn, path, sock.getsockname()[1]
 
 
-def one_get(url, args):
+def one_get(url, args, source=None):
     result = {"ok": False, "phase": "connect"}
+    if source:
+        result["source"] = source
     try:
-        conn, path, lport = connect(url, args.connect_timeout, args.timeout)
+        conn, path, lport = connect(url, args.connect_timeout, args.timeout,
+                                    source)
         result["local_port"] = lport
         result["phase"] = "request"
         try:
@@ -82,7 +89,9 @@ def one_get(url, args):
 
 
 def cmd_get(args):
-    return [one_get(args.url, args) for _ in range(args.count)]
+    srcs = args.sources.split(",") if args.sources else [None]
+    return [one_get(args.url, args, srcs[i % len(srcs)])
+            for i in range(args.count)]
 
 
 def cmd_blob(args):
@@ -198,6 +207,7 @@ def main():
     p = sub.add_parser("get")
     p.add_argument("url")
     p.add_argument("--count", type=int, default=1)
+    p.add_argument("--sources", default="")
     common(p, 5.0)
     p = sub.add_parser("blob")
     p.add_argument("url")

@@ -445,6 +445,8 @@ ef_cfg_free(struct ef_cfg *cfg)
 	free(cfg->routes);
 	free(cfg->neighbors);
 	free(cfg->metrics_listen);
+	free(cfg->nodes);
+	free(cfg->decap.sources);
 	free(cfg);
 }
 

@@ -562,7 +562,7 @@ parse_service(struct cfg_ctx *c, struct svc_state *st,
 		"external_ips", "external_traffic_policy",
 		"internal_traffic_policy", "session_affinity",
 		"session_affinity_timeout", "health_check_node_port", "ports",
-		"endpoints", "health", NULL,
+		"endpoints", "health", "mode", "cluster_forwarding", NULL,
 	};
 	struct ef_cfg_service *svc = st->svc;
 	const config_setting_t *s;
@@ -586,6 +586,7 @@ parse_service(struct cfg_ctx *c, struct svc_state *st,
 	if (service_ports(c, st, g, path) != 0)
 		return;
 	service_endpoints(c, st, g, path);
+	cfg_parse_service_edge(c, svc, g, path);
 }
 
 void

@@ -277,6 +277,16 @@ void cfg_parse_services(struct cfg_ctx *c, const config_setting_t *root);
  * after the services (a listener must not take a healthCheckNodePort). */
 void cfg_parse_metrics(struct cfg_ctx *c, const config_setting_t *root);
 
+/* nodes, edge and decap (cfg_parse_edge.c): before the services. */
+void cfg_parse_edge_sections(struct cfg_ctx *c, const config_setting_t *root);
+
+/*
+ * A service's mode and cluster_forwarding, and the checks that tie them
+ * to nodes / edge: after its ports, addresses and endpoints are parsed.
+ */
+void cfg_parse_service_edge(struct cfg_ctx *c, struct ef_cfg_service *svc,
+			    const config_setting_t *g, const char *path);
+
 /* The first interface whose connected subnet holds a, or NULL. */
 const struct ef_cfg_interface *cfg_connected(const struct ef_cfg *cfg,
 					     const struct ef_addr *a);

@@ -58,6 +58,32 @@ enum ef_health_type {
 	EF_HEALTH_NONE,
 };
 
+/* mode of a service: a node's proxy (default) or the LB in front of them */
+enum ef_svc_mode {
+	EF_SVC_MODE_PROXY,
+	EF_SVC_MODE_EDGE,
+};
+
+/* Cluster policy, endpoint on another node: SNAT (default) or encap */
+enum ef_cluster_fwd {
+	EF_CLUSTER_FWD_SNAT,
+	EF_CLUSTER_FWD_ENCAP,
+};
+
+/* edge.forwarding; the same order as lib/edge's enum ef_edge_fwd */
+enum ef_edge_forwarding {
+	EF_EDGE_FORWARDING_IPIP,
+	EF_EDGE_FORWARDING_GUE,
+	EF_EDGE_FORWARDING_L2,
+};
+
+/* edge.weights; the same order as lib/edge's enum ef_edge_weights */
+enum ef_edge_weighting {
+	EF_EDGE_WEIGHTING_ENDPOINTS,
+	EF_EDGE_WEIGHTING_HEALTH,
+	EF_EDGE_WEIGHTING_EQUAL,
+};
+
 struct ef_cfg_health {
 	enum ef_health_type type;
 	char http_path[EF_CFG_PATH_MAX];
@@ -104,6 +130,8 @@ struct ef_cfg_service {
 	uint32_t n_ports;
 	struct ef_cfg_endpoint *endpoints;
 	uint32_t n_endpoints;
+	enum ef_svc_mode mode;			/* default proxy */
+	enum ef_cluster_fwd cluster_forwarding;	/* default snat */
 	struct ef_cfg_health health;	/* global defaults with the override */
 	bool health_overridden;
 	int line;
@@ -157,6 +185,43 @@ struct ef_cfg_listen {
 	int line;
 };
 
+/* One Kubernetes Node: its name and the address the edge reaches it at. */
+struct ef_cfg_node {
+	char name[EF_CFG_NODE_MAX];
+	struct ef_addr address;
+	int line;
+};
+
+/* edge { ... }: settings shared by every mode = "edge" service. */
+struct ef_cfg_edge {
+	enum ef_edge_forwarding forwarding;	/* default ipip */
+	uint16_t gue_port;		/* default 6080 */
+	enum ef_edge_weighting weights;	/* default endpoints */
+	bool health_check;		/* default true */
+	uint16_t node_health_port;	/* default 10256 (kube-proxy /healthz) */
+	uint32_t interval_ms;		/* default 1000 */
+	uint32_t timeout_ms;		/* default 500 */
+	uint32_t rise;			/* default 2 */
+	uint32_t fall;			/* default 2 */
+	uint32_t flow_timeout;		/* seconds, default 300 */
+	int line;			/* 0 = the group is absent */
+};
+
+/* A prefix of decap.sources (host bits clear). */
+struct ef_cfg_prefix {
+	struct ef_addr addr;
+	uint8_t len;
+};
+
+/* decap { ... }: absent = no decapsulation at all. */
+struct ef_cfg_decap {
+	bool enabled;			/* the group is present */
+	struct ef_cfg_prefix *sources;	/* never empty when enabled */
+	uint32_t n_sources;
+	uint16_t gue_port;		/* default 6080 */
+	int line;
+};
+
 struct ef_cfg {
 	char file[EF_CFG_FILE_MAX];	/* as given to the loader */
 	char node_name[EF_CFG_NODE_MAX];
@@ -177,6 +242,10 @@ struct ef_cfg {
 	uint32_t n_services;
 	struct ef_cfg_listen *metrics_listen;	/* metrics.listen, may be 0 */
 	uint32_t n_metrics_listen;
+	struct ef_cfg_node *nodes;	/* the cluster's nodes, names unique */
+	uint32_t n_nodes;
+	struct ef_cfg_edge edge;	/* defaults when absent */
+	struct ef_cfg_decap decap;
 };
 
 /* One validation or parse error, already formatted "FILE:LINE: message". */
@@ -238,6 +307,17 @@ const char *ef_affinity_name(enum ef_affinity a);
 /* "none", "v1", "v2". Any thread. */
 const char *ef_proxy_protocol_name(unsigned int p);
 const char *ef_health_type_name(enum ef_health_type t);
+const char *ef_svc_mode_name(enum ef_svc_mode m);
+const char *ef_cluster_fwd_name(enum ef_cluster_fwd f);
+const char *ef_edge_forwarding_name(enum ef_edge_forwarding f);
+const char *ef_edge_weighting_name(enum ef_edge_weighting w);
+
+/*
+ * The node of cfg named name, or NULL. Linear: called by the control
+ * lcore when it builds a generation, never per packet. Any thread.
+ */
+const struct ef_cfg_node *ef_cfg_node_find(const struct ef_cfg *cfg,
+					   const char *name);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@
 #include "ef_ctl.h"
 #include "ef_exc.h"
 #include "ef_health.h"
+#include "ef_health_node.h"
 #include "ef_nat.h"
 #include "ef_neigh.h"
 #include "ef_route.h"
@@ -44,6 +45,7 @@ struct ef_ctl {
 	struct ef_svc_registry *reg;
 	struct ef_exc *exc;
 	struct ef_health *health;
+	struct ef_health_nodes *nodes;	/* edge services' node prober */
 	struct rte_rcu_qsbr_dq *dq;	/* old pools after health flips */
 	struct ef_nat_map nat_map;
 	char file[EF_CFG_FILE_MAX];
@@ -315,6 +317,13 @@ ef_ctl_start(struct ef_ctl *c, char *err, size_t errlen)
 		snprintf(err, errlen, "health checks: out of memory");
 		return -1;
 	}
+	c->nodes = ef_health_nodes_create();
+	if (c->nodes == NULL ||
+	    ef_health_nodes_sync(c->nodes, sh->gen, c->started_ms) < 0) {
+		snprintf(err, errlen, "node health checks: %s",
+			 rte_strerror(rte_errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -511,6 +520,13 @@ ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
 			   "changes take effect at restart only (ports, "
 			   "queues and tables are sized at start); the rest "
 			   "of the file is applied\n", cfg->file);
+	if (old->cfg->edge.flow_timeout != cfg->edge.flow_timeout ||
+	    (old->cfg->n_nodes == 0) != (cfg->n_nodes == 0))
+		EF_CTL_LOG(WARNING, "%s: edge.flow_timeout and the size of the "
+			   "edge flow tables (nodes present or not) take "
+			   "effect at restart only; the rest of the edge "
+			   "settings, nodes, weights and decap are applied\n",
+			   cfg->file);
 	g = ef_svc_gen_build(cfg, old->number + 1, old, c->reg,
 			     (int)rte_socket_id(), err, errlen);
 	if (g == NULL) {
@@ -523,6 +539,10 @@ ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
 	if (c->health != NULL &&
 	    ef_health_sync(c->health, g, rte_rdtsc() / c->tsc_per_ms) < 0)
 		EF_CTL_LOG(ERR, "health checks: out of memory while adopting "
+			   "generation %" PRIu64, g->number);
+	if (c->nodes != NULL &&
+	    ef_health_nodes_sync(c->nodes, g, rte_rdtsc() / c->tsc_per_ms) < 0)
+		EF_CTL_LOG(ERR, "node health checks: out of memory while adopting "
 			   "generation %" PRIu64, g->number);
 	rte_rcu_qsbr_synchronize(sh->qsbr, RTE_QSBR_THRID_INVALID);
 	ef_svc_gen_free(old);
@@ -627,6 +647,8 @@ ef_ctl_poll(struct ef_ctl *c)
 	}
 	if (c->health != NULL)
 		ef_health_poll(c->health, sh->gen, now_ms, c->dq, sh->qsbr);
+	if (c->nodes != NULL)
+		ef_health_nodes_poll(c->nodes, sh->gen, now_ms, sh->qsbr);
 	/* old pools whose grace period is over (bounded per iteration) */
 	rte_rcu_qsbr_dq_reclaim(c->dq, 64, NULL, NULL, NULL);
 	if (__atomic_exchange_n(&c->reload_requested, 0, __ATOMIC_ACQ_REL)) {
@@ -659,6 +681,12 @@ ef_ctl_health(struct ef_ctl *c)
 	return c->health;
 }
 
+struct ef_health_nodes *
+ef_ctl_health_nodes(struct ef_ctl *c)
+{
+	return c->nodes;
+}
+
 void
 ef_ctl_stats(struct ef_ctl *c, struct ef_ctl_stats *out)
 {
@@ -679,6 +707,7 @@ ef_ctl_free(struct ef_ctl *c)
 	if (c == NULL)
 		return;
 	sh = &c->sh;
+	ef_health_nodes_free(c->nodes);
 	ef_health_free(c->health);
 	ef_exc_free(c->exc);
 	for (uint32_t w = 0; w < sh->n_workers; w++)

@@ -25,6 +25,7 @@ extern "C" {
 
 struct ef_ctl;
 struct ef_health;
+struct ef_health_nodes;
 
 /* Longest reload error message kept and returned. */
 #define EF_CTL_ERR_MAX 2048
@@ -99,6 +100,9 @@ const char *ef_ctl_config_file(const struct ef_ctl *c);
 
 /* Health engine (NULL before ef_ctl_start()). */
 struct ef_health *ef_ctl_health(struct ef_ctl *c);
+
+/* The node prober of edge services (telemetry reads its snapshot). */
+struct ef_health_nodes *ef_ctl_health_nodes(struct ef_ctl *c);
 
 struct ef_ctl_stats {
 	uint64_t reloads_ok;

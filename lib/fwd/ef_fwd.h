@@ -85,7 +85,18 @@ extern "C" {
 	X(NO_MBUF, "no_mbuf") \
 	X(NEIGH_HOLD_FULL, "neigh_hold_full") \
 	X(MULTICAST, "multicast") \
-	X(IP_SOURCE_ROUTE, "ip_source_route")
+	X(IP_SOURCE_ROUTE, "ip_source_route") \
+	X(ENCAP_TOO_BIG, "encap_too_big") \
+	X(ENCAP_FAILED, "encap_failed") \
+	X(DECAP_DENIED, "decap_denied") \
+	X(DECAP_FRAGMENT, "decap_fragment") \
+	X(DECAP_TRUNCATED, "decap_truncated") \
+	X(DECAP_BAD_CHECKSUM, "decap_bad_checksum") \
+	X(DECAP_GUE_VERSION, "decap_gue_version") \
+	X(DECAP_GUE_CONTROL, "decap_gue_control") \
+	X(DECAP_GUE_OPTIONS, "decap_gue_options") \
+	X(DECAP_INNER_NOT_IPV4, "decap_inner_not_ipv4") \
+	X(DECAP_INNER_LENGTH, "decap_inner_length")
 
 enum ef_fwd_drop {
 #define EF_FWD_DROP_ENUM(e, s) EF_FWD_DROP_##e,
@@ -144,6 +155,11 @@ struct ef_fwd_counters {
 	uint64_t neigh_released;	/* ... and were sent once resolved */
 	uint64_t proxy_headers_sent;	/* PROXY protocol headers, first send */
 	uint64_t proxy_header_retransmits; /* ... resent (timeout, dup ACK) */
+	uint64_t encap_packets;		/* sent to a node in a tunnel (edge,
+					 * cluster_forwarding = "encap") */
+	uint64_t decap_packets;		/* taken out of a tunnel (decap) */
+	uint64_t mss_clamped;		/* SYNs whose MSS was lowered */
+	uint64_t edge_flows_full;	/* edge flows steered stateless */
 	uint64_t busy_cycles;
 	uint64_t total_cycles;
 	uint64_t drops[EF_FWD_DROP_MAX];
@@ -245,6 +261,8 @@ struct ef_fwd_worker {
 	uint64_t icmp_tokens;
 	uint32_t icmp_last_ms;
 	uint32_t now_ms;
+	struct ef_edge_flows *edge_flows; /* client tuple -> node (edge) */
+	uint16_t edge_ip_id;		/* outer IPv4 ID of non-DF tunnels */
 	struct ef_fwd_cmd *cmd_cur;	/* command in progress, or NULL */
 	uint32_t cmd_cursor;		/* its next flow slot */
 	/* PROXY protocol (fwd_proxy.h): by flow slot, ct capacity each */

@@ -190,6 +190,17 @@ flow_hash(const struct ef_ct_key4 *k)
 	return rte_hash_crc(k, sizeof(*k), 0x9e3779b9);
 }
 
+/* This node's address in cfg->nodes (network order), 0 when not listed.
+ * Linear in the nodes, only for a new flow of an "encap" frontend. */
+static uint32_t
+self_addr(const struct ef_fwd_worker *w)
+{
+	const struct ef_cfg *cfg = w->gen->cfg;
+	const struct ef_cfg_node *n = ef_cfg_node_find(cfg, cfg->node_name);
+
+	return n != NULL ? n->address.v4 : 0;
+}
+
 /*
  * The frontend a first packet is for, or -1 once m has been dealt with:
  * ICMP and traffic to our addresses that no frontend claims are the
@@ -226,9 +237,21 @@ new_flow_frontend(struct ef_fwd_worker *w, struct rte_mbuf *m,
 			ef_fwd_local_delivery(w, m, pm, own);
 		return -1;
 	}
+	if (g->fes[fi].flags & EF_SVC_FE_EDGE) {
+		/* any segment: a mid-flow one takes the Maglev choice */
+		ef_fwd_edge(w, m, pm, &g->fes[fi]);
+		return -1;
+	}
 	if (pm->proto == IPPROTO_TCP) {
 		uint8_t fl = pm->tcp_flags;
 
+		if ((fl & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG |
+			   RTE_TCP_FIN_FLAG)) != RTE_TCP_SYN_FLAG &&
+		    (g->fes[fi].flags & EF_SVC_FE_ENCAP) &&
+		    !ef_fwd_is_decapsulated(m) &&
+		    ef_fwd_encap_remote(w, m, pm, &g->fes[fi],
+					self_addr(w)) != 0)
+			return -1;	/* a flow sent to another node */
 		if ((fl & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG |
 			   RTE_TCP_FIN_FLAG)) != RTE_TCP_SYN_FLAG) {
 			drop(w, m, (fl & RTE_TCP_SYN_FLAG) ?
@@ -330,6 +353,7 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 {
 	const struct ef_svc_gen *g = w->gen;
 	const struct ef_svc_frontend *fe;
+	struct ef_svc_frontend fe_local;
 	const struct ef_svc_port *sp;
 	const struct ef_svc_endpoint *ep;
 	uint32_t snat = 0, epi, svc_id;
@@ -342,6 +366,24 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	if (fi < 0)
 		return;
 	fe = &g->fes[fi];
+	if (unlikely(ef_fwd_is_decapsulated(m))) {
+		/* from an edge or a peer's "encap": served here, Local, the
+		 * client address kept (docs/EDGE.md) */
+		fe_local = *fe;
+		fe_local.flags = (uint8_t)((fe->flags | EF_SVC_FE_LOCAL) &
+			~(EF_SVC_FE_SNAT | EF_SVC_FE_SNAT_REMOTE |
+			  EF_SVC_FE_ENCAP));
+		fe = &fe_local;
+	} else if (unlikely(fe->flags & EF_SVC_FE_ENCAP) &&
+		   ef_fwd_encap_remote(w, m, pm, fe, self_addr(w)) != 0) {
+		return;
+	} else if (fe->flags & EF_SVC_FE_ENCAP) {
+		/* our own node's share: Local, no SNAT */
+		fe_local = *fe;
+		fe_local.flags = (uint8_t)((fe->flags | EF_SVC_FE_LOCAL) &
+					   ~EF_SVC_FE_ENCAP);
+		fe = &fe_local;
+	}
 	sp = &g->sps[fe->sp_idx];
 	svc_id = g->svcs[sp->svc_idx].stable_id;
 	if (unlikely(pm->ttl <= 1)) {
@@ -547,6 +589,14 @@ classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm)
 	    unlikely(!ef_pkt_ip4_csum_ok(frame, pm))) {
 		drop(w, m, EF_FWD_DROP_BAD_CHECKSUM);
 		return false;
+	}
+	if (unlikely(w->gen->decap != NULL)) {
+		int rc = ef_fwd_decap(w, m, pm);
+
+		if (rc < 0)
+			return false;
+		if (rc > 0)	/* the inner frame, once (flagged) */
+			return classify(w, m, pm);
 	}
 	if (unlikely((pm->flags & EF_PKT_F_FRAG) ||
 		     !(pm->flags & (EF_PKT_F_L4 | EF_PKT_F_ICMP_ERROR)))) {

@@ -129,6 +129,33 @@ void ef_fwd_affinity_sweep(struct ef_fwd_worker *w);
 void ef_fwd_hold(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface,
 		 uint32_t gw);
 
+/*
+ * fwd_edge.c: the edge paths (docs/EDGE.md).
+ * ef_fwd_edge_init: register the "decapsulated" mbuf flag (any thread,
+ * before workers run; 0 or -errno).
+ * ef_fwd_decap: a classified frame to an interface address from a tunnel:
+ * 0 not encapsulated (m untouched), 1 decapsulated (m holds the inner
+ * frame: parse it again), -1 dropped and counted.
+ * ef_fwd_edge: a packet of an edge frontend; consumes m.
+ * ef_fwd_encap_remote: a new Cluster flow of an "encap" frontend: -1 when
+ * m went to another node (or was dropped), 0 when self (the node's own
+ * address, network order) serves it here.
+ */
+int ef_fwd_edge_init(void);
+bool ef_fwd_is_decapsulated(const struct rte_mbuf *m);
+int ef_fwd_decap(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		 struct ef_pkt_meta *pm);
+void ef_fwd_edge(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		 struct ef_pkt_meta *pm, const struct ef_svc_frontend *fe);
+int ef_fwd_encap_remote(struct ef_fwd_worker *w, struct rte_mbuf *m,
+			struct ef_pkt_meta *pm,
+			const struct ef_svc_frontend *fe, uint32_t self);
+/* The worker's edge flow table (control lcore, at creation) and its
+ * expiry slice (housekeeping). */
+int ef_fwd_edge_flows_create(struct ef_fwd_worker *w, const struct ef_cfg *cfg,
+			     uint32_t per_worker, int socket_id);
+void ef_fwd_edge_expire(struct ef_fwd_worker *w, uint32_t budget);
+
 /* fwd.c: a flow leaves the table: counters follow. */
 void ef_fwd_flow_closed(struct ef_fwd_worker *w, const struct ef_ct_flow *f);
 

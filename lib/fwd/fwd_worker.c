@@ -200,6 +200,7 @@ ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
 			w->sweep_done = req;
 	}
 	ef_ct_expire(w->ct, w->now_ms, budget, expire_cb, w);
+	ef_fwd_edge_expire(w, budget);
 	ef_fwd_affinity_sweep(w);
 	if (w->n_proxy_pend != 0)
 		ef_fwd_proxy_sweep(w);
@@ -333,6 +334,10 @@ ef_fwd_worker_create(struct ef_fwd_shared *sh, uint32_t idx,
 		rc = ef_fwd_proxy_init(w, socket_id);
 	if (rc == 0)
 		rc = worker_rings_create(w, n_svc_ids, socket_id);
+	if (rc == 0)
+		rc = ef_fwd_edge_init();
+	if (rc == 0)
+		rc = ef_fwd_edge_flows_create(w, cfg, per_worker, socket_id);
 	if (rc != 0) {
 		EF_FWD_LOG(ERR, "worker %u: %s", idx, rte_strerror(-rc));
 		ef_fwd_worker_free(w);
@@ -393,6 +398,7 @@ ef_fwd_worker_free(struct ef_fwd_worker *w)
 	rte_free(w->svc_packets);
 	rte_free(w->svc_bytes);
 	rte_free(w->svc_flows);
+	ef_edge_flows_free(w->edge_flows);
 	ef_fwd_affinity_fini(w);
 	ef_fwd_proxy_fini(w);
 	ef_ct_free(w->ct);

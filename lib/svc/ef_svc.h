@@ -25,6 +25,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "ef_cfg.h"
+#include "ef_edge.h"
 #include "ef_route.h"
 
 #ifdef __cplusplus
@@ -44,6 +45,9 @@ extern "C" {
 #define EF_SVC_FE_SNAT_REMOTE	0x08	/* SNAT when the endpoint is remote (internal Cluster) */
 #define EF_SVC_FE_AFFINITY	0x10	/* ClientIP session affinity */
 #define EF_SVC_FE_NODEPORT	0x20
+#define EF_SVC_FE_EDGE		0x40	/* mode "edge": steer to a node */
+#define EF_SVC_FE_ENCAP		0x80	/* Cluster, remote endpoint: encap to
+					 * its node, no SNAT */
 
 /* Owned-address flags (ef_svc_owned4()) */
 #define EF_SVC_OWN_IFACE	0x01	/* an interface address (the node) */
@@ -59,6 +63,8 @@ struct ef_svc_endpoint {
 	uint16_t flags;		/* EF_SVC_EP_* */
 	uint32_t weight;
 	uint32_t health_idx;	/* index into ef_svc_gen.health */
+	uint32_t node_addr;	/* its node's address (network order) for
+				 * cluster_forwarding = "encap"; 0 = none */
 };
 
 /*
@@ -98,8 +104,11 @@ struct ef_svc_frontend {
 	uint32_t affinity_timeout_ms;
 };
 
+struct ef_svc_edge;
+
 struct ef_svc_service {
 	const struct ef_cfg_service *cfg;
+	struct ef_svc_edge *edge;	/* mode "edge" only, else NULL */
 	uint32_t stable_id;	/* same across reloads for the same name */
 	uint32_t first_sp;
 	uint32_t n_sp;
@@ -139,6 +148,7 @@ struct ef_svc_gen {
 	uint32_t by_stable_n;
 	uint32_t snat_port_min;
 	uint32_t snat_port_max;
+	struct ef_edge_decap_cfg *decap;	/* decap.sources, NULL = none */
 };
 
 /* Frontend key: 8 bytes, network order, pad zero. */
@@ -263,6 +273,43 @@ void ef_svc_pool_dq_free(void *p, void *e, unsigned int n);
 
 /* Frees a pool (not published anywhere). */
 void ef_svc_pool_free(struct ef_svc_pool *p);
+
+/*
+ * Edge services (svc_edge.c). The node table of an edge service: the
+ * control lcore's view of each node of cfg->nodes and the published
+ * weighted Maglev table over them.
+ */
+struct ef_svc_edge {
+	struct ef_edge_lb *lb;		/* atomic: ef_svc_edge_lb() */
+	struct ef_edge_node *nodes;	/* n_nodes, cfg->nodes order */
+	struct ef_edge_node_view *views;
+	uint32_t n_nodes;
+	uint8_t weights;		/* enum ef_edge_weights */
+	uint8_t cluster;		/* Cluster policy: equal weights */
+};
+
+/* The node table of edge service svc_idx (acquire load), or of a
+ * cluster_forwarding = "encap" service (nodes weighted by their ready
+ * endpoints), NULL for any other service. Any thread. */
+static inline const struct ef_edge_lb *
+ef_svc_edge_lb(const struct ef_svc_gen *g, uint32_t svc_idx)
+{
+	const struct ef_svc_edge *e = g->svcs[svc_idx].edge;
+
+	return e == NULL ? NULL : __atomic_load_n(&e->lb, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Set node n's view of edge service s (health prober results), recompute
+ * the weights and publish a new node table when any weight or state
+ * changed; the old table is freed after rte_rcu_qsbr_synchronize(v)
+ * (at once when v is NULL: single-threaded tests). Returns 1 if a new
+ * table was published, 0 if nothing changed, < 0 on error (the old table
+ * stays). Control lcore.
+ */
+int ef_svc_edge_set_view(struct ef_svc_gen *g, uint32_t s, uint32_t n,
+			 const struct ef_edge_node_view *view,
+			 struct rte_rcu_qsbr *v);
 
 /* Find a service by "ns/name": index or -1. */
 int32_t ef_svc_find(const struct ef_svc_gen *g, const char *name);

@@ -143,10 +143,13 @@ ef_svc_gen_free(struct ef_svc_gen *g)
 {
 	if (g == NULL)
 		return;
+	for (uint32_t i = 0; g->svcs != NULL && i < g->n_svcs; i++)
+		ef_svc_edge_free(g->svcs[i].edge);
 	for (uint32_t i = 0; g->sps != NULL && i < g->n_sps; i++) {
 		ef_svc_pool_free(g->sps[i].pool);
 		rte_free(g->sps[i].eps);
 	}
+	ef_edge_decap_free(g->decap);
 	rte_free(g->sps);
 	rte_free(g->fes);
 	rte_free(g->svcs);
@@ -308,6 +311,14 @@ fe_flags_of(const struct ef_cfg_service *cs, struct fe_flags *ff)
 	ff->ext = EF_SVC_FE_EXTERNAL | aff |
 		(cs->external_traffic_policy == EF_POLICY_LOCAL ?
 		 EF_SVC_FE_LOCAL : EF_SVC_FE_SNAT);
+	if (cs->mode == EF_SVC_MODE_EDGE)
+		ff->ext = EF_SVC_FE_EXTERNAL | EF_SVC_FE_EDGE;
+	else if (cs->cluster_forwarding == EF_CLUSTER_FWD_ENCAP &&
+		 cs->external_traffic_policy == EF_POLICY_CLUSTER)
+		/* remote picks go to their node unchanged; local ones
+		 * are served here, neither SNATs */
+		ff->ext = (uint8_t)((ff->ext & ~EF_SVC_FE_SNAT) |
+				    EF_SVC_FE_ENCAP);
 	ff->in = aff |
 		(cs->internal_traffic_policy == EF_POLICY_LOCAL ?
 		 EF_SVC_FE_LOCAL : EF_SVC_FE_SNAT_REMOTE);
@@ -344,6 +355,13 @@ port_endpoints(struct ef_svc_gen *g, const struct ef_svc_service *sv,
 			(ce->terminating ? EF_SVC_EP_TERMINATING : 0) |
 			(strcmp(ce->node, g->cfg->node_name) == 0 ?
 			 EF_SVC_EP_LOCAL : 0);
+		if (cs->cluster_forwarding == EF_CLUSTER_FWD_ENCAP &&
+		    cs->mode == EF_SVC_MODE_PROXY) {
+			const struct ef_cfg_node *n =
+				ef_cfg_node_find(g->cfg, ce->node);
+
+			ep->node_addr = n != NULL ? n->address.v4 : 0;
+		}
 		if (rte_hash_add_key(g->ep_hash, &k) < 0)
 			return -ENOSPC;
 	}
@@ -357,9 +375,12 @@ port_frontends(struct ef_svc_gen *g, const struct ef_cfg_service *cs,
 	       const struct fe_flags *ff)
 {
 	const struct ef_cfg *cfg = g->cfg;
+	/* the edge sits outside the cluster: no cluster IP, no node ports,
+	 * only the LB and external addresses */
+	bool cs_edge_only = cs->mode == EF_SVC_MODE_EDGE;
 	int rc;
 
-	if (cs->cluster_ip.family == EF_AF_INET4) {
+	if (!cs_edge_only && cs->cluster_ip.family == EF_AF_INET4) {
 		rc = fe_add(g, cs->cluster_ip.v4, cp->port, cp->protocol,
 			    ff->in, spi, ff->aff_ms);
 		if (rc < 0 || owned_add(g, cs->cluster_ip.v4,
@@ -383,7 +404,8 @@ port_frontends(struct ef_svc_gen *g, const struct ef_cfg_service *cs,
 		    owned_add(g, a, EF_SVC_OWN_VIP) < 0)
 			return -ENOSPC;
 	}
-	for (uint32_t i = 0; cp->node_port != 0 && i < cfg->n_interfaces; i++)
+	for (uint32_t i = 0; !cs_edge_only && cp->node_port != 0 &&
+	     i < cfg->n_interfaces; i++)
 		if (fe_add(g, cfg->interfaces[i].address.v4, cp->node_port,
 			   cp->protocol, ff->ext | EF_SVC_FE_NODEPORT, spi,
 			   ff->aff_ms) < 0)
@@ -447,7 +469,26 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 		if (port_frontends(g, cs, cp, spi, &ff) != 0)
 			return -ENOSPC;
 	}
+	if ((cs->mode == EF_SVC_MODE_EDGE ||
+	     cs->cluster_forwarding == EF_CLUSTER_FWD_ENCAP) &&
+	    ef_svc_edge_build(g, s, prev, socket_id) != 0)
+		return -ENOMEM;
 	return 0;
+}
+
+/* decap.sources as lib/edge takes them. 0 or -errno. */
+static int
+decap_build(struct ef_svc_gen *g, const struct ef_cfg *cfg)
+{
+	struct ef_edge_prefix p[EF_EDGE_DECAP_MAX_SOURCES];
+	uint32_t n = RTE_MIN(cfg->decap.n_sources, EF_EDGE_DECAP_MAX_SOURCES);
+
+	for (uint32_t i = 0; i < n; i++) {
+		p[i].addr = cfg->decap.sources[i].addr.v4;
+		p[i].len = cfg->decap.sources[i].len;
+	}
+	g->decap = ef_edge_decap_create(p, n, cfg->decap.gue_port);
+	return g->decap == NULL ? -rte_errno : 0;
 }
 
 struct ef_svc_gen *
@@ -481,6 +522,10 @@ ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
 	}
 	if (own_node_addresses(g, cfg) != 0)
 		goto fail;
+	if (cfg->decap.enabled && decap_build(g, cfg) != 0) {
+		what = "decap: cannot build the source set";
+		goto fail;
+	}
 	for (uint32_t s = 0; s < cfg->n_services; s++)
 		if (service_build(g, s, prev, reg, socket_id, &what) != 0)
 			goto fail;

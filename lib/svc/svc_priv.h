@@ -24,4 +24,16 @@ struct ef_svc_pool *ef_svc_pool_build(const struct ef_svc_gen *g,
 				      const struct ef_svc_port *sp,
 				      int socket_id);
 
+/*
+ * The node table of edge service s (svc_edge.c): views from the ready
+ * endpoints per node, health carried over from prev's table of the same
+ * service (stable id) when there is one, weights, Maglev. 0 or -ENOMEM.
+ * Control lcore.
+ */
+int ef_svc_edge_build(struct ef_svc_gen *g, uint32_t s,
+		      const struct ef_svc_gen *prev, int socket_id);
+
+/* Free what ef_svc_edge_build() made (NULL is fine). Control lcore. */
+void ef_svc_edge_free(struct ef_svc_edge *e);
+
 #endif /* EF_SVC_PRIV_H */

@@ -255,6 +255,10 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 				  c.proxy_headers_sent);
 	rte_tel_data_add_dict_u64(d, "proxy_header_retransmits",
 				  c.proxy_header_retransmits);
+	rte_tel_data_add_dict_u64(d, "encap_packets", c.encap_packets);
+	rte_tel_data_add_dict_u64(d, "decap_packets", c.decap_packets);
+	rte_tel_data_add_dict_u64(d, "mss_clamped", c.mss_clamped);
+	rte_tel_data_add_dict_u64(d, "edge_flows_full", c.edge_flows_full);
 	drops = rte_tel_data_alloc();
 	if (drops == NULL)
 		return -ENOMEM;
@@ -610,6 +614,7 @@ cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
 	}
 	sv = &g->svcs[idx];
 	add_service_config(d, sv->cfg);
+	ef_tele_add_edge(d, g, (uint32_t)idx);
 	add_frontends(fes, g, idx);
 	for (uint32_t p = 0; p < sv->n_sp; p++)
 		local = RTE_MAX(local, ef_svc_pool_get(&g->sps[sv->first_sp +
@@ -815,6 +820,13 @@ cmd_health(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static int
+cmd_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	return ef_tele_cmd_nodes(tele_ctl, params, d);
+}
+
 int
 ef_tele_register(struct ef_ctl *c)
 {
@@ -839,6 +851,8 @@ ef_tele_register(struct ef_ctl *c)
 		  "parameters" },
 		{ "/edgefwd/health", cmd_health, "Endpoint health. Parameter: "
 		  "offset" },
+		{ "/edgefwd/nodes", cmd_nodes, "Nodes of edge services: "
+		  "health and per-service weights. Parameter: offset" },
 	};
 
 	if (tele_ctl != NULL && tele_ctl != c)

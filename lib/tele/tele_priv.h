@@ -13,6 +13,19 @@ extern "C" {
 EF_LOG_DECLARE(tele);
 #define EF_TELE_LOG(level, ...) EF_LOG(tele, level, __VA_ARGS__)
 
+struct rte_tel_data;
+struct ef_svc_gen;
+struct ef_ctl;
+
+/* tele_edge.c: mode and, for an edge service, its nodes into d (the
+ * caller holds the read side). */
+void ef_tele_add_edge(struct rte_tel_data *d, const struct ef_svc_gen *g,
+		      uint32_t svc_idx);
+
+/* /edgefwd/nodes: per node, paged by offset. */
+int ef_tele_cmd_nodes(struct ef_ctl *c, const char *params,
+		      struct rte_tel_data *d);
+
 #ifdef __cplusplus
 }
 #endif

@@ -389,6 +389,11 @@ TEST(CfgFiles, ReferenceConfCarriesTheExtensions)
 	EXPECT_STREQ("/ready", p.cfg->services[0].health.http_path);
 	EXPECT_EQ(2u, p.cfg->services[1].endpoints[0].weight);
 	EXPECT_EQ(1u, p.cfg->services[1].n_external_ips);
+	EXPECT_EQ(2u, p.cfg->n_nodes);
+	EXPECT_TRUE(p.cfg->decap.enabled);
+	EXPECT_EQ(1u, p.cfg->decap.n_sources);
+	EXPECT_EQ(EF_EDGE_FORWARDING_IPIP, p.cfg->edge.forwarding);
+	EXPECT_EQ(EF_SVC_MODE_PROXY, p.cfg->services[0].mode);
 }
 
 TEST(CfgFiles, FourMistakesAreAllReportedWithTheirLines)
@@ -1222,6 +1227,277 @@ TEST(CfgAll, EveryErrorReportedInLineOrder)
 						     std::to_string(6 + i) +
 						     ": "))
 			<< p.errs[(size_t)i];
+}
+
+/* ---- edge mode: nodes, edge, decap, mode, cluster_forwarding ---- */
+
+const char *const kNodes =
+	"nodes = (\n"
+	"  { name = \"node-1\"; address = \"10.0.0.11\"; },\n"
+	"  { name = \"node-2\"; address = \"10.0.0.12\"; }\n"
+	");\n";
+
+/* An edge service body: a LoadBalancer with two endpoints on two nodes. */
+std::string
+edge_service(const std::string &extra)
+{
+	return "    name = \"default/web\"; type = \"LoadBalancer\";\n"
+	       "    mode = \"edge\"; cluster_ip = \"10.96.0.10\";\n"
+	       "    load_balancer_ips = [ \"203.0.113.10\" ];\n"
+	       "    external_traffic_policy = \"Local\";\n"
+	       "    health_check_node_port = 32000;\n"
+	       "    ports = ( { port = 80; target_port = 8080; } );\n"
+	       "    endpoints = ( { address = \"10.244.1.5\"; node = \"node-1\"; },\n"
+	       "                  { address = \"10.244.2.5\"; node = \"node-2\"; } );\n" +
+	       extra;
+}
+
+std::string
+edge_conf(const std::string &top, const std::string &extra = "")
+{
+	return with(top + "services = (\n  {\n" + edge_service(extra) +
+		    "  }\n);\n");
+}
+
+TEST(CfgEdge, DefaultsWithoutTheSections)
+{
+	Parsed p;
+
+	parse(&p, with(""));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	EXPECT_EQ(0u, p.cfg->n_nodes);
+	EXPECT_FALSE(p.cfg->decap.enabled);
+	EXPECT_EQ(EF_EDGE_FORWARDING_IPIP, p.cfg->edge.forwarding);
+	EXPECT_EQ(6080, p.cfg->edge.gue_port);
+	EXPECT_EQ(EF_EDGE_WEIGHTING_ENDPOINTS, p.cfg->edge.weights);
+	EXPECT_TRUE(p.cfg->edge.health_check);
+	EXPECT_EQ(10256, p.cfg->edge.node_health_port);
+	EXPECT_EQ(1000u, p.cfg->edge.interval_ms);
+	EXPECT_EQ(500u, p.cfg->edge.timeout_ms);
+	EXPECT_EQ(2u, p.cfg->edge.rise);
+	EXPECT_EQ(2u, p.cfg->edge.fall);
+	EXPECT_EQ(300u, p.cfg->edge.flow_timeout);
+}
+
+TEST(CfgEdge, EveryKeyParsed)
+{
+	Parsed p;
+
+	parse(&p, edge_conf(std::string(kNodes) +
+			    "edge = { forwarding = \"gue\"; gue_port = 7000;"
+			    " weights = \"equal\"; health_check = true;"
+			    " node_health_port = 10257; interval_ms = 200;"
+			    " timeout_ms = 100; rise = 3; fall = 4;"
+			    " flow_timeout = 60; };\n"
+			    "decap = { sources = [ \"10.1.0.0/24\","
+			    " \"192.0.2.7\" ]; gue_port = 7001; };\n"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	ASSERT_EQ(2u, p.cfg->n_nodes);
+	EXPECT_STREQ("node-2", p.cfg->nodes[1].name);
+	EXPECT_EQ("10.0.0.12", addr_str(p.cfg->nodes[1].address));
+	EXPECT_EQ(EF_EDGE_FORWARDING_GUE, p.cfg->edge.forwarding);
+	EXPECT_EQ(7000, p.cfg->edge.gue_port);
+	EXPECT_EQ(EF_EDGE_WEIGHTING_EQUAL, p.cfg->edge.weights);
+	EXPECT_EQ(10257, p.cfg->edge.node_health_port);
+	EXPECT_EQ(200u, p.cfg->edge.interval_ms);
+	EXPECT_EQ(100u, p.cfg->edge.timeout_ms);
+	EXPECT_EQ(3u, p.cfg->edge.rise);
+	EXPECT_EQ(4u, p.cfg->edge.fall);
+	EXPECT_EQ(60u, p.cfg->edge.flow_timeout);
+	ASSERT_TRUE(p.cfg->decap.enabled);
+	ASSERT_EQ(2u, p.cfg->decap.n_sources);
+	EXPECT_EQ("10.1.0.0", addr_str(p.cfg->decap.sources[0].addr));
+	EXPECT_EQ(24, p.cfg->decap.sources[0].len);
+	EXPECT_EQ(32, p.cfg->decap.sources[1].len);
+	EXPECT_EQ(7001, p.cfg->decap.gue_port);
+	ASSERT_EQ(1u, p.cfg->n_services);
+	EXPECT_EQ(EF_SVC_MODE_EDGE, p.cfg->services[0].mode);
+	EXPECT_EQ(EF_CLUSTER_FWD_SNAT, p.cfg->services[0].cluster_forwarding);
+	EXPECT_STREQ("edge", ef_svc_mode_name(EF_SVC_MODE_EDGE));
+	EXPECT_STREQ("gue", ef_edge_forwarding_name(EF_EDGE_FORWARDING_GUE));
+	EXPECT_STREQ("endpoints",
+		     ef_edge_weighting_name(EF_EDGE_WEIGHTING_ENDPOINTS));
+	EXPECT_STREQ("encap", ef_cluster_fwd_name(EF_CLUSTER_FWD_ENCAP));
+	EXPECT_EQ(&p.cfg->nodes[0], ef_cfg_node_find(p.cfg, "node-1"));
+	EXPECT_EQ(nullptr, ef_cfg_node_find(p.cfg, "node-9"));
+}
+
+TEST(CfgEdge, EdgeServiceWithoutNodes)
+{
+	std::string t = edge_conf("");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(has_error(p, line_of(t, "mode = \"edge\""),
+			      "needs the top-level nodes list")) << p.all();
+}
+
+TEST(CfgEdge, EndpointOnANodeNotListed)
+{
+	std::string t = with(std::string("nodes = ( { name = \"node-1\";"
+					 " address = \"10.0.0.11\"; } );\n") +
+			     "services = (\n  {\n" + edge_service("") +
+			     "  }\n);\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(one_error(p, line_of(t, "10.244.2.5"),
+			      "node \"node-2\" matches no entry of nodes"));
+}
+
+TEST(CfgEdge, EdgeServiceNeedsAnLbAddressAndAProbePort)
+{
+	std::string t = with(std::string(kNodes) +
+			     "services = ( { name = \"default/a\";"
+			     " mode = \"edge\"; cluster_ip = \"10.96.0.1\";"
+			     " ports = ( { port = 80; } ); } );\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(one_error(p, line_of(t, "default/a"),
+			      "answers on its load_balancer_ips"));
+
+	std::string u = with(std::string(kNodes) +
+			     "services = ( { name = \"default/a\";"
+			     " type = \"LoadBalancer\"; mode = \"edge\";"
+			     " load_balancer_ips = [ \"203.0.113.1\" ];"
+			     " external_traffic_policy = \"Local\";"
+			     " ports = ( { port = 80; } ); } );\n");
+	Parsed q;
+
+	parse(&q, u);
+	EXPECT_TRUE(one_error(q, line_of(u, "default/a"),
+			      "health_check_node_port"));
+}
+
+TEST(CfgEdge, UnknownWords)
+{
+	std::string t = edge_conf(std::string(kNodes) +
+				  "edge = { forwarding = \"vxlan\";\n"
+				  " weights = \"pods\"; };\n",
+				  "    cluster_forwarding = \"dnat\";\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(has_error(p, line_of(t, "vxlan"),
+			      "edge.forwarding: \"vxlan\" is not valid"));
+	EXPECT_TRUE(has_error(p, line_of(t, "pods"),
+			      "edge.weights: \"pods\" is not valid"));
+	EXPECT_TRUE(has_error(p, line_of(t, "dnat"),
+			      "cluster_forwarding: \"dnat\" is not valid"));
+	EXPECT_EQ(3u, p.errs.size()) << p.all();
+
+	std::string u = edge_conf(kNodes);
+	u.replace(u.find("\"edge\""), 6, "\"Edge\"");
+	Parsed q;
+
+	parse(&q, u);
+	EXPECT_TRUE(one_error(q, line_of(u, "\"Edge\""), "did you mean"));
+}
+
+TEST(CfgEdge, DuplicateNodes)
+{
+	std::string t = with("nodes = (\n"
+			     "  { name = \"node-1\"; address = \"10.0.0.11\"; },\n"
+			     "  { name = \"node-1\"; address = \"10.0.0.12\"; },\n"
+			     "  { name = \"node-3\"; address = \"10.0.0.11\"; },\n"
+			     "  { name = \"Node_4\"; address = \"10.0.0.14\"; },\n"
+			     "  { name = \"node-5\"; }\n"
+			     ");\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(has_error(p, 8, "\"node-1\" is already the node at line 7"))
+		<< p.all();
+	EXPECT_TRUE(has_error(p, 9, "already the address of node \"node-1\""));
+	EXPECT_TRUE(has_error(p, 10, "not a valid Kubernetes node name"));
+	EXPECT_TRUE(has_error(p, 11, "nodes[4].address: missing"));
+	EXPECT_EQ(4u, p.errs.size()) << p.all();
+}
+
+TEST(CfgEdge, DecapSources)
+{
+	Parsed a;
+
+	parse(&a, with("decap = { gue_port = 6080; };\n"));
+	EXPECT_TRUE(one_error(a, 6, "decap.sources: missing"));
+
+	Parsed b;
+
+	parse(&b, with("decap = { sources = [ ]; };\n"));
+	EXPECT_TRUE(one_error(b, 6, "decap.sources: must not be empty"));
+
+	Parsed c;
+
+	parse(&c, with("decap = { sources = [ \"10.1.0.1/24\" ]; };\n"));
+	EXPECT_TRUE(one_error(c, 6, "has host bits set (did you mean "
+			      "\"10.1.0.0/24\"?)"));
+
+	Parsed d;
+
+	parse(&d, with("decap = { sources = [ \"10.1.0.0/33\", \"x\","
+		       " \"10.2.0.0/16\", \"10.2.0.0/16\" ]; };\n"));
+	EXPECT_TRUE(has_error(d, 6, "decap.sources[0]: \"10.1.0.0/33\" is "
+			      "not a prefix"));
+	EXPECT_TRUE(has_error(d, 6, "decap.sources[1]"));
+	EXPECT_TRUE(has_error(d, 6, "decap.sources[3]: \"10.2.0.0/16\" is "
+			      "listed twice"));
+	EXPECT_EQ(3u, d.errs.size()) << d.all();
+
+	Parsed e;
+
+	parse(&e, with("decap = { sources = [ \"0.0.0.0/0\" ]; };\n"));
+	ASSERT_NE(nullptr, e.cfg) << e.all();
+	EXPECT_EQ(0, e.cfg->decap.sources[0].len);
+}
+
+TEST(CfgEdge, EdgeNumbers)
+{
+	std::string t = with("edge = { gue_port = 0; node_health_port = 70000;\n"
+			     " interval_ms = 200; timeout_ms = 300;\n"
+			     " flow_timeout = 0; rise = 0; colour = 1; };\n");
+	Parsed p;
+
+	parse(&p, t);
+	EXPECT_TRUE(has_error(p, 6, "edge.gue_port: 0 is out of range"))
+		<< p.all();
+	EXPECT_TRUE(has_error(p, 6, "edge.node_health_port: 70000"));
+	EXPECT_TRUE(has_error(p, 7, "timeout_ms 300 is longer than "
+			      "interval_ms 200"));
+	EXPECT_TRUE(has_error(p, 8, "edge.flow_timeout"));
+	EXPECT_TRUE(has_error(p, 8, "edge.rise"));
+	EXPECT_TRUE(has_error(p, 8, "colour"));
+}
+
+TEST(CfgEdge, ClusterForwardingEncap)
+{
+	std::string body =
+		"    name = \"default/c\"; type = \"LoadBalancer\";\n"
+		"    load_balancer_ips = [ \"203.0.113.20\" ];\n"
+		"    cluster_forwarding = \"encap\";\n"
+		"    ports = ( { port = 80; } );\n"
+		"    endpoints = ( { address = \"10.244.1.5\"; node = \"node-1\"; } );\n";
+	Parsed p;
+
+	parse(&p, with(std::string(kNodes) + "services = (\n  {\n" + body +
+		       "  }\n);\n"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	EXPECT_EQ(EF_SVC_MODE_PROXY, p.cfg->services[0].mode);
+	EXPECT_EQ(EF_CLUSTER_FWD_ENCAP, p.cfg->services[0].cluster_forwarding);
+
+	std::string t = service(body);
+	Parsed q;
+
+	parse(&q, t);
+	EXPECT_TRUE(one_error(q, line_of(t, "\"encap\""),
+			      "needs the top-level nodes list"));
+
+	std::string u = edge_conf(kNodes, "    cluster_forwarding = \"encap\";\n");
+	Parsed r;
+
+	parse(&r, u);
+	EXPECT_TRUE(one_error(r, line_of(u, "\"encap\""),
+			      "applies to proxy-mode services"));
 }
 
 } /* namespace */

@@ -291,3 +291,169 @@ TEST_F(Svc, MaglevTablesAreTheSameWhateverTheOrder)
 	g = keep;
 	ef_svc_gen_free(g2);
 }
+
+/* ---- edge services: the node table in the generation ---- */
+
+static const char *EDGE_HEAD = R"(
+node = { name = "edge-1"; };
+interfaces = ( { port = "p0"; address = "198.51.100.1/24"; },
+               { port = "p1"; address = "10.1.0.1/24"; } );
+nodes = ( { name = "node-1"; address = "10.1.0.11"; },
+          { name = "node-2"; address = "10.1.0.12"; } );
+)";
+
+static std::string
+edge_svc(const char *weights, const char *policy)
+{
+	return std::string(EDGE_HEAD) + "edge = { weights = \"" + weights +
+	       "\"; };\n" + R"(services = ( {
+  name = "default/web"; type = "LoadBalancer"; mode = "edge";
+  cluster_ip = "10.96.0.10"; load_balancer_ips = [ "203.0.113.10" ];
+  external_traffic_policy = ")" + policy + R"(";
+  )" + (std::string(policy) == "Local" ?
+	"health_check_node_port = 32000;" : "") + R"(
+  ports = ( { port = 80; node_port = 30080; target_port = 8080; } );
+  endpoints = ( { address = "10.244.1.5"; node = "node-1"; },
+                { address = "10.244.2.5"; node = "node-2"; },
+                { address = "10.244.2.6"; node = "node-2"; },
+                { address = "10.244.2.7"; node = "node-2"; },
+                { address = "10.244.2.8"; node = "node-2"; ready = false; } );
+} );
+)";
+}
+
+static struct ef_svc_gen *
+build_text(struct ef_svc_registry *reg, const std::string &text, uint64_t n,
+	   const struct ef_svc_gen *prev = nullptr)
+{
+	struct ef_cfg_errors errs = {};
+	struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(), "t.conf", &errs);
+	char err[128];
+
+	for (uint32_t i = 0; i < errs.n; i++)
+		ADD_FAILURE() << errs.msgs[i];
+	ef_cfg_errors_clear(&errs);
+	if (cfg == nullptr)
+		return nullptr;
+	return ef_svc_gen_build(cfg, n, prev, reg, SOCKET_ID_ANY, err,
+				sizeof(err));
+}
+
+/* Node address -> share of the Maglev table. */
+static std::map<uint32_t, uint32_t>
+table_share(const struct ef_edge_lb *lb)
+{
+	std::map<uint32_t, uint32_t> m;
+
+	for (uint32_t i = 0; i < lb->size; i++)
+		if (lb->table[i] != EF_EDGE_NO_NODE)
+			m[lb->nodes[lb->table[i]].addr]++;
+	return m;
+}
+
+TEST_F(Svc, EdgeServiceOwnsItsVipAndWeighsNodesByReadyEndpoints)
+{
+	g = build_text(reg, edge_svc("endpoints", "Local"), 1);
+	ASSERT_NE(nullptr, g);
+	const struct ef_svc_frontend *f = fe("203.0.113.10", 80);
+	ASSERT_NE(nullptr, f);
+	EXPECT_EQ(EF_SVC_FE_EXTERNAL | EF_SVC_FE_EDGE, f->flags);
+	EXPECT_EQ(nullptr, fe("10.96.0.10", 80));	/* outside the cluster */
+	EXPECT_EQ(nullptr, fe("198.51.100.1", 30080));
+	EXPECT_TRUE(ef_svc_owned4(g, ip("203.0.113.10")) & EF_SVC_OWN_VIP);
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, 0);
+	ASSERT_NE(nullptr, lb);
+	ASSERT_EQ(2u, lb->n_nodes);
+	uint32_t i1 = ef_edge_lb_find(lb, ip("10.1.0.11"));
+	uint32_t i2 = ef_edge_lb_find(lb, ip("10.1.0.12"));
+	EXPECT_EQ(1u, lb->nodes[i1].weight);
+	EXPECT_EQ(3u, lb->nodes[i2].weight);	/* the unready one not */
+	auto m = table_share(lb);
+	double s2 = (double)m[ip("10.1.0.12")] / lb->size;
+	EXPECT_NEAR(0.75, s2, 0.02);
+	EXPECT_EQ(-1, g->svcs[0].edge->views[0].header_weight);
+}
+
+TEST_F(Svc, EdgeEqualAndClusterWeights)
+{
+	g = build_text(reg, edge_svc("equal", "Local"), 1);
+	ASSERT_NE(nullptr, g);
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, 0);
+	for (uint32_t i = 0; i < lb->n_nodes; i++)
+		EXPECT_EQ(1u, lb->nodes[i].weight);
+	struct ef_svc_gen *c = build_text(reg, edge_svc("endpoints", "Cluster"),
+					  2);
+	ASSERT_NE(nullptr, c);
+	lb = ef_svc_edge_lb(c, 0);
+	for (uint32_t i = 0; i < lb->n_nodes; i++)
+		EXPECT_EQ(1u, lb->nodes[i].weight);
+	ef_svc_gen_free(c);
+}
+
+TEST_F(Svc, EdgeDrainAndDownRebuildAndCarryOver)
+{
+	g = build_text(reg, edge_svc("endpoints", "Local"), 1);
+	ASSERT_NE(nullptr, g);
+	const struct ef_edge_lb *before = ef_svc_edge_lb(g, 0);
+	uint32_t gen0 = before->gen;
+	struct ef_edge_node_view v = g->svcs[0].edge->views[1];
+
+	v.draining = true;	/* 503 from node-2 */
+	EXPECT_EQ(1, ef_svc_edge_set_view(g, 0, 1, &v, nullptr));
+	EXPECT_EQ(0, ef_svc_edge_set_view(g, 0, 1, &v, nullptr));
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, 0);
+	EXPECT_NE(gen0, lb->gen);
+	uint32_t i2 = ef_edge_lb_find(lb, ip("10.1.0.12"));
+	EXPECT_EQ(0u, lb->nodes[i2].weight);
+	EXPECT_TRUE(lb->nodes[i2].draining);
+	auto m = table_share(lb);
+	EXPECT_EQ(lb->size, m[ip("10.1.0.11")]);
+
+	/* a reload keeps the prober's state of the same node */
+	struct ef_svc_gen *g2 = build_text(reg, edge_svc("endpoints", "Local"),
+					   2, g);
+	ASSERT_NE(nullptr, g2);
+	EXPECT_TRUE(g2->svcs[0].edge->views[1].draining);
+	EXPECT_EQ(0u, ef_svc_edge_lb(g2, 0)->nodes[i2].weight);
+	ef_svc_gen_free(g2);
+
+	/* a node answering again with a weight header under "health" */
+	ef_svc_gen_free(g);
+	g = build_text(reg, edge_svc("health", "Local"), 3);
+	v = g->svcs[0].edge->views[0];
+	v.header_weight = 7;
+	EXPECT_EQ(1, ef_svc_edge_set_view(g, 0, 0, &v, nullptr));
+	lb = ef_svc_edge_lb(g, 0);
+	EXPECT_EQ(7u, lb->nodes[ef_edge_lb_find(lb, ip("10.1.0.11"))].weight);
+	EXPECT_EQ(-EINVAL, ef_svc_edge_set_view(g, 0, 9, &v, nullptr));
+}
+
+TEST_F(Svc, ClusterForwardingEncapKeepsTheNodeOfEachEndpoint)
+{
+	std::string t = std::string(EDGE_HEAD) + R"(services = ( {
+  name = "default/c"; type = "LoadBalancer";
+  load_balancer_ips = [ "203.0.113.20" ]; cluster_ip = "10.96.0.20";
+  cluster_forwarding = "encap";
+  ports = ( { port = 80; } );
+  endpoints = ( { address = "10.244.1.5"; node = "node-1"; },
+                { address = "10.244.2.5"; node = "node-2"; } );
+} );
+)";
+	g = build_text(reg, t, 1);
+	ASSERT_NE(nullptr, g);
+	const struct ef_svc_frontend *f = fe("203.0.113.20", 80);
+	ASSERT_NE(nullptr, f);
+	EXPECT_TRUE(f->flags & EF_SVC_FE_ENCAP);
+	EXPECT_FALSE(f->flags & EF_SVC_FE_SNAT);
+	const struct ef_svc_port *sp = &g->sps[f->sp_idx];
+	EXPECT_EQ(ip("10.1.0.11"), sp->eps[0].node_addr);
+	EXPECT_EQ(ip("10.1.0.12"), sp->eps[1].node_addr);
+	/* its nodes weighted by their ready endpoints (one each) */
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, 0);
+	ASSERT_NE(nullptr, lb);
+	ASSERT_EQ(2u, lb->n_nodes);
+	EXPECT_EQ(1u, lb->nodes[0].weight);
+	EXPECT_EQ(1u, lb->nodes[1].weight);
+	/* the cluster IP (internal traffic) keeps SNAT for remote picks */
+	EXPECT_TRUE(fe("10.96.0.20", 80)->flags & EF_SVC_FE_SNAT_REMOTE);
+}

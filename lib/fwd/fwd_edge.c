@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The edge paths of a worker (docs/EDGE.md):
+ *  - an edge service's packet: steer to a node (flow table + weighted
+ *    Maglev), clamp the MSS of SYNs, fit, encapsulate (or fragment), send;
+ *  - a proxy-mode node's decapsulation from decap.sources;
+ *  - cluster_forwarding = "encap": a Cluster flow whose node is another
+ *    one goes there in a tunnel, unchanged, without SNAT.
+ * Everything here runs on the worker lcore that owns w.
+ */
+#include <netinet/in.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "ef_edge.h"
+#include "ef_fwd.h"
+#include "ef_route.h"
+#include "ef_svc.h"
+#include "fwd_priv.h"
+
+/* Most fragments of one outer packet (a 9000-byte frame over 1280). */
+#define EDGE_FRAGS_MAX 8
+
+/* Bit of m->ol_flags marking a decapsulated frame (served as Local
+ * external traffic, no SNAT, never decapsulated again), also across a
+ * handoff to another worker. -1 until registered. */
+static int decap_flag_bit = -1;
+
+int
+ef_fwd_edge_init(void)
+{
+	static const struct rte_mbuf_dynflag desc = {
+		.name = "edgefwd_decapsulated",
+	};
+
+	if (decap_flag_bit < 0)
+		decap_flag_bit = rte_mbuf_dynflag_register(&desc);
+	return decap_flag_bit < 0 ? decap_flag_bit : 0;
+}
+
+static inline uint64_t
+decap_flag(void)
+{
+	return decap_flag_bit < 0 ? 0 : RTE_BIT64(decap_flag_bit);
+}
+
+bool
+ef_fwd_is_decapsulated(const struct rte_mbuf *m)
+{
+	return (m->ol_flags & decap_flag()) != 0;
+}
+
+static const enum ef_fwd_drop decap_drop[EF_EDGE_DECAP_RC_MAX] = {
+	[EF_EDGE_DECAP_DENIED] = EF_FWD_DROP_DECAP_DENIED,
+	[EF_EDGE_DECAP_FRAGMENT] = EF_FWD_DROP_DECAP_FRAGMENT,
+	[EF_EDGE_DECAP_TRUNC] = EF_FWD_DROP_DECAP_TRUNCATED,
+	[EF_EDGE_DECAP_BAD_CHECKSUM] = EF_FWD_DROP_DECAP_BAD_CHECKSUM,
+	[EF_EDGE_DECAP_GUE_VERSION] = EF_FWD_DROP_DECAP_GUE_VERSION,
+	[EF_EDGE_DECAP_GUE_CONTROL] = EF_FWD_DROP_DECAP_GUE_CONTROL,
+	[EF_EDGE_DECAP_GUE_OPTIONS] = EF_FWD_DROP_DECAP_GUE_OPTIONS,
+	[EF_EDGE_DECAP_INNER_NOT_IPV4] = EF_FWD_DROP_DECAP_INNER_NOT_IPV4,
+	[EF_EDGE_DECAP_INNER_LEN] = EF_FWD_DROP_DECAP_INNER_LENGTH,
+};
+
+int
+ef_fwd_decap(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	     struct ef_pkt_meta *pm)
+{
+	const struct ef_svc_gen *g = w->gen;
+	int rc;
+
+	if (likely(g->decap == NULL) || ef_fwd_is_decapsulated(m) ||
+	    (pm->proto != IPPROTO_IPIP && pm->proto != IPPROTO_UDP) ||
+	    !(ef_svc_owned4(g, pm->dst.v4) & EF_SVC_OWN_IFACE))
+		return 0;
+	rc = ef_edge_decap(g->decap, m, pm);
+	if (rc == EF_EDGE_DECAP_NOT_ENCAP)
+		return 0;
+	if (rc != EF_EDGE_DECAP_OK) {
+		drop(w, m, decap_drop[rc]);
+		return -1;
+	}
+	w->c.decap_packets++;
+	m->ol_flags |= decap_flag();
+	/* the inner checksum was not checked by the NIC */
+	m->ol_flags &= ~RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	return 1;
+}
+
+/*
+ * Send m (client -> VIP, unchanged) to node in a tunnel per the edge
+ * settings: MSS clamp, fit (frag-needed through the rate-limited ICMP
+ * path), encapsulation, outer fragments. Consumes m.
+ */
+static void
+to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
+	uint32_t node, uint32_t hash, uint32_t svc_id)
+{
+	const struct ef_cfg_edge *ec = &w->gen->cfg->edge;
+	unsigned int fwd = (unsigned int)ec->forwarding;
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)
+		(frame + pm->l3_off);
+	struct rte_mbuf *frags[EDGE_FRAGS_MAX];
+	const struct ef_fwd_port *op;
+	struct ef_edge_tunnel t;
+	struct ef_nexthop nh;
+	enum ef_edge_fit fit;
+	bool df;
+	bool have_mac;
+	int n;
+
+	if (unlikely(ef_route_lookup4(w->gen->routes, node, &nh) != 0)) {
+		drop(w, m, EF_FWD_DROP_NO_ROUTE);
+		return;
+	}
+	op = &w->sh->ports[nh.iface];
+	if (pm->proto == IPPROTO_TCP &&
+	    ef_edge_mss_clamp(frame, pm, (uint16_t)ef_edge_max_mss(op->mtu,
+								   fwd)) ==
+	    EF_EDGE_MSS_CLAMPED)
+		w->c.mss_clamped++;
+	df = (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) !=
+		0;
+	fit = ef_edge_fit(pm->l3_len, df, op->mtu, fwd);
+	if (unlikely(fit == EF_EDGE_FIT_FRAG_NEEDED)) {
+		w->c.drops[EF_FWD_DROP_MTU_EXCEEDED]++;
+		ef_fwd_icmp_error(w, m, pm, 3, 4,
+				  (uint16_t)ef_edge_inner_mtu(op->mtu, fwd), 0);
+		return;
+	}
+	if (unlikely(fit == EF_EDGE_FIT_DROP)) {
+		drop(w, m, EF_FWD_DROP_ENCAP_TOO_BIG);
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	t.fwd = (uint8_t)fwd;
+	t.gue_port = rte_cpu_to_be_16(ec->gue_port);
+	t.src = op->addr;
+	t.dst = node;
+	memcpy(t.smac, op->mac, 6);
+	have_mac = neigh_mac(w, nh.iface, nh.gw, t.dmac) == 0;
+	if (unlikely(ef_edge_encap(m, &t, hash, &w->edge_ip_id) !=
+		     EF_EDGE_ENCAP_OK)) {
+		drop(w, m, EF_FWD_DROP_ENCAP_FAILED);
+		return;
+	}
+	w->c.encap_packets++;
+	if (likely(svc_id < w->n_svc_ids))
+		w->svc_packets[svc_id]++;
+	if (likely(fit == EF_EDGE_FIT_OK)) {
+		if (unlikely(!have_mac))
+			ef_fwd_hold(w, m, nh.iface, nh.gw);
+		else
+			out_queue(w, nh.iface, m);
+		return;
+	}
+	/* FRAGMENT: the sender allowed it (no DF); docs/EDGE.md */
+	if (unlikely(!have_mac)) {
+		drop(w, m, EF_FWD_DROP_NO_NEIGHBOR);
+		ef_neigh_miss4(w->sh->neigh, w->idx, nh.iface, nh.gw);
+		return;
+	}
+	n = ef_edge_fragment(m, op->mtu, w->sh->pool, frags, EDGE_FRAGS_MAX);
+	if (n < 0) {
+		drop(w, m, EF_FWD_DROP_ENCAP_TOO_BIG);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		out_queue(w, nh.iface, frags[i]);
+}
+
+/* Node of a packet of (edge or encap) service svc_idx: the flow table's
+ * or Maglev's; false once m has been dropped (no node). */
+static bool
+steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
+      const struct ef_edge_lb *lb, uint32_t svc_id, uint32_t *node,
+      uint32_t *hash)
+{
+	struct ef_edge_flow_key k;
+	struct ef_edge_flow *f = NULL;
+	uint32_t ni;
+	int rc;
+
+	ef_edge_flow_key_of(pm, &k);
+	*hash = ef_edge_flow_hash(&k);
+	if (likely(w->edge_flows != NULL)) {
+		f = ef_edge_flows_lookup(w->edge_flows, &k);
+		rc = ef_edge_steer(w->edge_flows, lb, &k, *hash, f,
+				   pm->proto == IPPROTO_TCP ? pm->tcp_flags : 0,
+				   svc_id, w->now_ms, &ni);
+	} else {
+		ni = ef_edge_lb_pick(lb, *hash);
+		rc = ni == EF_EDGE_NO_NODE ? EF_EDGE_STEER_NO_NODE :
+			EF_EDGE_STEER_FULL;
+	}
+	if (unlikely(rc == EF_EDGE_STEER_NO_NODE)) {
+		drop(w, m, EF_FWD_DROP_NO_ENDPOINT);
+		return false;
+	}
+	if (unlikely(rc == EF_EDGE_STEER_FULL))
+		w->c.edge_flows_full++;
+	if (rc == EF_EDGE_STEER_NEW && likely(svc_id < w->n_svc_ids))
+		w->svc_flows[svc_id]++;
+	*node = lb->nodes[ni].addr;
+	return true;
+}
+
+void
+ef_fwd_edge(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	    struct ef_pkt_meta *pm, const struct ef_svc_frontend *fe)
+{
+	const struct ef_svc_gen *g = w->gen;
+	uint32_t svc_idx = g->sps[fe->sp_idx].svc_idx;
+	uint32_t svc_id = g->svcs[svc_idx].stable_id;
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, svc_idx);
+	uint32_t node, hash;
+
+	if (unlikely(lb == NULL)) {
+		drop(w, m, EF_FWD_DROP_NO_ENDPOINT);
+		return;
+	}
+	if (!steer(w, m, pm, lb, svc_id, &node, &hash))
+		return;
+	to_node(w, m, pm, node, hash, svc_id);
+}
+
+int
+ef_fwd_encap_remote(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		    struct ef_pkt_meta *pm, const struct ef_svc_frontend *fe,
+		    uint32_t self)
+{
+	const struct ef_svc_gen *g = w->gen;
+	uint32_t svc_idx = g->sps[fe->sp_idx].svc_idx;
+	uint32_t svc_id = g->svcs[svc_idx].stable_id;
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, svc_idx);
+	uint32_t node, hash;
+
+	if (lb == NULL)
+		return 0;
+	if (!steer(w, m, pm, lb, svc_id, &node, &hash))
+		return -1;
+	if (node == self)
+		return 0;
+	to_node(w, m, pm, node, hash, svc_id);
+	return -1;
+}
+
+int
+ef_fwd_edge_flows_create(struct ef_fwd_worker *w, const struct ef_cfg *cfg,
+			 uint32_t per_worker, int socket_id)
+{
+	struct ef_edge_flows_params p;
+	char name[EF_EDGE_NAME_MAX];
+
+	snprintf(name, sizeof(name), "ef_edge_w%u", w->idx);
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	/* an appliance without nodes has no edge or "encap" service yet: a
+	 * small table (a reload adding them steers statelessly when full) */
+	p.capacity = cfg->n_nodes > 0 ? per_worker : 1024;
+	p.timeout_s = cfg->edge.flow_timeout;
+	p.socket_id = socket_id;
+	w->edge_flows = ef_edge_flows_create(&p);
+	return w->edge_flows == NULL ? -rte_errno : 0;
+}
+
+static void
+edge_expired(void *arg, const struct ef_edge_flow_key *k,
+	     struct ef_edge_flow *f)
+{
+	struct ef_fwd_worker *w = arg;
+
+	RTE_SET_USED(k);
+	if (f->svc < w->n_svc_ids)
+		w->svc_flows[f->svc]--;
+}
+
+void
+ef_fwd_edge_expire(struct ef_fwd_worker *w, uint32_t budget)
+{
+	if (w->edge_flows != NULL)
+		ef_edge_flows_expire(w->edge_flows, w->now_ms, budget,
+				     edge_expired, w);
+}

@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The edge paths through the real pipeline (ef_fwd_process): an edge
+ * edgefwd steering to nodes (IPIP, GUE, l2 frames byte for byte, MSS
+ * clamp, frag-needed, stickiness across a new generation, the stateless
+ * choice of a mid-flow packet) and a proxy-mode node decapsulating from
+ * decap.sources. Expected frames come from test/shim/frames.h, which
+ * shares no code with lib/edge.
+ */
+#include <arpa/inet.h>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <gtest/gtest.h>
+
+#include "ef_cfg.h"
+#include "ef_edge.h"
+#include "ef_fwd.h"
+#include "ef_nat.h"
+#include "ef_neigh.h"
+#include "ef_svc.h"
+#include "frames.h"
+
+namespace {
+
+/* %s: forwarding; %s: decap group or ""; %s: node-1's extra endpoints */
+const char *const EDGE_CONF = R"(
+node = { name = "edge-1"; };
+interfaces = (
+  { port = "p0"; address = "198.51.100.1/24"; },
+  { port = "p1"; address = "10.1.0.1/24"; mtu = 1500; }
+);
+conntrack = { max_flows = 4096; };
+nodes = ( { name = "node-1"; address = "10.1.0.11"; },
+          { name = "node-2"; address = "10.1.0.12"; } );
+edge = { forwarding = "%s"; };
+%s
+services = (
+  { name = "default/web"; type = "LoadBalancer"; mode = "edge";
+    load_balancer_ips = [ "203.0.113.10" ];
+    external_traffic_policy = "Local"; health_check_node_port = 32000;
+    ports = ( { port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.1.5"; node = "node-1"; }, %s
+                  { address = "10.244.2.5"; node = "node-2"; },
+                  { address = "10.244.2.6"; node = "node-2"; },
+                  { address = "10.244.2.7"; node = "node-2"; } ); }
+);
+)";
+
+/* A proxy-mode node (node-1) that decapsulates from 10.1.0.0/24. */
+const char *const NODE_CONF = R"(
+node = { name = "node-1"; };
+interfaces = (
+  { port = "p0"; address = "10.1.0.11/24"; gateway = "10.1.0.254"; },
+  { port = "p1"; address = "10.244.1.1/24"; }
+);
+nodes = ( { name = "node-1"; address = "10.1.0.11"; } );
+decap = { sources = [ "10.1.0.0/24" ]; };
+services = (
+  { name = "default/web"; type = "LoadBalancer";
+    load_balancer_ips = [ "203.0.113.10" ];
+    external_traffic_policy = "Local"; health_check_node_port = 32000;
+    ports = ( { port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.1.5"; node = "node-1"; } ); }
+);
+)";
+
+const Mac CLIENT_MAC = mac_of("02:aa:00:00:00:02");
+const Mac ROUTER_MAC = mac_of("02:aa:00:00:00:fe");
+const Mac NODE1_MAC = mac_of("02:cc:00:00:00:11");
+const Mac NODE2_MAC = mac_of("02:cc:00:00:00:12");
+const Mac POD_MAC = mac_of("02:bb:00:00:01:05");
+const uint32_t CLIENT = ip_of("192.0.2.7");
+const uint32_t VIP = ip_of("203.0.113.10");
+
+Mac
+port_mac(int i)
+{
+	Mac m = { { 0x02, 0x00, 0x00, 0x00, 0x00, (uint8_t)(0x10 + i) } };
+	return m;
+}
+
+struct Out {
+	uint16_t iface;
+	Bytes frame;
+};
+
+class Edge : public ::testing::Test {
+protected:
+	struct ef_fwd_shared sh;
+	struct ef_nat_map nat;
+	struct ef_svc_registry *reg = nullptr;
+	uint32_t now_ms = 1000000;
+	uint64_t number = 0;
+
+	Edge() { memset(&sh, 0, sizeof(sh)); }
+	void TearDown() override { teardown(); }
+
+	static std::string edge_text(const char *fwd, const char *decap = "",
+				     const char *extra = "")
+	{
+		char t[8192];
+
+		snprintf(t, sizeof(t), EDGE_CONF, fwd, decap, extra);
+		return t;
+	}
+
+	struct ef_svc_gen *gen_of(const std::string &text,
+				  const struct ef_svc_gen *prev)
+	{
+		struct ef_cfg_errors errs = {};
+		struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(), "t.conf",
+							 &errs);
+		char err[256];
+
+		for (uint32_t i = 0; i < errs.n; i++)
+			ADD_FAILURE() << errs.msgs[i];
+		ef_cfg_errors_clear(&errs);
+		if (cfg == nullptr)
+			return nullptr;
+		struct ef_svc_gen *g = ef_svc_gen_build(cfg, ++number, prev, reg,
+							SOCKET_ID_ANY, err,
+							sizeof(err));
+		EXPECT_NE(nullptr, g) << err;
+		return g;
+	}
+
+	void build(const std::string &text)
+	{
+		static int serial;
+		char name[32];
+
+		teardown();
+		memset(&sh, 0, sizeof(sh));
+		reg = ef_svc_registry_create(64);
+		sh.gen = gen_of(text, nullptr);
+		ASSERT_NE(nullptr, sh.gen);
+		const struct ef_cfg *cfg = sh.gen->cfg;
+		snprintf(name, sizeof(name), "epool%d", serial++);
+		sh.pool = rte_pktmbuf_pool_create(name, 2047, 0, 0,
+						  RTE_MBUF_DEFAULT_BUF_SIZE,
+						  SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.pool);
+		size_t qsz = rte_rcu_qsbr_get_memsize(1);
+		sh.qsbr = (struct rte_rcu_qsbr *)rte_zmalloc(NULL, qsz, 64);
+		ASSERT_EQ(0, rte_rcu_qsbr_init(sh.qsbr, 1));
+		sh.neigh = ef_neigh_create(256, 1, SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.neigh);
+		ef_neigh_set_static4(sh.neigh, 0, CLIENT, CLIENT_MAC.b);
+		ef_neigh_set_static4(sh.neigh, 0, ip_of("10.1.0.254"),
+				     ROUTER_MAC.b);
+		ef_neigh_set_static4(sh.neigh, 1, ip_of("10.1.0.11"),
+				     NODE1_MAC.b);
+		ef_neigh_set_static4(sh.neigh, 1, ip_of("10.1.0.12"),
+				     NODE2_MAC.b);
+		ef_neigh_set_static4(sh.neigh, 1, ip_of("10.244.1.5"),
+				     POD_MAC.b);
+		ASSERT_EQ(0, ef_nat_map_init(&nat, cfg->snat_addresses,
+					     cfg->n_snat_addresses,
+					     cfg->snat_port_min,
+					     cfg->snat_port_max, 1));
+		sh.nat_map = &nat;
+		sh.n_ports = (uint16_t)cfg->n_interfaces;
+		for (int i = 0; i < RTE_MAX_ETHPORTS; i++)
+			sh.port_to_if[i] = -1;
+		for (uint16_t i = 0; i < sh.n_ports; i++) {
+			sh.ports[i].port_id = i;
+			sh.ports[i].n_rxq = 1;
+			sh.ports[i].addr = cfg->interfaces[i].address.v4;
+			sh.ports[i].prefix_len = cfg->interfaces[i].prefix_len;
+			memcpy(sh.ports[i].mac, port_mac(i).b, 6);
+			sh.ports[i].mtu = cfg->interfaces[i].mtu != 0 ?
+				(uint16_t)cfg->interfaces[i].mtu : 1500;
+			sh.port_to_if[i] = (int16_t)i;
+		}
+		sh.n_workers = 1;
+		sh.icmp_rate = 1000000;
+		sh.workers[0] = ef_fwd_worker_create(&sh, 0, 0, 64,
+						     SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.workers[0]) << rte_strerror(rte_errno);
+		ASSERT_EQ(0, ef_fwd_connect(&sh));
+	}
+
+	void teardown()
+	{
+		ef_fwd_worker_free(sh.workers[0]);
+		sh.workers[0] = nullptr;
+		ef_svc_gen_free(sh.gen);
+		sh.gen = nullptr;
+		ef_svc_registry_free(reg);
+		reg = nullptr;
+		ef_neigh_free(sh.neigh);
+		sh.neigh = nullptr;
+		rte_free(sh.qsbr);
+		sh.qsbr = nullptr;
+		rte_mempool_free(sh.pool);
+		sh.pool = nullptr;
+	}
+
+	struct ef_fwd_worker *w() { return sh.workers[0]; }
+
+	std::vector<Out> run(const Bytes &f, uint16_t iface)
+	{
+		struct rte_mbuf *m = rte_pktmbuf_alloc(sh.pool);
+		std::vector<Out> out;
+
+		EXPECT_NE(nullptr, m);
+		memcpy(rte_pktmbuf_append(m, (uint16_t)f.size()), f.data(),
+		       f.size());
+		m->port = iface;
+		ef_fwd_begin(w());
+		w()->now_ms = now_ms;
+		ef_fwd_process(w(), &m, 1, false);
+		for (uint16_t p = 0; p < sh.n_ports; p++) {
+			for (uint16_t j = 0; j < w()->n_out[p]; j++) {
+				struct rte_mbuf *o = w()->out[p][j];
+				const uint8_t *d =
+					rte_pktmbuf_mtod(o, const uint8_t *);
+
+				out.push_back({ p, Bytes(d, d + o->data_len) });
+				rte_pktmbuf_free(o);
+			}
+			w()->n_out[p] = 0;
+		}
+		return out;
+	}
+
+	static Tcp tcp(uint32_t src, uint16_t sport, uint8_t flags)
+	{
+		Tcp t;
+
+		t.dmac = port_mac(0);
+		t.smac = ROUTER_MAC;
+		t.sip = src;
+		t.dip = VIP;
+		t.sport = sport;
+		t.dport = 80;
+		t.flags = flags;
+		return t;
+	}
+
+	/* node address (network order) an encapsulated frame goes to */
+	static uint32_t outer_dst(const Bytes &f)
+	{
+		uint32_t a;
+
+		memcpy(&a, &f[14 + 16], 4);
+		return a;
+	}
+};
+
+/* The inner packet of a frame: everything after Ethernet. */
+Bytes
+l3_of(const Bytes &f)
+{
+	return Bytes(f.begin() + 14, f.end());
+}
+
+/* A TCP SYN carrying one option, MSS mss (hand-built: frames.h has none). */
+Bytes
+syn_with_mss(uint32_t src, uint16_t sport, uint16_t mss, size_t payload = 0)
+{
+	Bytes seg = tcp_segment(sport, 80, 0x02, 1000, 0, 65535,
+				Bytes(payload, 0x5a));
+	const uint8_t opt[4] = { 2, 4, (uint8_t)(mss >> 8), (uint8_t)mss };
+
+	seg.insert(seg.begin() + 20, opt, opt + 4);
+	seg[12] = 6 << 4;	/* data offset: 24 bytes */
+	return ipv4_frame(ip4(port_mac(0), ROUTER_MAC, src, VIP, 6, 64, 0x1234,
+			      0x4000), seg);
+}
+
+TEST_F(Edge, IpipFrameByteForByte)
+{
+	build(edge_text("ipip"));
+	Bytes in = tcp_frame(tcp(CLIENT, 40000, 0x02));
+	auto out = run(in, 0);
+
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(1, out[0].iface);
+	uint32_t node = outer_dst(out[0].frame);
+	Mac nmac = node == ip_of("10.1.0.11") ? NODE1_MAC : NODE2_MAC;
+	/* outer: our address -> the node, protocol 4, TTL 64, DF copied and
+	 * ID 0 (RFC 6864 atomic datagram), TOS copied (0) */
+	Bytes want = ipv4_frame(ip4(nmac, port_mac(1), ip_of("10.1.0.1"), node,
+				    4, 64, 0, 0x4000), l3_of(in));
+	EXPECT_EQ(hex(want), hex(out[0].frame));
+	EXPECT_EQ(1u, w()->c.encap_packets);
+	EXPECT_EQ(0u, w()->c.flows_created);	/* no conntrack at the edge */
+}
+
+TEST_F(Edge, GueFrameByteForByte)
+{
+	build(edge_text("gue"));
+	Bytes in = tcp_frame(tcp(CLIENT, 40001, 0x02));
+	auto out = run(in, 0);
+
+	ASSERT_EQ(1u, out.size());
+	const Bytes &f = out[0].frame;
+	uint32_t node = outer_dst(f);
+	Mac nmac = node == ip_of("10.1.0.11") ? NODE1_MAC : NODE2_MAC;
+	uint16_t sport = (uint16_t)(f[34] << 8 | f[35]);
+	EXPECT_EQ(0xc000, sport & 0xc000);	/* RFC 6335 dynamic range */
+	Bytes gue = { 0, 4, 0, 0 };	/* v0, hlen 0, proto 4, flags 0 */
+	Bytes inner = l3_of(in);
+	gue.insert(gue.end(), inner.begin(), inner.end());
+	Ip4 ip = ip4(nmac, port_mac(1), ip_of("10.1.0.1"), node, 17, 64, 0,
+		     0x4000);
+	ip.l4_csum = false;	/* GUE over IPv4: UDP checksum 0 */
+	Bytes want = ipv4_frame(ip, udp_datagram(sport, 6080, gue));
+	EXPECT_EQ(hex(want), hex(f));
+}
+
+TEST_F(Edge, L2OnlyRewritesTheMacs)
+{
+	build(edge_text("l2"));
+	Bytes in = tcp_frame(tcp(CLIENT, 40002, 0x02));
+	auto out = run(in, 0);
+
+	ASSERT_EQ(1u, out.size());
+	Bytes want = in;
+	/* which node: the one whose MAC it carries */
+	bool n1 = memcmp(&out[0].frame[0], NODE1_MAC.b, 6) == 0;
+	memcpy(&want[0], (n1 ? NODE1_MAC : NODE2_MAC).b, 6);
+	memcpy(&want[6], port_mac(1).b, 6);
+	EXPECT_EQ(hex(want), hex(out[0].frame));
+}
+
+TEST_F(Edge, MssClampedToTheTunnel)
+{
+	build(edge_text("ipip"));
+	auto out = run(syn_with_mss(CLIENT, 40003, 1460), 0);
+
+	ASSERT_EQ(1u, out.size());
+	/* 1500 - 20 (IPIP) - 40 = 1440 */
+	Bytes want_inner = l3_of(syn_with_mss(CLIENT, 40003, 1440));
+	EXPECT_EQ(hex(want_inner), hex(Bytes(out[0].frame.begin() + 34,
+					     out[0].frame.end())));
+	EXPECT_EQ(1u, w()->c.mss_clamped);
+	/* the inner segment's checksum holds after the clamp */
+	Bytes as_frame(out[0].frame.begin(), out[0].frame.begin() + 14);
+	as_frame.insert(as_frame.end(), out[0].frame.begin() + 34,
+			out[0].frame.end());
+	as_frame[12] = 0x08;
+	as_frame[13] = 0x00;
+	EXPECT_TRUE(checksums_ok(as_frame));
+	/* already small enough: untouched */
+	out = run(syn_with_mss(CLIENT, 40004, 1200), 0);
+	EXPECT_EQ(1u, w()->c.mss_clamped);
+}
+
+TEST_F(Edge, DfOverTheLimitGetsFragNeededWithTheInnerMtu)
+{
+	build(edge_text("ipip"));
+	Tcp t = tcp(CLIENT, 40005, 0x10);
+	t.payload = 1500 - 40;	/* a full 1500-byte DF packet */
+	auto out = run(tcp_frame(t), 0);
+
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(0, out[0].iface);	/* back to the client's side */
+	const Bytes &f = out[0].frame;
+	EXPECT_EQ(1, f[14 + 9]);	/* ICMP */
+	EXPECT_EQ(3, f[34]);
+	EXPECT_EQ(4, f[35]);
+	EXPECT_EQ(1480, f[34 + 6] << 8 | f[34 + 7]);
+	EXPECT_EQ(1u, w()->c.icmp_errors_sent);
+	EXPECT_EQ(0u, w()->c.encap_packets);
+	/* without DF: the outer packet is fragmented (docs/EDGE.md) */
+	t.df = false;
+	out = run(tcp_frame(t), 0);
+	ASSERT_EQ(2u, out.size());
+	EXPECT_EQ(1, out[0].iface);
+	EXPECT_TRUE(checksums_ok(out[0].frame));
+	EXPECT_EQ(0u, w()->c.drops[EF_FWD_DROP_ENCAP_TOO_BIG]);
+}
+
+TEST_F(Edge, EndpointsWeightsShareAndStickinessAcrossANewGeneration)
+{
+	build(edge_text("ipip"));
+	std::map<uint32_t, uint32_t> first;	/* client port -> node */
+	std::map<uint32_t, int> share;
+
+	for (uint16_t p = 0; p < 2000; p++) {
+		auto out = run(tcp_frame(tcp(CLIENT, (uint16_t)(20000 + p),
+					     0x02)), 0);
+		ASSERT_EQ(1u, out.size());
+		first[p] = outer_dst(out[0].frame);
+		share[first[p]]++;
+	}
+	/* node-2 has 3 of the 4 pods */
+	EXPECT_NEAR(0.75, share[ip_of("10.1.0.12")] / 2000.0, 0.04);
+	/* a new generation: node-1 gets 5 more pods (weights 6 : 3) */
+	struct ef_svc_gen *g2 = gen_of(edge_text("ipip", "",
+		"{ address = \"10.244.1.6\"; node = \"node-1\"; },"
+		"{ address = \"10.244.1.7\"; node = \"node-1\"; },"
+		"{ address = \"10.244.1.8\"; node = \"node-1\"; },"
+		"{ address = \"10.244.1.9\"; node = \"node-1\"; },"
+		"{ address = \"10.244.1.10\"; node = \"node-1\"; },"), sh.gen);
+	ASSERT_NE(nullptr, g2);
+	struct ef_svc_gen *old = sh.gen;
+	sh.gen = g2;
+	ef_svc_gen_free(old);
+	uint32_t moved = 0;
+	for (uint16_t p = 0; p < 2000; p++) {
+		auto out = run(tcp_frame(tcp(CLIENT, (uint16_t)(20000 + p),
+					     0x10)), 0);
+		ASSERT_EQ(1u, out.size());
+		moved += outer_dst(out[0].frame) != first[p];
+	}
+	EXPECT_EQ(0u, moved);	/* no established flow moved */
+	share.clear();
+	for (uint16_t p = 0; p < 2000; p++) {
+		auto out = run(tcp_frame(tcp(CLIENT, (uint16_t)(30000 + p),
+					     0x02)), 0);
+		share[outer_dst(out[0].frame)]++;
+	}
+	EXPECT_NEAR(6.0 / 9.0, share[ip_of("10.1.0.11")] / 2000.0, 0.04);
+}
+
+TEST_F(Edge, MidFlowPacketWithoutEntryTakesTheMaglevChoice)
+{
+	build(edge_text("ipip"));
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(sh.gen, 0);
+	for (uint16_t p = 0; p < 200; p++) {
+		Tcp t = tcp(ip_of("192.0.2.99"), (uint16_t)(50000 + p), 0x10);
+		auto out = run(tcp_frame(t), 0);
+		ASSERT_EQ(1u, out.size());
+		struct ef_edge_flow_key k = {};
+		k.src = t.sip;
+		k.dst = VIP;
+		k.sport = htons(t.sport);
+		k.dport = htons(80);
+		k.proto = 6;
+		uint32_t ni = ef_edge_lb_pick(lb, ef_edge_flow_hash(&k));
+		ASSERT_NE(EF_EDGE_NO_NODE, ni);
+		EXPECT_EQ(lb->nodes[ni].addr, outer_dst(out[0].frame));
+	}
+	EXPECT_EQ(200u, ef_edge_flows_stats(w()->edge_flows)->created);
+}
+
+TEST_F(Edge, DrainKeepsEstablishedDownRepicks)
+{
+	build(edge_text("ipip"));
+	std::map<uint16_t, uint32_t> node;
+	for (uint16_t p = 0; p < 400; p++)
+		node[p] = outer_dst(run(tcp_frame(tcp(CLIENT, (uint16_t)
+			(10000 + p), 0x02)), 0)[0].frame);
+	/* node-2 (index 1 of nodes) answers 503: draining */
+	struct ef_edge_node_view v = sh.gen->svcs[0].edge->views[1];
+	v.draining = true;
+	ASSERT_EQ(1, ef_svc_edge_set_view(sh.gen, 0, 1, &v, nullptr));
+	for (uint16_t p = 0; p < 400; p++)
+		EXPECT_EQ(node[p], outer_dst(run(tcp_frame(tcp(CLIENT,
+			(uint16_t)(10000 + p), 0x10)), 0)[0].frame));
+	for (uint16_t p = 0; p < 100; p++)
+		EXPECT_EQ(ip_of("10.1.0.11"), outer_dst(run(tcp_frame(tcp(
+			CLIENT, (uint16_t)(60000 + p), 0x02)), 0)[0].frame));
+	/* node-2 down: its flows re-pick to node-1 */
+	v.draining = false;
+	v.healthy = false;
+	ASSERT_EQ(1, ef_svc_edge_set_view(sh.gen, 0, 1, &v, nullptr));
+	for (uint16_t p = 0; p < 400; p++)
+		EXPECT_EQ(ip_of("10.1.0.11"), outer_dst(run(tcp_frame(tcp(
+			CLIENT, (uint16_t)(10000 + p), 0x10)), 0)[0].frame));
+}
+
+/* IPIP from src to node-1 around inner */
+Bytes
+ipip_to_node(uint32_t src, const Bytes &inner_frame)
+{
+	return ipv4_frame(ip4(port_mac(0), ROUTER_MAC, src, ip_of("10.1.0.11"),
+			      4, 64, 0, 0x4000), l3_of(inner_frame));
+}
+
+TEST_F(Edge, DecapFromAllowedSourceServedLocalWithoutSnat)
+{
+	build(NODE_CONF);
+	Bytes inner = tcp_frame(tcp(CLIENT, 41000, 0x02));
+	auto out = run(ipip_to_node(ip_of("10.1.0.1"), inner), 0);
+
+	ASSERT_EQ(1u, out.size()) << w()->c.drops[EF_FWD_DROP_NO_FLOW];
+	EXPECT_EQ(1, out[0].iface);
+	const Bytes &f = out[0].frame;
+	uint32_t s, d;
+	memcpy(&s, &f[26], 4);
+	memcpy(&d, &f[30], 4);
+	EXPECT_EQ(CLIENT, s);			/* the client, no SNAT */
+	EXPECT_EQ(ip_of("10.244.1.5"), d);	/* the local pod */
+	EXPECT_EQ(1u, w()->c.decap_packets);
+	EXPECT_TRUE(checksums_ok(f));
+}
+
+TEST_F(Edge, DecapFromOtherSourcesDeniedAndCounted)
+{
+	build(NODE_CONF);
+	Bytes inner = tcp_frame(tcp(CLIENT, 41001, 0x02));
+	auto out = run(ipip_to_node(ip_of("198.18.0.1"), inner), 0);
+
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, w()->c.drops[EF_FWD_DROP_DECAP_DENIED]);
+	EXPECT_EQ(0u, w()->c.decap_packets);
+	EXPECT_STREQ("decap_denied",
+		     ef_fwd_drop_name(EF_FWD_DROP_DECAP_DENIED));
+	EXPECT_STREQ("encap_too_big",
+		     ef_fwd_drop_name(EF_FWD_DROP_ENCAP_TOO_BIG));
+}
+
+/* Not a check: cycles per packet through ef_fwd_process for the edge path
+ * (printed; BENCH.md quotes a quiet run). Bursts of 32. */
+TEST_F(Edge, FiguresThroughThePipeline)
+{
+	for (const char *fwd : { "ipip", "gue" }) {
+		build(edge_text(fwd));
+		const uint32_t n = 4096, rounds = 8;
+		std::vector<Bytes> syn, ack;
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t src = htonl(0x64400000u + i);
+			syn.push_back(tcp_frame(tcp(src, 1000, 0x02)));
+			ack.push_back(tcp_frame(tcp(src, 1000, 0x10)));
+		}
+		auto burst = [&](std::vector<Bytes> &v, uint32_t at) {
+			struct rte_mbuf *m[32];
+			for (uint32_t j = 0; j < 32; j++) {
+				m[j] = rte_pktmbuf_alloc(sh.pool);
+				memcpy(rte_pktmbuf_append(m[j], (uint16_t)
+					v[at + j].size()), v[at + j].data(),
+				       v[at + j].size());
+				m[j]->port = 0;
+			}
+			uint64_t t0 = rte_rdtsc();
+			ef_fwd_process(w(), m, 32, false);
+			uint64_t dt = rte_rdtsc() - t0;
+			for (uint16_t p = 0; p < sh.n_ports; p++) {
+				for (uint16_t j = 0; j < w()->n_out[p]; j++)
+					rte_pktmbuf_free(w()->out[p][j]);
+				w()->n_out[p] = 0;
+			}
+			return dt;
+		};
+		ef_fwd_begin(w());
+		uint64_t c_new = 0, c_est = 0;
+		for (uint32_t i = 0; i < n; i += 32)
+			c_new += burst(syn, i);
+		for (uint32_t r = 0; r < rounds; r++)
+			for (uint32_t i = 0; i < n; i += 32)
+				c_est += burst(ack, i);
+		double cn = (double)c_new / n, ce = (double)c_est / (n * rounds);
+		printf("edge %s: new flow %.0f cycles (%.2f M/s), established "
+		       "%.0f cycles/packet (TSC %.2f GHz)\n", fwd, cn,
+		       rte_get_tsc_hz() / cn / 1e6, ce, rte_get_tsc_hz() / 1e9);
+		EXPECT_EQ((uint64_t)n * (rounds + 1), w()->c.encap_packets);
+	}
+}
+
+} /* namespace */
