@@ -29,6 +29,7 @@ struct ef_ctl;
 #define EF_TELE_HEALTH_PAGE 32
 #define EF_TELE_FLOWS_DEFAULT 16
 #define EF_TELE_FLOWS_MAX 64
+#define EF_TELE_VIPS_PAGE 64
 
 /*
  * Register every /edgefwd/ command for control plane c (one per process:

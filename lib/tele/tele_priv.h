@@ -13,6 +13,11 @@ extern "C" {
 EF_LOG_DECLARE(tele);
 #define EF_TELE_LOG(level, ...) EF_LOG(tele, level, __VA_ARGS__)
 
+struct ef_ctl;
+
+/* /edgefwd/vips and /edgefwd/drain (tele_vips.c). 0 or -errno. */
+int ef_tele_vips_register(struct ef_ctl *c);
+
 #ifdef __cplusplus
 }
 #endif
