@@ -290,6 +290,10 @@ class BgpTopology:
         self.ip("rt", "addr", "add", ROUTER_CLIENT_ADDR + "/24", "dev", "rcl")
         self.ip("rt", "link", "add", "up0", "type", "bridge")
         self.ip("rt", "addr", "add", ROUTER_UP_ADDR + "/24", "dev", "up0")
+        # a bridge takes the lowest MAC of its ports unless given one: an
+        # instance's TAP leaving it would change the router's MAC under
+        # the other instance's ARP entry
+        self.ip("rt", "link", "set", "up0", "address", "02:eb:00:00:00:01")
         self.ip("fab", "link", "add", "br0", "type", "bridge")
         self.veth("rt", "rfab", "fab", "f-rt")
         self.ip("rt", "addr", "add", ROUTER_FABRIC_ADDR + "/24", "dev", "rfab")

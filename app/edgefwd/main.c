@@ -457,6 +457,7 @@ stop_dataplane(struct ef_ctl *ctl, uint16_t n_started)
 		rte_eth_dev_stop(sh->ports[i].port_id);
 		rte_eth_dev_close(sh->ports[i].port_id);
 	}
+	ef_tele_stop();
 	ef_ctl_free(ctl);
 }
 

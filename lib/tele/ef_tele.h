@@ -39,6 +39,14 @@ struct ef_ctl;
 int ef_tele_register(struct ef_ctl *c);
 
 /*
+ * Before the control plane is freed: /edgefwd/vips and /edgefwd/drain
+ * answer {"error": "edgefwd is stopping"} from now on, and the handlers
+ * in flight are waited for (DPDK 22.11 cannot unregister a command, and
+ * the BGP companion polls every 200 ms). Main thread.
+ */
+void ef_tele_stop(void);
+
+/*
  * Parse a command parameter that must be an unsigned decimal <= max
  * (NULL or "" gives dflt). Returns 0 or -EINVAL. Any thread.
  */

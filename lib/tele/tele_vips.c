@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_telemetry.h>
@@ -30,6 +31,48 @@
 #include "tele_priv.h"
 
 static struct ef_ctl *vips_ctl;
+/* Handlers in flight, and the stop flag (ef_tele_stop()): the companion
+ * polls every 200 ms, also while edgefwd frees its control plane. */
+static uint32_t vips_inflight;
+static uint32_t vips_stopped;
+
+/* Enter a handler: the control plane, or NULL when stopping. */
+static struct ef_ctl *
+vips_enter(void)
+{
+	__atomic_fetch_add(&vips_inflight, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&vips_stopped, __ATOMIC_SEQ_CST)) {
+		__atomic_fetch_sub(&vips_inflight, 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	return vips_ctl;
+}
+
+static void
+vips_leave(void)
+{
+	__atomic_fetch_sub(&vips_inflight, 1, __ATOMIC_RELEASE);
+}
+
+void
+ef_tele_stop(void)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 1000000 };
+
+	__atomic_store_n(&vips_stopped, 1, __ATOMIC_SEQ_CST);
+	/* a handler answers at once: bounded by one reply */
+	for (int i = 0; i < 5000 &&
+	     __atomic_load_n(&vips_inflight, __ATOMIC_ACQUIRE) != 0; i++)
+		nanosleep(&ts, NULL);
+}
+
+static int
+reply_stopping(struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "error", "edgefwd is stopping");
+	return 0;
+}
 
 struct vip {
 	uint32_t addr;		/* host order, for sorting */
@@ -150,9 +193,8 @@ add_drain(struct rte_tel_data *d, const struct ef_ctl_drain_info *di)
 }
 
 static int
-cmd_vips(const char *cmd, const char *params, struct rte_tel_data *d)
+vips_reply(struct ef_ctl *c, const char *params, struct rte_tel_data *d)
 {
-	struct ef_ctl *c = vips_ctl;
 	struct ef_ctl_drain_info di;
 	const struct ef_svc_gen *g;
 	struct rte_tel_data *arr;
@@ -161,7 +203,6 @@ cmd_vips(const char *cmd, const char *params, struct rte_tel_data *d)
 	uint64_t gen;
 	bool draining;
 
-	RTE_SET_USED(cmd);
 	if (ef_tele_parse_uint(params, 0, UINT32_MAX, &off) != 0) {
 		rte_tel_data_start_dict(d);
 		rte_tel_data_add_dict_string(d, "error",
@@ -203,14 +244,26 @@ cmd_vips(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 static int
-cmd_drain(const char *cmd, const char *params, struct rte_tel_data *d)
+cmd_vips(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct ef_ctl *c = vips_ctl;
+	struct ef_ctl *c = vips_enter();
+	int rc;
+
+	RTE_SET_USED(cmd);
+	if (c == NULL)
+		return reply_stopping(d);
+	rc = vips_reply(c, params, d);
+	vips_leave();
+	return rc;
+}
+
+static int
+drain_reply(struct ef_ctl *c, const char *params, struct rte_tel_data *d)
+{
 	struct ef_ctl_drain_info di;
 	enum ef_ctl_drain_mode mode;
 	bool changed;
 
-	RTE_SET_USED(cmd);
 	if (params == NULL || *params == '\0' || strcmp(params, "stop") == 0)
 		mode = EF_CTL_DRAIN_STOP;
 	else if (strcmp(params, "hold") == 0)
@@ -231,6 +284,20 @@ cmd_drain(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_int(d, "ok", (int)mode < 0 || changed);
 	add_drain(d, &di);
 	return 0;
+}
+
+static int
+cmd_drain(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ef_ctl *c = vips_enter();
+	int rc;
+
+	RTE_SET_USED(cmd);
+	if (c == NULL)
+		return reply_stopping(d);
+	rc = drain_reply(c, params, d);
+	vips_leave();
+	return rc;
 }
 
 int
