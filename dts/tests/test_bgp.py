@@ -159,26 +159,75 @@ def test_sigterm_withdraws_first_then_stops(both):
         time.monotonic() - t1))
 
 
+def start_streams(t, count, seconds):
+    """dts/peers/streams.py in the client namespace, in the background;
+    returns (proc, ready file) once every connection is open."""
+    ready = t.workdir / ("streams-%d.ready" % time.monotonic_ns())
+    proc = t.spawn("streams", "cl", [
+        topo.PYTHON, topo.PEERS / "streams.py", "http://%s/upload" % bt.VIP,
+        "--count", count, "--seconds", seconds, "--interval", "0.2",
+        "--ready", ready])
+    bt.wait_until(ready.exists, 30, "open streams", proc)
+    return proc
+
+
+def ports_by_instance(t):
+    """Client port -> instance of the established connections the pods
+    hold (proxy mode: a pod is its instance's)."""
+    out = {}
+    for pod, (addr, node) in bt.PODS.items():
+        cp = t.exec(pod, ["ss", "-Htn", "state", "established",
+                          "( sport = :%d )" % bt.TARGET_PORT])
+        for line in cp.stdout.splitlines():
+            peer = line.split()[-1]
+            if peer.startswith(bt.CLIENT_ADDR + ":"):
+                out[int(peer.rsplit(":", 1)[1])] = node
+    return out
+
+
+def streams_result(proc, timeout=60):
+    proc.popen.wait(timeout)
+    assert proc.popen.returncode == 0, proc.output()[-2000:]
+    out = proc.output().strip().splitlines()
+    return json.loads(out[-1])
+
+
 def test_kill9_router_drops_the_instance_by_bfd(both):
     t = both
     inst = t.instances["edge-1"]
+    streams = start_streams(t, 100, 8)
+    where = bt.wait_until(lambda: (lambda m: m if len(m) == 100 else None)(
+        ports_by_instance(t)), 10, "100 connections at the pods")
     t0 = time.monotonic()
     os.kill(inst.dataplane.proc.popen.pid, signal.SIGKILL)
     bt.wait_until(lambda: t.next_hops() == {UP["edge-2"]}, 10,
                   "removal of edge-1 after kill -9", t.frr["bgpd"])
     gone = time.monotonic() - t0
-    say("kill -9: the router removed edge-1 in %.2f s" % gone)
-    assert gone <= 3.0
     res = gets(t, 100)
     assert all(r["ok"] for r in res), [r for r in res if not r["ok"]][:5]
     assert {instance_of(r) for r in res} == {"edge-2"}
-
-
-@pytest.mark.skip(reason="needs edge mode (issue 10, services with "
-                  "mode = \"edge\"), not on main yet: proxy-mode flows "
-                  "keep their state in one instance and reset on failover")
-def test_kill9_long_lived_connections_survive_on_the_other_instance():
-    pass
+    flows = streams_result(streams)
+    by = {"edge-1": [], "edge-2": []}
+    for r in flows:
+        by[where[r["local_port"]]].append(r)
+    ok2 = sum(r["ok"] for r in by["edge-2"])
+    ok1 = sum(r["ok"] for r in by["edge-1"])
+    errs = {}
+    for r in by["edge-1"]:
+        if not r["ok"]:
+            e = r.get("error", "?").split(" (")[0]
+            errs[e] = errs.get(e, 0) + 1
+    say("kill -9: the router removed edge-1 in %.2f s (BFD); 100 long-lived "
+        "uploads: through edge-2 %d/%d intact, through edge-1 %d/%d "
+        "(proxy mode: their state was there; %s)"
+        % (gone, ok2, len(by["edge-2"]), ok1, len(by["edge-1"]),
+           ", ".join("%s %d" % kv for kv in sorted(errs.items()))))
+    assert gone <= 3.0
+    # the survivor's connections never noticed
+    assert len(by["edge-1"]) >= 25 and len(by["edge-2"]) >= 25, \
+        {k: len(v) for k, v in by.items()}
+    assert ok2 == len(by["edge-2"]), [r for r in by["edge-2"]
+                                      if not r["ok"]][:3]
 
 
 def test_cleanup_after_a_failure():
