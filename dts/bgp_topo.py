@@ -26,7 +26,6 @@ every process, namespace, DPDK runtime directory and FRR pathspace, also
 after a failure (dts/topo.py's atexit hook and stale-run reaping).
 """
 
-import ipaddress
 import json
 import os
 import shutil
@@ -52,7 +51,7 @@ BIRD_CONF_IN = topo.REPO / "conf" / "bird" / "bird.conf.in"
 COMPANION = topo.REPO / "app" / "edgefwd-bgp" / "edgefwd-bgp"
 FRR_DIR = Path("/usr/lib/frr")
 FRR_RUN = Path("/var/run/frr")
-HEALTH_INTERVAL_MS = 1000
+HEALTH_INTERVAL_MS = 1500
 
 INSTANCES = {
     "edge-1": {"role": "i1", "up": "192.0.2.11", "fab": "10.1.0.1",
@@ -210,7 +209,7 @@ class Instance:
             "bird-" + self.role, self.role,
             ["bird", "-f", "-c", conf, "-s", self.bird_sock,
              "-P", self.dir / "bird.pid"])
-        topo.wait_until(lambda: self.bird_sock.exists(), 10,
+        wait_until(lambda: self.bird_sock.exists(), 10,
                         "BIRD's socket of %s" % self.name, self.bird)
 
     def birdc(self, *args):
@@ -234,8 +233,6 @@ def wait_until(cond, timeout, what, proc=None, step=0.02):
                 what, timeout, ":\n" + proc.output()[-3000:] if proc else ""))
         time.sleep(step)
 
-
-topo.wait_until = wait_until
 
 
 class BgpTopology:
@@ -427,10 +424,3 @@ class BgpTopology:
                  if p.popen.poll() is None]
         return left
 
-
-def is_addr(s):
-    try:
-        ipaddress.ip_address(s)
-        return True
-    except ValueError:
-        return False

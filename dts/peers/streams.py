@@ -10,7 +10,8 @@ reset or stalled fails.
 
   streams.py URL --count N --seconds S [--interval 0.1] [--ready FILE]
 
-Writes FILE once every connection is open and has sent its first chunk;
+Writes FILE (a JSON list of the local ports) once every connection is
+open and has sent its first chunk;
 prints one JSON list on stdout: per connection local_port, ok, pod,
 error, sent. Standard library only.
 """
@@ -67,8 +68,11 @@ def main():
             s = None
         conns.append((s, r))
     if args.ready:
-        with open(args.ready, "w") as f:
-            f.write("%d\n" % sum(1 for s, _ in conns if s is not None))
+        tmp = args.ready + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump([r["local_port"] for s, r in conns if s is not None],
+                      f)
+        os.replace(tmp, args.ready)
     # non-blocking from here: a stalled connection queues its chunks
     # (pending) and never holds up the others
     pending = {}

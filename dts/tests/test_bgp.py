@@ -122,43 +122,6 @@ def test_vip_without_backends_is_withdrawn_and_comes_back(both):
     assert all(r["ok"] for r in res)
 
 
-def test_sigterm_withdraws_first_then_stops(both):
-    t = both
-    inst = t.instances["edge-1"]
-    proc = inst.dataplane.proc
-    t0 = time.monotonic()
-    os.kill(proc.popen.pid, signal.SIGTERM)
-    bt.wait_until(lambda: t.next_hops() == {UP["edge-2"]}, 10,
-                  "withdrawal of edge-1")
-    withdrawn = time.monotonic() - t0
-    # withdrawn first: edge-1 still runs and forwards
-    assert proc.popen.poll() is None, proc.output()[-2000:]
-    assert "edgefwd: draining" in proc.output()
-    assert t.next_hops(bt.VIP2) == {UP["edge-2"]}
-    v = inst.vips()
-    assert v["draining"] == 1 and v["announced"] == 0
-    # new connections during the drain: every one served, by edge-2
-    res = gets(t, 100)
-    assert all(r["ok"] for r in res), [r for r in res if not r["ok"]][:5]
-    assert {instance_of(r) for r in res} == {"edge-2"}
-    rc = proc.popen.wait(15)
-    stopped = time.monotonic() - t0
-    say("SIGTERM: routes withdrawn in %.2f s, edgefwd stopped after "
-        "%.2f s (--drain-seconds 3), exit %d" % (withdrawn, stopped, rc))
-    assert rc == 0
-    assert withdrawn < stopped
-    assert stopped >= 3.0
-    # the companion noticed edgefwd is gone: nothing announced
-    bt.wait_until(lambda: "route " not in inst.include.read_text(), 5,
-                  "empty include after the stop")
-    # a rolling upgrade's second half: the instance comes back
-    t1 = time.monotonic()
-    t.start_instance("edge-1", drain_seconds=3)
-    bt.wait_until(t.all_up, 30, "re-announcement after a restart")
-    say("restarted edge-1 announced again in %.2f s" % (
-        time.monotonic() - t1))
-
-
 def start_streams(t, count, seconds):
     """dts/peers/streams.py in the client namespace, in the background;
     returns (proc, ready file) once every connection is open."""
@@ -168,6 +131,7 @@ def start_streams(t, count, seconds):
         "--count", count, "--seconds", seconds, "--interval", "0.2",
         "--ready", ready])
     bt.wait_until(ready.exists, 30, "open streams", proc)
+    proc.ports = json.loads(ready.read_text())
     return proc
 
 
@@ -192,12 +156,81 @@ def streams_result(proc, timeout=60):
     return json.loads(out[-1])
 
 
+def split_streams(flows, where):
+    """Results per instance, and the error kinds of the failed ones."""
+    by = {name: [] for name in bt.INSTANCES}
+    errs = {}
+    for r in flows:
+        by[where[r["local_port"]]].append(r)
+        if not r["ok"]:
+            e = "%s: %s" % (where[r["local_port"]],
+                            r.get("error", "?").split(" (")[0])
+            errs[e] = errs.get(e, 0) + 1
+    ok = {name: sum(r["ok"] for r in v) for name, v in by.items()}
+    return by, ok, errs
+
+
+def open_streams(t, count, seconds):
+    streams = start_streams(t, count, seconds)
+    assert len(streams.ports) == count
+
+    def seen():
+        m = ports_by_instance(t)
+        return m if all(p in m for p in streams.ports) else None
+    where = bt.wait_until(seen, 10, "%d connections at the pods" % count)
+    return streams, where
+
+
+def test_sigterm_withdraws_first_then_stops(both):
+    t = both
+    inst = t.instances["edge-1"]
+    proc = inst.dataplane.proc
+    streams, where = open_streams(t, 100, 8)
+    t0 = time.monotonic()
+    os.kill(proc.popen.pid, signal.SIGTERM)
+    bt.wait_until(lambda: t.next_hops() == {UP["edge-2"]}, 10,
+                  "withdrawal of edge-1")
+    withdrawn = time.monotonic() - t0
+    # withdrawn first: edge-1 still runs and forwards
+    assert proc.popen.poll() is None, proc.output()[-2000:]
+    assert "edgefwd: draining" in proc.output()
+    assert t.next_hops(bt.VIP2) == {UP["edge-2"]}
+    v = inst.vips()
+    assert v["draining"] == 1 and v["announced"] == 0
+    # new connections during the drain: every one served, by edge-2
+    res = gets(t, 100)
+    assert all(r["ok"] for r in res), [r for r in res if not r["ok"]][:5]
+    assert {instance_of(r) for r in res} == {"edge-2"}
+    rc = proc.popen.wait(15)
+    stopped = time.monotonic() - t0
+    by, ok, errs = split_streams(streams_result(streams), where)
+    say("SIGTERM: routes withdrawn in %.2f s, edgefwd stopped after "
+        "%.2f s (--drain-seconds 3), exit %d; 100 long-lived uploads: "
+        "through edge-2 %d/%d intact, through edge-1 %d/%d (proxy mode: "
+        "their state was there)%s" % (
+            withdrawn, stopped, rc, ok["edge-2"], len(by["edge-2"]),
+            ok["edge-1"], len(by["edge-1"]),
+            "; " + ", ".join("%s %d" % kv for kv in sorted(errs.items()))
+            if errs else ""))
+    assert ok["edge-2"] == len(by["edge-2"]) >= 25
+    assert rc == 0
+    assert withdrawn < stopped
+    assert stopped >= 3.0
+    # the companion noticed edgefwd is gone: nothing announced
+    bt.wait_until(lambda: "route " not in inst.include.read_text(), 5,
+                  "empty include after the stop")
+    # a rolling upgrade's second half: the instance comes back
+    t1 = time.monotonic()
+    t.start_instance("edge-1", drain_seconds=3)
+    bt.wait_until(t.all_up, 30, "re-announcement after a restart")
+    say("restarted edge-1 announced again in %.2f s" % (
+        time.monotonic() - t1))
+
+
 def test_kill9_router_drops_the_instance_by_bfd(both):
     t = both
     inst = t.instances["edge-1"]
-    streams = start_streams(t, 100, 8)
-    where = bt.wait_until(lambda: (lambda m: m if len(m) == 100 else None)(
-        ports_by_instance(t)), 10, "100 connections at the pods")
+    streams, where = open_streams(t, 100, 8)
     t0 = time.monotonic()
     os.kill(inst.dataplane.proc.popen.pid, signal.SIGKILL)
     bt.wait_until(lambda: t.next_hops() == {UP["edge-2"]}, 10,
@@ -206,17 +239,8 @@ def test_kill9_router_drops_the_instance_by_bfd(both):
     res = gets(t, 100)
     assert all(r["ok"] for r in res), [r for r in res if not r["ok"]][:5]
     assert {instance_of(r) for r in res} == {"edge-2"}
-    flows = streams_result(streams)
-    by = {"edge-1": [], "edge-2": []}
-    for r in flows:
-        by[where[r["local_port"]]].append(r)
-    ok2 = sum(r["ok"] for r in by["edge-2"])
-    ok1 = sum(r["ok"] for r in by["edge-1"])
-    errs = {}
-    for r in by["edge-1"]:
-        if not r["ok"]:
-            e = r.get("error", "?").split(" (")[0]
-            errs[e] = errs.get(e, 0) + 1
+    by, ok, errs = split_streams(streams_result(streams), where)
+    ok1, ok2 = ok["edge-1"], ok["edge-2"]
     say("kill -9: the router removed edge-1 in %.2f s (BFD); 100 long-lived "
         "uploads: through edge-2 %d/%d intact, through edge-1 %d/%d "
         "(proxy mode: their state was there; %s)"
@@ -228,6 +252,25 @@ def test_kill9_router_drops_the_instance_by_bfd(both):
         {k: len(v) for k, v in by.items()}
     assert ok2 == len(by["edge-2"]), [r for r in by["edge-2"]
                                       if not r["ok"]][:3]
+
+
+EDGE_MODE_MISSING = ("needs edge mode (issue 10: services with mode = "
+                     "\"edge\", stateless Maglev over nodes), not on main "
+                     "yet; in proxy mode the dead instance's connections "
+                     "reset (measured above)")
+
+
+@pytest.mark.skip(reason=EDGE_MODE_MISSING)
+def test_kill9_long_lived_connections_survive_on_the_other_instance():
+    """Edge mode: >= 99 % of the connections through the killed instance
+    continue through the other (streams.py, payload checked end to end),
+    new connections all succeed."""
+
+
+@pytest.mark.skip(reason=EDGE_MODE_MISSING)
+def test_sigterm_resets_no_connection():
+    """Edge mode: SIGTERM of one instance, 0 of the long-lived
+    connections through either instance reset."""
 
 
 def test_cleanup_after_a_failure():
