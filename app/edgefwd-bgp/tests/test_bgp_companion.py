@@ -157,3 +157,19 @@ def test_main_once_with_a_fake_birdc(tmp_path, run_dir):
     assert rc == 0
     assert calls.read_text().split() == ["-s", "/x/bird.ctl", "configure"]
     assert "route 203.0.113.7/32 blackhole;" in inc.read_text()
+
+
+def test_ipv6_vips_go_to_their_own_file_or_nowhere(tmp_path):
+    inc, inc6 = tmp_path / "vips.conf", tmp_path / "vips6.conf"
+    bird = eb.FakeBird(inc)
+    sp = mod.Speaker(inc, bird, include6=inc6)
+    assert sp.want(["203.0.113.10", "2001:db8::10"])
+    assert loaded_routes(bird) == ["203.0.113.10/32"]
+    assert "route 2001:db8::10/128 blackhole;" in inc6.read_text()
+    # without --include6 they are left out (an ipv4 static cannot hold
+    # them: BIRD would refuse the whole configuration)
+    inc2 = tmp_path / "only4.conf"
+    bird2 = eb.FakeBird(inc2)
+    sp2 = mod.Speaker(inc2, bird2)
+    assert sp2.want(["2001:db8::10", "203.0.113.10"])
+    assert loaded_routes(bird2) == ["203.0.113.10/32"]
