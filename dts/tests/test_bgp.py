@@ -93,9 +93,9 @@ def vips_of(inst):
 
 def test_vip_without_backends_is_withdrawn_and_comes_back(both):
     t = both
-    t0 = time.monotonic()
     for pod in bt.PODS:
         t.stop_pod_server(pod, bt.TARGET_PORT2)
+    t0 = time.monotonic()     # the last backend is gone
     bt.wait_until(lambda: not t.next_hops(bt.VIP2), 10,
                   "withdrawal of %s" % bt.VIP2)
     gone = time.monotonic() - t0
