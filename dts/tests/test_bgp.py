@@ -72,6 +72,14 @@ def test_ecmp_two_next_hops_and_spread(both):
     route = t.ip("rt", "route", "show", bt.VIP + "/32").stdout
     say("router FIB: " + " ".join(route.split()))
     assert t.next_hops() == set(UP.values())
+    # BFD runs on both sessions, at the router and at each BIRD
+    def bfd_up():
+        peers = json.loads(t.vtysh("show bfd peers json") or "[]")
+        return {p["peer"] for p in peers if p.get("status") == "up"} == \
+            set(UP.values()) and all(
+                " Up " in i.birdc("show", "bfd", "sessions")
+                for i in t.instances.values())
+    bt.wait_until(bfd_up, 10, "BFD up on both sessions", step=0.1)
     res = gets(t, 500)
     bad = [r for r in res if not r["ok"]]
     assert not bad, bad[:5]
