@@ -271,6 +271,12 @@ class BgpTopology:
 
     def up(self):
         topo.reap_stale()
+        # FRR pathspaces of runs that died (reap_stale removed their
+        # namespaces and state files)
+        if FRR_RUN.is_dir():
+            for d in FRR_RUN.glob("ef*"):
+                if not (topo.STATE_DIR / (d.name + ".json")).exists():
+                    shutil.rmtree(d, ignore_errors=True)
         topo.cleanup_prefix(self.prefix)
         topo.STATE_DIR.mkdir(parents=True, exist_ok=True)
         (topo.STATE_DIR / (self.prefix + ".json")).write_text(json.dumps(
