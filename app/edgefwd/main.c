@@ -395,18 +395,29 @@ start_dataplane(struct ef_ctl *ctl, const struct app_opts *o,
 static bool
 should_stop(struct ef_ctl *ctl)
 {
+	static bool said;
 	struct ef_ctl_drain_info di;
 
 	if (got_stop) {
 		got_stop = 0;
 		if (ef_ctl_drain_on_signal(ctl) == EF_CTL_STOP_NOW)
 			return true;
-		ef_ctl_drain_get(ctl, &di);
-		printf("edgefwd: draining: every VIP withdrawn, forwarding "
-		       "%u s more (a second signal stops now)\n", di.seconds);
-		fflush(stdout);
 	}
-	return ef_ctl_drain_over(ctl);
+	if (!ef_ctl_drain_over(ctl)) {
+		/* a stop drain, begun by the signal or by /edgefwd/drain */
+		if (!said) {
+			ef_ctl_drain_get(ctl, &di);
+			if (di.mode == EF_CTL_DRAIN_STOP) {
+				printf("edgefwd: draining: every VIP withdrawn, "
+				       "forwarding %u s more (a second signal "
+				       "stops now)\n", di.seconds);
+				fflush(stdout);
+				said = true;
+			}
+		}
+		return false;
+	}
+	return true;
 }
 
 /* Workers on every worker lcore; the control loop on this one until
