@@ -25,6 +25,13 @@ ef_build build -Dwerror=true -Dbuildtype=debugoptimized || build_ok=0
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 : >"$STATE"
+# DPDK runtime dirs of edgefwd's own programs that exist already (another
+# run's, or a crash's): the leftovers step judges only what this run adds
+ef_rundirs() {
+	find /var/run/dpdk -mindepth 1 -maxdepth 1 -name 'ef*' 2>/dev/null |
+		sort || true
+}
+RUNDIRS_BEFORE="$(ef_rundirs)"
 
 # run_unit LABEL BUILD_DIR [VAR=VALUE...]: meson test with each gtest
 # binary writing its XML report, then count.
@@ -131,6 +138,21 @@ rc=0
 	--junitxml="$RESULTS/dts.xml" || rc=$?
 results junit dts "$RESULTS/dts.xml" "$rc" "$STATE"
 [ "$rc" -eq 0 ] || status=1
+
+# nothing left behind: every suite, fuzz target and benchmark removes its
+# /var/run/dpdk/ef* runtime dir (test/shim/eal_main.cc, test/fuzz/fuzz_fwd.c,
+# dts/topo.py)
+leftovers() {
+	local left
+	left="$(comm -13 <(echo "$RUNDIRS_BEFORE") <(ef_rundirs))"
+	if [ -n "$left" ]; then
+		echo "left behind in /var/run/dpdk:"
+		echo "$left"
+		return 1
+	fi
+	echo "no /var/run/dpdk/ef* runtime dir left behind"
+}
+run_step leftovers leftovers || status=1
 
 echo
 ef_say "results (details in build/test-results/)"

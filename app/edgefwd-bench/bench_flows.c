@@ -18,9 +18,20 @@
 #include "harness.h"
 
 int
-ef_bench_established(const struct ef_bench_opts *o, uint32_t n, bool local,
-		     double *uniform_cpp, double *floor_cpp)
+ef_bench_established(const struct ef_bench_opts *o, uint32_t n,
+		     enum ef_bench_svc svc, double *uniform_cpp,
+		     double *floor_cpp)
 {
+	static const uint32_t vip[] = {
+		[EF_BENCH_SVC_CLUSTER] = EF_BENCH_VIP_CLUSTER,
+		[EF_BENCH_SVC_LOCAL] = EF_BENCH_VIP_LOCAL,
+		[EF_BENCH_SVC_PROXY] = EF_BENCH_VIP_PROXY,
+	};
+	static const char *const name[] = {
+		[EF_BENCH_SVC_CLUSTER] = "Cluster",
+		[EF_BENCH_SVC_LOCAL] = "Local",
+		[EF_BENCH_SVC_PROXY] = "PROXYv2",
+	};
 	struct ef_bench_ctx b;
 	struct ef_bench_result r;
 	uint32_t *seq;
@@ -36,8 +47,8 @@ ef_bench_established(const struct ef_bench_opts *o, uint32_t n, bool local,
 		ef_bench_ctx_free(&b);
 		return -1;
 	}
-	b.fes[0] = rte_cpu_to_be_32(local ? EF_BENCH_VIP_LOCAL :
-				    EF_BENCH_VIP_CLUSTER);
+	b.fes[0] = rte_cpu_to_be_32(vip[svc]);
+	b.proxy_h = svc == EF_BENCH_SVC_PROXY ? EF_BENCH_PROXY_LEN : 0;
 	t0 = rte_rdtsc();
 	if (ef_bench_precreate(&b, 0, n) != 0) {
 		ef_bench_ctx_free(&b);
@@ -56,7 +67,7 @@ ef_bench_established(const struct ef_bench_opts *o, uint32_t n, bool local,
 		ef_bench_measure(&b, seq, o, &r);
 		free(seq);
 		snprintf(what, sizeof(what), "est %-7s %5u%s flows %-7s",
-			 local ? "Local" : "Cluster",
+			 name[svc],
 			 n >= (1u << 20) ? n >> 20 : n >> 10,
 			 n >= (1u << 20) ? "M" : "K", z ? "zipf" : "uniform");
 		ef_bench_print_row(what, &r);

@@ -169,6 +169,13 @@ main_services(FILE *f)
 	      "    ports = ( { name = \"http\"; protocol = \"TCP\"; port = 80;"
 	      " target_port = 8080; } );\n", f);
 	endpoints(f, 0x0afa0101u, EF_BENCH_EPS_MAIN, "node-a");	/* 10.250.1.1 */
+	fputs("  },\n"
+	      "  { name = \"bench/proxy\"; type = \"LoadBalancer\";\n"
+	      "    cluster_ip = \"10.95.0.12\";\n"
+	      "    load_balancer_ips = [ \"198.51.100.12\" ];\n"
+	      "    ports = ( { name = \"http\"; protocol = \"TCP\"; port = 80;"
+	      " target_port = 8080; proxy_protocol = \"v2\"; } );\n", f);
+	endpoints(f, 0x0afa0201u, EF_BENCH_EPS_MAIN, "node-b");	/* 10.250.2.1 */
 	fputs("  }", f);
 }
 

@@ -29,6 +29,7 @@
 struct ef_bench_opts {
 	bool quick;
 	bool no_16m;
+	bool telemetry_only;	/* --telemetry: that benchmark alone */
 	uint32_t reps;
 	uint64_t pkts;		/* per measured repetition */
 	uint32_t seq_len;
@@ -47,6 +48,7 @@ struct ef_bench_ctx {
 	uint32_t n_flows;
 	struct rte_mbuf *pkts[EF_BENCH_BURST];
 	uint64_t lost;		/* frames not forwarded */
+	uint32_t proxy_h;	/* PROXY header length of the flows, or 0 */
 };
 
 struct ef_bench_result {
@@ -90,12 +92,34 @@ void ef_bench_measure(struct ef_bench_ctx *b, const uint32_t *seq,
 double ef_bench_run_syn(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
 			uint64_t *created);
 
+/* Established traffic from seq (len a power of two), each burst followed
+ * by the worker's housekeeping (the command slice of ef_fwd_poll()), until
+ * *stop is set or n_gaps bursts ran; gaps[i]: TSC from the end of burst i-1
+ * to the end of burst i (one poll). Returns the bursts run. */
+uint64_t ef_bench_run_polls(struct ef_bench_ctx *b, const uint32_t *seq,
+			   uint32_t len, const int *stop, uint64_t *gaps,
+			   uint64_t n_gaps);
+
+/* Worker polls under telemetry: n established flows forwarding while a
+ * thread posts 100 flow-sample commands (/edgefwd/flows and
+ * /edgefwd/service sizes); longest poll (us) and packets lost. */
+int ef_bench_telemetry(const struct ef_bench_opts *o, uint32_t n,
+		       double *max_gap_us, uint64_t *lost);
+
 /* One line of the results table. */
 void ef_bench_print_row(const char *what, const struct ef_bench_result *r);
 
-/* Established-flow runs at n flows for one policy (uniform, then Zipf). */
+/* Established-flows runs to EF_BENCH_VIP_* */
+enum ef_bench_svc {
+	EF_BENCH_SVC_CLUSTER,
+	EF_BENCH_SVC_LOCAL,
+	EF_BENCH_SVC_PROXY,	/* Cluster with PROXY protocol v2 */
+};
+
+/* Established-flow runs at n flows to one service (uniform, then Zipf). */
 int ef_bench_established(const struct ef_bench_opts *o, uint32_t n,
-			 bool local, double *uniform_cpp, double *floor_cpp);
+			 enum ef_bench_svc svc, double *uniform_cpp,
+			 double *floor_cpp);
 
 /* New flows per second into an empty table (SYN only). */
 int ef_bench_new_flows(const struct ef_bench_opts *o, bool local,

@@ -23,7 +23,7 @@
 
 /* The figures the JSON line ends with. */
 struct figures {
-	double cl64k, cl1m, lo1m, cl16m, lo64k;
+	double cl64k, cl1m, lo1m, cl16m, lo64k, px64k, px1m;
 	double floor64k, floor1m, floor16m, nf_cl, nf_lo, bpf, mg;
 };
 
@@ -98,6 +98,9 @@ usage(const char *prog)
 	       "  --quick   reduced run (seconds): 64K flows, no 1M/16M\n"
 	       "  --no-16m  skip the 16M-flow run (needs ~4 GB of EAL "
 	       "memory)\n"
+	       "  --telemetry  only the worker-gap run under telemetry "
+	       "commands\n"
+	       "            (1M flows; 64K with --quick)\n"
 	       "  --reps N  repetitions per figure (median; default 5, "
 	       "quick 3)\n"
 	       "  --pkts N  packets per repetition (default 4M, quick 512K)\n",
@@ -110,6 +113,7 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 	static const struct option lo[] = {
 		{ "quick", no_argument, NULL, 'q' },
 		{ "no-16m", no_argument, NULL, 'n' },
+		{ "telemetry", no_argument, NULL, 't' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "pkts", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -125,6 +129,9 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 			break;
 		case 'n':
 			o->no_16m = true;
+			break;
+		case 't':
+			o->telemetry_only = true;
 			break;
 		case 'r':
 			o->reps = (uint32_t)atoi(optarg);
@@ -227,6 +234,20 @@ prepare(struct ef_bench_opts *o)
 	       "x fl", "Mpps", "ns/pkt");
 }
 
+/* Worker polls under telemetry commands (bench_telemetry.c). */
+static int
+telemetry(const struct ef_bench_opts *o)
+{
+	double gap = 0;
+	uint64_t lost = 0;
+	int ret = ef_bench_telemetry(o, o->quick ? 1u << 16 : 1u << 20, &gap,
+				     &lost);
+
+	jnum("telemetry_max_poll_gap_us", gap);
+	jnum("telemetry_lost_pkts", (double)lost);
+	return ret;
+}
+
 /* Every benchmark in order; the scaling ones write their JSON keys as
  * they go. Returns 0 when all succeeded. */
 static int
@@ -237,20 +258,31 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 	double fl, gb = 0, gp = 0;
 	int ret = 0;
 
-	ret |= ef_bench_established(o, 1u << 16, false, &f->cl64k,
+	if (o->telemetry_only)
+		return telemetry(o);
+	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_CLUSTER, &f->cl64k,
 				    &f->floor64k);
-	ret |= ef_bench_established(o, 1u << 16, true, &f->lo64k, &fl);
+	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL, &f->lo64k,
+				    &fl);
+	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_PROXY, &f->px64k,
+				    &fl);
 	if (!o->quick) {
-		ret |= ef_bench_established(o, 1u << 20, false, &f->cl1m,
+		ret |= ef_bench_established(o, 1u << 20, EF_BENCH_SVC_CLUSTER,
+					    &f->cl1m,
 					    &f->floor1m);
-		ret |= ef_bench_established(o, 1u << 20, true, &f->lo1m, &fl);
+		ret |= ef_bench_established(o, 1u << 20, EF_BENCH_SVC_LOCAL,
+					    &f->lo1m, &fl);
+		ret |= ef_bench_established(o, 1u << 20, EF_BENCH_SVC_PROXY,
+					    &f->px1m, &fl);
 		if (!o->no_16m)
-			ret |= ef_bench_established(o, 1u << 24, false,
+			ret |= ef_bench_established(o, 1u << 24,
+						    EF_BENCH_SVC_CLUSTER,
 						    &f->cl16m, &f->floor16m);
 	}
 	ret |= ef_bench_new_flows(o, false, &f->nf_cl);
 	ret |= ef_bench_new_flows(o, true, &f->nf_lo);
 	ret |= ef_bench_memory(o->quick ? 1u << 16 : 1u << 20, &f->bpf);
+	ret |= telemetry(o);
 	for (uint32_t i = 0; i < (o->quick ? 2u : 3u); i++) {
 		double e = 0, n = 0;
 		char key[64];
@@ -288,9 +320,11 @@ print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 	jnum("floor_64k_cycles_per_pkt", f->floor64k);
 	jnum("est_cluster_64k_cycles_per_pkt", f->cl64k);
 	jnum("est_local_64k_cycles_per_pkt", f->lo64k);
+	jnum("est_proxy_64k_cycles_per_pkt", f->px64k);
 	if (!o->quick) {
 		jnum("est_cluster_1m_cycles_per_pkt", f->cl1m);
 		jnum("est_local_1m_cycles_per_pkt", f->lo1m);
+		jnum("est_proxy_1m_cycles_per_pkt", f->px1m);
 		jnum("est_cluster_1m_floor_ratio", f->cl1m / f->floor1m);
 		if (!o->no_16m) {
 			jnum("est_cluster_16m_cycles_per_pkt", f->cl16m);

@@ -29,6 +29,7 @@
 #include "ef_ctl.h"
 #include "ef_exc.h"
 #include "ef_fwd.h"
+#include "ef_metrics.h"
 #include "ef_nat.h"
 #include "ef_neigh.h"
 #include "ef_svc.h"
@@ -428,6 +429,7 @@ static void
 serve(struct ef_ctl *ctl, const char *config, uint32_t n_workers)
 {
 	struct ef_fwd_shared *sh = ef_ctl_shared(ctl);
+	struct ef_metrics *metrics;
 	unsigned int lcore;
 	uint32_t w = 0;
 
@@ -436,6 +438,11 @@ serve(struct ef_ctl *ctl, const char *config, uint32_t n_workers)
 		rte_eal_remote_launch(ef_fwd_worker_main, sh->workers[w], lcore);
 		w++;
 	}
+	/* /metrics on metrics.listen, served by this control loop */
+	metrics = ef_metrics_create(ctl);
+	if (metrics == NULL)
+		EF_EDGEFWD_LOG(WARNING, "metrics: %s (the data plane runs "
+			"without /metrics)", rte_strerror(rte_errno));
 	ef_ctl_announce(ctl);
 	printf("edgefwd: ready: %u workers, %u ports, generation %" PRIu64
 	       ", config %s\n", n_workers, sh->n_ports, sh->gen->number,
@@ -448,7 +455,9 @@ serve(struct ef_ctl *ctl, const char *config, uint32_t n_workers)
 			ef_ctl_request_reload(ctl);
 		}
 		ef_ctl_poll(ctl);
+		ef_metrics_poll(metrics);
 	}
+	ef_metrics_free(metrics);
 	printf("edgefwd: stopping\n");
 	fflush(stdout);
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);

@@ -444,6 +444,7 @@ ef_cfg_free(struct ef_cfg *cfg)
 	free(cfg->interfaces);
 	free(cfg->routes);
 	free(cfg->neighbors);
+	free(cfg->metrics_listen);
 	free(cfg);
 }
 
@@ -525,6 +526,21 @@ ef_policy_name(enum ef_policy p)
 		return "Local";
 	}
 	return "?";
+}
+
+const char *
+ef_proxy_protocol_name(unsigned int p)
+{
+	switch (p) {
+	case EF_PROXY_NONE:
+		return "none";
+	case EF_PROXY_V1:
+		return "v1";
+	case EF_PROXY_V2:
+		return "v2";
+	default:
+		return "?";
+	}
 }
 
 const char *

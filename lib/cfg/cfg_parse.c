@@ -144,7 +144,7 @@ cfg_parse_root(struct cfg_ctx *c, const config_setting_t *root)
 {
 	static const char *const keys[] = {
 		"node", "interfaces", "routes", "neighbors", "dataplane",
-		"conntrack", "health", "services", NULL,
+		"conntrack", "health", "services", "metrics", NULL,
 	};
 
 	cfg_check_keys(c, root, "the top level", keys);
@@ -158,4 +158,5 @@ cfg_parse_root(struct cfg_ctx *c, const config_setting_t *root)
 	parse_conntrack(c, root);
 	parse_global_health(c, root);
 	cfg_parse_services(c, root);
+	cfg_parse_metrics(c, root);
 }

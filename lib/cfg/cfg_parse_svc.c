@@ -43,6 +43,13 @@ static const struct cfg_word protocol_words[] = {
 };
 
 
+static const struct cfg_word proxy_words[] = {
+	{ "none", EF_PROXY_NONE },
+	{ "v1", EF_PROXY_V1 },
+	{ "v2", EF_PROXY_V2 },
+	{ NULL, 0 },
+};
+
 static void
 add_claim(struct cfg_ctx *c, enum cfg_claim_kind kind, uint8_t proto,
 	  const struct ef_addr *addr, uint16_t port, uint32_t svc_idx,
@@ -121,7 +128,8 @@ parse_port(struct cfg_ctx *c, const struct svc_state *st,
 	   const config_setting_t *g, const char *path, uint32_t port_idx)
 {
 	static const char *const keys[] = {
-		"name", "protocol", "port", "node_port", "target_port", NULL,
+		"name", "protocol", "port", "node_port", "target_port",
+		"proxy_protocol", NULL,
 	};
 	struct ef_cfg_service *svc = st->svc;
 	struct ef_cfg_port p;
@@ -131,6 +139,7 @@ parse_port(struct cfg_ctx *c, const struct svc_state *st,
 	char lbl[CFG_LABEL_MAX];
 	bool ok = true;
 	int proto = IPPROTO_TCP;
+	int word = EF_PROXY_NONE;
 	int64_t v;
 	int rc;
 
@@ -170,6 +179,18 @@ parse_port(struct cfg_ctx *c, const struct svc_state *st,
 		ok = false;
 	}
 	p.protocol = (uint8_t)proto;
+
+	/* a header in the byte stream: TCP only (UDP has no stream) */
+	if (cfg_get_word(c, g, path, "proxy_protocol", proxy_words, &word,
+			 &s) < 0) {
+		ok = false;
+	} else if (word != EF_PROXY_NONE && proto != IPPROTO_TCP) {
+		cfg_err_at(c, s, "%s: PROXY protocol needs a TCP port",
+			   cfg_label(lbl, path, "proxy_protocol"));
+		ok = false;
+	} else {
+		p.proxy_protocol = (uint8_t)word;
+	}
 
 	rc = cfg_get_int(c, g, path, "port", 1, 65535, &v, NULL);
 	if (rc == 0) {

@@ -273,6 +273,10 @@ void cfg_parse_health(struct cfg_ctx *c, const config_setting_t *g,
 
 void cfg_parse_services(struct cfg_ctx *c, const config_setting_t *root);
 
+/* metrics = { listen = [ "ADDR:PORT", ... ]; } (cfg_parse_metrics.c),
+ * after the services (a listener must not take a healthCheckNodePort). */
+void cfg_parse_metrics(struct cfg_ctx *c, const config_setting_t *root);
+
 /* The first interface whose connected subnet holds a, or NULL. */
 const struct ef_cfg_interface *cfg_connected(const struct ef_cfg *cfg,
 					     const struct ef_addr *a);

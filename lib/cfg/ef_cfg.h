@@ -40,6 +40,13 @@ enum ef_policy {
 	EF_POLICY_LOCAL,
 };
 
+/* A service port's PROXY protocol header toward its endpoints (TCP). */
+enum ef_proxy_protocol {
+	EF_PROXY_NONE,
+	EF_PROXY_V1,		/* text line */
+	EF_PROXY_V2,		/* binary */
+};
+
 enum ef_affinity {
 	EF_AFFINITY_NONE,
 	EF_AFFINITY_CLIENT_IP,
@@ -66,6 +73,7 @@ struct ef_cfg_port {
 	uint16_t port;			/* service port (cluster_ip, LB, external) */
 	uint16_t node_port;		/* 0 = none */
 	uint16_t target_port;		/* endpoint port; defaults to port */
+	uint8_t proxy_protocol;		/* enum ef_proxy_protocol, TCP only */
 	int line;
 };
 
@@ -141,6 +149,14 @@ struct ef_cfg_conntrack {
 	uint32_t icmp_timeout;		/* default 30 */
 };
 
+/* metrics.listen: one ADDR:PORT the Prometheus /metrics server binds
+ * (lib/metrics), through the exception path. */
+struct ef_cfg_listen {
+	struct ef_addr address;		/* an interface address or 127/8 */
+	uint16_t port;			/* host order, 1..65535 */
+	int line;
+};
+
 struct ef_cfg {
 	char file[EF_CFG_FILE_MAX];	/* as given to the loader */
 	char node_name[EF_CFG_NODE_MAX];
@@ -159,6 +175,8 @@ struct ef_cfg {
 	struct ef_cfg_health health;	/* global defaults */
 	struct ef_cfg_service *services;
 	uint32_t n_services;
+	struct ef_cfg_listen *metrics_listen;	/* metrics.listen, may be 0 */
+	uint32_t n_metrics_listen;
 };
 
 /* One validation or parse error, already formatted "FILE:LINE: message". */
@@ -217,6 +235,8 @@ void ef_cfg_summarize(const struct ef_cfg *cfg, struct ef_cfg_summary *out);
 const char *ef_svc_type_name(enum ef_svc_type t);
 const char *ef_policy_name(enum ef_policy p);
 const char *ef_affinity_name(enum ef_affinity a);
+/* "none", "v1", "v2". Any thread. */
+const char *ef_proxy_protocol_name(unsigned int p);
 const char *ef_health_type_name(enum ef_health_type t);
 
 #ifdef __cplusplus

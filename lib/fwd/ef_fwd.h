@@ -97,6 +97,28 @@ enum ef_fwd_drop {
 /* Name of a drop reason as telemetry prints it. */
 const char *ef_fwd_drop_name(unsigned int reason);
 
+/*
+ * Histogram of the worker's busy poll iterations (lib/metrics exports it
+ * as edgefwd_worker_burst_duration_seconds): bucket b counts iterations
+ * of fewer than 2^(EF_FWD_BURST_HIST_MIN_BIT + b) TSC cycles, the last
+ * one the rest. The worker loop already takes one rdtsc pair per
+ * iteration; the bucket is one bit scan and a plain +=.
+ */
+#define EF_FWD_BURST_HIST_MIN_BIT 10u
+#define EF_FWD_BURST_HIST_BUCKETS 17u
+
+static inline uint32_t
+ef_fwd_burst_bucket(uint64_t cycles)
+{
+	uint32_t bits = 64u - (uint32_t)__builtin_clzll(cycles | 1u);
+
+	if (bits <= EF_FWD_BURST_HIST_MIN_BIT)
+		return 0;
+	bits -= EF_FWD_BURST_HIST_MIN_BIT;
+	return bits < EF_FWD_BURST_HIST_BUCKETS - 1 ? bits :
+		EF_FWD_BURST_HIST_BUCKETS - 1;
+}
+
 /* Per-worker counters: plain increments by the owner, summed by readers. */
 struct ef_fwd_counters {
 	uint64_t rx_packets;
@@ -120,9 +142,14 @@ struct ef_fwd_counters {
 					 * were overwritten with NOPs */
 	uint64_t neigh_held;		/* packets that waited for ARP */
 	uint64_t neigh_released;	/* ... and were sent once resolved */
+	uint64_t proxy_headers_sent;	/* PROXY protocol headers, first send */
+	uint64_t proxy_header_retransmits; /* ... resent (timeout, dup ACK) */
 	uint64_t busy_cycles;
 	uint64_t total_cycles;
 	uint64_t drops[EF_FWD_DROP_MAX];
+	uint64_t burst_hist[EF_FWD_BURST_HIST_BUCKETS];	/* busy iterations */
+	uint64_t snat_by_addr[EF_NAT_MAX_ADDRS]; /* live SNAT flows per
+						  * nat_map address */
 } __rte_cache_aligned;
 
 struct ef_fwd_port {
@@ -163,6 +190,7 @@ struct ef_fwd_cmd {
 };
 
 struct ef_fwd_worker;
+struct ef_fwd_proxy;
 
 /* Packets waiting for one unresolved next hop (n == 0: slot free). */
 struct ef_fwd_hold {
@@ -210,6 +238,7 @@ struct ef_fwd_worker {
 	struct rte_ring *from_ctrl;	/* frames to send: SP/SC */
 	struct rte_ring *cmd;		/* struct ef_fwd_cmd *: MP/SC */
 	uint64_t *svc_packets;		/* by stable service id */
+	uint64_t *svc_bytes;		/* by stable service id */
 	int64_t *svc_flows;		/* by stable service id */
 	uint32_t n_svc_ids;
 	uint64_t tsc_per_ms;
@@ -218,6 +247,13 @@ struct ef_fwd_worker {
 	uint32_t now_ms;
 	struct ef_fwd_cmd *cmd_cur;	/* command in progress, or NULL */
 	uint32_t cmd_cursor;		/* its next flow slot */
+	/* PROXY protocol (fwd_proxy.h): by flow slot, ct capacity each */
+	struct ef_fwd_proxy *proxy;
+	uint32_t *proxy_pend;		/* slots whose header may need a resend */
+	uint32_t n_proxy_pend;
+	uint32_t proxy_cursor;
+	uint32_t proxy_cap;
+	uint32_t proxy_ack_raw;		/* endpoint's ACK before the unshift */
 	/* written by the control lcore, read by every poll: a line of its
 	 * own, apart from what the bursts write */
 	uint64_t sweep_request __rte_cache_aligned; /* atomic: generation to

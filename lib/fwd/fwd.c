@@ -21,16 +21,34 @@
 #include "ef_fwd.h"
 #include "ef_route.h"
 #include "fwd_priv.h"
+#include "fwd_proxy.h"
 
 EF_LOG_REGISTER(fwd);
+
+/* Live SNAT flows per address (edgefwd_snat_ports_in_use{address}): at
+ * most EF_NAT_MAX_ADDRS compares, once per SNAT'd flow created or closed. */
+static inline void
+snat_addr_count(struct ef_fwd_worker *w, uint32_t snat, int d)
+{
+	const struct ef_nat_map *m = w->sh->nat_map;
+
+	for (uint32_t i = 0; m != NULL && i < m->n_addrs &&
+	     i < RTE_DIM(w->c.snat_by_addr); i++)
+		if (m->addrs[i] == snat) {
+			w->c.snat_by_addr[i] += (uint64_t)(int64_t)d;
+			return;
+		}
+}
 
 void
 ef_fwd_flow_closed(struct ef_fwd_worker *w, const struct ef_ct_flow *f)
 {
 	if (f->svc_id < w->n_svc_ids)
 		w->svc_flows[f->svc_id]--;
-	if (f->snat != 0)
+	if (f->snat != 0) {
 		w->c.snat_flows--;
+		snat_addr_count(w, f->snat, -1);
+	}
 	w->c.flows_closed++;
 }
 
@@ -121,8 +139,10 @@ forward(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		clear_ip_options(w, frame, pm);
 	ef_nat_apply(frame, pm, f, dir);
 	ef_pkt_ttl_dec4(frame, pm);
-	if (likely(f->svc_id < w->n_svc_ids))
+	if (likely(f->svc_id < w->n_svc_ids)) {
 		w->svc_packets[f->svc_id]++;
+		w->svc_bytes[f->svc_id] += m->pkt_len;
+	}
 	if (unlikely(neigh_mac(w, nh.iface, nh.gw,
 			       eh->dst_addr.addr_bytes) != 0)) {
 		ef_fwd_hold(w, m, nh.iface, nh.gw);
@@ -294,8 +314,10 @@ new_flow_install(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	f->svc_id = svc_id;
 	f->gen = (uint32_t)w->gen->number;
 	w->c.flows_created++;
-	if (snat != 0)
+	if (snat != 0) {
 		w->c.snat_flows++;
+		snat_addr_count(w, snat, 1);
+	}
 	if (svc_id < w->n_svc_ids)
 		w->svc_flows[svc_id]++;
 	return f;
@@ -341,6 +363,9 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	f = new_flow_install(w, m, k, ep, snat, sport, svc_id);
 	if (f == NULL)
 		return;
+	if (unlikely(sp->proxy != EF_PROXY_NONE) && k->proto == IPPROTO_TCP)
+		ef_fwd_proxy_open(w, f, sp->proxy, rte_pktmbuf_mtod(m, uint8_t *),
+				  pm);
 	ef_ct_update(w->ct, f, 0, rte_pktmbuf_mtod(m, uint8_t *), pm,
 		     w->now_ms);
 	if ((fe->flags & EF_SVC_FE_AFFINITY) && !from_affinity)
@@ -385,6 +410,9 @@ tracked(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		drop(w, m, EF_FWD_DROP_ENDPOINT_REMOVED);
 		return;
 	}
+	/* PROXY protocol: ct sees the client's numbers (fwd_proxy.h) */
+	if (unlikely(f->user[0] & EF_FWD_FLOW_PROXY))
+		ef_fwd_proxy_pre(w, f, dir, frame, pm);
 	v = ef_ct_update(w->ct, f, dir, frame, pm, w->now_ms);
 	if (unlikely(v != EF_CT_VERDICT_OK)) {
 		if (v == EF_CT_VERDICT_NEW_AFTER_CLOSE && dir == 0) {
@@ -396,6 +424,8 @@ tracked(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		drop(w, m, EF_FWD_DROP_CT_INVALID);
 		return;
 	}
+	if (unlikely(f->user[0] & EF_FWD_FLOW_PROXY))
+		ef_fwd_proxy_post(w, f, dir, frame, pm);
 	forward(w, m, pm, f, dir);
 }
 

@@ -159,6 +159,8 @@ ef_fwd_arp(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm)
 		learn = rte_pktmbuf_copy(m, w->sh->pool, 0, UINT32_MAX);
 		if (learn != NULL)
 			to_control(w, learn);
+		else	/* the copy is lost, the answer still goes */
+			w->c.drops[EF_FWD_DROP_NO_MBUF]++;
 		if (ef_pkt_arp_reply(frame, pm, w->sh->ports[iface].mac) != 0) {
 			drop(w, m, EF_FWD_DROP_PARSE_ERROR);
 			return;

@@ -17,6 +17,7 @@
 
 #include "ef_fwd.h"
 #include "fwd_priv.h"
+#include "fwd_proxy.h"
 
 #define SPSC (RING_F_SP_ENQ | RING_F_SC_DEQ)
 #define SWEEP_BUDGET 1024	/* flow slots a sweep visits per poll */
@@ -200,6 +201,8 @@ ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
 	}
 	ef_ct_expire(w->ct, w->now_ms, budget, expire_cb, w);
 	ef_fwd_affinity_sweep(w);
+	if (w->n_proxy_pend != 0)
+		ef_fwd_proxy_sweep(w);
 }
 
 int
@@ -220,6 +223,7 @@ ef_fwd_worker_main(void *arg)
 		w->c.total_cycles += t1 - t0;
 		if (n != 0) {
 			w->c.busy_cycles += t1 - t0;
+			w->c.burst_hist[ef_fwd_burst_bucket(t1 - t0)]++;
 			idle = 0;
 		} else if (sh->idle_sleep_us != 0 && ++idle >= IDLE_POLLS &&
 			   w->cmd_cur == NULL) {
@@ -278,6 +282,9 @@ worker_rings_create(struct ef_fwd_worker *w, uint32_t n_svc_ids,
 	w->svc_packets = rte_zmalloc_socket("ef_svc_pkts",
 					    sizeof(uint64_t) * n_svc_ids,
 					    RTE_CACHE_LINE_SIZE, socket_id);
+	w->svc_bytes = rte_zmalloc_socket("ef_svc_bytes",
+					  sizeof(uint64_t) * n_svc_ids,
+					  RTE_CACHE_LINE_SIZE, socket_id);
 	w->svc_flows = rte_zmalloc_socket("ef_svc_flows",
 					  sizeof(int64_t) * n_svc_ids,
 					  RTE_CACHE_LINE_SIZE, socket_id);
@@ -285,7 +292,8 @@ worker_rings_create(struct ef_fwd_worker *w, uint32_t n_svc_ids,
 	w->from_ctrl = ring_create("inj", socket_id, SPSC);
 	/* commands come from the control lcore and the telemetry thread */
 	w->cmd = ring_create("cmd", socket_id, RING_F_SC_DEQ);
-	if (w->svc_packets == NULL || w->svc_flows == NULL ||
+	if (w->svc_packets == NULL || w->svc_bytes == NULL ||
+	    w->svc_flows == NULL ||
 	    w->to_ctrl == NULL || w->from_ctrl == NULL || w->cmd == NULL)
 		return -ENOMEM;
 	return 0;
@@ -321,6 +329,8 @@ ef_fwd_worker_create(struct ef_fwd_shared *sh, uint32_t idx,
 	if (rc == 0)
 		rc = ef_fwd_affinity_init(w, RTE_MIN(per_worker, 1u << 20),
 					  socket_id);
+	if (rc == 0)
+		rc = ef_fwd_proxy_init(w, socket_id);
 	if (rc == 0)
 		rc = worker_rings_create(w, n_svc_ids, socket_id);
 	if (rc != 0) {
@@ -381,8 +391,10 @@ ef_fwd_worker_free(struct ef_fwd_worker *w)
 		for (uint16_t j = 0; j < w->hold[i].n; j++)
 			rte_pktmbuf_free(w->hold[i].m[j]);
 	rte_free(w->svc_packets);
+	rte_free(w->svc_bytes);
 	rte_free(w->svc_flows);
 	ef_fwd_affinity_fini(w);
+	ef_fwd_proxy_fini(w);
 	ef_ct_free(w->ct);
 	rte_free(w);
 }

@@ -82,6 +82,8 @@ struct ef_svc_port {
 	uint32_t svc_idx;
 	uint32_t port_idx;	/* index into the service's cfg ports */
 	uint8_t proto;
+	uint8_t proxy;		/* enum ef_proxy_protocol: header every flow
+				 * of this port sends its endpoint first */
 	struct ef_svc_endpoint *eps;
 	uint32_t n_eps;
 	struct ef_svc_pool *pool;	/* atomic: ef_svc_pool_get() */

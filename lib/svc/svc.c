@@ -437,6 +437,7 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 		sp->svc_idx = s;
 		sp->port_idx = p;
 		sp->proto = cp->protocol;
+		sp->proxy = cp->proxy_protocol;
 		sp->n_eps = cs->n_endpoints;
 		if (port_endpoints(g, sv, cp, sp, socket_id) != 0)
 			return -ENOMEM;

@@ -251,6 +251,10 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "ip_options_cleared", c.ip_options_cleared);
 	rte_tel_data_add_dict_u64(d, "neigh_held", c.neigh_held);
 	rte_tel_data_add_dict_u64(d, "neigh_released", c.neigh_released);
+	rte_tel_data_add_dict_u64(d, "proxy_headers_sent",
+				  c.proxy_headers_sent);
+	rte_tel_data_add_dict_u64(d, "proxy_header_retransmits",
+				  c.proxy_header_retransmits);
 	drops = rte_tel_data_alloc();
 	if (drops == NULL)
 		return -ENOMEM;
@@ -445,6 +449,27 @@ service_page_flows(struct ef_ctl *c, const char *name, uint32_t off,
 	return 0;
 }
 
+/* Per service port "PORT/PROTO": its PROXY protocol ("none", "v1", "v2"). */
+static void
+add_proxy_protocol(struct rte_tel_data *d, const struct ef_cfg_service *cs)
+{
+	struct rte_tel_data *pp = rte_tel_data_alloc();
+	char key[32];
+
+	if (pp == NULL)
+		return;
+	rte_tel_data_start_dict(pp);
+	for (uint32_t i = 0; i < cs->n_ports; i++) {
+		const struct ef_cfg_port *p = &cs->ports[i];
+
+		snprintf(key, sizeof(key), "%u/%s", p->port,
+			 p->protocol == IPPROTO_UDP ? "UDP" : "TCP");
+		rte_tel_data_add_dict_string(pp, key,
+			ef_proxy_protocol_name(p->proxy_protocol));
+	}
+	rte_tel_data_add_dict_container(d, "proxy_protocol", pp, 0);
+}
+
 static void
 add_service_config(struct rte_tel_data *d, const struct ef_cfg_service *cs)
 {
@@ -460,6 +485,7 @@ add_service_config(struct rte_tel_data *d, const struct ef_cfg_service *cs)
 				     ef_health_type_name(cs->health.type));
 	rte_tel_data_add_dict_u64(d, "health_check_node_port",
 				  cs->health_check_node_port);
+	add_proxy_protocol(d, cs);
 }
 
 /* "ADDR:PORT/PROTO" of every frontend of service idx, into array fes. */

@@ -63,6 +63,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		 (int)getpid());
 	if (rte_eal_init((int)RTE_DIM(args), args) < 0)
 		abort();
+	/* EAL made /var/run/dpdk/effuzz<pid>/ all the same, empty: remove
+	 * it now, so that neither an exit nor a crash leaves it behind */
+	rmdir(rte_eal_get_runtime_dir());
 	hx = hx_create(NULL, err, sizeof(err));
 	if (hx == NULL) {
 		fprintf(stderr, "fuzz_fwd: set-up failed: %s\n", err);

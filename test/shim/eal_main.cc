@@ -2,12 +2,16 @@
 /*
  * main() for suites that need EAL: starts it once without hugepages, PCI
  * or shared config files (--no-shconf; --in-memory refuses --no-huge), with a unique file prefix so suites may run in
- * parallel, then runs every test. Extra vdevs come from EF_TEST_VDEVS
+ * parallel, then runs every test. EAL still creates its (empty) runtime
+ * directory /var/run/dpdk/<prefix>; it is removed once EAL is up, and again
+ * at exit, so that a run leaves nothing behind. Extra vdevs come from EF_TEST_VDEVS
  * (comma-separated --vdev arguments) so a suite can ask for ring/null ports.
  */
 #include <string>
 #include <vector>
 #include <unistd.h>
+#include <cstdlib>
+#include <cstdio>
 
 #include <rte_eal.h>
 #include <rte_lcore.h>
@@ -46,7 +50,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "EAL init failed\n");
 		return 2;
 	}
+	/* nothing lives in it (no shared config, no telemetry, no IPC) */
+	std::string rundir = rte_eal_get_runtime_dir();
+	rmdir(rundir.c_str());
 	int rc = RUN_ALL_TESTS();
 	rte_eal_cleanup();
+	rmdir(rundir.c_str());
 	return rc;
 }

@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * PROXY protocol fixtures (issue 14): frames through ef_fwd_process()
+ * against expected frames built independently (test/shim/frames.h); the
+ * header bytes are spelled out here, not taken from lib/pkt.
+ */
+#include <arpa/inet.h>
+#include <cstring>
+#include <string>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <gtest/gtest.h>
+
+#include "ef_cfg.h"
+#include "ef_fwd.h"
+#include "ef_nat.h"
+#include "ef_neigh.h"
+#include "ef_svc.h"
+#include "frames.h"
+
+static const char *CONF = R"(
+node = { name = "node-a"; snat_addresses = [ "10.0.0.1" ]; };
+interfaces = (
+  { port = "p0"; address = "198.51.100.1/24"; },
+  { port = "p1"; address = "10.244.0.1/24"; },
+  { port = "p2"; address = "10.0.0.1/24"; }
+);
+conntrack = { max_flows = 1024; };
+services = (
+  { name = "t/v1"; type = "LoadBalancer"; cluster_ip = "10.96.0.11";
+    load_balancer_ips = [ "198.51.100.11" ];
+    ports = ( { name = "http"; port = 80; target_port = 8080;
+                proxy_protocol = "v1"; },
+              { name = "plain"; port = 81; target_port = 8081; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; } ); },
+  { name = "t/v2"; type = "LoadBalancer"; cluster_ip = "10.96.0.10";
+    load_balancer_ips = [ "198.51.100.10" ];
+    external_traffic_policy = "Local";
+    ports = ( { port = 80; target_port = 8080; proxy_protocol = "v2"; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; } ); }
+);
+)";
+
+static const Mac CLIENT_MAC = mac_of("02:aa:00:00:00:02");
+static const Mac POD5_MAC = mac_of("02:bb:00:00:00:05");
+static const uint32_t CLIENT = ip_of("198.51.100.2");
+static const uint32_t POD5 = ip_of("10.244.0.5");
+static const uint32_t SNAT = ip_of("10.0.0.1");
+
+static const std::string V1_LINE =
+	"PROXY TCP4 198.51.100.2 198.51.100.11 40000 80\r\n";
+
+static Bytes
+v1_bytes()
+{
+	return Bytes(V1_LINE.begin(), V1_LINE.end());
+}
+
+/* v2: signature, 0x21 (v2 PROXY), 0x11 (TCP4), length 12, addresses,
+ * ports: client 198.51.100.2:40000 -> frontend 198.51.100.10:80 */
+static Bytes
+v2_bytes()
+{
+	return Bytes{ 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55,
+		      0x49, 0x54, 0x0a, 0x21, 0x11, 0x00, 0x0c,
+		      198, 51, 100, 2, 198, 51, 100, 10,
+		      0x9c, 0x40, 0x00, 0x50 };
+}
+
+static Mac
+port_mac(int i)
+{
+	Mac m = { { 0x02, 0x00, 0x00, 0x00, 0x00, (uint8_t)(0x10 + i) } };
+	return m;
+}
+
+/* A TCP frame with options (a multiple of 4 bytes) after the header. */
+static Bytes
+tcp_opts_frame(const Tcp &t, const Bytes &opts)
+{
+	Bytes l4 = tcp_segment(t.sport, t.dport, t.flags, t.seq, t.ack, t.win,
+			       t.data);
+	l4.insert(l4.begin() + 20, opts.begin(), opts.end());
+	l4[12] = (uint8_t)(((20 + opts.size()) / 4) << 4);
+	return ipv4_frame(ip4(t.dmac, t.smac, t.sip, t.dip, 6, t.ttl, t.id,
+			      t.df ? 0x4000 : 0), l4);
+}
+
+static void
+put32(Bytes &b, uint32_t v)
+{
+	b.push_back((uint8_t)(v >> 24));
+	b.push_back((uint8_t)(v >> 16));
+	b.push_back((uint8_t)(v >> 8));
+	b.push_back((uint8_t)v);
+}
+
+/* NOP NOP SACK with one block */
+static Bytes
+sack(uint32_t l, uint32_t r)
+{
+	Bytes o = { 1, 1, 5, 10 };
+	put32(o, l);
+	put32(o, r);
+	return o;
+}
+
+struct Out {
+	uint16_t iface;
+	Bytes frame;
+};
+
+class Proxy : public ::testing::Test {
+protected:
+	struct ef_fwd_shared sh;
+	struct ef_nat_map nat;
+	struct ef_svc_registry *reg = nullptr;
+	uint32_t now_ms = 1000000;
+	uint16_t snat_port = 0;	/* the flow's, learnt from its SYN */
+
+	void SetUp() override
+	{
+		memset(&sh, 0, sizeof(sh));
+		struct ef_cfg_errors errs = {};
+		struct ef_cfg *cfg = ef_cfg_parse_string(CONF, "t.conf", &errs);
+		for (uint32_t i = 0; i < errs.n; i++)
+			ADD_FAILURE() << errs.msgs[i];
+		ef_cfg_errors_clear(&errs);
+		ASSERT_NE(nullptr, cfg);
+		static int serial;
+		char name[32];
+		snprintf(name, sizeof(name), "ppool%d", serial++);
+		sh.pool = rte_pktmbuf_pool_create(name, 4095, 0, 0,
+						  RTE_MBUF_DEFAULT_BUF_SIZE,
+						  SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.pool);
+		size_t qsz = rte_rcu_qsbr_get_memsize(1);
+		sh.qsbr = (struct rte_rcu_qsbr *)rte_zmalloc(NULL, qsz, 64);
+		ASSERT_EQ(0, rte_rcu_qsbr_init(sh.qsbr, 1));
+		sh.neigh = ef_neigh_create(256, 1, SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.neigh);
+		ef_neigh_set_static4(sh.neigh, 0, CLIENT, CLIENT_MAC.b);
+		ef_neigh_set_static4(sh.neigh, 1, POD5, POD5_MAC.b);
+		ASSERT_EQ(0, ef_nat_map_init(&nat, cfg->snat_addresses,
+					     cfg->n_snat_addresses,
+					     cfg->snat_port_min,
+					     cfg->snat_port_max, 1));
+		sh.nat_map = &nat;
+		sh.n_ports = (uint16_t)cfg->n_interfaces;
+		for (int i = 0; i < RTE_MAX_ETHPORTS; i++)
+			sh.port_to_if[i] = -1;
+		for (uint16_t i = 0; i < sh.n_ports; i++) {
+			sh.ports[i].port_id = i;
+			sh.ports[i].n_rxq = 1;
+			sh.ports[i].addr = cfg->interfaces[i].address.v4;
+			sh.ports[i].prefix_len = cfg->interfaces[i].prefix_len;
+			memcpy(sh.ports[i].mac, port_mac(i).b, 6);
+			sh.ports[i].mtu = 1500;
+			sh.port_to_if[i] = (int16_t)i;
+		}
+		reg = ef_svc_registry_create(1024);
+		char err[256];
+		sh.gen = ef_svc_gen_build(cfg, 1, nullptr, reg, SOCKET_ID_ANY,
+					  err, sizeof(err));
+		ASSERT_NE(nullptr, sh.gen) << err;
+		sh.n_workers = 1;
+		sh.icmp_rate = 1000000;
+		sh.workers[0] = ef_fwd_worker_create(&sh, 0, 0, 1024,
+						     SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.workers[0]) << rte_strerror(rte_errno);
+	}
+
+	void TearDown() override
+	{
+		ef_fwd_worker_free(sh.workers[0]);
+		ef_svc_gen_free(sh.gen);
+		ef_svc_registry_free(reg);
+		ef_neigh_free(sh.neigh);
+		rte_free(sh.qsbr);
+		rte_mempool_free(sh.pool);
+	}
+
+	struct ef_fwd_worker *w() { return sh.workers[0]; }
+
+	std::vector<Out> collect()
+	{
+		std::vector<Out> out;
+
+		for (uint16_t p = 0; p < sh.n_ports; p++) {
+			for (uint16_t j = 0; j < w()->n_out[p]; j++) {
+				struct rte_mbuf *m = w()->out[p][j];
+				const uint8_t *d =
+					rte_pktmbuf_mtod(m, const uint8_t *);
+				out.push_back({ p, Bytes(d, d + m->data_len) });
+				rte_pktmbuf_free(m);
+			}
+			w()->n_out[p] = 0;
+		}
+		return out;
+	}
+
+	std::vector<Out> run(const Bytes &f, uint16_t iface)
+	{
+		struct rte_mbuf *m = rte_pktmbuf_alloc(sh.pool);
+		char *d = rte_pktmbuf_append(m, (uint16_t)f.size());
+		memcpy(d, f.data(), f.size());
+		m->port = iface;
+		ef_fwd_begin(w());
+		w()->now_ms = now_ms;
+		ef_fwd_process(w(), &m, 1, false);
+		return collect();
+	}
+
+	std::vector<Out> housekeep()
+	{
+		ef_fwd_begin(w());
+		w()->now_ms = now_ms;
+		ef_fwd_housekeep(w(), 64);
+		return collect();
+	}
+
+	/* client -> vip:port */
+	Tcp from_client(const char *vip, uint8_t flags, uint32_t seq,
+			uint32_t ack, uint16_t dport = 80)
+	{
+		Tcp t;
+		t.dmac = port_mac(0);
+		t.smac = CLIENT_MAC;
+		t.sip = CLIENT;
+		t.dip = ip_of(vip);
+		t.sport = 40000;
+		t.dport = dport;
+		t.flags = flags;
+		t.seq = seq;
+		t.ack = ack;
+		return t;
+	}
+
+	/* the same, as the endpoint gets it (snat: Cluster) */
+	Tcp to_pod(const Tcp &c, bool snat, uint16_t eport = 8080)
+	{
+		Tcp e = c;
+		e.dmac = POD5_MAC;
+		e.smac = port_mac(1);
+		e.sip = snat ? SNAT : CLIENT;
+		e.sport = snat ? snat_port : c.sport;
+		e.dip = POD5;
+		e.dport = eport;
+		e.ttl = 63;
+		return e;
+	}
+
+	/* endpoint -> client side of the flow */
+	Tcp from_pod(bool snat, uint8_t flags, uint32_t seq, uint32_t ack,
+		     uint16_t eport = 8080)
+	{
+		Tcp t;
+		t.dmac = port_mac(1);
+		t.smac = POD5_MAC;
+		t.sip = POD5;
+		t.dip = snat ? SNAT : CLIENT;
+		t.sport = eport;
+		t.dport = snat ? snat_port : 40000;
+		t.flags = flags;
+		t.seq = seq;
+		t.ack = ack;
+		t.id = 0x5555;
+		return t;
+	}
+
+	Tcp to_client(const Tcp &e, const char *vip, uint16_t fport = 80)
+	{
+		Tcp c = e;
+		c.dmac = CLIENT_MAC;
+		c.smac = port_mac(0);
+		c.sip = ip_of(vip);
+		c.sport = fport;
+		c.dip = CLIENT;
+		c.dport = 40000;
+		c.ttl = 63;
+		return c;
+	}
+
+	/* The header segment edgefwd sends: its own frame (TTL 64, id 0) */
+	Bytes header_frame(bool snat, const Bytes &hdr, uint32_t ack,
+			   uint16_t win = 65535)
+	{
+		Tcp h = to_pod(from_client("198.51.100.11", 0x18, 1001, ack),
+			       snat);
+		h.ttl = 64;
+		h.id = 0;
+		h.win = win;
+		h.data = hdr;
+		return tcp_frame(h);
+	}
+
+	/* SYN, SYN-ACK, ACK on vip; returns what the ACK produced. */
+	std::vector<Out> handshake(const char *vip, bool snat)
+	{
+		auto o = run(tcp_frame(from_client(vip, 0x02, 1000, 0)), 0);
+		EXPECT_EQ(1u, o.size());
+		if (o.size() != 1)
+			return {};
+		if (snat)
+			snat_port = (uint16_t)(o[0].frame[34] << 8 |
+					       o[0].frame[35]);
+		/* the SYN goes unchanged (only NAT) */
+		EXPECT_EQ(hex(tcp_frame(to_pod(from_client(vip, 0x02, 1000, 0),
+					       snat))), hex(o[0].frame));
+		o = run(tcp_frame(from_pod(snat, 0x12, 5000, 1001)), 1);
+		EXPECT_EQ(1u, o.size());
+		if (o.size() == 1) {
+			EXPECT_EQ(hex(tcp_frame(to_client(from_pod(snat, 0x12,
+					5000, 1001), vip))), hex(o[0].frame));
+		}
+		return run(tcp_frame(from_client(vip, 0x10, 1001, 5001)), 0);
+	}
+};
+
+static const uint32_t H1 = 48;	/* V1_LINE.size() */
+static const uint32_t H2 = 28;
+
+TEST_F(Proxy, V1HeaderFollowsTheHandshakeThroughSnat)
+{
+	ASSERT_EQ(H1, V1_LINE.size());
+	auto o = handshake("198.51.100.11", true);
+	ASSERT_EQ(2u, o.size());
+	EXPECT_EQ(1, o[0].iface);
+	EXPECT_EQ(hex(header_frame(true, v1_bytes(), 5001)), hex(o[0].frame));
+	EXPECT_TRUE(checksums_ok(o[0].frame));
+	/* the ACK itself, shifted past the header */
+	EXPECT_EQ(hex(tcp_frame(to_pod(from_client("198.51.100.11", 0x10,
+						   1001 + H1, 5001), true))),
+		  hex(o[1].frame));
+	EXPECT_EQ(1u, w()->c.proxy_headers_sent);
+}
+
+TEST_F(Proxy, V2HeaderUnderLocal)
+{
+	auto o = handshake("198.51.100.10", false);
+	ASSERT_EQ(2u, o.size());
+	Tcp h = to_pod(from_client("198.51.100.10", 0x18, 1001, 5001), false);
+	h.ttl = 64;
+	h.id = 0;
+	h.data = v2_bytes();
+	EXPECT_EQ(hex(tcp_frame(h)), hex(o[0].frame));
+	EXPECT_EQ(hex(tcp_frame(to_pod(from_client("198.51.100.10", 0x10,
+						   1001 + H2, 5001), false))),
+		  hex(o[1].frame));
+}
+
+TEST_F(Proxy, DataAndAcksShiftBothWaysWithConntrackInStep)
+{
+	handshake("198.51.100.11", true);
+	/* client data: +H, and a retransmission of it the same */
+	Tcp d = from_client("198.51.100.11", 0x18, 1001, 5001);
+	d.payload = 100;
+	Tcp de = to_pod(d, true);
+	de.seq = 1001 + H1;
+	for (int i = 0; i < 2; i++) {
+		auto o = run(tcp_frame(d), 0);
+		ASSERT_EQ(1u, o.size());
+		EXPECT_EQ(hex(tcp_frame(de)), hex(o[0].frame));
+	}
+	/* endpoint acks header + data: the client sees its own numbers */
+	Tcp a = from_pod(true, 0x18, 5001, 1001 + H1 + 100);
+	a.payload = 30;
+	auto o = run(tcp_frame(a), 1);
+	ASSERT_EQ(1u, o.size());
+	Tcp ac = to_client(a, "198.51.100.11");
+	ac.ack = 1101;
+	EXPECT_EQ(hex(tcp_frame(ac)), hex(o[0].frame));
+	/* the client acks the reply: endpoint numbers, not shifted */
+	o = run(tcp_frame(from_client("198.51.100.11", 0x10, 1101, 5031)), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(tcp_frame(to_pod(from_client("198.51.100.11", 0x10,
+						   1101 + H1, 5031), true))),
+		  hex(o[0].frame));
+	EXPECT_EQ(0u, w()->c.drops[EF_FWD_DROP_CT_INVALID]);
+	/* the header was acked: nothing is ever resent */
+	now_ms += 60000;
+	EXPECT_EQ(0u, housekeep().size());
+	EXPECT_EQ(0u, w()->c.proxy_header_retransmits);
+	EXPECT_EQ(0u, w()->n_proxy_pend);
+}
+
+TEST_F(Proxy, LostHeaderIsResentOnTheDupAckAndSackIsMapped)
+{
+	handshake("198.51.100.11", true);
+	Tcp d = from_client("198.51.100.11", 0x18, 1001, 5001);
+	d.payload = 100;
+	run(tcp_frame(d), 0);
+	/* the header was lost: the endpoint acks base, SACKs the data */
+	Tcp a = from_pod(true, 0x10, 5001, 1001);
+	auto o = run(tcp_opts_frame(a, sack(1001 + H1, 1101 + H1)), 1);
+	ASSERT_EQ(2u, o.size());	/* collected by port: client's first */
+	EXPECT_EQ(1, o[1].iface);
+	EXPECT_EQ(hex(header_frame(true, v1_bytes(), 5001)), hex(o[1].frame));
+	EXPECT_EQ(0, o[0].iface);
+	EXPECT_EQ(hex(tcp_opts_frame(to_client(a, "198.51.100.11"),
+				     sack(1001, 1101))), hex(o[0].frame));
+	EXPECT_TRUE(checksums_ok(o[0].frame));
+	EXPECT_EQ(1u, w()->c.proxy_header_retransmits);
+	/* the next dup ACK of the same train: no second resend */
+	o = run(tcp_opts_frame(a, sack(1001 + H1, 1101 + H1)), 1);
+	EXPECT_EQ(1u, o.size());
+	EXPECT_EQ(1u, w()->c.proxy_header_retransmits);
+	/* a SACK edge inside the header maps to base */
+	o = run(tcp_opts_frame(a, sack(1001 + 10, 1101 + H1)), 1);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(tcp_opts_frame(to_client(a, "198.51.100.11"),
+				     sack(1001, 1101))), hex(o[0].frame));
+}
+
+TEST_F(Proxy, LostHeaderIsResentOnATimeoutWithBackoff)
+{
+	handshake("198.51.100.11", true);
+	EXPECT_EQ(1u, w()->n_proxy_pend);
+	now_ms += 100;
+	EXPECT_EQ(0u, housekeep().size());
+	now_ms += 100;	/* 200 ms */
+	auto o = housekeep();
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(header_frame(true, v1_bytes(), 5001)), hex(o[0].frame));
+	now_ms += 200;	/* the next one waits 400 ms */
+	EXPECT_EQ(0u, housekeep().size());
+	now_ms += 200;
+	EXPECT_EQ(1u, housekeep().size());
+	EXPECT_EQ(2u, w()->c.proxy_header_retransmits);
+	/* acked at last: off the pending list */
+	run(tcp_frame(from_pod(true, 0x10, 5001, 1001 + H1)), 1);
+	now_ms += 10000;
+	EXPECT_EQ(0u, housekeep().size());
+	EXPECT_EQ(0u, w()->n_proxy_pend);
+}
+
+TEST_F(Proxy, ServerSpeaksFirstAfterTheHeader)
+{
+	auto o = handshake("198.51.100.11", true);
+	ASSERT_EQ(2u, o.size());	/* header sent without client data */
+	Tcp b = from_pod(true, 0x18, 5001, 1001 + H1);
+	b.data = Bytes{ '2', '2', '0', ' ', 'h', 'i', '\r', '\n' };
+	o = run(tcp_frame(b), 1);
+	ASSERT_EQ(1u, o.size());
+	Tcp bc = to_client(b, "198.51.100.11");
+	bc.ack = 1001;
+	EXPECT_EQ(hex(tcp_frame(bc)), hex(o[0].frame));
+}
+
+TEST_F(Proxy, RstBeforeTheHeaderIsAckedResetsBothWaysAndStopsResends)
+{
+	handshake("198.51.100.11", true);
+	auto o = run(tcp_frame(from_client("198.51.100.11", 0x14, 1001, 5001)),
+		     0);
+	ASSERT_EQ(2u, o.size());
+	/* an RST at base, for an endpoint that never got the header ... */
+	Tcp r0 = to_pod(from_client("198.51.100.11", 0x14, 1001, 5001), true);
+	r0.ttl = 64;
+	r0.id = 0;
+	EXPECT_EQ(hex(tcp_frame(r0)), hex(o[0].frame));
+	/* ... and the client's, shifted, for one that did */
+	EXPECT_EQ(hex(tcp_frame(to_pod(from_client("198.51.100.11", 0x14,
+						   1001 + H1, 5001), true))),
+		  hex(o[1].frame));
+	now_ms += 60000;
+	EXPECT_EQ(0u, housekeep().size());
+	EXPECT_EQ(0u, w()->n_proxy_pend);
+	EXPECT_EQ(0u, w()->c.proxy_header_retransmits);
+}
+
+TEST_F(Proxy, FinBeforeTheHeaderIsAckedIsShiftedAndTheHeaderStillResent)
+{
+	handshake("198.51.100.11", true);
+	auto o = run(tcp_frame(from_client("198.51.100.11", 0x11, 1001, 5001)),
+		     0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(tcp_frame(to_pod(from_client("198.51.100.11", 0x11,
+						   1001 + H1, 5001), true))),
+		  hex(o[0].frame));
+	/* the header was lost: the endpoint still waits at base */
+	now_ms += 200;
+	ASSERT_EQ(1u, housekeep().size());
+	/* both sides close: nothing left to resend, nothing held */
+	run(tcp_frame(from_pod(true, 0x11, 5001, 1001 + H1 + 1)), 1);
+	o = run(tcp_frame(from_client("198.51.100.11", 0x10, 1002, 5002)), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(tcp_frame(to_pod(from_client("198.51.100.11", 0x10,
+						   1002 + H1, 5002), true))),
+		  hex(o[0].frame));
+	now_ms += 60000;
+	EXPECT_EQ(0u, housekeep().size());
+	EXPECT_EQ(0u, w()->n_proxy_pend);
+	EXPECT_EQ(0u, w()->c.drops[EF_FWD_DROP_CT_INVALID]);
+}
+
+TEST_F(Proxy, PortWithoutTheSettingIsUnchanged)
+{
+	auto o = run(tcp_frame(from_client("198.51.100.11", 0x02, 1000, 0,
+					   81)), 0);
+	ASSERT_EQ(1u, o.size());
+	snat_port = (uint16_t)(o[0].frame[34] << 8 | o[0].frame[35]);
+	run(tcp_frame(from_pod(true, 0x12, 5000, 1001, 8081)), 1);
+	Tcp a = from_client("198.51.100.11", 0x18, 1001, 5001, 81);
+	a.payload = 10;
+	o = run(tcp_frame(a), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(tcp_frame(to_pod(a, true, 8081))), hex(o[0].frame));
+	EXPECT_EQ(0u, w()->c.proxy_headers_sent);
+}
+
+TEST(ProxyConfig, OnlyTcpPortsAndKnownWords)
+{
+	const char *bad[] = {
+		"protocol = \"UDP\"; proxy_protocol = \"v1\";",
+		"proxy_protocol = \"v3\";",
+		"proxy_protocol = \"V1\";",
+	};
+	for (const char *b : bad) {
+		std::string t = R"(node = { name = "n"; };
+interfaces = ( { port = "p0"; address = "198.51.100.1/24"; } );
+services = ( { name = "a/b"; cluster_ip = "10.96.0.1";
+  ports = ( { port = 80; )";
+		t += b;
+		t += " } ); } );\n";
+		struct ef_cfg_errors errs = {};
+		struct ef_cfg *cfg = ef_cfg_parse_string(t.c_str(), "x.conf",
+							 &errs);
+		EXPECT_EQ(nullptr, cfg) << b;
+		ASSERT_GE(errs.n, 1u) << b;
+		EXPECT_NE(nullptr, strstr(errs.msgs[0], "x.conf:4"))
+			<< errs.msgs[0];
+		EXPECT_NE(nullptr, strstr(errs.msgs[0], "proxy_protocol"))
+			<< errs.msgs[0];
+		ef_cfg_errors_clear(&errs);
+		ef_cfg_free(cfg);
+	}
+}
