@@ -114,6 +114,17 @@ run_step k8s-bench-smoke /usr/bin/python3 bench/k8s_sync_bench.py \
 	--services 200 --changes 10 || status=1
 # --- end of edgefwd-k8s unit suites
 
+# --- edgefwd-bgp unit suites (pytest; its end-to-end suite is
+# dts/tests/test_bgp.py, run with the other dts below)
+ef_say "running edgefwd-bgp unit suites (app/edgefwd-bgp/tests)"
+rc=0
+/usr/bin/python3 -m pytest app/edgefwd-bgp/tests -v -rA -p no:cacheprovider \
+	--junitxml="$RESULTS/bgp-unit.xml" 2>&1 | tee "$RESULTS/bgp-unit.log" ||
+	rc=$?
+results junit bgp-unit "$RESULTS/bgp-unit.xml" "$rc" "$STATE"
+[ "$rc" -eq 0 ] || status=1
+# --- end of edgefwd-bgp unit suites
+
 # --- benchmark smoke steps (BENCH.md): keep the benchmarks working, a few
 # seconds each; their figures are printed, never judged here
 run_step bench-smoke build/app/edgefwd-bench/edgefwd-bench --quick \

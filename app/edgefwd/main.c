@@ -3,6 +3,7 @@
  * edgefwd: EAL, ports and queues, lcores, signals and the control loop.
  *
  *   edgefwd [EAL options] -- -c FILE [--check] [--idle-sleep US]
+ *                            [--drain-seconds N]
  *
  * The EAL main lcore is the control lcore; every other lcore is a worker.
  */
@@ -56,6 +57,7 @@ struct app_opts {
 	uint32_t idle_sleep_us;
 	uint32_t icmp_rate;
 	uint32_t max_services;
+	uint32_t drain_seconds;
 };
 
 static void
@@ -70,7 +72,13 @@ usage(FILE *out)
 		"      --icmp-rate N     ICMP errors/RSTs generated per second "
 		"per worker (default 1000)\n"
 		"      --max-services N  distinct service names over the "
-		"process's life (default 65536)\n");
+		"process's life (default 65536)\n"
+		"      --drain-seconds N SIGTERM/SIGINT while a BGP companion "
+		"announces VIPs:\n"
+		"                        withdraw them all, forward N more "
+		"seconds, then stop\n"
+		"                        (default 5; 0: stop at once; a "
+		"second signal stops now)\n");
 }
 
 static int
@@ -96,6 +104,7 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 		{ "idle-sleep", required_argument, NULL, 'i' },
 		{ "icmp-rate", required_argument, NULL, 'r' },
 		{ "max-services", required_argument, NULL, 's' },
+		{ "drain-seconds", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -103,6 +112,7 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 
 	o->icmp_rate = 1000;
 	o->max_services = EF_SVC_MAX_SERVICES_DEFAULT;
+	o->drain_seconds = 5;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -131,6 +141,13 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 			    o->max_services > (1u << 24)) {
 				EF_EDGEFWD_LOG(ERR,
 					"--max-services: 1..16777216");
+				return -1;
+			}
+			break;
+		case 'd':
+			if (parse_u32(optarg, &o->drain_seconds) != 0 ||
+			    o->drain_seconds > 3600) {
+				EF_EDGEFWD_LOG(ERR, "--drain-seconds: 0..3600");
 				return -1;
 			}
 			break;
@@ -356,6 +373,7 @@ start_dataplane(struct ef_ctl *ctl, const struct app_opts *o,
 	int ret;
 
 	sh->idle_sleep_us = o->idle_sleep_us;
+	ef_ctl_drain_init(ctl, o->drain_seconds);
 	sh->icmp_rate = o->icmp_rate;
 	for (*n_started = 0; *n_started < sh->n_ports; (*n_started)++)
 		if (port_init(sh, sh->gen->cfg, *n_started, n_workers) != 0)
@@ -371,9 +389,42 @@ start_dataplane(struct ef_ctl *ctl, const struct app_opts *o,
 	return 0;
 }
 
+/* SIGTERM/SIGINT (got_stop) or the drain's end: true when the loop ends.
+ * A signal while a BGP companion announces us begins a drain (every VIP
+ * withdrawn, forwarding goes on for --drain-seconds); a second one, or
+ * the drain's end, stops. */
+static bool
+should_stop(struct ef_ctl *ctl)
+{
+	static bool said;
+	struct ef_ctl_drain_info di;
+
+	if (got_stop) {
+		got_stop = 0;
+		if (ef_ctl_drain_on_signal(ctl) == EF_CTL_STOP_NOW)
+			return true;
+	}
+	if (!ef_ctl_drain_over(ctl)) {
+		/* a stop drain, begun by the signal or by /edgefwd/drain */
+		if (!said) {
+			ef_ctl_drain_get(ctl, &di);
+			if (di.mode == EF_CTL_DRAIN_STOP) {
+				printf("edgefwd: draining: every VIP withdrawn, "
+				       "forwarding %u s more (a second signal "
+				       "stops now)\n", di.seconds);
+				fflush(stdout);
+				said = true;
+			}
+		}
+		return false;
+	}
+	return true;
+}
+
 /* Workers on every worker lcore; the control loop on this one until
- * SIGTERM/SIGINT (SIGHUP: reload); then the workers stop and the counters
- * are printed. */
+ * SIGTERM/SIGINT (SIGHUP: reload) and the drain they may begin, or a drain
+ * asked through telemetry; then the workers stop and the counters are
+ * printed. */
 static void
 serve(struct ef_ctl *ctl, const char *config, uint32_t n_workers)
 {
@@ -398,7 +449,7 @@ serve(struct ef_ctl *ctl, const char *config, uint32_t n_workers)
 	       config);
 	fflush(stdout);
 
-	while (!got_stop) {
+	while (!should_stop(ctl)) {
 		if (got_hup) {
 			got_hup = 0;
 			ef_ctl_request_reload(ctl);
@@ -426,6 +477,7 @@ stop_dataplane(struct ef_ctl *ctl, uint16_t n_started)
 		rte_eth_dev_stop(sh->ports[i].port_id);
 		rte_eth_dev_close(sh->ports[i].port_id);
 	}
+	ef_tele_stop();
 	ef_ctl_free(ctl);
 }
 

@@ -68,7 +68,20 @@ struct ef_ctl {
 	pthread_mutex_t err_lock;
 	char last_err[EF_CTL_ERR_MAX];	/* of the last failed reload */
 	double last_reload_ms;
+	struct ef_ctl_drain drain;	/* ctl_drain.c */
 };
+
+struct ef_ctl_drain *
+ctl_drain_state(struct ef_ctl *c)
+{
+	return &c->drain;
+}
+
+const struct ef_ctl_drain *
+ctl_drain_state_c(const struct ef_ctl *c)
+{
+	return &c->drain;
+}
 
 struct ef_fwd_shared *
 ef_ctl_shared(struct ef_ctl *c)

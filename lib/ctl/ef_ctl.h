@@ -116,6 +116,60 @@ void ef_ctl_stats(struct ef_ctl *c, struct ef_ctl_stats *out);
 
 void ef_ctl_free(struct ef_ctl *c);
 
+/*
+ * Drain (ctl_drain.c; README "Scale-out"): while draining, /edgefwd/vips
+ * announces no VIP, so the BGP companion withdraws them all, and the data
+ * plane keeps forwarding. Every call: any thread.
+ */
+enum ef_ctl_drain_mode {
+	EF_CTL_DRAIN_NONE,	/* announcing what is usable */
+	EF_CTL_DRAIN_STOP,	/* withdrawn; stop at the deadline */
+	EF_CTL_DRAIN_HOLD,	/* withdrawn until resumed (maintenance) */
+};
+
+enum ef_ctl_stop {
+	EF_CTL_STOP_NOW,
+	EF_CTL_STOP_DRAINING,	/* stop when ef_ctl_drain_over() says so */
+};
+
+struct ef_ctl_drain_info {
+	enum ef_ctl_drain_mode mode;
+	uint32_t seconds;	/* the drain time of a stop */
+	uint64_t remaining_ms;	/* of a STOP drain */
+	uint64_t since_ms;	/* draining for this long (0: not draining) */
+};
+
+/* Monotonic milliseconds (CLOCK_MONOTONIC), the drain clock. */
+uint64_t ef_ctl_now_ms(void);
+
+/* The drain time of a stop (--drain-seconds); before the loop starts. */
+void ef_ctl_drain_init(struct ef_ctl *c, uint32_t seconds);
+
+/*
+ * Begin a drain: STOP (withdraw, stop after the drain time), HOLD
+ * (withdraw until resumed), or NONE (resume a HOLD). Returns false when
+ * nothing changed because a STOP is under way (it cannot be taken back).
+ */
+bool ef_ctl_drain_begin(struct ef_ctl *c, enum ef_ctl_drain_mode mode);
+
+/*
+ * SIGTERM/SIGINT: begin a STOP drain when it can matter (a drain time
+ * above 0 and a BGP companion read a non-empty VIP set within the last
+ * 10 s), else, or when a STOP drain is already under way (a second
+ * signal), stop now.
+ */
+enum ef_ctl_stop ef_ctl_drain_on_signal(struct ef_ctl *c);
+
+/* true when a STOP drain's time is over. */
+bool ef_ctl_drain_over(const struct ef_ctl *c);
+
+void ef_ctl_drain_get(const struct ef_ctl *c, struct ef_ctl_drain_info *out);
+
+/* /edgefwd/vips answered with n VIPs announced (the signal's test). */
+void ef_ctl_drain_note_announced(struct ef_ctl *c, uint32_t n);
+
+const char *ef_ctl_drain_mode_name(enum ef_ctl_drain_mode m);
+
 #ifdef __cplusplus
 }
 #endif

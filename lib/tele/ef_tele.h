@@ -29,6 +29,7 @@ struct ef_ctl;
 #define EF_TELE_HEALTH_PAGE 32
 #define EF_TELE_FLOWS_DEFAULT 16
 #define EF_TELE_FLOWS_MAX 64
+#define EF_TELE_VIPS_PAGE 64
 
 /*
  * Register every /edgefwd/ command for control plane c (one per process:
@@ -36,6 +37,14 @@ struct ef_ctl;
  * after ef_ctl_start().
  */
 int ef_tele_register(struct ef_ctl *c);
+
+/*
+ * Before the control plane is freed: /edgefwd/vips and /edgefwd/drain
+ * answer {"error": "edgefwd is stopping"} from now on, and the handlers
+ * in flight are waited for (DPDK 22.11 cannot unregister a command, and
+ * the BGP companion polls every 200 ms). Main thread.
+ */
+void ef_tele_stop(void);
 
 /*
  * Parse a command parameter that must be an unsigned decimal <= max

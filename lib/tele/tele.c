@@ -866,5 +866,5 @@ ef_tele_register(struct ef_ctl *c)
 		if (rc != 0 && rc != -EINVAL)
 			return rc;
 	}
-	return 0;
+	return ef_tele_vips_register(c);
 }

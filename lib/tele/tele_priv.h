@@ -26,6 +26,9 @@ void ef_tele_add_edge(struct rte_tel_data *d, const struct ef_svc_gen *g,
 int ef_tele_cmd_nodes(struct ef_ctl *c, const char *params,
 		      struct rte_tel_data *d);
 
+/* /edgefwd/vips and /edgefwd/drain (tele_vips.c). 0 or -errno. */
+int ef_tele_vips_register(struct ef_ctl *c);
+
 #ifdef __cplusplus
 }
 #endif
