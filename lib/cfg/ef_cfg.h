@@ -106,6 +106,14 @@ struct ef_cfg_interface {
 	struct ef_addr address;
 	uint8_t prefix_len;
 	struct ef_addr gateway;		/* family 0 = none */
+	/*
+	 * The IPv6 address of a dual-stack interface (issue 12: the
+	 * addresses/gateways list forms, one per family); family 0 = none.
+	 * An IPv6-only interface may carry its address in 'address' instead.
+	 */
+	struct ef_addr address6;
+	uint8_t prefix_len6;
+	struct ef_addr gateway6;	/* family 0 = none; may be link-local */
 	uint32_t mtu;			/* extension, 0 = leave the device's */
 	int line;
 };
