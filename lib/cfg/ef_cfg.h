@@ -154,6 +154,10 @@ struct ef_cfg {
 	char node_name[EF_CFG_NODE_MAX];
 	struct ef_addr *snat_addresses;	/* defaulted, never empty after load */
 	uint32_t n_snat_addresses;
+	/* the IPv6 SNAT address (one per family; issue 12), family 0 = none:
+	 * given in snat_addresses, else the IPv6 address of the interface
+	 * the IPv4 default comes from */
+	struct ef_addr snat_address6;
 	uint16_t snat_port_min;		/* extension, default 1024 */
 	uint16_t snat_port_max;		/* extension, default 29999 */
 	struct ef_cfg_interface *interfaces;
