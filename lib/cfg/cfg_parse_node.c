@@ -34,8 +34,10 @@ cfg_connected(const struct ef_cfg *cfg, const struct ef_addr *a)
 	for (uint32_t i = 0; i < cfg->n_interfaces; i++) {
 		const struct ef_cfg_interface *ifc = &cfg->interfaces[i];
 
+		/* address6 is unset (family 0) on IPv4-only interfaces */
 		if (ef_addr_in_prefix(a, &ifc->address, ifc->prefix_len) ||
-		    ef_addr_in_prefix(a, &ifc->address6, ifc->prefix_len6))
+		    (a->family == EF_AF_INET6 &&
+		     ef_addr_in_prefix(a, &ifc->address6, ifc->prefix_len6)))
 			return ifc;
 	}
 	return NULL;
@@ -46,7 +48,8 @@ cfg_is_interface_address(const struct ef_cfg *cfg, const struct ef_addr *a)
 {
 	for (uint32_t i = 0; i < cfg->n_interfaces; i++) {
 		if (ef_addr_eq(&cfg->interfaces[i].address, a) ||
-		    ef_addr_eq(&cfg->interfaces[i].address6, a))
+		    (a->family == EF_AF_INET6 &&
+		     ef_addr_eq(&cfg->interfaces[i].address6, a)))
 			return true;
 	}
 	return false;
