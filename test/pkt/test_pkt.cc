@@ -1291,6 +1291,24 @@ TEST(Ip6, ExtensionChainUpperLayer)
 		  ef_pkt_ip6_upper(ip6_ext_tcp + 14, 39, &proto, &l4, &frag));
 }
 
+TEST(Ip6, ExtensionBytesBoundIs256)
+{
+	struct ef_pkt_meta m;
+	/* two destination options headers of 128 bytes: exactly 256 */
+	Bytes b(ip6_chain8, ip6_chain8 + 14 + 40);
+
+	b.resize(14 + 40 + 2 * 128 + 8, 0);
+	b[14 + 40] = 60;
+	b[14 + 40 + 1] = 15;
+	b[14 + 40 + 128] = 17;
+	b[14 + 40 + 128 + 1] = 15;
+	put16(b, 18, (uint16_t)(b.size() - 14 - 40));
+	put16(b, b.size() - 4, 8);	/* UDP length */
+	PARSE_OK(b, m);
+	EXPECT_EQ(17, m.proto);
+	EXPECT_EQ(14 + 40 + 256, m.l4_off);
+}
+
 TEST(Ip6, MulticastSourceFlagged)
 {
 	struct ef_pkt_meta m;
