@@ -35,16 +35,20 @@ _Static_assert(sizeof(void *) == 8, "neighbour values need 64-bit data");
 /*
  * Hash key, also the miss-ring message: family, interface and address
  * (an IPv4 one in the first 4 bytes of addr, the rest zero). Every byte
- * is set, so keys compare as memory.
+ * is set (memset), so keys compare and hash as memory.
  */
 struct neigh_key {
-	uint16_t iface;
+	/* 8-byte aligned: rte_hash_crc() reads the key in 64-bit words,
+	 * also from arrays of keys (the ring drain) */
+	_Alignas(8) uint16_t iface;
 	uint8_t family;		/* EF_AF_INET4 / EF_AF_INET6 */
 	uint8_t pad;
 	uint8_t addr[16];
+	uint8_t pad2[4];	/* zero: explicit, so no padding is hashed */
 };
 
-_Static_assert(sizeof(struct neigh_key) == 20, "ring elements: 4-byte multiple");
+_Static_assert(sizeof(struct neigh_key) == 24,
+	       "ring elements: a 4-byte multiple, no implicit padding");
 
 /* Control-side state of one key, indexed by its rte_hash position. */
 struct neigh_meta {
@@ -130,9 +134,9 @@ key6(uint16_t iface, const uint8_t ip6[16])
 {
 	struct neigh_key k;
 
+	memset(&k, 0, sizeof(k));
 	k.iface = iface;
 	k.family = EF_AF_INET6;
-	k.pad = 0;
 	memcpy(k.addr, ip6, 16);
 	return k;
 }
