@@ -489,6 +489,31 @@ cfg_get_addr(struct cfg_ctx *c, const config_setting_t *g, const char *path,
 	return cfg_addr_value(c, s, cfg_label(lbl, path, key), text, out) ? 1 : -1;
 }
 
+int
+cfg_get_addr46(struct cfg_ctx *c, const config_setting_t *g, const char *path,
+	       const char *key, struct ef_addr *out,
+	       const config_setting_t **where)
+{
+	const config_setting_t *s;
+	const char *text;
+	char lbl[CFG_LABEL_MAX];
+	int rc = cfg_get_str(c, g, path, key, &text, &s);
+
+	if (where != NULL)
+		*where = s;
+	if (rc != 1)
+		return rc;
+	if (strchr(text, ':') == NULL)
+		return cfg_addr_value(c, s, cfg_label(lbl, path, key), text,
+				      out) ? 1 : -1;
+	if (ef_addr_parse(text, out) != 0) {
+		cfg_err_at(c, s, "%s: \"%s\" is not an IP address",
+			   cfg_label(lbl, path, key), text);
+		return -1;
+	}
+	return 1;
+}
+
 /*
  * An array (or list) of address strings, each valid and unique. Returns
  * 0 absent, 1 valid, -1 reported; *arr is allocated even when empty so
@@ -498,6 +523,16 @@ int
 cfg_get_addr_array(struct cfg_ctx *c, const config_setting_t *g,
 		   const char *path, const char *key, struct ef_addr **arr,
 		   uint32_t *n, const config_setting_t **where)
+{
+	return cfg_get_addr_array2(c, g, path, key, arr, n, NULL, NULL,
+				   where);
+}
+
+int
+cfg_get_addr_array2(struct cfg_ctx *c, const config_setting_t *g,
+		    const char *path, const char *key, struct ef_addr **arr,
+		    uint32_t *n, struct ef_addr **arr6, uint32_t *n6,
+		    const config_setting_t **where)
 {
 	const config_setting_t *s;
 	char lbl[CFG_LABEL_MAX];
@@ -515,6 +550,13 @@ cfg_get_addr_array(struct cfg_ctx *c, const config_setting_t *g,
 		c->oom = true;
 		return -1;
 	}
+	if (arr6 != NULL) {
+		*arr6 = calloc((size_t)len + 1, sizeof(**arr6));
+		if (*arr6 == NULL) {
+			c->oom = true;
+			return -1;
+		}
+	}
 	for (int i = 0; i < len; i++) {
 		const config_setting_t *e = config_setting_get_elem(s,
 							(unsigned int)i);
@@ -523,6 +565,22 @@ cfg_get_addr_array(struct cfg_ctx *c, const config_setting_t *g,
 		cfg_path_fmt(elbl, sizeof(elbl), "%s[%d]", lbl, i);
 		if (!kind_ok(c, e, elbl, CFG_KIND_STRING)) {
 			rc = -1;
+			continue;
+		}
+		if (arr6 != NULL &&
+		    ef_addr_parse(config_setting_get_string(e), &a) == 0 &&
+		    a.family == EF_AF_INET6) {
+			/* the IPv6 ones apart: IPv4 users see no change */
+			for (uint32_t j = 0; j < *n6; j++) {
+				if (ef_addr_eq(&(*arr6)[j], &a)) {
+					cfg_err_at(c, e, "%s: \"%s\" is listed "
+						   "twice", elbl,
+						   config_setting_get_string(e));
+					rc = -1;
+					goto next;
+				}
+			}
+			(*arr6)[(*n6)++] = a;
 			continue;
 		}
 		if (!cfg_addr_value(c, e, elbl, config_setting_get_string(e),

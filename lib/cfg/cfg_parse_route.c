@@ -27,7 +27,7 @@ neighbour_address(struct cfg_ctx *c, const config_setting_t *g,
 		  struct ef_addr *out, const config_setting_t **s)
 {
 	char lbl[CFG_LABEL_MAX];
-	int rc = cfg_get_addr(c, g, path, key, out, s);
+	int rc = cfg_get_addr46(c, g, path, key, out, s);
 
 	cfg_label(lbl, path, key);
 	if (rc == 0) {
@@ -43,6 +43,33 @@ neighbour_address(struct cfg_ctx *c, const config_setting_t *g,
 			   "subnet of any interface", lbl,
 			   config_setting_get_string(*s));
 		return false;
+	}
+	return true;
+}
+
+/*
+ * An IPv6 route prefix (issue 12): no host bits, not routed twice; its via
+ * must be IPv6 too (no IPv4 next hop for an IPv6 prefix).
+ */
+static bool
+route_prefix6(struct cfg_ctx *c, const config_setting_t *s, const char *lbl,
+	      const char *text, const struct ef_cfg_route *r)
+{
+	const struct ef_cfg *cfg = c->cfg;
+	struct ef_addr p;
+	uint8_t len;
+
+	if (ef_prefix_parse(text, false, &p, &len) != 0) {
+		cfg_err_at(c, s, "%s: \"%s\" has host bits set", lbl, text);
+		return false;
+	}
+	for (uint32_t i = 0; i < cfg->n_routes; i++) {
+		if (cfg->routes[i].prefix_len == r->prefix_len &&
+		    ef_addr_eq(&cfg->routes[i].prefix, &r->prefix)) {
+			cfg_err_at(c, s, "%s: \"%s\" is already routed at "
+				   "line %d", lbl, text, cfg->routes[i].line);
+			return false;
+		}
 	}
 	return true;
 }
@@ -76,12 +103,11 @@ parse_route(struct cfg_ctx *c, const config_setting_t *g, const char *path)
 			ok = false;
 		} else if (rc != 0) {
 			cfg_err_at(c, s, "%s: \"%s\": prefix length must be "
-				   "0..32", lbl, text);
+				   "%s", lbl, text, strchr(text, ':') != NULL ?
+				   "0..128" : "0..32");
 			ok = false;
-		} else if (r.prefix.family != EF_AF_INET4) {
-			cfg_err_at(c, s, "%s: \"%s\": IPv6 is not supported "
-				   "yet", lbl, text);
-			ok = false;
+		} else if (r.prefix.family == EF_AF_INET6) {
+			ok = route_prefix6(c, s, lbl, text, &r);
 		} else if (ef_prefix_parse(text, false, &r.prefix,
 					   &r.prefix_len) != 0) {
 			struct ef_addr net = r.prefix;
@@ -115,6 +141,12 @@ parse_route(struct cfg_ctx *c, const config_setting_t *g, const char *path)
 	if (!neighbour_address(c, g, path, "via", " (the next hop)", &r.via,
 			       &s))
 		ok = false;
+	else if (ok && r.via.family != r.prefix.family) {
+		cfg_err_at(c, s, "%s: %s is not of the prefix's family",
+			   cfg_label(lbl, path, "via"),
+			   config_setting_get_string(s));
+		ok = false;
+	}
 	if (ok)
 		cfg->routes[cfg->n_routes++] = r;
 }

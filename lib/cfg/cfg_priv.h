@@ -217,6 +217,10 @@ bool cfg_addr_value(struct cfg_ctx *c, const config_setting_t *s,
 int cfg_get_addr(struct cfg_ctx *c, const config_setting_t *g,
 		 const char *path, const char *key, struct ef_addr *out,
 		 const config_setting_t **where);
+/* Same, IPv6 accepted too (settings whose users handle both families). */
+int cfg_get_addr46(struct cfg_ctx *c, const config_setting_t *g,
+		   const char *path, const char *key, struct ef_addr *out,
+		   const config_setting_t **where);
 
 /*
  * An array (or list) of address strings, each valid and unique; *arr is
@@ -226,6 +230,15 @@ int cfg_get_addr(struct cfg_ctx *c, const config_setting_t *g,
 int cfg_get_addr_array(struct cfg_ctx *c, const config_setting_t *g,
 		       const char *path, const char *key, struct ef_addr **arr,
 		       uint32_t *n, const config_setting_t **where);
+/*
+ * Same, with the IPv6 elements into *arr6 / *n6 (allocated like *arr)
+ * instead of refused: IPv4 users of *arr see exactly what they did.
+ */
+int cfg_get_addr_array2(struct cfg_ctx *c, const config_setting_t *g,
+			const char *path, const char *key,
+			struct ef_addr **arr, uint32_t *n,
+			struct ef_addr **arr6, uint32_t *n6,
+			const config_setting_t **where);
 
 /* RFC 1123 label: 1..63 of [a-z0-9-], starting and ending alphanumeric. */
 bool cfg_is_dns_label(const char *s, size_t len);

@@ -142,6 +142,14 @@ struct ef_cfg_interface {
 	struct ef_addr address;
 	uint8_t prefix_len;
 	struct ef_addr gateway;		/* family 0 = none */
+	/*
+	 * The IPv6 address of a dual-stack interface (issue 12: the
+	 * addresses/gateways list forms, one per family); family 0 = none.
+	 * An IPv6-only interface may carry its address in 'address' instead.
+	 */
+	struct ef_addr address6;
+	uint8_t prefix_len6;
+	struct ef_addr gateway6;	/* family 0 = none; may be link-local */
 	uint32_t mtu;			/* extension, 0 = leave the device's */
 	int line;
 };
@@ -227,6 +235,10 @@ struct ef_cfg {
 	char node_name[EF_CFG_NODE_MAX];
 	struct ef_addr *snat_addresses;	/* defaulted, never empty after load */
 	uint32_t n_snat_addresses;
+	/* the IPv6 SNAT address (one per family; issue 12), family 0 = none:
+	 * given in snat_addresses, else the IPv6 address of the interface
+	 * the IPv4 default comes from */
+	struct ef_addr snat_address6;
 	uint16_t snat_port_min;		/* extension, default 1024 */
 	uint16_t snat_port_max;		/* extension, default 29999 */
 	struct ef_cfg_interface *interfaces;

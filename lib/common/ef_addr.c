@@ -80,6 +80,55 @@ ef_prefix_parse(const char *text, bool allow_host_bits, struct ef_addr *addr,
 	return 0;
 }
 
+/*
+ * RFC 5952 section 4: the longest run of two or more zero groups becomes
+ * "::" (the first one on a tie), lowercase hex without leading zeros, and
+ * dotted-quad tails only for IPv4-mapped addresses (::ffff:0:0/96, section
+ * 5). Written out rather than left to inet_ntop(), whose output differs
+ * between C libraries (glibc prints "::1.2.3.4" for the deprecated
+ * IPv4-compatible form; TELEMETRY.md wants one text per address).
+ */
+static void
+addr6_fmt(const uint8_t v6[16], char *buf, size_t size)
+{
+	static const uint8_t mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+	char tmp[EF_ADDR_STRLEN];
+	unsigned int best = 8, best_len = 0, run = 0;
+	size_t n = 0;
+
+	if (memcmp(v6, mapped, sizeof(mapped)) == 0) {
+		snprintf(buf, size, "::ffff:%u.%u.%u.%u",
+			 v6[12], v6[13], v6[14], v6[15]);
+		return;
+	}
+	for (unsigned int i = 0; i < 8; i++) {
+		if (v6[2 * i] == 0 && v6[2 * i + 1] == 0) {
+			run++;
+			if (run > best_len) {
+				best_len = run;
+				best = i + 1 - run;
+			}
+		} else {
+			run = 0;
+		}
+	}
+	if (best_len < 2)
+		best = 8;
+	for (unsigned int i = 0; i < 8; i++) {
+		if (i == best) {
+			n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "::");
+			i += best_len - 1;
+			continue;
+		}
+		n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "%s%x",
+				      i == 0 || i == best + best_len ? "" : ":",
+				      (unsigned int)v6[2 * i] << 8 | v6[2 * i + 1]);
+	}
+	snprintf(buf, size, "%s", tmp);
+}
+
 char *
 ef_addr_fmt(const struct ef_addr *a, char *buf, size_t size)
 {
@@ -89,8 +138,7 @@ ef_addr_fmt(const struct ef_addr *a, char *buf, size_t size)
 		if (inet_ntop(AF_INET, &a->v4, buf, (socklen_t)size) == NULL)
 			buf[0] = '\0';
 	} else if (a->family == EF_AF_INET6) {
-		if (inet_ntop(AF_INET6, a->v6, buf, (socklen_t)size) == NULL)
-			buf[0] = '\0';
+		addr6_fmt(a->v6, buf, size);
 	} else {
 		snprintf(buf, size, "-");
 	}

@@ -72,6 +72,8 @@ struct ef_neigh_entry {
 	enum ef_neigh_state state;
 	bool is_static;
 	uint64_t age_ms;	/* since last confirmed (or since set/created) */
+	uint8_t family;		/* EF_AF_INET4 (ip) or EF_AF_INET6 (ip6) */
+	uint8_t ip6[16];	/* ef_neigh_dump6() entries */
 };
 
 struct ef_neigh_stats {
@@ -87,6 +89,13 @@ struct ef_neigh_stats {
 /* Asks the control lcore's ARP sender for a request to target_ip (net). */
 typedef void (*ef_neigh_send_fn)(void *arg, uint16_t iface,
 				 uint32_t target_ip);
+
+/*
+ * Asks the control lcore's NDP sender for a Neighbor Solicitation for
+ * target (16 bytes) to its solicited-node group (ef_pkt_build_ndp_ns).
+ */
+typedef void (*ef_neigh_send6_fn)(void *arg, uint16_t iface,
+				  const uint8_t target[16]);
 
 /* Called per entry by ef_neigh_dump(); non-zero stops the walk. */
 typedef int (*ef_neigh_dump_fn)(void *arg, const struct ef_neigh_entry *e);
@@ -179,6 +188,42 @@ void ef_neigh_flush_dynamic(struct ef_neigh *n);
  * not call it while the control lcore may write the table.
  */
 int ef_neigh_dump(const struct ef_neigh *n, ef_neigh_dump_fn cb, void *arg);
+
+/*
+ * IPv6 neighbours (issue 12), in the same table and with the same design:
+ * the key holds family, interface and address, the value the MAC, so a
+ * worker's lookup6 is one lock-free rte_hash read; misses travel on the
+ * same rings; the same timers resolve, refresh and expire them, the
+ * requests being NSs sent through the send6 callback. Each call behaves
+ * as its IPv4 twin above, with the same thread rules.
+ */
+int ef_neigh_lookup6(const struct ef_neigh *n, uint16_t iface,
+		     const uint8_t ip6[16], uint8_t mac[6]);
+void ef_neigh_miss6(struct ef_neigh *n, uint32_t worker, uint16_t iface,
+		    const uint8_t ip6[16]);
+int ef_neigh_set_static6(struct ef_neigh *n, uint16_t iface,
+			 const uint8_t ip6[16], const uint8_t mac[6]);
+/*
+ * learn6: from a solicited NA's target link-layer option, or the source
+ * link-layer option of an NS (RFC 4861 7.2.3): creates or confirms.
+ */
+int ef_neigh_learn6(struct ef_neigh *n, uint16_t iface, const uint8_t ip6[16],
+		    const uint8_t mac[6]);
+/*
+ * update6: an unsolicited NA (RFC 4861 7.2.5) updates an entry that exists
+ * and creates none: 0, -ENOENT, -EEXIST (static). Control thread.
+ */
+int ef_neigh_update6(struct ef_neigh *n, uint16_t iface,
+		     const uint8_t ip6[16], const uint8_t mac[6]);
+int ef_neigh_del6(struct ef_neigh *n, uint16_t iface, const uint8_t ip6[16]);
+/*
+ * Where ef_neigh_poll() sends the NSs of IPv6 entries (without one they
+ * are counted in requests_sent and not sent). Control thread, before poll.
+ */
+void ef_neigh_set_send6(struct ef_neigh *n, ef_neigh_send6_fn send6,
+			void *arg);
+/* ef_neigh_dump() reports IPv4 entries only; this the IPv6 ones. */
+int ef_neigh_dump6(const struct ef_neigh *n, ef_neigh_dump_fn cb, void *arg);
 
 /* Counters (workers' and control's, summed). Control thread. */
 void ef_neigh_stats_get(const struct ef_neigh *n, struct ef_neigh_stats *s);

@@ -13,6 +13,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "ef_addr.h"
 #include "ef_neigh.h"
 
 #include "neigh_priv.h"
@@ -31,17 +32,27 @@ EF_LOG_REGISTER(neigh);
 
 _Static_assert(sizeof(void *) == 8, "neighbour values need 64-bit data");
 
-/* Hash key, also the miss-ring message. pad must be zero. */
+/*
+ * Hash key, also the miss-ring message: family, interface and address
+ * (an IPv4 one in the first 4 bytes of addr, the rest zero). Every byte
+ * is set (memset), so keys compare and hash as memory.
+ */
 struct neigh_key {
-	uint16_t iface;
-	uint16_t pad;
-	uint32_t ip;
+	/* 8-byte aligned: rte_hash_crc() reads the key in 64-bit words,
+	 * also from arrays of keys (the ring drain) */
+	_Alignas(8) uint16_t iface;
+	uint8_t family;		/* EF_AF_INET4 / EF_AF_INET6 */
+	uint8_t pad;
+	uint8_t addr[16];
+	uint8_t pad2[4];	/* zero: explicit, so no padding is hashed */
 };
+
+_Static_assert(sizeof(struct neigh_key) == 24,
+	       "ring elements: a 4-byte multiple, no implicit padding");
 
 /* Control-side state of one key, indexed by its rte_hash position. */
 struct neigh_meta {
-	uint32_t ip;
-	uint16_t iface;
+	struct neigh_key key;
 	uint8_t in_use;		/* key present in the hash */
 	uint8_t state;		/* enum ef_neigh_state or NEIGH_ST_NONE */
 	uint8_t tries;		/* requests in the current round */
@@ -52,9 +63,8 @@ struct neigh_meta {
 };
 
 struct neigh_cache_slot {
-	uint32_t ip;
-	uint16_t iface;
-	uint16_t used;
+	struct neigh_key key;
+	uint32_t used;
 	uint64_t tsc;
 };
 
@@ -80,6 +90,8 @@ struct ef_neigh {
 	uint64_t sent;
 	uint64_t table_full;
 	uint64_t expired;
+	ef_neigh_send6_fn send6;	/* NULL: IPv6 requests only counted */
+	void *send6_arg;
 	struct neigh_worker *w;
 };
 
@@ -106,11 +118,36 @@ mac_unpack(uint64_t v, uint8_t mac[6])
 }
 
 static struct neigh_key
-key_of(uint16_t iface, uint32_t ip)
+key4(uint16_t iface, uint32_t ip)
 {
-	struct neigh_key k = { .iface = iface, .pad = 0, .ip = ip };
+	struct neigh_key k;
 
+	memset(&k, 0, sizeof(k));
+	k.iface = iface;
+	k.family = EF_AF_INET4;
+	memcpy(k.addr, &ip, 4);
 	return k;
+}
+
+static struct neigh_key
+key6(uint16_t iface, const uint8_t ip6[16])
+{
+	struct neigh_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.iface = iface;
+	k.family = EF_AF_INET6;
+	memcpy(k.addr, ip6, 16);
+	return k;
+}
+
+static uint32_t
+key_ip4(const struct neigh_key *k)
+{
+	uint32_t ip;
+
+	memcpy(&ip, k->addr, 4);
+	return ip;
 }
 
 struct ef_neigh *
@@ -214,15 +251,14 @@ ef_neigh_rcu_attach(struct ef_neigh *n, struct rte_rcu_qsbr *v)
 	return 0;
 }
 
-int
-ef_neigh_lookup4(const struct ef_neigh *n, uint16_t iface, uint32_t ip,
-		 uint8_t mac[6])
+static int
+lookup_key(const struct ef_neigh *n, const struct neigh_key *k,
+	   uint8_t mac[6])
 {
-	struct neigh_key k = key_of(iface, ip);
 	void *data;
 	uint64_t v;
 
-	if (rte_hash_lookup_data(n->h, &k, &data) < 0)
+	if (rte_hash_lookup_data(n->h, k, &data) < 0)
 		return -ENOENT;
 	v = (uint64_t)(uintptr_t)data;
 	if (!(v & NEIGH_VAL_VALID))
@@ -231,11 +267,29 @@ ef_neigh_lookup4(const struct ef_neigh *n, uint16_t iface, uint32_t ip,
 	return 0;
 }
 
-void
-ef_neigh_miss4(struct ef_neigh *n, uint32_t worker, uint16_t iface,
-	       uint32_t ip)
+int
+ef_neigh_lookup4(const struct ef_neigh *n, uint16_t iface, uint32_t ip,
+		 uint8_t mac[6])
 {
-	struct neigh_key k = key_of(iface, ip);
+	struct neigh_key k = key4(iface, ip);
+
+	return lookup_key(n, &k, mac);
+}
+
+int
+ef_neigh_lookup6(const struct ef_neigh *n, uint16_t iface,
+		 const uint8_t ip6[16], uint8_t mac[6])
+{
+	struct neigh_key k = key6(iface, ip6);
+
+	return lookup_key(n, &k, mac);
+}
+
+static void
+miss_key(struct ef_neigh *n, uint32_t worker, const struct neigh_key *kp,
+	 uint32_t h)
+{
+	struct neigh_key k = *kp;
 	struct neigh_worker *w;
 	struct neigh_cache_slot *c;
 	uint64_t now;
@@ -244,16 +298,15 @@ ef_neigh_miss4(struct ef_neigh *n, uint32_t worker, uint16_t iface,
 		return;
 	w = &n->w[worker];
 	/* Fibonacci hashing onto the 64 slots */
-	c = &w->cache[((ip ^ ((uint32_t)iface << 16)) * 0x9e3779b1u) >> 26];
+	c = &w->cache[((h ^ ((uint32_t)k.iface << 16)) * 0x9e3779b1u) >> 26];
 	now = rte_rdtsc();
-	if (c->used && c->ip == ip && c->iface == iface &&
+	if (c->used && memcmp(&c->key, &k, sizeof(k)) == 0 &&
 	    now - c->tsc < n->hold_tsc) {
 		__atomic_store_n(&w->suppressed, w->suppressed + 1,
 				 __ATOMIC_RELAXED);
 		return;
 	}
-	c->ip = ip;
-	c->iface = iface;
+	c->key = k;
 	c->used = 1;
 	c->tsc = now;
 	if (rte_ring_sp_enqueue_elem(w->ring, &k, sizeof(k)) != 0)
@@ -263,12 +316,32 @@ ef_neigh_miss4(struct ef_neigh *n, uint32_t worker, uint16_t iface,
 		__atomic_store_n(&w->queued, w->queued + 1, __ATOMIC_RELAXED);
 }
 
+void
+ef_neigh_miss4(struct ef_neigh *n, uint32_t worker, uint16_t iface,
+	       uint32_t ip)
+{
+	struct neigh_key k = key4(iface, ip);
+
+	miss_key(n, worker, &k, ip);
+}
+
+void
+ef_neigh_miss6(struct ef_neigh *n, uint32_t worker, uint16_t iface,
+	       const uint8_t ip6[16])
+{
+	struct neigh_key k = key6(iface, ip6);
+	uint32_t a, b;
+
+	memcpy(&a, ip6 + 8, 4);
+	memcpy(&b, ip6 + 12, 4);
+	miss_key(n, worker, &k, a ^ b);
+}
+
 /* Position of a key present in the hash, or -1. */
 static int32_t
-find_pos(const struct ef_neigh *n, uint16_t iface, uint32_t ip)
+find_pos(const struct ef_neigh *n, const struct neigh_key *k)
 {
-	struct neigh_key k = key_of(iface, ip);
-	int32_t pos = rte_hash_lookup(n->h, &k);
+	int32_t pos = rte_hash_lookup(n->h, k);
 
 	return pos >= 0 && (uint32_t)pos < n->n_meta ? pos : -1;
 }
@@ -278,15 +351,14 @@ find_pos(const struct ef_neigh *n, uint16_t iface, uint32_t ip)
  * Returns the position or -ENOSPC.
  */
 static int32_t
-get_pos(struct ef_neigh *n, uint16_t iface, uint32_t ip)
+get_pos(struct ef_neigh *n, const struct neigh_key *k)
 {
-	struct neigh_key k = key_of(iface, ip);
-	int32_t pos = find_pos(n, iface, ip);
+	int32_t pos = find_pos(n, k);
 	struct neigh_meta *m;
 
 	if (pos < 0) {
 		/* rte_hash_add_key stores data 0: "MAC invalid" */
-		pos = rte_hash_add_key(n->h, &k);
+		pos = rte_hash_add_key(n->h, k);
 		if (pos < 0 || (uint32_t)pos >= n->n_meta) {
 			if (n->table_full++ == 0)
 				EF_NEIGH_LOG(WARNING, "table full (%u slots): "
@@ -298,8 +370,7 @@ get_pos(struct ef_neigh *n, uint16_t iface, uint32_t ip)
 		memset(m, 0, sizeof(*m));
 		m->in_use = 1;
 		m->state = NEIGH_ST_NONE;
-		m->iface = iface;
-		m->ip = ip;
+		m->key = *k;
 	}
 	m = &n->meta[pos];
 	if (m->state == NEIGH_ST_NONE) {
@@ -316,7 +387,7 @@ static void
 publish(struct ef_neigh *n, int32_t pos)
 {
 	const struct neigh_meta *m = &n->meta[pos];
-	struct neigh_key k = key_of(m->iface, m->ip);
+	struct neigh_key k = m->key;
 	uint64_t v = 0;
 
 	if (m->state == EF_NEIGH_REACHABLE)
@@ -331,7 +402,7 @@ static void
 remove_pos(struct ef_neigh *n, int32_t pos)
 {
 	struct neigh_meta *m = &n->meta[pos];
-	struct neigh_key k = key_of(m->iface, m->ip);
+	struct neigh_key k = m->key;
 
 	if (m->state != NEIGH_ST_NONE)
 		n->live--;
@@ -345,15 +416,15 @@ remove_pos(struct ef_neigh *n, int32_t pos)
 	publish(n, pos);
 }
 
-int
-ef_neigh_set_static4(struct ef_neigh *n, uint16_t iface, uint32_t ip,
-		     const uint8_t mac[6])
+static int
+set_static_key(struct ef_neigh *n, const struct neigh_key *k,
+	       const uint8_t mac[6])
 {
 	int32_t pos;
 
 	if (n == NULL || mac == NULL)
 		return -EINVAL;
-	pos = get_pos(n, iface, ip);
+	pos = get_pos(n, k);
 	if (pos < 0)
 		return pos;
 	n->meta[pos].state = EF_NEIGH_STATIC;
@@ -365,9 +436,10 @@ ef_neigh_set_static4(struct ef_neigh *n, uint16_t iface, uint32_t ip,
 	return 0;
 }
 
-int
-ef_neigh_learn4(struct ef_neigh *n, uint16_t iface, uint32_t ip,
-		const uint8_t mac[6])
+/* create: false only updates an entry that exists (RFC 4861 7.2.5). */
+static int
+learn_key(struct ef_neigh *n, const struct neigh_key *k,
+	  const uint8_t mac[6], bool create)
 {
 	int32_t pos;
 	struct neigh_meta *m;
@@ -376,10 +448,12 @@ ef_neigh_learn4(struct ef_neigh *n, uint16_t iface, uint32_t ip,
 
 	if (n == NULL || mac == NULL)
 		return -EINVAL;
-	pos = find_pos(n, iface, ip);
+	pos = find_pos(n, k);
 	if (pos >= 0 && n->meta[pos].state == EF_NEIGH_STATIC)
 		return -EEXIST;
-	pos = get_pos(n, iface, ip);
+	if (!create && (pos < 0 || n->meta[pos].state == NEIGH_ST_NONE))
+		return -ENOENT;
+	pos = get_pos(n, k);
 	if (pos < 0)
 		return pos;
 	m = &n->meta[pos];
@@ -397,15 +471,83 @@ ef_neigh_learn4(struct ef_neigh *n, uint16_t iface, uint32_t ip,
 	return 0;
 }
 
-int
-ef_neigh_del4(struct ef_neigh *n, uint16_t iface, uint32_t ip)
+static int
+del_key(struct ef_neigh *n, const struct neigh_key *k)
 {
-	int32_t pos = find_pos(n, iface, ip);
+	int32_t pos = find_pos(n, k);
 
 	if (pos < 0 || n->meta[pos].state == NEIGH_ST_NONE)
 		return -ENOENT;
 	remove_pos(n, pos);
 	return 0;
+}
+
+int
+ef_neigh_set_static4(struct ef_neigh *n, uint16_t iface, uint32_t ip,
+		     const uint8_t mac[6])
+{
+	struct neigh_key k = key4(iface, ip);
+
+	return set_static_key(n, &k, mac);
+}
+
+int
+ef_neigh_learn4(struct ef_neigh *n, uint16_t iface, uint32_t ip,
+		const uint8_t mac[6])
+{
+	struct neigh_key k = key4(iface, ip);
+
+	return learn_key(n, &k, mac, true);
+}
+
+int
+ef_neigh_del4(struct ef_neigh *n, uint16_t iface, uint32_t ip)
+{
+	struct neigh_key k = key4(iface, ip);
+
+	return del_key(n, &k);
+}
+
+int
+ef_neigh_set_static6(struct ef_neigh *n, uint16_t iface,
+		     const uint8_t ip6[16], const uint8_t mac[6])
+{
+	struct neigh_key k = key6(iface, ip6);
+
+	return set_static_key(n, &k, mac);
+}
+
+int
+ef_neigh_learn6(struct ef_neigh *n, uint16_t iface, const uint8_t ip6[16],
+		const uint8_t mac[6])
+{
+	struct neigh_key k = key6(iface, ip6);
+
+	return learn_key(n, &k, mac, true);
+}
+
+int
+ef_neigh_update6(struct ef_neigh *n, uint16_t iface, const uint8_t ip6[16],
+		 const uint8_t mac[6])
+{
+	struct neigh_key k = key6(iface, ip6);
+
+	return learn_key(n, &k, mac, false);
+}
+
+int
+ef_neigh_del6(struct ef_neigh *n, uint16_t iface, const uint8_t ip6[16])
+{
+	struct neigh_key k = key6(iface, ip6);
+
+	return del_key(n, &k);
+}
+
+void
+ef_neigh_set_send6(struct ef_neigh *n, ef_neigh_send6_fn send6, void *arg)
+{
+	n->send6 = send6;
+	n->send6_arg = arg;
 }
 
 static void
@@ -414,7 +556,10 @@ send_req(struct ef_neigh *n, struct neigh_meta *m, ef_neigh_send_fn send,
 {
 	m->tries++;
 	m->last_req_ms = n->now_ms;
-	send(arg, m->iface, m->ip);
+	if (m->key.family == EF_AF_INET4)
+		send(arg, m->key.iface, key_ip4(&m->key));
+	else if (n->send6 != NULL)
+		n->send6(n->send6_arg, m->key.iface, m->key.addr);
 	n->sent++;
 	(*sent)++;
 }
@@ -439,7 +584,7 @@ handle_miss(struct ef_neigh *n, const struct neigh_key *k,
 	    ef_neigh_send_fn send, void *arg, uint32_t *sent)
 {
 	/* k was filled by the ring dequeue the analyzer cannot follow */
-	int32_t pos = find_pos(n, k->iface, k->ip); /* NOLINT(clang-analyzer-core.CallAndMessage) */
+	int32_t pos = find_pos(n, k); /* NOLINT(clang-analyzer-core.CallAndMessage) */
 	struct neigh_meta *m;
 
 	if (pos >= 0) {
@@ -453,7 +598,7 @@ handle_miss(struct ef_neigh *n, const struct neigh_key *k,
 		      n->now_ms - m->since_ms >= EF_NEIGH_FAILED_MS))
 			return;
 	}
-	pos = get_pos(n, k->iface, k->ip);
+	pos = get_pos(n, k);
 	if (pos < 0)
 		return;
 	start_resolve(n, pos, send, arg, sent);
@@ -545,8 +690,9 @@ ef_neigh_flush_dynamic(struct ef_neigh *n)
 	}
 }
 
-int
-ef_neigh_dump(const struct ef_neigh *n, ef_neigh_dump_fn cb, void *arg)
+static int
+dump_family(const struct ef_neigh *n, uint8_t family, ef_neigh_dump_fn cb,
+	    void *arg)
 {
 	int count = 0;
 
@@ -554,11 +700,16 @@ ef_neigh_dump(const struct ef_neigh *n, ef_neigh_dump_fn cb, void *arg)
 		const struct neigh_meta *m = &n->meta[pos];
 		struct ef_neigh_entry e;
 
-		if (!m->in_use || m->state == NEIGH_ST_NONE)
+		if (!m->in_use || m->state == NEIGH_ST_NONE ||
+		    m->key.family != family)
 			continue;
 		memset(&e, 0, sizeof(e));
-		e.iface = m->iface;
-		e.ip = m->ip;
+		e.iface = m->key.iface;
+		e.family = family;
+		if (family == EF_AF_INET4)
+			e.ip = key_ip4(&m->key);
+		else
+			memcpy(e.ip6, m->key.addr, 16);
 		e.state = (enum ef_neigh_state)m->state;
 		e.is_static = m->state == EF_NEIGH_STATIC;
 		if (m->state == EF_NEIGH_REACHABLE ||
@@ -570,6 +721,18 @@ ef_neigh_dump(const struct ef_neigh *n, ef_neigh_dump_fn cb, void *arg)
 			break;
 	}
 	return count;
+}
+
+int
+ef_neigh_dump(const struct ef_neigh *n, ef_neigh_dump_fn cb, void *arg)
+{
+	return dump_family(n, EF_AF_INET4, cb, arg);
+}
+
+int
+ef_neigh_dump6(const struct ef_neigh *n, ef_neigh_dump_fn cb, void *arg)
+{
+	return dump_family(n, EF_AF_INET6, cb, arg);
 }
 
 void

@@ -44,7 +44,10 @@ extern "C" {
 	X(UDP_LEN, "UDP length < 8 or beyond the IP payload") \
 	X(ICMP_TRUNC, "frame ends inside the ICMP header") \
 	X(ICMP_INNER_TRUNC, "ICMP error quotes less than an IP header + 8 bytes") \
-	X(ICMP_INNER_BAD, "ICMP error quotes a malformed IP header")
+	X(ICMP_INNER_BAD, "ICMP error quotes a malformed IP header") \
+	X(IP6_FRAG_TRUNC, "frame ends inside the IPv6 fragment header") \
+	X(IP6_EXT_LEN, "IPv6 extension headers longer than 256 bytes") \
+	X(IP6_HBH_POS, "IPv6 hop-by-hop header not first")
 
 enum ef_pkt_err {
 	EF_PKT_OK = 0,
@@ -65,7 +68,7 @@ const char *ef_pkt_strerror(int code);
 #define EF_PKT_F_FRAG_FIRST	0x0008	/* offset 0 with MF: has L4 header */
 #define EF_PKT_F_ICMP_ERROR	0x0010	/* inner_* fields are valid */
 #define EF_PKT_F_L4		0x0020	/* sport/dport (or ICMP id) valid */
-#define EF_PKT_F_BCAST_SRC	0x0040	/* source MAC or IPv4 source is broadcast/multicast */
+#define EF_PKT_F_BCAST_SRC	0x0040	/* source MAC or IP source is broadcast/multicast */
 #define EF_PKT_F_IP6_EXT	0x0080	/* IPv6 extension headers were walked */
 
 /* l3 values (host-order ethertypes we handle; anything else is OTHER) */
@@ -249,6 +252,126 @@ int ef_pkt_build_icmp4_error(uint8_t *out, uint32_t cap,
 			     const uint8_t *orig_l3, uint32_t orig_len,
 			     uint8_t type, uint8_t code, uint16_t mtu,
 			     uint32_t src);
+
+/* --- IPv6 (pkt_ip6.c) --- */
+
+/*
+ * Walk the extension chain (hop-by-hop first only, routing, destination
+ * options, fragment; at most 8 headers and 256 bytes of them) of the IPv6
+ * packet at ip6, of which avail bytes are present. Returns 0 with the
+ * upper-layer protocol, its offset from ip6 (0 for a non-first fragment:
+ * no L4 header) and EF_PKT_F_FRAG / EF_PKT_F_FRAG_FIRST in *frag, or a
+ * negative EF_PKT_ERR_IP6_* code. Any thread.
+ */
+int ef_pkt_ip6_upper(const uint8_t *ip6, uint32_t avail, uint8_t *proto,
+		     uint32_t *l4_off, uint16_t *frag);
+
+/* Same as ef_csum_update32 for a changed IPv6 address (16 bytes). */
+static inline uint16_t
+ef_csum_update_addr6(uint16_t csum, const uint8_t old_a[16],
+		     const uint8_t new_a[16])
+{
+	uint64_t s = (uint16_t)~csum;
+
+	for (unsigned int i = 0; i < 16; i += 2) {
+		uint16_t o, n;
+
+		__builtin_memcpy(&o, old_a + i, 2);
+		__builtin_memcpy(&n, new_a + i, 2);
+		s += (uint16_t)~o;
+		s += n;
+	}
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/*
+ * Recompute the TCP/UDP/ICMPv6 checksum (pseudo-header with the protocol
+ * after the extension chain) of a parsed, unfragmented IPv6 frame from
+ * scratch (builders and tests use it). ef_pkt_l4_csum_ok() verifies.
+ */
+void ef_pkt_fill_csums6(uint8_t *frame, const struct ef_pkt_meta *m);
+
+/*
+ * ef_pkt_nat4 for IPv6: new addresses and ports (or ICMPv6 echo id, same
+ * rule as ef_pkt_nat4), the L4 checksum updated incrementally for all of
+ * them (IPv6 has no header checksum; ICMPv6 sums the pseudo-header, unlike
+ * ICMP). A UDP checksum of zero (invalid over IPv6) stays zero. Non-first
+ * fragments get only the address rewrite. Updates m. Any thread.
+ */
+void ef_pkt_nat6(uint8_t *frame, struct ef_pkt_meta *m, const uint8_t src[16],
+		 uint16_t sport, const uint8_t dst[16], uint16_t dport);
+
+/*
+ * Turn an ICMPv6 echo request to a unicast address into the reply in
+ * place (addresses swapped, type 129, hop limit 64, checksum recomputed).
+ * Returns 0 or -EINVAL. MACs are the caller's.
+ */
+int ef_pkt_icmp6_echo_reply(uint8_t *frame, struct ef_pkt_meta *m);
+
+/* ICMPv6 types of Neighbor Discovery (RFC 4861 4.3, 4.4) */
+#define EF_PKT_ND_NS 135
+#define EF_PKT_ND_NA 136
+/* NA flags (the first byte after the checksum) */
+#define EF_PKT_NA_F_ROUTER	0x80
+#define EF_PKT_NA_F_SOLICITED	0x40
+#define EF_PKT_NA_F_OVERRIDE	0x20
+
+/* ff02::1:ffXX:XXXX for target (RFC 4291 2.7.1). Any thread. */
+void ef_addr6_solicited_node(const uint8_t target[16], uint8_t out[16]);
+
+/*
+ * Build an Ethernet NS for target from src (an address of ours on the
+ * link) to its solicited-node group (MAC 33:33:ff:..), hop limit 255, with
+ * the source link-layer option: 86 bytes into out, returned. Any thread.
+ */
+uint32_t ef_pkt_build_ndp_ns(uint8_t *out, const uint8_t smac[6],
+			     const uint8_t src[16], const uint8_t target[16]);
+
+/*
+ * Build an Ethernet NA (86 bytes, returned) for target with the target
+ * link-layer option (smac), flags EF_PKT_NA_F_*: solicited answers an NS
+ * (dst = its source; ff02::1 when that was ::), override for our own
+ * addresses, router never (edgefwd sends no RAs). Any thread.
+ */
+uint32_t ef_pkt_build_ndp_na(uint8_t *out, const uint8_t smac[6],
+			     const uint8_t dmac[6], const uint8_t src[16],
+			     const uint8_t dst[16], const uint8_t target[16],
+			     uint8_t flags);
+
+/* What ef_pkt_ndp_parse() reads from an NS or NA. */
+struct ef_pkt_ndp {
+	uint8_t type;		/* EF_PKT_ND_NS or EF_PKT_ND_NA */
+	uint8_t flags;		/* NA: EF_PKT_NA_F_* */
+	bool has_lladdr;	/* NS: source, NA: target link-layer option */
+	uint8_t lladdr[6];
+	uint8_t target[16];
+};
+
+/*
+ * Validate an NS or NA per RFC 4861 7.1.1/7.1.2 (hop limit 255, code 0,
+ * checksum, length, non-multicast target, options of non-zero length, no
+ * SLLA from ::, no solicited NA to a group) and read it. Returns 0 or
+ * -EINVAL. Any thread.
+ */
+int ef_pkt_ndp_parse(const uint8_t *frame, const struct ef_pkt_meta *m,
+		     struct ef_pkt_ndp *nd);
+
+/*
+ * Build the IPv6 packet (no Ethernet header) of an ICMPv6 error (types
+ * 1..4) about the packet at orig_l3 (orig_len bytes, not overlapping out):
+ * quotes as much of it as fits in 1280 bytes (RFC 4443 2.4(c)), and param
+ * as the MTU (type 2) or pointer (type 4). Refuses (-EINVAL) what RFC 4443
+ * 2.4(e) forbids: errors about ICMPv6 errors, about packets to a group
+ * (but packet too big), from a group or ::. Returns the length written
+ * into out (cap bytes), -EINVAL or -ENOSPC. Any thread.
+ */
+int ef_pkt_build_icmp6_error(uint8_t *out, uint32_t cap,
+			     const uint8_t *orig_l3, uint32_t orig_len,
+			     uint8_t type, uint8_t code, uint32_t param,
+			     const uint8_t src[16]);
 
 #ifdef __cplusplus
 }

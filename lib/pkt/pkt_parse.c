@@ -52,29 +52,35 @@ ip6_is_ext(uint8_t nh)
 
 /*
  * Walk the IPv6 extension chain of the header at p (avail bytes of IPv6
- * header + payload known to be present). Returns 0 with *proto and *l4 (the
- * L4 offset from p), or a negative EF_PKT_ERR_IP6_EXT_* code. *frag gets
- * EF_PKT_F_FRAG / EF_PKT_F_FRAG_FIRST; *l4 is 0 for a non-first fragment.
+ * header + payload known to be present). Bounded work: at most
+ * IP6_EXT_MAX headers and IP6_EXT_BYTES bytes of them.
  */
-static int
-ip6_walk_ext(const uint8_t *p, uint32_t avail, uint8_t *proto, uint32_t *l4,
-	     uint16_t *frag)
+int
+ef_pkt_ip6_upper(const uint8_t *p, uint32_t avail, uint8_t *proto,
+		 uint32_t *l4, uint16_t *frag)
 {
-	uint8_t nh = ((const struct rte_ipv6_hdr *)p)->proto;
+	uint8_t nh;
 	uint32_t pos = IP6_HDR_LEN;
 	unsigned int n;
 
 	*frag = 0;
+	if (avail < IP6_HDR_LEN)
+		return EF_PKT_ERR_IP6_TRUNC;
+	nh = ((const struct rte_ipv6_hdr *)p)->proto;
 	for (n = 0; ip6_is_ext(nh); n++) {
 		uint32_t hlen;
 
 		if (n == IP6_EXT_MAX)
 			return EF_PKT_ERR_IP6_EXT_CHAIN;
-		if (avail - pos < 8)
-			return EF_PKT_ERR_IP6_EXT_TRUNC;
+		/* RFC 8200 4.3: hop-by-hop only right after the header */
+		if (nh == IPPROTO_HOPOPTS && n != 0)
+			return EF_PKT_ERR_IP6_HBH_POS;
 		if (nh == IPPROTO_FRAGMENT) {
-			uint16_t off_m = rte_be_to_cpu_16(rd16(p + pos + 2));
+			uint16_t off_m;
 
+			if (avail - pos < 8)
+				return EF_PKT_ERR_IP6_FRAG_TRUNC;
+			off_m = rte_be_to_cpu_16(rd16(p + pos + 2));
 			/* offset 0 without M is an atomic fragment: whole */
 			if (off_m & 0xfff9) {
 				*frag |= EF_PKT_F_FRAG;
@@ -87,10 +93,14 @@ ip6_walk_ext(const uint8_t *p, uint32_t avail, uint8_t *proto, uint32_t *l4,
 			}
 			hlen = 8;
 		} else {
+			if (avail - pos < 8)
+				return EF_PKT_ERR_IP6_EXT_TRUNC;
 			hlen = ((uint32_t)p[pos + 1] + 1) * 8;
 			if (avail - pos < hlen)
 				return EF_PKT_ERR_IP6_EXT_TRUNC;
 		}
+		if (pos + hlen - IP6_HDR_LEN > IP6_EXT_BYTES)
+			return EF_PKT_ERR_IP6_EXT_LEN;
 		nh = p[pos];
 		pos += hlen;
 	}
@@ -173,8 +183,9 @@ parse_icmp_inner(const uint8_t *frame, uint32_t q_off, uint32_t avail,
 			return EF_PKT_ERR_ICMP_INNER_TRUNC;
 		if ((q[0] >> 4) != 6)
 			return EF_PKT_ERR_ICMP_INNER_BAD;
-		rc = ip6_walk_ext(q, avail, &proto, &l4, &frag);
-		if (rc == EF_PKT_ERR_IP6_EXT_TRUNC)
+		rc = ef_pkt_ip6_upper(q, avail, &proto, &l4, &frag);
+		if (rc == EF_PKT_ERR_IP6_EXT_TRUNC ||
+		    rc == EF_PKT_ERR_IP6_FRAG_TRUNC)
 			return EF_PKT_ERR_ICMP_INNER_TRUNC;
 		if (rc < 0)
 			return EF_PKT_ERR_ICMP_INNER_BAD;
@@ -330,13 +341,15 @@ parse_ip6(const uint8_t *frame, uint32_t len, struct ef_pkt_meta *m)
 	m->dst.family = EF_AF_INET6;
 	memcpy(m->dst.v6, ip6->dst_addr, 16);
 	m->l3_len = (uint16_t)l3_len;
+	if (unlikely(ip6->src_addr[0] == 0xff))
+		m->flags |= EF_PKT_F_BCAST_SRC;	/* RFC 4291 2.7 */
 
 	if (likely(!ip6_is_ext(ip6->proto))) {
 		proto = ip6->proto;
 		l4 = IP6_HDR_LEN;
 	} else {
 		m->flags |= EF_PKT_F_IP6_EXT;
-		rc = ip6_walk_ext(p, l3_len, &proto, &l4, &frag);
+		rc = ef_pkt_ip6_upper(p, l3_len, &proto, &l4, &frag);
 		if (rc < 0)
 			return rc;
 		m->flags |= frag;

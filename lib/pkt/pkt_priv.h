@@ -40,6 +40,8 @@
 #define ICMP_ERR_MAX	576
 /* Longest IPv6 extension chain walked before giving up (bounded work). */
 #define IP6_EXT_MAX	8
+/* ... and most bytes of extension headers walked (issue 12). */
+#define IP6_EXT_BYTES	256
 
 #define ICMP6_DEST_UNREACH	1
 #define ICMP6_PACKET_TOO_BIG	2

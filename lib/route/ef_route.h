@@ -3,7 +3,7 @@
 #define EF_ROUTE_H
 
 /*
- * IPv4 next-hop table (rte_lpm) built from the configuration model:
+ * IPv4 (rte_lpm) and IPv6 (rte_lpm6) next-hop tables built from the configuration model:
  * connected subnets of the interfaces, the configured routes, and a default
  * route from an interface gateway. A table is immutable once built: it
  * belongs to one configuration generation and a reload builds a new one, so
@@ -30,6 +30,14 @@ struct ef_nexthop {
 				 * direct, so callers always ARP for gw */
 };
 
+/* IPv6 next hop: as ef_nexthop, the gateway (or destination) 16 bytes. */
+struct ef_nexthop6 {
+	uint16_t iface;
+	uint8_t direct;
+	uint8_t pad;
+	uint8_t gw[16];
+};
+
 /*
  * Build a table. Rules, in this order of precedence (a prefix already
  * present is not replaced by a later rule; within one class the first entry
@@ -42,7 +50,12 @@ struct ef_nexthop {
  *  3. default route 0.0.0.0/0 via the gateway of the first interface that
  *     has one (later gateways are ignored); the gateway must lie in that
  *     interface's subnet. An explicit 0.0.0.0/0 in routes[] takes precedence.
- * IPv6 interfaces and routes are skipped: this table is IPv4 only.
+ * The same three classes for IPv6, in a separate rte_lpm6 created only
+ * when some interface has an IPv6 address (its address6, or an IPv6
+ * 'address'): connected IPv6 subnets, IPv6 routes[] whose via lies in one,
+ * and ::/0 via the first interface's IPv6 gateway (gateway6, or an IPv6
+ * 'gateway'), which must lie in its IPv6 subnet or be link-local. Each
+ * family has its own default route (a gateway per interface per family).
  *
  * Returns the table, or NULL with rte_errno = EINVAL (a via or gateway not
  * reachable through a connected subnet, more than 65535 interfaces, a
@@ -76,8 +89,26 @@ uint32_t ef_route_lookup4_bulk(const struct ef_route_table *t,
 			       const uint32_t *dst, uint32_t n,
 			       struct ef_nexthop *nh, int *rc);
 
-/* Number of rules in the table (connected + routes + default). Any thread. */
+/* Number of IPv4 rules in the table (connected + routes + default). Any thread. */
 uint32_t ef_route_count(const struct ef_route_table *t);
+
+/*
+ * IPv6 next hop for dst (16 bytes): 0 and *nh, or -ENOENT (also when the
+ * table has no IPv6 part). Any thread.
+ */
+int ef_route_lookup6(const struct ef_route_table *t, const uint8_t dst[16],
+		     struct ef_nexthop6 *nh);
+
+/*
+ * Same for n destinations through rte_lpm6_lookup_bulk_func, as
+ * ef_route_lookup4_bulk. Returns how many were found. Any thread.
+ */
+uint32_t ef_route_lookup6_bulk(const struct ef_route_table *t,
+			       uint8_t (*dst)[16], uint32_t n,
+			       struct ef_nexthop6 *nh, int *rc);
+
+/* Number of IPv6 rules (0 without an IPv6 part). Any thread. */
+uint32_t ef_route_count6(const struct ef_route_table *t);
 
 #ifdef __cplusplus
 }

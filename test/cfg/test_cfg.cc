@@ -1501,3 +1501,222 @@ TEST(CfgEdge, ClusterForwardingEncap)
 }
 
 } /* namespace */
+
+/* ===================== IPv6 (issue 12): interfaces, routes, SNAT ===================== */
+
+namespace {
+
+const char *const kDual =
+	"node = { name = \"node-a\"; };\n"					/* 1 */
+	"interfaces = (\n"							/* 2 */
+	"  { port = \"net_tap0\";\n"						/* 3 */
+	"    addresses = [ \"198.51.100.1/24\", \"2001:db8:1::1/64\" ];\n"	/* 4 */
+	"    gateways = [ \"198.51.100.254\", \"fe80::1\" ]; },\n"		/* 5 */
+	"  { port = \"net_tap1\";\n"						/* 6 */
+	"    addresses = [ \"fd00::1/64\", \"10.0.0.1/24\" ]; }\n"		/* 7 */
+	");\n";									/* 8 */
+
+} /* namespace */
+
+TEST(Cfg6, DualStackInterfacesAndDefaults)
+{
+	Parsed p;
+	char b[EF_ADDR_STRLEN];
+
+	parse(&p, kDual);
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	const struct ef_cfg_interface *i0 = &p.cfg->interfaces[0];
+	const struct ef_cfg_interface *i1 = &p.cfg->interfaces[1];
+	/* the IPv4 half is what address/gateway gave before */
+	EXPECT_STREQ("198.51.100.1", ef_addr_fmt(&i0->address, b, sizeof(b)));
+	EXPECT_EQ(24, i0->prefix_len);
+	EXPECT_STREQ("198.51.100.254", ef_addr_fmt(&i0->gateway, b, sizeof(b)));
+	EXPECT_STREQ("2001:db8:1::1", ef_addr_fmt(&i0->address6, b, sizeof(b)));
+	EXPECT_EQ(64, i0->prefix_len6);
+	EXPECT_STREQ("fe80::1", ef_addr_fmt(&i0->gateway6, b, sizeof(b)));
+	EXPECT_STREQ("10.0.0.1", ef_addr_fmt(&i1->address, b, sizeof(b)));
+	EXPECT_STREQ("fd00::1", ef_addr_fmt(&i1->address6, b, sizeof(b)));
+	EXPECT_EQ(0, i1->gateway6.family);
+	/* SNAT: the internal interface's address in each family */
+	ASSERT_EQ(1u, p.cfg->n_snat_addresses);
+	EXPECT_STREQ("10.0.0.1",
+		     ef_addr_fmt(&p.cfg->snat_addresses[0], b, sizeof(b)));
+	EXPECT_STREQ("fd00::1", ef_addr_fmt(&p.cfg->snat_address6, b, sizeof(b)));
+}
+
+TEST(Cfg6, Ipv4OnlyModelHasNoIpv6)
+{
+	Parsed p;
+
+	parse(&p, kBase);
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	for (uint32_t i = 0; i < p.cfg->n_interfaces; i++) {
+		EXPECT_EQ(0, p.cfg->interfaces[i].address6.family);
+		EXPECT_EQ(0, p.cfg->interfaces[i].prefix_len6);
+		EXPECT_EQ(0, p.cfg->interfaces[i].gateway6.family);
+	}
+	EXPECT_EQ(0, p.cfg->snat_address6.family);
+}
+
+TEST(Cfg6, InterfaceListFormMistakes)
+{
+	struct {
+		const char *iface;
+		const char *what;
+	} cases[] = {
+		{ "addresses = [ \"10.0.0.1/24\", \"10.0.1.1/24\" ];",
+		  "interfaces[0].addresses[1]: \"10.0.1.1/24\": a second IPv4 "
+		  "address (one per family)" },
+		{ "addresses = [ \"10.0.0.1/24\", \"fd00::1/64\", \"fd01::1/64\" ];",
+		  "interfaces[0].addresses: one address per family (1 or 2), "
+		  "not 3" },
+		{ "addresses = [ \"10.0.0.1/24\", \"fd00::1/129\" ];",
+		  "interfaces[0].addresses[1]: \"fd00::1/129\": prefix length "
+		  "must be 1..128" },
+		{ "addresses = [ \"10.0.0.1/24\", \"fd00::1/0\" ];",
+		  "interfaces[0].addresses[1]: \"fd00::1/0\": prefix length "
+		  "must be 1..128" },
+		{ "addresses = [ \"fd00::1/64\" ];",
+		  "interfaces[0].addresses: an IPv6-only interface is not "
+		  "supported yet" },
+		{ "address = \"10.0.0.1/24\"; addresses = [ \"fd00::1/64\" ];",
+		  "interfaces[0].addresses: give \"address\" or \"addresses\", "
+		  "not both" },
+		{ "addresses = [ \"10.0.0.1/24\", \"fd00::1/64\" ]; "
+		  "gateways = [ \"fd01::1\" ];",
+		  "interfaces[0].gateways[0]: fd01::1 is not on this "
+		  "interface's IPv6 subnet (nor link-local)" },
+		{ "addresses = [ \"10.0.0.1/24\", \"fd00::1/64\" ]; "
+		  "gateways = [ \"fd00::1\" ];",
+		  "interfaces[0].gateways[0]: fd00::1 is the interface's own "
+		  "address" },
+		{ "address = \"10.0.0.1/24\"; gateway = \"fd00::9\";",
+		  "interfaces[0].gateway: fd00::9: the interface has no IPv6 "
+		  "address" },
+		{ "addresses = [ \"10.0.0.1/24\", \"fd00::1/64\" ]; "
+		  "gateways = [ \"10.0.0.9\", \"10.0.0.8\" ];",
+		  "interfaces[0].gateways[1]: \"10.0.0.8\": a second IPv4 "
+		  "gateway (one per family)" },
+		{ "addresses = [ \"10.0.0.1/24\", \"fd00::1/64\" ]; "
+		  "gateways = [ \"10.1.0.9\" ];",
+		  "interfaces[0].gateways[0]: 10.1.0.9 is not a host of this "
+		  "interface's subnet" },
+		{ "address = \"10.0.0.1/24\"; gateway = \"10.0.0.9\"; "
+		  "gateways = [ \"10.0.0.8\" ];",
+		  "interfaces[0].gateways: give \"gateway\" or \"gateways\", "
+		  "not both" },
+	};
+
+	for (const auto &k : cases) {
+		Parsed p;
+
+		parse(&p, std::string("node = { name = \"n\"; };\n"
+				      "interfaces = (\n  { port = \"a\"; ") +
+			  k.iface + " }\n);\n");
+		EXPECT_TRUE(one_error(p, 3, k.what)) << k.iface;
+	}
+}
+
+TEST(Cfg6, Ipv6SubnetsMustNotOverlap)
+{
+	Parsed p;
+
+	parse(&p, "node = { name = \"n\"; };\ninterfaces = (\n"
+		  "  { port = \"a\"; addresses = [ \"10.0.0.1/24\", "
+		  "\"fd00::1/48\" ]; },\n"
+		  "  { port = \"b\"; addresses = [ \"10.0.1.1/24\", "
+		  "\"fd00:0:0:1::1/64\" ]; }\n);\n");
+	EXPECT_TRUE(one_error(p, 4, "interfaces[1].addresses[1]: "
+			      "\"fd00:0:0:1::1/64\" overlaps the IPv6 subnet "
+			      "of the interface at line 3"));
+}
+
+TEST(Cfg6, RoutesAndNeighborsPerFamily)
+{
+	Parsed p;
+
+	parse(&p, std::string(kDual) +
+		  "routes = (\n"						/* 9 */
+		  "  { prefix = \"fd00:10:244::/48\"; via = \"fd00::2\"; },\n"	/* 10 */
+		  "  { prefix = \"10.244.0.0/16\"; via = \"10.0.0.2\"; }\n"	/* 11 */
+		  ");\n"							/* 12 */
+		  "neighbors = ( { address = \"fd00::2\"; "
+		  "mac = \"02:00:00:00:00:02\"; } );\n");			/* 13 */
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	ASSERT_EQ(2u, p.cfg->n_routes);
+	EXPECT_EQ(EF_AF_INET6, p.cfg->routes[0].prefix.family);
+	EXPECT_EQ(48, p.cfg->routes[0].prefix_len);
+	EXPECT_EQ(EF_AF_INET6, p.cfg->routes[0].via.family);
+	EXPECT_EQ(EF_AF_INET4, p.cfg->routes[1].prefix.family);
+	ASSERT_EQ(1u, p.cfg->n_neighbors);
+	EXPECT_EQ(EF_AF_INET6, p.cfg->neighbors[0].address.family);
+
+	struct {
+		const char *route;
+		const char *what;
+	} cases[] = {
+		{ "prefix = \"fd00:10:244::/129\"; via = \"fd00::2\";",
+		  "routes[0].prefix: \"fd00:10:244::/129\": prefix length must "
+		  "be 0..128" },
+		{ "prefix = \"fd00:10:244::1/48\"; via = \"fd00::2\";",
+		  "routes[0].prefix: \"fd00:10:244::1/48\" has host bits set" },
+		{ "prefix = \"fd00:10:244::/48\"; via = \"10.0.0.2\";",
+		  "routes[0].via: 10.0.0.2 is not of the prefix's family" },
+		{ "prefix = \"10.244.0.0/16\"; via = \"fd00::2\";",
+		  "routes[0].via: fd00::2 is not of the prefix's family" },
+		{ "prefix = \"fd00:10:244::/48\"; via = \"fd09::2\";",
+		  "routes[0].via: fd09::2 is not a neighbour on a connected "
+		  "subnet" },
+		{ "prefix = \"::/0\"; via = \"fd00::1\";",
+		  "routes[0].via: fd00::1 is not a neighbour on a connected "
+		  "subnet" },
+	};
+	for (const auto &k : cases) {
+		Parsed q;
+
+		parse(&q, std::string(kDual) + "routes = ( { " + k.route +
+			  " } );\n");
+		EXPECT_TRUE(one_error(q, 9, k.what)) << k.route;
+	}
+}
+
+TEST(Cfg6, SnatOnePerFamily)
+{
+	struct {
+		const char *snat;
+		const char *what;
+	} bad[] = {
+		{ "\"10.0.0.1\", \"fd00::1\", \"fd00::2\"",
+		  "node.snat_addresses: 2 IPv6 addresses (one per family)" },
+		{ "\"fd00::1\"",
+		  "node.snat_addresses: an IPv4 address is required too" },
+	};
+	for (const auto &k : bad) {
+		Parsed p;
+		std::string text = kDual;
+
+		text.replace(text.find("node = { name = \"node-a\"; };"),
+			     strlen("node = { name = \"node-a\"; };"),
+			     std::string("node = { name = \"node-a\"; "
+					 "snat_addresses = [ ") + k.snat +
+			     " ]; };");
+		parse(&p, text);
+		EXPECT_TRUE(one_error(p, 1, k.what)) << k.snat;
+	}
+	Parsed p;
+	parse(&p, "node = { name = \"n\"; snat_addresses = [ \"10.0.0.1\", "
+		  "\"fd00::5\" ]; };\n"
+		  "interfaces = ( { port = \"a\"; address = \"10.0.0.1/24\"; } );\n");
+	EXPECT_TRUE(one_error(p, 1, "node.snat_addresses: an IPv6 address, but "
+			      "no interface has one"));
+	Parsed q;
+	char b[EF_ADDR_STRLEN];
+	std::string text = kDual;
+	text.replace(0, strlen("node = { name = \"node-a\"; };"),
+		     "node = { name = \"node-a\"; snat_addresses = "
+		     "[ \"10.0.0.1\", \"10.0.0.7\", \"fd00::7\" ]; };");
+	parse(&q, text);
+	ASSERT_NE(nullptr, q.cfg) << q.all();
+	EXPECT_EQ(2u, q.cfg->n_snat_addresses);
+	EXPECT_STREQ("fd00::7", ef_addr_fmt(&q.cfg->snat_address6, b, sizeof(b)));
+}

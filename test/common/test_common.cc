@@ -30,6 +30,51 @@ TEST(Addr, ParseV6)
 	EXPECT_STREQ("2001:db8::1", ef_addr_fmt(&a, buf, sizeof(buf)));
 }
 
+/* RFC 5952 section 4 and 5: one canonical text per address. */
+TEST(Addr, FormatV6Rfc5952)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8::1" },
+		{ "::", "::" },
+		{ "::1", "::1" },
+		{ "1::", "1::" },
+		{ "1:0:0:0:0:0:0:2", "1::2" },
+		/* a single zero group is not compressed (4.2.2) */
+		{ "2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1" },
+		/* the longest run (4.2.3) */
+		{ "2001:0:0:1:0:0:0:1", "2001:0:0:1::1" },
+		/* leftmost on a tie (4.2.3) */
+		{ "2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1" },
+		{ "0:0:1:0:0:1:0:0", "::1:0:0:1:0:0" },
+		/* leading zeros dropped, lowercase (4.1, 4.3) */
+		{ "2001:DB8:00AB:0C:ABCD:EF01:2:3", "2001:db8:ab:c:abcd:ef01:2:3" },
+		{ "fe80::0001", "fe80::1" },
+		{ "ff02::1:ff00:1", "ff02::1:ff00:1" },
+		/* dotted tail for IPv4-mapped only (5) */
+		{ "::ffff:192.0.2.1", "::ffff:192.0.2.1" },
+		{ "::192.0.2.1", "::c000:201" },
+		{ "64:ff9b::192.0.2.1", "64:ff9b::c000:201" },
+		{ "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8" },
+		{ "0:1:2:3:4:5:6:7", "0:1:2:3:4:5:6:7" },
+		{ "1:2:3:4:5:6:7:0", "1:2:3:4:5:6:7:0" },
+		{ "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		  "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
+	};
+	struct ef_addr a;
+	char buf[EF_ADDR_STRLEN];
+
+	for (const auto &c : cases) {
+		ASSERT_EQ(0, ef_addr_parse(c.in, &a)) << c.in;
+		EXPECT_STREQ(c.out, ef_addr_fmt(&a, buf, sizeof(buf))) << c.in;
+	}
+	/* a short buffer is truncated, still NUL-terminated */
+	ASSERT_EQ(0, ef_addr_parse("2001:db8::1", &a));
+	ef_addr_fmt(&a, buf, 5);
+	EXPECT_STREQ("2001", buf);
+}
+
 TEST(Addr, RejectsGarbage)
 {
 	struct ef_addr a;

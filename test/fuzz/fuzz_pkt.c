@@ -109,6 +109,52 @@ fuzz_rewrites(const uint8_t *data, uint32_t len, const struct ef_pkt_meta *m0)
 	}
 }
 
+/*
+ * IPv6: NAT keeps a right L4 sum right (incremental = recomputed), the
+ * echo answer and the errors parse, NDP reads stay inside the frame.
+ */
+static void
+fuzz_rewrites6(const uint8_t *data, uint32_t len, const struct ef_pkt_meta *m0)
+{
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0xff,
+					0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	static uint8_t f[FRAME_MAX];
+	static uint8_t out[FRAME_MAX];
+	struct ef_pkt_meta m, m2;
+	struct ef_pkt_ndp nd;
+	bool l4_ok;
+	int rc;
+
+	memcpy(f, data, len);
+	m = *m0;
+	l4_ok = ef_pkt_has_ports(&m) && ef_pkt_l4_csum_ok(f, &m);
+	ef_pkt_nat6(f, &m, a6, 0x0104, a6, 0x0204);
+	CHECK(ef_pkt_parse(f, len, &m2) == EF_PKT_OK);
+	if (l4_ok && !(m.proto == IPPROTO_UDP &&
+		       f[m.l4_off + 6] == 0 && f[m.l4_off + 7] == 0))
+		CHECK(ef_pkt_l4_csum_ok(f, &m2));
+
+	memcpy(f, data, len);
+	m = *m0;
+	if (ef_pkt_icmp6_echo_reply(f, &m) == 0) {
+		CHECK(ef_pkt_parse(f, len, &m2) == EF_PKT_OK);
+		CHECK(ef_pkt_l4_csum_ok(f, &m2));
+	}
+	(void)ef_pkt_ndp_parse(data, m0, &nd);
+
+	memset(out, 0, 14);
+	out[12] = 0x86;
+	out[13] = 0xdd;
+	rc = ef_pkt_build_icmp6_error(out + 14, sizeof(out) - 14,
+				      data + m0->l3_off, len - m0->l3_off,
+				      2, 0, 1280, a6);
+	if (rc > 0) {
+		CHECK(rc <= 1280);
+		if (ef_pkt_parse(out, 14 + (uint32_t)rc, &m2) == EF_PKT_OK)
+			CHECK(ef_pkt_l4_csum_ok(out, &m2));
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -131,6 +177,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      m.l3 == EF_PKT_L3_OTHER || m.l3 == EF_PKT_L3_ARP);
 		if (m.ip_version == 4)
 			fuzz_rewrites(f, (uint32_t)size, &m);
+		else if (m.ip_version == 6)
+			fuzz_rewrites6(f, (uint32_t)size, &m);
 	}
 	free(f);
 	return 0;

@@ -18,9 +18,12 @@ import os
 import shutil
 import sys
 
-from scapy.all import (ARP, ICMP, IP, IPOption_RR, IPv6, IPv6ExtHdrFragment,
-                       IPv6ExtHdrHopByHop, ICMPv6EchoRequest,
-                       ICMPv6PacketTooBig, TCP, UDP, Dot1Q, Ether, Raw,
+from scapy.all import (ARP, ICMP, IP, IPOption_RR, IPv6, IPv6ExtHdrDestOpt,
+                       IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+                       IPv6ExtHdrRouting, ICMPv6DestUnreach,
+                       ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS,
+                       ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr,
+                       ICMPv6PacketTooBig, ICMPv6TimeExceeded, TCP, UDP, Dot1Q, Ether, Raw,
                        fragment)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -140,6 +143,35 @@ def frames():
         ICMPv6PacketTooBig(mtu=1280) / bytes(
             IPv6(src="2001:db8::2", dst="2001:db8::10") / TCP(sport=1,
                                                               dport=80))
+    # issue 12: extension chains, NDP, ICMPv6 errors quoting chains
+    v6 = IPv6(src="2001:db8::2", dst="2001:db8::10")
+    f["ipv6_chain_tcp"] = eth() / v6 / IPv6ExtHdrHopByHop() / \
+        IPv6ExtHdrDestOpt() / IPv6ExtHdrRouting() / \
+        TCP(sport=40014, dport=80, flags="S")
+    f["ipv6_chain_frag_udp"] = eth() / v6 / IPv6ExtHdrHopByHop() / \
+        IPv6ExtHdrRouting() / IPv6ExtHdrFragment(m=1, id=6) / \
+        IPv6ExtHdrDestOpt() / UDP(sport=2, dport=53) / Raw(b"E" * 40)
+    f["ipv6_frag_last"] = eth() / v6 / IPv6ExtHdrFragment(nh=17, offset=9,
+                                                          id=6) / \
+        Raw(b"F" * 16)
+    f["ipv6_chain8"] = eth() / v6 / IPv6ExtHdrDestOpt() / \
+        IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / \
+        IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / \
+        IPv6ExtHdrDestOpt() / UDP(sport=3, dport=53)
+    f["ipv6_ns"] = Ether(src=CMAC, dst="33:33:ff:00:00:10") / IPv6(
+        src="2001:db8::2", dst="ff02::1:ff00:10", hlim=255) / \
+        ICMPv6ND_NS(tgt="2001:db8::10") / ICMPv6NDOptSrcLLAddr(lladdr=CMAC)
+    f["ipv6_na"] = eth() / IPv6(src="2001:db8::2", dst="2001:db8::10",
+                                hlim=255) / \
+        ICMPv6ND_NA(tgt="2001:db8::2", S=1, O=1) / \
+        ICMPv6NDOptDstLLAddr(lladdr=CMAC)
+    f["ipv6_time_exceeded_chain"] = eth() / IPv6(src="2001:db8::1",
+                                                 dst="2001:db8::2") / \
+        ICMPv6TimeExceeded() / bytes(
+            v6 / IPv6ExtHdrDestOpt() / UDP(sport=4, dport=53))
+    f["ipv6_port_unreach"] = eth() / IPv6(src="2001:db8::10",
+                                          dst="2001:db8::2") / \
+        ICMPv6DestUnreach(code=4) / bytes(v6 / UDP(sport=5, dport=53))
     f["other_ethertype"] = eth() / Raw(b"\x88\xcc" + b"\0" * 46)
     out = {k: bytes(v) for k, v in f.items()}
     # truncations and bad lengths, cut from the good frames above
@@ -163,6 +195,12 @@ def frames():
     b = bytearray(out["ipv6_tcp"])
     b[18:20] = (4000).to_bytes(2, "big")
     out["bad_ipv6_plen"] = bytes(b)
+    chain = out["ipv6_chain_tcp"]
+    for n in (58, 61, 70, 78, 90):
+        out["trunc_ipv6_chain_%d" % n] = chain[:n]
+    b = bytearray(out["ipv6_chain_tcp"])
+    b[54 + 8] = 0  # destination options says: hop-by-hop next
+    out["bad_ipv6_hbh_second"] = bytes(b)
     b = bytearray(syn)
     b[46] = 0x20  # TCP data offset 2
     out["bad_tcp_doff"] = bytes(b)

@@ -405,3 +405,161 @@ TEST_F(NeighTest, ConcurrentReaderNeverSeesATornMac)
 	EXPECT_EQ(0u, r.torn);
 	EXPECT_GT(r.hits, 0u);
 }
+
+/* ===================== IPv6 (issue 12) ===================== */
+
+namespace {
+
+struct A6 {
+	uint8_t b[16];
+};
+
+A6
+ip6(const char *s)
+{
+	A6 a;
+
+	EXPECT_EQ(1, inet_pton(AF_INET6, s, a.b)) << s;
+	return a;
+}
+
+struct Sent6 {
+	std::vector<std::pair<uint16_t, A6>> reqs;
+};
+
+void
+record6(void *arg, uint16_t iface, const uint8_t target[16])
+{
+	A6 a;
+
+	memcpy(a.b, target, 16);
+	static_cast<Sent6 *>(arg)->reqs.emplace_back(iface, a);
+}
+
+class Neigh6Test : public NeighTest {
+protected:
+	void SetUp() override
+	{
+		NeighTest::SetUp();
+		ef_neigh_set_send6(n, record6, &sent6);
+	}
+	bool lookup6_is(uint16_t iface, const char *a, const uint8_t *want)
+	{
+		uint8_t mac[6];
+
+		return ef_neigh_lookup6(n, iface, ip6(a).b, mac) == 0 &&
+		       memcmp(mac, want, 6) == 0;
+	}
+	Sent6 sent6;
+};
+
+} /* namespace */
+
+TEST_F(Neigh6Test, StaticLearnLookupDelete)
+{
+	uint8_t mac[6];
+
+	EXPECT_EQ(-ENOENT, ef_neigh_lookup6(n, 0, ip6("fd00::2").b, mac));
+	ASSERT_EQ(0, ef_neigh_set_static6(n, 0, ip6("fd00::2").b, MAC_A));
+	EXPECT_TRUE(lookup6_is(0, "fd00::2", MAC_A));
+	/* per interface */
+	EXPECT_EQ(-ENOENT, ef_neigh_lookup6(n, 1, ip6("fd00::2").b, mac));
+	EXPECT_EQ(-EEXIST, ef_neigh_learn6(n, 0, ip6("fd00::2").b, MAC_B));
+	ASSERT_EQ(0, ef_neigh_learn6(n, 1, ip6("fe80::2").b, MAC_B));
+	EXPECT_TRUE(lookup6_is(1, "fe80::2", MAC_B));
+	ASSERT_EQ(0, ef_neigh_del6(n, 0, ip6("fd00::2").b));
+	EXPECT_EQ(-ENOENT, ef_neigh_lookup6(n, 0, ip6("fd00::2").b, mac));
+	EXPECT_EQ(-ENOENT, ef_neigh_del6(n, 0, ip6("fd00::2").b));
+}
+
+TEST_F(Neigh6Test, FamiliesAreApart)
+{
+	uint8_t mac[6];
+	/* ::a00:2 has the bytes of 10.0.0.2 at its end, not its start; and
+	 * 0a00:0002:: has them at its start: neither is the IPv4 entry */
+	A6 head = ip6("a00:2::");
+
+	ASSERT_EQ(0, ef_neigh_learn4(n, 0, ip("10.0.0.2"), MAC_A));
+	EXPECT_EQ(-ENOENT, ef_neigh_lookup6(n, 0, head.b, mac));
+	ASSERT_EQ(0, ef_neigh_learn6(n, 0, head.b, MAC_B));
+	EXPECT_TRUE(lookup_is(0, ip("10.0.0.2"), MAC_A));
+	EXPECT_TRUE(lookup6_is(0, "a00:2::", MAC_B));
+
+	Dumped d4, d6;
+	EXPECT_EQ(1, ef_neigh_dump(n, collect, &d4));
+	EXPECT_EQ(1, ef_neigh_dump6(n, collect, &d6));
+	EXPECT_EQ(EF_AF_INET4, d4.e[0].family);
+	EXPECT_EQ(ip("10.0.0.2"), d4.e[0].ip);
+	EXPECT_EQ(EF_AF_INET6, d6.e[0].family);
+	EXPECT_EQ(0, memcmp(head.b, d6.e[0].ip6, 16));
+	EXPECT_EQ(0, memcmp(MAC_B, d6.e[0].mac, 6));
+	struct ef_neigh_stats st;
+	ef_neigh_stats_get(n, &st);
+	EXPECT_EQ(2u, st.entries);
+}
+
+TEST_F(Neigh6Test, MissSendsOneNsThenRetriesAndFails)
+{
+	const A6 a = ip6("2001:db8::9");
+
+	for (int i = 0; i < 100; i++)
+		ef_neigh_miss6(n, 0, 1, a.b);
+	ef_neigh_miss6(n, 5, 1, a.b);
+	EXPECT_EQ(1u, poll(10000));
+	ASSERT_EQ(1u, sent6.reqs.size());
+	EXPECT_EQ(1, sent6.reqs[0].first);
+	EXPECT_EQ(0, memcmp(a.b, sent6.reqs[0].second.b, 16));
+	EXPECT_TRUE(sent.reqs.empty());	/* no ARP for an IPv6 entry */
+	/* the same timers as IPv4 */
+	EXPECT_EQ(0u, poll(10999));
+	EXPECT_EQ(1u, poll(11000));
+	EXPECT_EQ(1u, poll(12000));
+	EXPECT_EQ(0u, poll(13000));
+	EXPECT_EQ(3u, sent6.reqs.size());
+	Dumped d;
+	ef_neigh_dump6(n, collect, &d);
+	ASSERT_EQ(1u, d.e.size());
+	EXPECT_EQ(EF_NEIGH_FAILED, d.e[0].state);
+	poll(13000 + EF_NEIGH_FAILED_MS);
+	Dumped after;
+	EXPECT_EQ(0, ef_neigh_dump6(n, collect, &after));
+}
+
+TEST_F(Neigh6Test, NaAnswersTheMissAndRefreshExpiryAsIpv4)
+{
+	const A6 a = ip6("2001:db8::9");
+
+	ef_neigh_miss6(n, 0, 1, a.b);
+	EXPECT_EQ(1u, poll(1000));
+	/* the solicited NA */
+	ASSERT_EQ(0, ef_neigh_learn6(n, 1, a.b, MAC_C));
+	EXPECT_TRUE(lookup6_is(1, "2001:db8::9", MAC_C));
+	EXPECT_EQ(0u, poll(1000 + EF_NEIGH_REFRESH_MS - 1));
+	EXPECT_EQ(1u, poll(1000 + EF_NEIGH_REFRESH_MS));	/* re-NS */
+	EXPECT_TRUE(lookup6_is(1, "2001:db8::9", MAC_C));
+	poll(1000 + EF_NEIGH_EXPIRE_MS);
+	uint8_t mac[6];
+	EXPECT_EQ(-ENOENT, ef_neigh_lookup6(n, 1, a.b, mac));
+}
+
+TEST_F(Neigh6Test, UnsolicitedNaUpdatesButNeverCreates)
+{
+	const A6 a = ip6("2001:db8::7");
+
+	EXPECT_EQ(-ENOENT, ef_neigh_update6(n, 0, a.b, MAC_A));
+	uint8_t mac[6];
+	EXPECT_EQ(-ENOENT, ef_neigh_lookup6(n, 0, a.b, mac));
+	ASSERT_EQ(0, ef_neigh_learn6(n, 0, a.b, MAC_A));
+	ASSERT_EQ(0, ef_neigh_update6(n, 0, a.b, MAC_B));
+	EXPECT_TRUE(lookup6_is(0, "2001:db8::7", MAC_B));
+	ASSERT_EQ(0, ef_neigh_set_static6(n, 0, a.b, MAC_C));
+	EXPECT_EQ(-EEXIST, ef_neigh_update6(n, 0, a.b, MAC_A));
+	EXPECT_TRUE(lookup6_is(0, "2001:db8::7", MAC_C));
+}
+
+TEST_F(NeighTest, Ipv6WithoutSenderIsCountedNotSent)
+{
+	ef_neigh_miss6(n, 0, 0, ip6("2001:db8::5").b);
+	EXPECT_EQ(1u, poll(100));
+	EXPECT_TRUE(sent.reqs.empty());
+}

@@ -8,7 +8,10 @@ preceded by the scapy expression that produced it.
     /usr/bin/python3 test/pkt/gen_fixtures.py > test/pkt/pkt_fixtures.h
 """
 from scapy.all import (ARP, Dot1AD, Dot1Q, Ether, ICMP, ICMPv6DestUnreach,
-                       ICMPv6EchoRequest, ICMPv6PacketTooBig, IP, IPOption_RR,
+                       ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA,
+                       ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
+                       ICMPv6NDOptSrcLLAddr, ICMPv6PacketTooBig,
+                       ICMPv6TimeExceeded, IP, IPOption_RR,
                        IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
                        IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, TCP, UDP,
                        fragment)
@@ -21,6 +24,9 @@ SUBST = {
     "SYN_NAT": 'TCP(sport=1025, dport=8080, flags="S", seq=1000, '
                'options=[("MSS", 1460)])',
     "V6": 'IPv6(src="2001:db8::1", dst="2001:db8::10")',
+    # IPv6 after NAT: SNAT address 2001:db8:ff::1 -> pod fd00:10:244::5
+    "V6NAT": 'IPv6(src="2001:db8:ff::1", dst="fd00:10:244::5")',
+    "E6": 'Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")',
 }
 
 FIXTURES = [
@@ -88,6 +94,70 @@ FIXTURES = [
     ("ip6_chain8", '{E}/{V6}' + '/IPv6ExtHdrDestOpt()' * 8 + '/UDP()'),
     ("ip6_chain9", '{E}/{V6}' + '/IPv6ExtHdrDestOpt()' * 9 + '/UDP()'),
     ("ip6_echo", '{E}/{V6}/ICMPv6EchoRequest(id=0x4321, seq=1)'),
+    # issue 12: IPv6 NAT (ef_pkt_nat6) before/after, with extension chains
+    ("ip6_ext_tcp", '{E}/{V6}/IPv6ExtHdrHopByHop()/IPv6ExtHdrDestOpt()/'
+                    'IPv6ExtHdrRouting()/TCP(sport=40000, dport=443, '
+                    'flags="PA", seq=5, ack=6)/Raw(b"hello6")'),
+    ("ip6_ext_tcp_nat", '{E}/{V6NAT}/IPv6ExtHdrHopByHop()/'
+                        'IPv6ExtHdrDestOpt()/IPv6ExtHdrRouting()/'
+                        'TCP(sport=1025, dport=8443, flags="PA", seq=5, '
+                        'ack=6)/Raw(b"hello6")'),
+    ("ip6_udp", '{E}/{V6}/UDP(sport=40001, dport=53)/Raw(b"q6")'),
+    ("ip6_udp_nat", '{E}/{V6NAT}/UDP(sport=1026, dport=5353)/Raw(b"q6")'),
+    ("ip6_echo_nat", '{E}/{V6NAT}/ICMPv6EchoRequest(id=1027, seq=1)'),
+    ("ip6_frag_first_nat", '{E}/{V6NAT}/IPv6ExtHdrFragment(m=1, offset=0, '
+                           'id=9)/UDP(sport=1026, dport=5353)/'
+                           'Raw(b"y" * 32)'),
+    ("ip6_frag_last_nat", '{E}/{V6NAT}/IPv6ExtHdrFragment(nh=17, m=0, '
+                          'offset=5, id=9)/Raw(b"z" * 16)'),
+    # ef_pkt_icmp6_echo_reply(ip6_echo_data)
+    ("ip6_echo_data", '{E}/{V6}/ICMPv6EchoRequest(id=0x4321, seq=2, '
+                      'data=b"ping6data")'),
+    ("ip6_echo_answer", '{E}/IPv6(src="2001:db8::10", dst="2001:db8::1", '
+                        'hlim=64)/ICMPv6EchoReply(id=0x4321, seq=2, '
+                        'data=b"ping6data")'),
+    # Neighbor Discovery built by lib/pkt and received from peers
+    ("nd_ns_built", 'Ether(src="02:00:00:00:00:02", dst="33:33:ff:00:00:01")/'
+                    'IPv6(src="2001:db8::10", dst="ff02::1:ff00:1", '
+                    'hlim=255)/ICMPv6ND_NS(tgt="2001:db8::1")/'
+                    'ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:02")'),
+    ("nd_na_built", 'Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01")/'
+                    'IPv6(src="2001:db8::10", dst="2001:db8::1", hlim=255)/'
+                    'ICMPv6ND_NA(tgt="2001:db8::10", R=0, S=1, O=1)/'
+                    'ICMPv6NDOptDstLLAddr(lladdr="02:00:00:00:00:02")'),
+    ("nd_ns_peer", 'Ether(src="02:00:00:00:00:01", dst="33:33:ff:00:00:10")/'
+                   'IPv6(src="2001:db8::1", dst="ff02::1:ff00:10", '
+                   'hlim=255)/ICMPv6ND_NS(tgt="2001:db8::10")/'
+                   'ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:01")'),
+    ("nd_na_peer", 'Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")/'
+                   'IPv6(src="2001:db8::1", dst="2001:db8::10", hlim=255)/'
+                   'ICMPv6ND_NA(tgt="2001:db8::1", R=1, S=1, O=0)/'
+                   'ICMPv6NDOptDstLLAddr(lladdr="02:00:00:00:00:01")'),
+    ("nd_ns_dad", 'Ether(src="02:00:00:00:00:01", dst="33:33:ff:00:00:10")/'
+                  'IPv6(src="::", dst="ff02::1:ff00:10", hlim=255)/'
+                  'ICMPv6ND_NS(tgt="2001:db8::10")'),
+    # ICMPv6 error builder: originals (IPv6 only) and expected errors
+    ("big6_tcp_l3", 'IPv6(src="2001:db8::1", dst="fd00:10:244::5")/'
+                    'TCP(sport=40000, dport=8080, flags="PA", seq=1, ack=1)/'
+                    'Raw(b"d" * 1400)'),
+    ("err6_ptb", 'IPv6(src="2001:db8::fe", dst="2001:db8::1", tc=0xc0, '
+                 'hlim=64)/ICMPv6PacketTooBig(mtu=1280)/'
+                 'Raw(bytes(IPv6(src="2001:db8::1", dst="fd00:10:244::5")/'
+                 'TCP(sport=40000, dport=8080, flags="PA", seq=1, ack=1)/'
+                 'Raw(b"d" * 1400))[:1232])'),
+    ("small6_udp_l3", 'IPv6(src="2001:db8::1", dst="fd00:10:244::5", '
+                      'hlim=1)/IPv6ExtHdrDestOpt()/'
+                      'UDP(sport=33434, dport=33435)/Raw(b"trace")'),
+    ("err6_ttl_small", 'IPv6(src="2001:db8::fe", dst="2001:db8::1", '
+                       'tc=0xc0, hlim=64)/ICMPv6TimeExceeded(code=0)/'
+                       'IPv6(src="2001:db8::1", dst="fd00:10:244::5", '
+                       'hlim=1)/IPv6ExtHdrDestOpt()/'
+                       'UDP(sport=33434, dport=33435)/Raw(b"trace")'),
+    ("err6_port_unreach", 'IPv6(src="2001:db8::fe", dst="2001:db8::1", '
+                          'tc=0xc0, hlim=64)/ICMPv6DestUnreach(code=4)/'
+                          'IPv6(src="2001:db8::1", dst="fd00:10:244::5", '
+                          'hlim=1)/IPv6ExtHdrDestOpt()/'
+                          'UDP(sport=33434, dport=33435)/Raw(b"trace")'),
     # ICMP errors about NAT'd flows, and their translations
     ("icmp_unreach_udp", '{E}/IP(src="10.244.1.5", dst="192.168.0.1", id=5)/'
                          'ICMP(type=3, code=3)/IP(src="192.168.0.1", '

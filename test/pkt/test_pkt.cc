@@ -576,6 +576,23 @@ bad_cases()
 	v.push_back({ "ext hdr len", b, EF_PKT_ERR_IP6_EXT_TRUNC });
 	v.push_back({ "ext chain 9", vec(ip6_chain9),
 		      EF_PKT_ERR_IP6_EXT_CHAIN });
+	b = vec(ip6_frag_first);
+	put16(b, 18, 4);	/* 4 of the 8 fragment header bytes */
+	b.resize(14 + 40 + 4);
+	v.push_back({ "frag hdr cut", b, EF_PKT_ERR_IP6_FRAG_TRUNC });
+	/* two destination options headers of 136 bytes each, then UDP */
+	b = Bytes(ip6_chain8, ip6_chain8 + 14 + 40);
+	b.resize(14 + 40 + 2 * 136 + 8, 0);
+	b[14 + 40] = 60;
+	b[14 + 40 + 1] = 16;
+	b[14 + 40 + 136] = 17;
+	b[14 + 40 + 136 + 1] = 16;
+	put16(b, 18, (uint16_t)(b.size() - 14 - 40));
+	v.push_back({ "ext > 256 bytes", b, EF_PKT_ERR_IP6_EXT_LEN });
+	b = vec(ip6_ext_udp);
+	b[14 + 40] = 0;	/* routing header says: hop-by-hop next */
+	b[14 + 48] = 0;
+	v.push_back({ "hop-by-hop second", b, EF_PKT_ERR_IP6_HBH_POS });
 	b = vec(tcp_syn);
 	put16(b, 16, 20 + 12);
 	v.push_back({ "tcp cut by IP length", b, EF_PKT_ERR_TCP_TRUNC });
@@ -1220,6 +1237,332 @@ TEST(IcmpErrorBuild, RefusesWhatRfc1122Forbids)
 					      e.size(), 3, 3, 0, 1));
 }
 
+/* ===================== IPv6 (issue 12) ===================== */
+
+void
+addr6(const char *s, uint8_t out[16])
+{
+	ASSERT_EQ(1, inet_pton(AF_INET6, s, out)) << s;
+}
+
+/* nat6 of in must give want byte for byte (scapy computed its sums). */
+void
+expect_nat6(const Bytes &in, const Bytes &want, const char *src,
+	    uint16_t sport, const char *dst, uint16_t dport)
+{
+	struct ef_pkt_meta m, mw;
+	uint8_t s6[16], d6[16];
+	Heap h(in);
+
+	addr6(src, s6);
+	addr6(dst, d6);
+	ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(h.data(), h.size(), &m));
+	ef_pkt_nat6(h.data(), &m, s6, htons(sport), d6, htons(dport));
+	expect_bytes(want, h.data(), h.size());
+	ASSERT_EQ(EF_PKT_OK, parse(want, &mw));
+	EXPECT_TRUE(ef_addr_eq(&mw.src, &m.src));
+	EXPECT_TRUE(ef_addr_eq(&mw.dst, &m.dst));
+	EXPECT_EQ(mw.sport, m.sport);
+	EXPECT_EQ(mw.dport, m.dport);
+}
+
+TEST(Ip6, ExtensionChainUpperLayer)
+{
+	struct ef_pkt_meta m;
+
+	PARSE_OK(vec(ip6_ext_tcp), m);
+	EXPECT_EQ(EF_PKT_F_IP6_EXT | EF_PKT_F_L4, m.flags);
+	EXPECT_EQ(6, m.proto);
+	EXPECT_EQ(14 + 40 + 24, m.l4_off);
+	EXPECT_EQ(20 + 6, m.l4_len);
+	EXPECT_EQ(0x18, m.tcp_flags);
+	EXPECT_TRUE(ef_pkt_l4_csum_ok(ip6_ext_tcp, &m));
+
+	uint8_t proto;
+	uint32_t l4;
+	uint16_t frag;
+
+	EXPECT_EQ(0, ef_pkt_ip6_upper(ip6_ext_tcp + 14, sizeof(ip6_ext_tcp) - 14,
+				      &proto, &l4, &frag));
+	EXPECT_EQ(6, proto);
+	EXPECT_EQ(64u, l4);
+	EXPECT_EQ(0, frag);
+	EXPECT_EQ(EF_PKT_ERR_IP6_TRUNC,
+		  ef_pkt_ip6_upper(ip6_ext_tcp + 14, 39, &proto, &l4, &frag));
+}
+
+TEST(Ip6, ExtensionBytesBoundIs256)
+{
+	struct ef_pkt_meta m;
+	/* two destination options headers of 128 bytes: exactly 256 */
+	Bytes b(ip6_chain8, ip6_chain8 + 14 + 40);
+
+	b.resize(14 + 40 + 2 * 128 + 8, 0);
+	b[14 + 40] = 60;
+	b[14 + 40 + 1] = 15;
+	b[14 + 40 + 128] = 17;
+	b[14 + 40 + 128 + 1] = 15;
+	put16(b, 18, (uint16_t)(b.size() - 14 - 40));
+	put16(b, b.size() - 4, 8);	/* UDP length */
+	PARSE_OK(b, m);
+	EXPECT_EQ(17, m.proto);
+	EXPECT_EQ(14 + 40 + 256, m.l4_off);
+}
+
+TEST(Ip6, MulticastSourceFlagged)
+{
+	struct ef_pkt_meta m;
+	Bytes b = vec(ip6_udp);
+
+	PARSE_OK(b, m);
+	EXPECT_FALSE(m.flags & EF_PKT_F_BCAST_SRC);
+	b[14 + 8] = 0xff;
+	PARSE_OK(b, m);
+	EXPECT_TRUE(m.flags & EF_PKT_F_BCAST_SRC);
+}
+
+TEST(Ip6, IncrementalAddr6MatchesRecompute)
+{
+	std::mt19937 rng(6);
+
+	for (int it = 0; it < 2000; it++) {
+		uint8_t buf[16 + 16 + 10], n[16];
+		for (auto &x : buf)
+			x = (uint8_t)rng();
+		for (auto &x : n)
+			x = (uint8_t)rng();
+		uint16_t c = (uint16_t)~ef_csum_raw(buf, sizeof(buf), 0);
+		uint16_t c2 = ef_csum_update_addr6(c, buf, n);
+
+		memcpy(buf, n, 16);
+		uint16_t want = (uint16_t)~ef_csum_raw(buf, sizeof(buf), 0);
+		/* equal, or the two ones'-complement zeros */
+		EXPECT_TRUE(c2 == want || (c2 == 0xffff && want == 0) ||
+			    (c2 == 0 && want == 0xffff));
+	}
+}
+
+TEST(Ip6, NatTcpThroughExtensionChain)
+{
+	expect_nat6(vec(ip6_ext_tcp), vec(ip6_ext_tcp_nat), "2001:db8:ff::1",
+		    1025, "fd00:10:244::5", 8443);
+}
+
+TEST(Ip6, NatUdp)
+{
+	expect_nat6(vec(ip6_udp), vec(ip6_udp_nat), "2001:db8:ff::1", 1026,
+		    "fd00:10:244::5", 5353);
+}
+
+TEST(Ip6, NatEchoRequestTakesSportAsIdAndSumsPseudoHeader)
+{
+	expect_nat6(vec(ip6_echo), vec(ip6_echo_nat), "2001:db8:ff::1", 1027,
+		    "fd00:10:244::5", 9);
+}
+
+TEST(Ip6, NatFragments)
+{
+	/* first: L4 sum moves as the whole datagram's; last: addresses only */
+	expect_nat6(vec(ip6_frag_first), vec(ip6_frag_first_nat),
+		    "2001:db8:ff::1", 1026, "fd00:10:244::5", 5353);
+	expect_nat6(vec(ip6_frag_last), vec(ip6_frag_last_nat),
+		    "2001:db8:ff::1", 1026, "fd00:10:244::5", 5353);
+}
+
+TEST(Ip6, FillCsums6ReproducesScapy)
+{
+	for (const Bytes &f : { vec(ip6_ext_tcp), vec(ip6_udp), vec(ip6_echo),
+				vec(nd_na_peer), vec(icmp6_unreach_udp) }) {
+		struct ef_pkt_meta m;
+		Heap h(f);
+
+		ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(h.data(), h.size(), &m));
+		h.data()[m.l4_off + (m.proto == 6 ? 16 : m.proto == 17 ? 6 : 2)] ^= 0x5a;
+		EXPECT_FALSE(ef_pkt_l4_csum_ok(h.data(), &m));
+		ef_pkt_fill_csums6(h.data(), &m);
+		expect_bytes(f, h.data(), h.size());
+	}
+}
+
+TEST(Ip6, EchoReplyMatchesScapy)
+{
+	struct ef_pkt_meta m;
+	Heap h(vec(ip6_echo_data));
+
+	ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(h.data(), h.size(), &m));
+	ASSERT_EQ(0, ef_pkt_icmp6_echo_reply(h.data(), &m));
+	expect_bytes(vec(ip6_echo_answer), h.data(), h.size());
+	EXPECT_TRUE(ip6_eq(m.src, "2001:db8::10"));
+	EXPECT_EQ(129, m.icmp_type);
+	/* a reply, or a request to a group, is not answered */
+	EXPECT_EQ(-EINVAL, ef_pkt_icmp6_echo_reply(h.data(), &m));
+	Bytes b = vec(ip6_echo_data);
+	b[14 + 24] = 0xff;
+	ASSERT_EQ(EF_PKT_OK, parse(b, &m));
+	EXPECT_EQ(-EINVAL, ef_pkt_icmp6_echo_reply(b.data(), &m));
+}
+
+TEST(Ip6, SolicitedNodeGroup)
+{
+	uint8_t t[16], g[16], want[16];
+
+	addr6("2001:db8::abcd:1234:5678", t);
+	ef_addr6_solicited_node(t, g);
+	addr6("ff02::1:ff34:5678", want);
+	EXPECT_EQ(0, memcmp(g, want, 16));
+}
+
+TEST(Ndp, BuildNsMatchesScapy)
+{
+	const uint8_t mac[6] = { 2, 0, 0, 0, 0, 2 };
+	uint8_t out[128], src[16], tgt[16];
+
+	addr6("2001:db8::10", src);
+	addr6("2001:db8::1", tgt);
+	uint32_t n = ef_pkt_build_ndp_ns(out, mac, src, tgt);
+	expect_bytes(vec(nd_ns_built), out, n);
+}
+
+TEST(Ndp, BuildNaMatchesScapy)
+{
+	const uint8_t mac[6] = { 2, 0, 0, 0, 0, 2 };
+	const uint8_t peer[6] = { 2, 0, 0, 0, 0, 1 };
+	uint8_t out[128], src[16], dst[16];
+
+	addr6("2001:db8::10", src);
+	addr6("2001:db8::1", dst);
+	uint32_t n = ef_pkt_build_ndp_na(out, mac, peer, src, dst, src,
+					 EF_PKT_NA_F_SOLICITED |
+					 EF_PKT_NA_F_OVERRIDE);
+	expect_bytes(vec(nd_na_built), out, n);
+}
+
+TEST(Ndp, ParseNsAndNaFromPeers)
+{
+	struct ef_pkt_meta m;
+	struct ef_pkt_ndp nd;
+	const uint8_t peer[6] = { 2, 0, 0, 0, 0, 1 };
+	uint8_t t[16];
+
+	PARSE_OK(vec(nd_ns_peer), m);
+	ASSERT_EQ(0, ef_pkt_ndp_parse(nd_ns_peer, &m, &nd));
+	EXPECT_EQ(EF_PKT_ND_NS, nd.type);
+	addr6("2001:db8::10", t);
+	EXPECT_EQ(0, memcmp(t, nd.target, 16));
+	ASSERT_TRUE(nd.has_lladdr);
+	EXPECT_EQ(0, memcmp(peer, nd.lladdr, 6));
+
+	PARSE_OK(vec(nd_na_peer), m);
+	ASSERT_EQ(0, ef_pkt_ndp_parse(nd_na_peer, &m, &nd));
+	EXPECT_EQ(EF_PKT_ND_NA, nd.type);
+	EXPECT_EQ(EF_PKT_NA_F_ROUTER | EF_PKT_NA_F_SOLICITED, nd.flags);
+	ASSERT_TRUE(nd.has_lladdr);
+	EXPECT_EQ(0, memcmp(peer, nd.lladdr, 6));
+
+	/* duplicate address detection: from ::, no option */
+	PARSE_OK(vec(nd_ns_dad), m);
+	ASSERT_EQ(0, ef_pkt_ndp_parse(nd_ns_dad, &m, &nd));
+	EXPECT_FALSE(nd.has_lladdr);
+}
+
+TEST(Ndp, ParseRejectsWhatRfc4861Forbids)
+{
+	struct ef_pkt_meta m;
+	struct ef_pkt_ndp nd;
+	Bytes b;
+
+	b = vec(nd_ns_peer);
+	b[14 + 7] = 254;	/* forwarded: hop limit not 255 */
+	ASSERT_EQ(EF_PKT_OK, parse(b, &m));
+	EXPECT_EQ(-EINVAL, ef_pkt_ndp_parse(b.data(), &m, &nd));
+	b = vec(nd_ns_peer);
+	b[14 + 40 + 4] ^= 1;	/* checksum */
+	ASSERT_EQ(EF_PKT_OK, parse(b, &m));
+	EXPECT_EQ(-EINVAL, ef_pkt_ndp_parse(b.data(), &m, &nd));
+	b = vec(nd_ns_peer);
+	b[14 + 40 + 24 + 1] = 0;	/* zero-length option */
+	{
+		Heap h(b);
+		ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(h.data(), h.size(), &m));
+		ef_pkt_fill_csums6(h.data(), &m);
+		EXPECT_EQ(-EINVAL, ef_pkt_ndp_parse(h.data(), &m, &nd));
+	}
+	b = vec(nd_ns_peer);
+	b[14 + 40 + 8] = 0xff;	/* multicast target */
+	{
+		Heap h(b);
+		ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(h.data(), h.size(), &m));
+		ef_pkt_fill_csums6(h.data(), &m);
+		EXPECT_EQ(-EINVAL, ef_pkt_ndp_parse(h.data(), &m, &nd));
+	}
+	PARSE_OK(vec(ip6_echo), m);
+	EXPECT_EQ(-EINVAL, ef_pkt_ndp_parse(ip6_echo, &m, &nd));
+}
+
+TEST(Icmp6ErrorBuild, PacketTooBigQuotes1232)
+{
+	uint8_t out[1500], src[16];
+
+	addr6("2001:db8::fe", src);
+	int n = ef_pkt_build_icmp6_error(out, sizeof(out), big6_tcp_l3,
+					 sizeof(big6_tcp_l3), 2, 0, 1280, src);
+	ASSERT_EQ(1280, n);
+	expect_bytes(vec(err6_ptb), out, (size_t)n);
+}
+
+TEST(Icmp6ErrorBuild, TimeExceededAndPortUnreachQuoteWholeSmallPacket)
+{
+	uint8_t out[1500], src[16];
+
+	addr6("2001:db8::fe", src);
+	int n = ef_pkt_build_icmp6_error(out, sizeof(out), small6_udp_l3,
+					 sizeof(small6_udp_l3), 3, 0, 0, src);
+	ASSERT_GT(n, 0);
+	expect_bytes(vec(err6_ttl_small), out, (size_t)n);
+	n = ef_pkt_build_icmp6_error(out, sizeof(out), small6_udp_l3,
+				     sizeof(small6_udp_l3), 1, 4, 0, src);
+	ASSERT_GT(n, 0);
+	expect_bytes(vec(err6_port_unreach), out, (size_t)n);
+}
+
+TEST(Icmp6ErrorBuild, RefusesWhatRfc4443Forbids)
+{
+	uint8_t out[1500], src[16];
+	Bytes b;
+
+	addr6("2001:db8::fe", src);
+	/* about an ICMPv6 error (the quoted one of icmp6_unreach_udp) */
+	b = Bytes(icmp6_unreach_udp + 14, icmp6_unreach_udp +
+		  sizeof(icmp6_unreach_udp));
+	EXPECT_EQ(-EINVAL, ef_pkt_build_icmp6_error(out, sizeof(out), b.data(),
+						    b.size(), 3, 0, 0, src));
+	/* an echo request is fine to complain about */
+	b = Bytes(ip6_echo + 14, ip6_echo + sizeof(ip6_echo));
+	EXPECT_GT(ef_pkt_build_icmp6_error(out, sizeof(out), b.data(),
+					   b.size(), 3, 0, 0, src), 0);
+	/* to a group: only packet too big */
+	b = Bytes(small6_udp_l3, small6_udp_l3 + sizeof(small6_udp_l3));
+	b[24] = 0xff;
+	EXPECT_EQ(-EINVAL, ef_pkt_build_icmp6_error(out, sizeof(out), b.data(),
+						    b.size(), 1, 4, 0, src));
+	EXPECT_GT(ef_pkt_build_icmp6_error(out, sizeof(out), b.data(),
+					   b.size(), 2, 0, 1280, src), 0);
+	/* from a group or :: */
+	b = Bytes(small6_udp_l3, small6_udp_l3 + sizeof(small6_udp_l3));
+	b[8] = 0xff;
+	EXPECT_EQ(-EINVAL, ef_pkt_build_icmp6_error(out, sizeof(out), b.data(),
+						    b.size(), 2, 0, 1280, src));
+	memset(&b[8], 0, 16);
+	EXPECT_EQ(-EINVAL, ef_pkt_build_icmp6_error(out, sizeof(out), b.data(),
+						    b.size(), 2, 0, 1280, src));
+	/* not an error type; no room */
+	b = Bytes(small6_udp_l3, small6_udp_l3 + sizeof(small6_udp_l3));
+	EXPECT_EQ(-EINVAL, ef_pkt_build_icmp6_error(out, sizeof(out), b.data(),
+						    b.size(), 128, 0, 0, src));
+	EXPECT_EQ(-ENOSPC, ef_pkt_build_icmp6_error(out, 40 + 8 + 40, b.data(),
+						    b.size(), 3, 0, 0, src));
+}
+
 /* ===================== robustness under ASan ===================== */
 
 const std::vector<Bytes> &
@@ -1235,6 +1578,8 @@ all_frames()
 		vec(icmp_ttl_tcp8), vec(icmp_ttl_tcpfull),
 		vec(icmp_unreach_echo), vec(icmp6_unreach_udp),
 		vec(icmp6_ptb_tcp), vec(arp_req), vec(tcp_ack_data),
+		vec(ip6_ext_tcp), vec(ip6_udp), vec(ip6_echo_data),
+		vec(nd_ns_peer), vec(nd_na_peer), vec(nd_ns_dad),
 	};
 	return v;
 }
@@ -1280,6 +1625,25 @@ exercise(const uint8_t *frame, uint32_t len, const struct ef_pkt_meta &m0)
 		int n = ef_pkt_build_icmp4_error(out, sizeof(out), h.data(),
 						 h.size(), 3, 4, 1280, 1);
 		EXPECT_LE(n, 576);
+	}
+	{
+		static const uint8_t a6[16] = { 0x20, 0x01, 0xd, 0xb8, 1 };
+		struct ef_pkt_ndp nd;
+		uint8_t out6[1400];
+		Heap h(frame, len);
+
+		m = m0;
+		(void)ef_pkt_ndp_parse(h.data(), &m, &nd);
+		ef_pkt_nat6(h.data(), &m, a6, 2, a6, 4);
+		ef_pkt_fill_csums6(h.data(), &m);
+		(void)ef_pkt_icmp6_echo_reply(h.data(), &m);
+		if (m0.l3_off != 0 && len > m0.l3_off) {
+			Heap q(frame + m0.l3_off, len - m0.l3_off);
+			int n = ef_pkt_build_icmp6_error(out6, sizeof(out6),
+							 q.data(), q.size(),
+							 2, 0, 1280, a6);
+			EXPECT_LE(n, 1280);
+		}
 	}
 }
 

@@ -276,3 +276,175 @@ TEST(Route, ManyTablesGetUniqueNames)
 	ef_route_free(a);
 	ef_route_free(b);
 }
+
+/* ===================== IPv6 (issue 12) ===================== */
+
+namespace {
+
+struct V6 {
+	uint8_t b[16];
+};
+
+V6
+ip6(const char *s)
+{
+	V6 v;
+
+	EXPECT_EQ(1, inet_pton(AF_INET6, s, v.b)) << s;
+	return v;
+}
+
+/* A dual-stack interface: IPv4 as today, IPv6 in address6/gateway6. */
+struct ef_cfg_interface
+iface2(const char *port, const char *cidr4, const char *gw4,
+       const char *cidr6, const char *gw6)
+{
+	struct ef_cfg_interface f = iface(port, cidr4, gw4);
+
+	EXPECT_EQ(0, ef_prefix_parse(cidr6, true, &f.address6,
+				     &f.prefix_len6));
+	if (gw6 != nullptr) {
+		EXPECT_EQ(0, ef_addr_parse(gw6, &f.gateway6));
+	}
+	return f;
+}
+
+class Route6Test : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		ifs = { iface2("net_tap0", "198.51.100.1/24", "198.51.100.254",
+			       "2001:db8:1::1/64", "fe80::1"),
+			iface2("net_tap1", "10.0.0.1/24", nullptr,
+			       "fd00::1/64", nullptr) };
+		routes = { route("10.244.1.0/24", "10.0.0.2"),
+			   route("fd00:10:244:1::/64", "fd00::2"),
+			   route("fd00:10:244::/48", "fd00::3"),
+			   route("fd00:10:244:1::99/128", "fd00::4") };
+		t = ef_route_build(ifs.data(), (uint32_t)ifs.size(),
+				   routes.data(), (uint32_t)routes.size(),
+				   SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, t) << rte_strerror(rte_errno);
+	}
+	void TearDown() override { ef_route_free(t); }
+
+	void expect6(const char *dst, int iface, int direct, const char *gw)
+	{
+		struct ef_nexthop6 nh;
+		V6 d = ip6(dst), g = ip6(gw);
+
+		ASSERT_EQ(0, ef_route_lookup6(t, d.b, &nh)) << dst;
+		EXPECT_EQ(iface, nh.iface) << dst;
+		EXPECT_EQ(direct, nh.direct) << dst;
+		EXPECT_EQ(0, memcmp(g.b, nh.gw, 16)) << dst;
+	}
+
+	std::vector<struct ef_cfg_interface> ifs;
+	std::vector<struct ef_cfg_route> routes;
+	struct ef_route_table *t = nullptr;
+};
+
+} /* namespace */
+
+TEST_F(Route6Test, ConnectedRoutesAndLongestPrefix)
+{
+	expect6("2001:db8:1::77", 0, 1, "2001:db8:1::77");
+	expect6("fd00::9", 1, 1, "fd00::9");
+	expect6("fd00:10:244:1::5", 1, 0, "fd00::2");
+	expect6("fd00:10:244:2::5", 1, 0, "fd00::3");
+	expect6("fd00:10:244:1::99", 1, 0, "fd00::4");
+	/* 2 connected + 3 routes + the default */
+	EXPECT_EQ(6u, ef_route_count6(t));
+}
+
+TEST_F(Route6Test, DefaultViaLinkLocalGatewayAndFamiliesApart)
+{
+	struct ef_nexthop nh;
+
+	expect6("2606:4700::1", 0, 0, "fe80::1");
+	/* IPv4 is exactly what it was: 2 connected, 1 route, 1 default */
+	EXPECT_EQ(4u, ef_route_count(t));
+	ASSERT_EQ(0, ef_route_lookup4(t, ip("8.8.8.8"), &nh));
+	EXPECT_EQ(0, nh.iface);
+	EXPECT_EQ(ip("198.51.100.254"), nh.gw);
+}
+
+TEST_F(Route6Test, BulkEqualsSingle)
+{
+	const char *d[] = { "2001:db8:1::1", "fd00::1", "fd00:10:244:1::1",
+			    "fd00:10:244:7::1", "fd00:10:244:1::99", "::1",
+			    "2606:4700::1" };
+	const uint32_t n = 70;	/* crosses a 32-entry slice */
+	std::vector<V6> dst(n);
+	std::vector<struct ef_nexthop6> nh(n);
+	std::vector<int> rc(n);
+
+	for (uint32_t i = 0; i < n; i++)
+		dst[i] = ip6(d[i % 7]);
+	EXPECT_EQ(n, ef_route_lookup6_bulk(t, (uint8_t (*)[16])dst.data(), n,
+					   nh.data(), rc.data()));
+	for (uint32_t i = 0; i < n; i++) {
+		struct ef_nexthop6 one;
+
+		ASSERT_EQ(0, rc[i]);
+		ASSERT_EQ(0, ef_route_lookup6(t, dst[i].b, &one));
+		EXPECT_EQ(0, memcmp(&one, &nh[i], sizeof(one))) << d[i % 7];
+	}
+}
+
+TEST(Route6, Ipv4OnlyTableHasNoIpv6Part)
+{
+	struct ef_cfg_interface f = iface("net_tap0", "10.0.0.1/24",
+					  "10.0.0.254");
+	struct ef_route_table *t = ef_route_build(&f, 1, nullptr, 0,
+						  SOCKET_ID_ANY);
+	struct ef_nexthop6 nh;
+	V6 d = ip6("2001:db8::1");
+	int rc;
+
+	ASSERT_NE(nullptr, t);
+	EXPECT_EQ(0u, ef_route_count6(t));
+	EXPECT_EQ(-ENOENT, ef_route_lookup6(t, d.b, &nh));
+	EXPECT_EQ(0u, ef_route_lookup6_bulk(t, &d.b, 1, &nh, &rc));
+	EXPECT_EQ(-ENOENT, rc);
+	ef_route_free(t);
+}
+
+TEST(Route6, Ipv6OnlyInterfaceAndMissWithoutDefault)
+{
+	struct ef_cfg_interface f = iface("net_tap0", "2001:db8::1/64");
+	struct ef_route_table *t = ef_route_build(&f, 1, nullptr, 0,
+						  SOCKET_ID_ANY);
+	struct ef_nexthop6 nh;
+
+	ASSERT_NE(nullptr, t);
+	EXPECT_EQ(0u, ef_route_count(t));
+	EXPECT_EQ(1u, ef_route_count6(t));
+	EXPECT_EQ(0, ef_route_lookup6(t, ip6("2001:db8::9").b, &nh));
+	EXPECT_EQ(-ENOENT, ef_route_lookup6(t, ip6("2001:db9::9").b, &nh));
+	ef_route_free(t);
+}
+
+TEST(Route6, UnreachableViaAndOffLinkGatewayAreRejected)
+{
+	std::vector<struct ef_cfg_interface> ifs = {
+		iface2("net_tap0", "10.0.0.1/24", nullptr, "fd00::1/64",
+		       nullptr),
+	};
+	std::vector<struct ef_cfg_route> r = {
+		route("fd00:10:244::/48", "fd01::2"),
+	};
+
+	EXPECT_EQ(nullptr, ef_route_build(ifs.data(), 1, r.data(), 1,
+					  SOCKET_ID_ANY));
+	EXPECT_EQ(EINVAL, rte_errno);
+	ASSERT_EQ(0, ef_addr_parse("fd01::1", &ifs[0].gateway6));
+	EXPECT_EQ(nullptr, ef_route_build(ifs.data(), 1, nullptr, 0,
+					  SOCKET_ID_ANY));
+	EXPECT_EQ(EINVAL, rte_errno);
+	/* an IPv4 via for an IPv6 prefix has no subnet to lie in */
+	ASSERT_EQ(0, ef_addr_parse("fd00::fe", &ifs[0].gateway6));
+	r[0].via = ef_addr_v4(0x0a000002);
+	EXPECT_EQ(nullptr, ef_route_build(ifs.data(), 1, r.data(), 1,
+					  SOCKET_ID_ANY));
+}
