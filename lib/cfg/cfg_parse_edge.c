@@ -261,10 +261,10 @@ decap_prefix(struct cfg_ctx *c, const config_setting_t *s, const char *lbl,
 		return false;
 	}
 	out->addr = host;
-	if (len < 32)
-		out->addr.v4 &= htonl(~0u << (32 - len));
 	if (len == 0)
-		out->addr.v4 = 0;
+		out->addr.v4 = 0;	/* no shift by 32 */
+	else if (len < 32)
+		out->addr.v4 &= htonl(~0u << (32 - len));
 	out->len = len;
 	if (!ef_addr_eq(&out->addr, &host)) {
 		cfg_err_at(c, s, "%s: \"%s\" has host bits set (did you mean "
