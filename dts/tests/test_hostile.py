@@ -126,16 +126,30 @@ def build_frames(src_mac, dst_mac, flow_port, flow_seq, flow_ack):
 
 
 def sniff_flow(iface, port, timeout=3.0):
-    """(seq, ack) of one segment the client sends on its flow from port."""
-    from scapy.all import sniff
+    """(port, seq, ack) of one segment the client sends on its flow to
+    port 80 (from port; 0: any port, the first established segment).
+    With port 0 the sniffer starts before the caller's transfer does:
+    "sniffing" on stderr says it is listening, so the test starts the
+    transfer only then and the blast always overlaps it."""
+    from scapy.all import AsyncSniffer
     from scapy.layers.inet import TCP
 
-    pkts = sniff(iface=iface, timeout=timeout, count=1,
-                 lfilter=lambda p: TCP in p and p[TCP].sport == port and
-                 p[TCP].dport == 80)
+    def ours(p):
+        return (TCP in p and p[TCP].dport == 80 and
+                (port == 0 or p[TCP].sport == port) and
+                (p[TCP].flags & 0x12) == 0x10)
+
+    sn = AsyncSniffer(iface=iface, count=1, lfilter=ours, store=True)
+    sn.start()
+    sys.stderr.write("sniffing\n")
+    sys.stderr.flush()
+    sn.join(timeout)
+    if sn.running:
+        sn.stop()
+    pkts = sn.results or []
     if not pkts:
-        return None, None
-    return pkts[0][TCP].seq, pkts[0][TCP].ack
+        return port, None, None
+    return pkts[0][TCP].sport, pkts[0][TCP].seq, pkts[0][TCP].ack
 
 
 def sender_main(argv):
@@ -143,7 +157,9 @@ def sender_main(argv):
     ap.add_argument("--iface", required=True)
     ap.add_argument("--dst-mac", required=True)
     ap.add_argument("--count", type=int, default=PER_CLASS)
-    ap.add_argument("--flow-port", type=int, default=0)
+    ap.add_argument("--flow-port", type=int, default=-1,
+                    help="the transfer's client port (0: the first "
+                    "established flow to port 80 seen; -1: no flow)")
     ap.add_argument("--gap-us", type=int, default=0,
                     help="pause between frames (0: full speed)")
     ap.add_argument("--only", help="send this class only")
@@ -151,8 +167,10 @@ def sender_main(argv):
     with open("/sys/class/net/%s/address" % args.iface) as fh:
         src_mac = fh.read().strip()
     seq = ack = None
-    if args.flow_port:
-        seq, ack = sniff_flow(args.iface, args.flow_port)
+    if args.flow_port >= 0:
+        args.flow_port, seq, ack = sniff_flow(
+            args.iface, args.flow_port,
+            timeout=30.0 if args.flow_port == 0 else 3.0)
     frames = build_frames(src_mac, args.dst_mac,
                           args.flow_port if seq is not None else 0,
                           seq or 0, ack or 0)
@@ -189,20 +207,7 @@ def lb_mac(t):
     raise AssertionError("no neighbour entry for edgefwd: %s" % cp.stdout)
 
 
-def flow_port(t, timeout=10.0):
-    """Client port of the established connection to LB:80."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        cp = t.exec("cl", ["ss", "-Htn", "state", "established",
-                           "dst", LB + ":80"], check=False)
-        for line in cp.stdout.splitlines():
-            local = line.split()[-2]
-            return int(local.rsplit(":", 1)[1])
-        time.sleep(0.02)
-    raise AssertionError("the transfer never connected")
-
-
-def sender_argv(mac, count, port=0, only=None, gap_us=0):
+def sender_argv(mac, count, port=-1, only=None, gap_us=0):
     argv = ["env", "PYTHONPATH=%s" % topo.REPO, topo.PYTHON, "-m",
             "dts.tests.test_hostile", "--iface", "dtap0", "--dst-mac", mac,
             "--count", str(count), "--flow-port", str(port),
@@ -258,21 +263,31 @@ if pytest is not None:
         t = lb
         mac = lb_mac(t)
         before = t.dataplane.telemetry("/edgefwd/stats")["drops"]
-        xfer = subprocess.Popen(
-            ["ip", "netns", "exec", t.ns["cl"], topo.PYTHON,
-             topo.PEERS / "client.py", "blob", "http://%s/blob" % LB,
-             "--size", str(BLOB), "--timeout", "20"],
+        # the sender sniffs first, then the transfer starts: the blast is
+        # sent as soon as the transfer's first segment is seen, however
+        # long scapy took to load on a busy machine
+        sender = subprocess.Popen(
+            ["ip", "netns", "exec", t.ns["cl"]] +
+            sender_argv(mac, PER_CLASS, 0),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        xfer = None
         try:
-            port = flow_port(t)
-            cp = t.exec("cl", sender_argv(mac, PER_CLASS, port),
-                        timeout=120)
-            blast = json.loads(cp.stdout)
+            line = sender.stderr.readline()
+            assert line.strip() == "sniffing", line + sender.stderr.read()
+            xfer = subprocess.Popen(
+                ["ip", "netns", "exec", t.ns["cl"], topo.PYTHON,
+                 topo.PEERS / "client.py", "blob", "http://%s/blob" % LB,
+                 "--size", str(BLOB), "--timeout", "20"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            sout, serr = sender.communicate(timeout=120)
+            assert sender.returncode == 0, serr
+            blast = json.loads(sout)
             blast_end = time.monotonic()
             out, err = xfer.communicate(timeout=120)
         finally:
-            if xfer.poll() is None:
-                xfer.kill()
+            for p in (sender, xfer):
+                if p is not None and p.poll() is None:
+                    p.kill()
         done = time.monotonic()
         r = json.loads(out)
         print("hostile: %d frames in %.2f s while %d MB moved at %.1f MB/s"
