@@ -207,6 +207,20 @@ def lb_mac(t):
     raise AssertionError("no neighbour entry for edgefwd: %s" % cp.stdout)
 
 
+def flow_port(t, timeout=10.0):
+    """Client port of the established connection to LB:80 (test_fulltable
+    uses it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cp = t.exec("cl", ["ss", "-Htn", "state", "established",
+                           "dst", LB + ":80"], check=False)
+        for line in cp.stdout.splitlines():
+            local = line.split()[-2]
+            return int(local.rsplit(":", 1)[1])
+        time.sleep(0.02)
+    raise AssertionError("the transfer never connected")
+
+
 def sender_argv(mac, count, port=-1, only=None, gap_us=0):
     argv = ["env", "PYTHONPATH=%s" % topo.REPO, topo.PYTHON, "-m",
             "dts.tests.test_hostile", "--iface", "dtap0", "--dst-mac", mac,

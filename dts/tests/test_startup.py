@@ -44,6 +44,15 @@ def ns(run_prefix):
     subprocess.run(["ip", "netns", "del", name], check=False)
 
 
+@pytest.fixture(autouse=True)
+def no_runtime_dir_left(run_prefix):
+    """Each edgefwd these tests start (and kill) uses the runtime dir
+    <prefix>st: remove it after every test (scripts/test.sh fails a run
+    that leaves an ef* runtime dir behind)."""
+    yield
+    shutil.rmtree(topo.DPDK_RUN_DIR / (run_prefix + "st"), ignore_errors=True)
+
+
 def write(tmp_path, port="net_ring0", mbufs=4095):
     p = tmp_path / "t.conf"
     p.write_text(CONF % (port, mbufs))
