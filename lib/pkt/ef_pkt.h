@@ -319,7 +319,8 @@ int ef_pkt_icmp6_echo_reply(uint8_t *frame, struct ef_pkt_meta *m);
 #define EF_PKT_NA_F_SOLICITED	0x40
 #define EF_PKT_NA_F_OVERRIDE	0x20
 
-/* ff02::1:ffXX:XXXX for target (RFC 4291 2.7.1). Any thread. */
+/* The solicited-node group of target: ff02::1:ff00:0/104 with the
+ * target's low 24 bits (RFC 4291 2.7.1). Any thread. */
 void ef_addr6_solicited_node(const uint8_t target[16], uint8_t out[16]);
 
 /*
