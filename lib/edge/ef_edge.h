@@ -352,6 +352,7 @@ struct ef_edge_node {
 	uint32_t weight;	/* ef_edge_node_weight(); 0 = no new flows */
 	bool healthy;		/* false: down, its flows re-pick */
 	bool draining;		/* healthCheckNodePort said 503 */
+	uint32_t slot;		/* ef_edge_ctr_slot(): its counters */
 };
 
 /* What the control lcore knows of a node for one service. */
@@ -395,6 +396,7 @@ struct ef_edge_lb_node {
 	uint8_t healthy;
 	uint8_t draining;
 	uint16_t pad;
+	uint32_t slot;		/* counters of (service, node), see below */
 };
 
 struct ef_edge_lb {
@@ -432,6 +434,35 @@ ef_edge_lb_pick(const struct ef_edge_lb *lb, uint32_t hash)
 /* Index of the node with address addr, or EF_EDGE_NO_NODE (binary
  * search). Any thread. */
 uint32_t ef_edge_lb_find(const struct ef_edge_lb *lb, uint32_t addr);
+
+/* ------------------------------------------------------------------ */
+/* Per (service, node) counters                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Each (service, node) pair of an edge service has a counter slot, the
+ * same for the life of the process (a reload or a new node table keeps
+ * it), stored in ef_edge_node.slot / ef_edge_lb_node.slot. Every worker's
+ * flow table holds EF_EDGE_CTR_SLOTS counters of its own, written only by
+ * that worker (no atomics), summed by the control lcore on read.
+ * Distinct pairs beyond EF_EDGE_CTR_SLOTS get EF_EDGE_NO_SLOT: they are
+ * steered as usual, their counters read 0 (logged once).
+ */
+#define EF_EDGE_CTR_SLOTS 16384u
+#define EF_EDGE_NO_SLOT UINT32_MAX
+
+struct ef_edge_node_ctr {
+	uint64_t packets;	/* sent to the node (ef_edge_flows_count()) */
+	int64_t flows;		/* active flow entries pointing at the node */
+};
+
+/*
+ * Slot of (svc: the caller's stable service id, addr: node address,
+ * network order): the one given before, or the next free one, or
+ * EF_EDGE_NO_SLOT when EF_EDGE_CTR_SLOTS pairs have been given (or out of
+ * memory). Process-wide registry. Control lcore only.
+ */
+uint32_t ef_edge_ctr_slot(uint32_t svc, uint32_t addr);
 
 /* ------------------------------------------------------------------ */
 /* Flow table                                                          */
@@ -479,6 +510,7 @@ struct ef_edge_flow {
 	uint8_t flags;		/* EF_EDGE_FLOW_F_* */
 	uint8_t pad;
 	uint32_t svc;		/* caller's: service id (telemetry) */
+	uint32_t slot;		/* counter slot its node had when chosen */
 };
 
 /* Default timeout after a FIN or RST, seconds: long enough for the last
@@ -568,6 +600,29 @@ ef_edge_flows_stats(const struct ef_edge_flows *ft);
 
 /* Capacity of the table. Any thread. */
 uint32_t ef_edge_flows_capacity(const struct ef_edge_flows *ft);
+
+/*
+ * The table's EF_EDGE_CTR_SLOTS per (service, node) counters. Flows are
+ * maintained by the table itself (an entry counts for the slot of the
+ * node it points at: insert, re-pick, delete, expiry); packets by the
+ * caller once a packet is sent, ef_edge_flows_count(). Owning worker
+ * writes; other threads may read (relaxed loads, ef_edge_flows_ctr_read).
+ */
+struct ef_edge_node_ctr *ef_edge_flows_ctr(struct ef_edge_flows *ft);
+
+/* Count one packet sent to the node of slot (EF_EDGE_NO_SLOT or out of
+ * range: nothing). Owning worker; ctr from ef_edge_flows_ctr(). */
+static inline void
+ef_edge_flows_count(struct ef_edge_node_ctr *ctr, uint32_t slot)
+{
+	if (likely(slot < EF_EDGE_CTR_SLOTS))
+		ctr[slot].packets++;
+}
+
+/* Add slot's counters of table ft to *packets and *flows (relaxed
+ * loads). Any thread. */
+void ef_edge_flows_ctr_read(const struct ef_edge_flows *ft, uint32_t slot,
+			    uint64_t *packets, int64_t *flows);
 
 /* ------------------------------------------------------------------ */
 /* Steering: flow table + Maglev                                       */

@@ -42,6 +42,7 @@ struct ef_edge_flows {
 	uint32_t timeout_ms;
 	uint32_t fin_timeout_ms;
 	struct ef_edge_flows_stats st;
+	struct ef_edge_node_ctr *ctr;	/* EF_EDGE_CTR_SLOTS */
 };
 
 _Static_assert(sizeof(struct ef_edge_flow_key) == 16, "key is 16 bytes");
@@ -97,7 +98,10 @@ ef_edge_flows_create(const struct ef_edge_flows_params *p)
 	ft->v = rte_zmalloc_socket("ef_edge_flow_v",
 				   sizeof(ft->v[0]) * p->capacity,
 				   RTE_CACHE_LINE_SIZE, p->socket_id);
-	if (ft->h == NULL || ft->v == NULL) {
+	ft->ctr = rte_zmalloc_socket("ef_edge_ctr",
+				     sizeof(ft->ctr[0]) * EF_EDGE_CTR_SLOTS,
+				     RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (ft->h == NULL || ft->v == NULL || ft->ctr == NULL) {
 		ef_edge_flows_free(ft);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -117,6 +121,7 @@ ef_edge_flows_free(struct ef_edge_flows *ft)
 		return;
 	rte_hash_free(ft->h);
 	rte_free(ft->v);
+	rte_free(ft->ctr);
 	rte_free(ft);
 }
 
@@ -149,6 +154,14 @@ ef_edge_flows_lookup(struct ef_edge_flows *ft, const struct ef_edge_flow_key *k)
 	return pos >= 0 && (uint32_t)pos < ft->capacity ? &ft->v[pos] : NULL;
 }
 
+/* The flow count of f's slot goes up (d = 1) or down (d = -1). */
+static inline void
+flow_count(struct ef_edge_flows *ft, const struct ef_edge_flow *f, int d)
+{
+	if (likely(f->slot < EF_EDGE_CTR_SLOTS))
+		ft->ctr[f->slot].flows += d;
+}
+
 /* Insert a key known to be absent (one hash probe less than the public
  * insert, which checks). */
 static struct ef_edge_flow *
@@ -173,6 +186,8 @@ insert_new(struct ef_edge_flows *ft, const struct ef_edge_flow_key *k,
 	f->last_ms = now_ms;
 	f->flags = F_IN_USE;
 	f->svc = svc;
+	f->slot = lb->nodes[node_idx].slot;
+	flow_count(ft, f, 1);
 	ft->st.created++;
 	ft->st.active++;
 	*err = 0;
@@ -198,6 +213,7 @@ ef_edge_flows_insert(struct ef_edge_flows *ft, const struct ef_edge_flow_key *k,
 static void
 release(struct ef_edge_flows *ft, struct ef_edge_flow *f)
 {
+	flow_count(ft, f, -1);
 	f->flags = 0;
 	ft->st.deleted++;
 	ft->st.active--;
@@ -260,6 +276,22 @@ ef_edge_flows_capacity(const struct ef_edge_flows *ft)
 	return ft->capacity;
 }
 
+struct ef_edge_node_ctr *
+ef_edge_flows_ctr(struct ef_edge_flows *ft)
+{
+	return ft->ctr;
+}
+
+void
+ef_edge_flows_ctr_read(const struct ef_edge_flows *ft, uint32_t slot,
+		       uint64_t *packets, int64_t *flows)
+{
+	if (ft == NULL || slot >= EF_EDGE_CTR_SLOTS)
+		return;
+	*packets += __atomic_load_n(&ft->ctr[slot].packets, __ATOMIC_RELAXED);
+	*flows += __atomic_load_n(&ft->ctr[slot].flows, __ATOMIC_RELAXED);
+}
+
 static inline void
 note_flags(struct ef_edge_flow *f, uint8_t tcp_flags, uint32_t now_ms)
 {
@@ -300,10 +332,13 @@ ef_edge_steer(struct ef_edge_flows *ft, const struct ef_edge_lb *lb,
 		pick = ef_edge_lb_pick(lb, hash);
 		if (pick == EF_EDGE_NO_NODE)
 			return EF_EDGE_STEER_NO_NODE;
+		flow_count(ft, f, -1);
 		f->node_addr = lb->nodes[pick].addr;
 		f->node_idx = (uint16_t)pick;
 		f->lb_gen = lb->gen;
 		f->svc = svc;
+		f->slot = lb->nodes[pick].slot;
+		flow_count(ft, f, 1);
 		if (reopen)
 			f->flags &= (uint8_t)~EF_EDGE_FLOW_F_CLOSING;
 		else

@@ -126,6 +126,7 @@ ef_edge_lb_build(const struct ef_edge_node *nodes, uint32_t n, uint32_t gen)
 		lb->nodes[i].weight = nodes[i].weight;
 		lb->nodes[i].healthy = nodes[i].healthy;
 		lb->nodes[i].draining = nodes[i].draining;
+		lb->nodes[i].slot = nodes[i].slot;
 	}
 	qsort(lb->nodes, n, sizeof(lb->nodes[0]), node_cmp);
 	for (uint32_t i = 0; i < n; i++) {

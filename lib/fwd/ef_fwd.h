@@ -262,6 +262,7 @@ struct ef_fwd_worker {
 	uint32_t icmp_last_ms;
 	uint32_t now_ms;
 	struct ef_edge_flows *edge_flows; /* client tuple -> node (edge) */
+	struct ef_edge_node_ctr *edge_ctr; /* its per (service, node) ones */
 	uint16_t edge_ip_id;		/* outer IPv4 ID of non-DF tunnels */
 	struct ef_fwd_cmd *cmd_cur;	/* command in progress, or NULL */
 	uint32_t cmd_cursor;		/* its next flow slot */
@@ -295,6 +296,15 @@ struct ef_fwd_worker {
 struct ef_fwd_worker *ef_fwd_worker_create(struct ef_fwd_shared *sh,
 					   uint32_t idx, unsigned int lcore_id,
 					   uint32_t n_svc_ids, int socket_id);
+
+/*
+ * Counters of (service, node) counter slot (ef_edge_node.slot) summed over
+ * the workers: packets sent to the node for the service, and its active
+ * edge flow entries (never negative). Zeros for EF_EDGE_NO_SLOT. Control
+ * lcore (relaxed loads; the workers keep counting).
+ */
+void ef_fwd_edge_node_counts(const struct ef_fwd_shared *sh, uint32_t slot,
+			     uint64_t *packets, uint64_t *flows);
 
 /* Create the rings between workers once all workers exist. 0 / -errno. */
 int ef_fwd_connect(struct ef_fwd_shared *sh);

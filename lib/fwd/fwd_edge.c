@@ -98,7 +98,7 @@ ef_fwd_decap(struct ef_fwd_worker *w, struct rte_mbuf *m,
  */
 static void
 to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
-	uint32_t node, uint32_t hash, uint32_t svc_id)
+	uint32_t node, uint32_t hash, uint32_t svc_id, uint32_t slot)
 {
 	const struct ef_cfg_edge *ec = &w->gen->cfg->edge;
 	unsigned int fwd = (unsigned int)ec->forwarding;
@@ -152,6 +152,8 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	w->c.encap_packets++;
 	if (likely(svc_id < w->n_svc_ids))
 		w->svc_packets[svc_id]++;
+	if (likely(w->edge_ctr != NULL))
+		ef_edge_flows_count(w->edge_ctr, slot);
 	if (likely(fit == EF_EDGE_FIT_OK)) {
 		if (unlikely(!have_mac))
 			ef_fwd_hold(w, m, nh.iface, nh.gw);
@@ -175,11 +177,12 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 }
 
 /* Node of a packet of (edge or encap) service svc_idx: the flow table's
- * or Maglev's; false once m has been dropped (no node). */
+ * or Maglev's, and its counter slot; false once m has been dropped (no
+ * node). */
 static bool
 steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
       const struct ef_edge_lb *lb, uint32_t svc_id, uint32_t *node,
-      uint32_t *hash)
+      uint32_t *hash, uint32_t *slot)
 {
 	struct ef_edge_flow_key k;
 	struct ef_edge_flow *f = NULL;
@@ -207,6 +210,7 @@ steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
 	if (rc == EF_EDGE_STEER_NEW && likely(svc_id < w->n_svc_ids))
 		w->svc_flows[svc_id]++;
 	*node = lb->nodes[ni].addr;
+	*slot = lb->nodes[ni].slot;
 	return true;
 }
 
@@ -218,15 +222,15 @@ ef_fwd_edge(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	uint32_t svc_idx = g->sps[fe->sp_idx].svc_idx;
 	uint32_t svc_id = g->svcs[svc_idx].stable_id;
 	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, svc_idx);
-	uint32_t node, hash;
+	uint32_t node, hash, slot;
 
 	if (unlikely(lb == NULL)) {
 		drop(w, m, EF_FWD_DROP_NO_ENDPOINT);
 		return;
 	}
-	if (!steer(w, m, pm, lb, svc_id, &node, &hash))
+	if (!steer(w, m, pm, lb, svc_id, &node, &hash, &slot))
 		return;
-	to_node(w, m, pm, node, hash, svc_id);
+	to_node(w, m, pm, node, hash, svc_id, slot);
 }
 
 int
@@ -238,15 +242,15 @@ ef_fwd_encap_remote(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	uint32_t svc_idx = g->sps[fe->sp_idx].svc_idx;
 	uint32_t svc_id = g->svcs[svc_idx].stable_id;
 	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, svc_idx);
-	uint32_t node, hash;
+	uint32_t node, hash, slot;
 
 	if (lb == NULL)
 		return 0;
-	if (!steer(w, m, pm, lb, svc_id, &node, &hash))
+	if (!steer(w, m, pm, lb, svc_id, &node, &hash, &slot))
 		return -1;
 	if (node == self)
 		return 0;
-	to_node(w, m, pm, node, hash, svc_id);
+	to_node(w, m, pm, node, hash, svc_id, slot);
 	return -1;
 }
 
@@ -266,7 +270,24 @@ ef_fwd_edge_flows_create(struct ef_fwd_worker *w, const struct ef_cfg *cfg,
 	p.timeout_s = cfg->edge.flow_timeout;
 	p.socket_id = socket_id;
 	w->edge_flows = ef_edge_flows_create(&p);
-	return w->edge_flows == NULL ? -rte_errno : 0;
+	if (w->edge_flows == NULL)
+		return -rte_errno;
+	w->edge_ctr = ef_edge_flows_ctr(w->edge_flows);
+	return 0;
+}
+
+void
+ef_fwd_edge_node_counts(const struct ef_fwd_shared *sh, uint32_t slot,
+			uint64_t *packets, uint64_t *flows)
+{
+	int64_t f = 0;
+
+	*packets = 0;
+	for (uint32_t i = 0; i < sh->n_workers; i++)
+		if (sh->workers[i] != NULL)
+			ef_edge_flows_ctr_read(sh->workers[i]->edge_flows,
+					       slot, packets, &f);
+	*flows = f > 0 ? (uint64_t)f : 0;
 }
 
 static void

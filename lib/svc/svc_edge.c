@@ -23,6 +23,8 @@
 /* Each build of a node table gets its own number (ef_edge_steer()'s
  * index cache); the control lcore is the only builder. */
 static uint32_t lb_builds;
+/* "out of counter slots" is said once */
+static bool slots_warned;
 
 void
 ef_svc_edge_free(struct ef_svc_edge *e)
@@ -104,6 +106,16 @@ ef_svc_edge_build(struct ef_svc_gen *g, uint32_t s,
 		memcpy(e->nodes[i].name, cn->name,
 		       strnlen(cn->name, sizeof(e->nodes[i].name) - 1));
 		e->nodes[i].addr = cn->address.v4;
+		e->nodes[i].slot = ef_edge_ctr_slot(g->svcs[s].stable_id,
+						    cn->address.v4);
+		if (e->nodes[i].slot == EF_EDGE_NO_SLOT && !slots_warned) {
+			slots_warned = true;
+			EF_SVC_LOG(WARNING, "%s: more than %u (service, node) "
+				   "pairs over this process's life: the flows "
+				   "and packets of the new ones read 0 "
+				   "(restart to count them)", cs->name,
+				   EF_EDGE_CTR_SLOTS);
+		}
 		v->header_weight = -1;
 		v->healthy = true;	/* until the prober says otherwise */
 		pv = prev_view(prev, g->svcs[s].stable_id, cn->address.v4);

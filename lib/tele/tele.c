@@ -614,7 +614,7 @@ cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
 	}
 	sv = &g->svcs[idx];
 	add_service_config(d, sv->cfg);
-	ef_tele_add_edge(d, g, (uint32_t)idx);
+	ef_tele_add_edge(c, d, g, (uint32_t)idx);
 	add_frontends(fes, g, idx);
 	for (uint32_t p = 0; p < sv->n_sp; p++)
 		local = RTE_MAX(local, ef_svc_pool_get(&g->sps[sv->first_sp +

@@ -16,6 +16,7 @@
 #include "ef_cfg.h"
 #include "ef_ctl.h"
 #include "ef_edge.h"
+#include "ef_fwd.h"
 #include "ef_health_node.h"
 #include "ef_svc.h"
 #include "ef_tele.h"
@@ -36,9 +37,10 @@ addr_str(uint32_t addr, char *buf, size_t n)
 }
 
 void
-ef_tele_add_edge(struct rte_tel_data *d, const struct ef_svc_gen *g,
-		 uint32_t svc_idx)
+ef_tele_add_edge(struct ef_ctl *c, struct rte_tel_data *d,
+		 const struct ef_svc_gen *g, uint32_t svc_idx)
 {
+	const struct ef_fwd_shared *sh = ef_ctl_shared(c);
 	const struct ef_cfg_service *cs = g->svcs[svc_idx].cfg;
 	const struct ef_svc_edge *e = g->svcs[svc_idx].edge;
 	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, svc_idx);
@@ -62,6 +64,7 @@ ef_tele_add_edge(struct rte_tel_data *d, const struct ef_svc_gen *g,
 	for (uint32_t i = 0; i < e->n_nodes; i++) {
 		struct rte_tel_data *o = rte_tel_data_alloc();
 		uint32_t li = ef_edge_lb_find(lb, e->nodes[i].addr);
+		uint64_t packets, flows;
 		char a[INET_ADDRSTRLEN];
 		char key[16];
 
@@ -79,6 +82,10 @@ ef_tele_add_edge(struct rte_tel_data *d, const struct ef_svc_gen *g,
 					  e->views[i].draining ? 1 : 0);
 		rte_tel_data_add_dict_u64(o, "ready_endpoints",
 					  e->views[i].ready_endpoints);
+		/* active edge flow entries to the node, packets sent to it */
+		ef_fwd_edge_node_counts(sh, e->nodes[i].slot, &packets, &flows);
+		rte_tel_data_add_dict_u64(o, "flows", flows);
+		rte_tel_data_add_dict_u64(o, "packets", packets);
 		snprintf(key, sizeof(key), "%u", i);
 		rte_tel_data_add_dict_container(nodes, key, o, 0);
 	}

@@ -17,10 +17,11 @@ struct rte_tel_data;
 struct ef_svc_gen;
 struct ef_ctl;
 
-/* tele_edge.c: mode and, for an edge service, its nodes into d (the
- * caller holds the read side). */
-void ef_tele_add_edge(struct rte_tel_data *d, const struct ef_svc_gen *g,
-		      uint32_t svc_idx);
+/* tele_edge.c: mode and, for an edge service, its nodes (with the
+ * workers' flows / packets per node) into d (the caller holds the read
+ * side). */
+void ef_tele_add_edge(struct ef_ctl *c, struct rte_tel_data *d,
+		      const struct ef_svc_gen *g, uint32_t svc_idx);
 
 /* /edgefwd/nodes: per node, paged by offset. */
 int ef_tele_cmd_nodes(struct ef_ctl *c, const char *params,

@@ -472,6 +472,76 @@ TEST_F(Edge, DrainKeepsEstablishedDownRepicks)
 			CLIENT, (uint16_t)(10000 + p), 0x10)), 0)[0].frame));
 }
 
+/* flows / packets of node n (cfg->nodes order) of service 0, summed over
+ * the workers as telemetry and /metrics read them */
+static void
+node_counts(const struct ef_fwd_shared *sh, uint32_t n, uint64_t *packets,
+	    uint64_t *flows)
+{
+	ef_fwd_edge_node_counts(sh, sh->gen->svcs[0].edge->nodes[n].slot,
+				packets, flows);
+}
+
+TEST_F(Edge, PerNodeFlowsAndPacketsFollowTheEntries)
+{
+	build(edge_text("ipip"));
+	std::map<uint32_t, uint64_t> sent;	/* node address -> frames */
+	uint64_t p0, f0, p1, f1;
+
+	ASSERT_NE(EF_EDGE_NO_SLOT, sh.gen->svcs[0].edge->nodes[0].slot);
+	ASSERT_NE(sh.gen->svcs[0].edge->nodes[0].slot,
+		  sh.gen->svcs[0].edge->nodes[1].slot);
+	/* 300 flows, three packets each */
+	for (int r = 0; r < 3; r++)
+		for (uint16_t p = 0; p < 300; p++) {
+			auto out = run(tcp_frame(tcp(CLIENT, (uint16_t)
+				(40000 + p), r == 0 ? 0x02 : 0x10)), 0);
+			ASSERT_EQ(1u, out.size());
+			sent[outer_dst(out[0].frame)]++;
+		}
+	node_counts(&sh, 0, &p0, &f0);
+	node_counts(&sh, 1, &p1, &f1);
+	EXPECT_EQ(sent[ip_of("10.1.0.11")], p0);
+	EXPECT_EQ(sent[ip_of("10.1.0.12")], p1);
+	EXPECT_EQ(300u, f0 + f1);
+	EXPECT_EQ(p0, 3 * f0);
+	EXPECT_GT(f0, 0u);
+	EXPECT_GT(f1, f0);	/* node-2 has 3 of the 4 pods */
+	/* a new generation (same nodes) keeps the slots and the counts */
+	struct ef_svc_gen *g2 = gen_of(edge_text("ipip"), sh.gen);
+	ASSERT_NE(nullptr, g2);
+	EXPECT_EQ(sh.gen->svcs[0].edge->nodes[1].slot,
+		  g2->svcs[0].edge->nodes[1].slot);
+	struct ef_svc_gen *old = sh.gen;
+	sh.gen = g2;
+	ef_svc_gen_free(old);
+	uint64_t p1b, f1b;
+	node_counts(&sh, 1, &p1b, &f1b);
+	EXPECT_EQ(p1, p1b);
+	EXPECT_EQ(f1, f1b);
+	/* node-2 down: the next packet of each of its flows re-picks, and
+	 * the flow counts move with the entries */
+	struct ef_edge_node_view v = sh.gen->svcs[0].edge->views[1];
+	v.healthy = false;
+	ASSERT_EQ(1, ef_svc_edge_set_view(sh.gen, 0, 1, &v, nullptr));
+	for (uint16_t p = 0; p < 300; p++)
+		EXPECT_EQ(ip_of("10.1.0.11"), outer_dst(run(tcp_frame(tcp(
+			CLIENT, (uint16_t)(40000 + p), 0x10)), 0)[0].frame));
+	uint64_t p0c, f0c, p1c, f1c;
+	node_counts(&sh, 0, &p0c, &f0c);
+	node_counts(&sh, 1, &p1c, &f1c);
+	EXPECT_EQ(300u, f0c);
+	EXPECT_EQ(0u, f1c);
+	EXPECT_EQ(p0 + 300, p0c);
+	EXPECT_EQ(p1, p1c);	/* packets stay where they went */
+	/* expired entries leave the count */
+	EXPECT_EQ(300u, ef_edge_flows_expire(w()->edge_flows,
+		now_ms + 3600u * 1000u, ef_edge_flows_capacity(
+		w()->edge_flows), nullptr, nullptr));
+	node_counts(&sh, 0, &p0c, &f0c);
+	EXPECT_EQ(0u, f0c);
+}
+
 /* IPIP from src to node-1 around inner */
 Bytes
 ipip_to_node(uint32_t src, const Bytes &inner_frame)
