@@ -415,15 +415,33 @@ class EdgeTopology:
         self.sysctl(role, "net.ipv4.ip_forward", 1)
         self._pods_behind(node, role)
         self.exec(role, ["nft", "-f", "-"], input=kube_proxy_ruleset(node))
-        state = self.workdir / ("health-%s.json" % node)
         self.health[node] = None
         self._write_health(node, len(n["pods"]), True)
-        proc = self.spawn("health-" + node, role, [
+        self._spawn_health(node, "health-" + node)
+
+    def _spawn_health(self, node, name):
+        state = self.workdir / ("health-%s.json" % node)
+        proc = self.spawn(name, NODES[node]["role"], [
             topo.PYTHON, topo.PEERS / "healthserver.py",
             "--service", SERVICE, "--port", HEALTH_CHECK_NODE_PORT,
             "--proxy-port", PROXY_HEALTH_PORT, "--state", state])
         proc.ready = "healthserver: ready"
         self.health[node] = proc
+        return proc
+
+    def kill_health(self, node):
+        """Linux nodes: node's health servers stop answering at all (the
+        process is gone: probes are refused), as when the node dies."""
+        self.health[node].stop(timeout=5)
+
+    def restart_health(self, node):
+        """Linux nodes: start node's health servers again (after
+        kill_health()) and wait for them."""
+        if self.health[node].popen.poll() is None:
+            return
+        self.mac_seq += 1
+        proc = self._spawn_health(node, "health-%s-%d" % (node, self.mac_seq))
+        proc.wait_for(proc.ready, 10)
 
     def _proxy_node_pods(self, node):
         """kind="edgefwd": the node's namespace is left to its edgefwd;

@@ -5,12 +5,16 @@ forwarding = "l2", clients behind a router, replies straight from the nodes
 (direct server return). dts/edge_topo.py builds the topology; its own suite
 (test_edge_topo.py) checks it without edgefwd."""
 
+import json
+import select
+import subprocess
 import time
 
 import pytest
 
-from dts import edge_topo
-from dts.edge_topo import EDGE_INT_ADDR, NODES, PODS, SERVICE, VIP
+from dts import edge_topo, topo
+from dts.edge_topo import (EDGE_EXT_ADDR, EDGE_INT_ADDR, NODES, PODS,
+                           SERVICE, VIP)
 
 VIP_URL = "http://%s/" % VIP
 N_CLIENTS = 64
@@ -24,8 +28,14 @@ def client_sources():
     return ["198.51.100.%d" % (10 + i) for i in range(N_CLIENTS)]
 
 
+METRICS = "%s:9180" % EDGE_EXT_ADDR
+PROMTOOL = "/usr/bin/promtool"
+
+
 def edge_config(weights="endpoints", forwarding="l2"):
-    return edge_topo.edge_config(weights, forwarding, INTERVAL_MS)
+    cfg = edge_topo.edge_config(weights, forwarding, INTERVAL_MS)
+    cfg["metrics"] = {"listen": [METRICS]}
+    return cfg
 
 
 def wait_for(pred, deadline_s, what):
@@ -60,6 +70,115 @@ def reload_with(t, **kw):
     assert r["ok"], r
 
 
+def node_view(t):
+    """/edgefwd/service's nodes of SERVICE by name (weight, healthy,
+    draining, flows: active edge flow entries, packets: sent there)."""
+    v = t.dataplane.telemetry("/edgefwd/service," + SERVICE)
+    return {n["name"]: n for n in v["nodes"].values()}
+
+
+# Held downloads: connections through the edge that fetch a blob, read its
+# headers and the first piece of the body, then stop reading (a small
+# receive buffer: the pod's socket fills and waits) until the test writes a
+# line on stdin; then each reads the rest and checks it. One JSON line after
+# the connections are held, one with the outcome.
+HOLD_CODE = r"""
+import hashlib, json, socket, sys
+sys.path.insert(0, sys.argv[1])
+import payload
+vip, size, count, want, tries, srcs = (sys.argv[2], int(sys.argv[3]),
+    int(sys.argv[4]), set(filter(None, sys.argv[5].split(","))),
+    int(sys.argv[6]), sys.argv[7].split(","))
+held = []
+for i in range(tries):
+    if len(held) >= count:
+        break
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    s.settimeout(20)
+    s.bind((srcs[i % len(srcs)], 0))
+    s.connect((vip, 80))
+    s.sendall(b"GET /blob?size=%d HTTP/1.1\r\nHost: x\r\n"
+              b"Connection: close\r\n\r\n" % size)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    head, _, body = buf.partition(b"\r\n\r\n")
+    hdr = dict(l.split(": ", 1) for l in head.decode().split("\r\n")[1:])
+    if want and hdr.get("X-Pod") not in want:
+        s.close()
+        continue
+    while len(body) < 65536:
+        d = s.recv(65536)
+        if not d:
+            break
+        body += d
+    h = hashlib.sha256(body)
+    held.append((s, h, len(body), {"pod": hdr.get("X-Pod"),
+                "source": s.getsockname()[0], "port": s.getsockname()[1]}))
+print(json.dumps([x[3] for x in held]), flush=True)
+sys.stdin.readline()
+out = []
+for s, h, got, d in held:
+    try:
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            got += len(b)
+        d["error"] = None
+    except OSError as e:
+        d["error"] = "reset" if isinstance(e, ConnectionResetError) \
+            else "%s: %s" % (type(e).__name__, e)
+    d["bytes"] = got
+    d["intact"] = got == size and h.hexdigest() == payload.sha256(size)
+    s.close()
+    out.append(d)
+print(json.dumps(out), flush=True)
+"""
+
+
+def _line(proc, timeout):
+    r, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not r:
+        raise AssertionError("hold client: no answer in %d s" % timeout)
+    line = proc.stdout.readline()
+    if not line:
+        raise AssertionError("hold client exited: %s" % proc.stderr.read())
+    return json.loads(line)
+
+
+class Held:
+    """count held downloads of size bytes (on pods in want when given)."""
+
+    def __init__(self, t, count, size, want=(), tries=200):
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", t.ns["cl"], topo.PYTHON, "-c",
+             HOLD_CODE, str(topo.PEERS), VIP, str(size), str(count),
+             ",".join(want), str(tries), ",".join(client_sources())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.conns = _line(self.proc, 120)
+        assert len(self.conns) == count, self.conns
+
+    def finish(self, timeout=300):
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        try:
+            return _line(self.proc, timeout)
+        finally:
+            self.close()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
 def shares(t):
     rs = t.client("cl", "get", VIP_URL, "--count", str(N_CONNS),
                   "--sources", ",".join(client_sources()), timeout=600)
@@ -83,12 +202,27 @@ def print_table(title, share):
 
 def test_endpoints_weights_give_every_pod_its_share(edge):
     before = stats(edge)
+    nb = node_view(edge)
     share = shares(edge)
+    na = node_view(edge)
     print_table("weights = \"endpoints\"", share)
     for p, s in share.items():
         assert abs(s - 0.25) <= 0.025, (p, s)
     after = stats(edge)
     assert after["encap_packets"] - before["encap_packets"] >= N_CONNS * 3
+    # per node: packets sent there in the connections' share (every
+    # connection sends about as many packets), flows still held
+    sent = {n: na[n]["packets"] - nb[n]["packets"] for n in NODES}
+    total = sum(sent.values())
+    print("\nper node: %s" % ", ".join(
+        "%s %d packets (%.1f%%), %d flows" % (
+            n, sent[n], 100.0 * sent[n] / max(total, 1), na[n]["flows"])
+        for n in sorted(NODES)))
+    assert total == after["encap_packets"] - before["encap_packets"]
+    for n in NODES:
+        conn_share = sum(share[p] for p in NODES[n]["pods"])
+        assert na[n]["flows"] > 0, na[n]
+        assert abs(sent[n] / total - conn_share) <= 0.05, (n, sent, share)
 
 
 def test_equal_weights_show_the_imbalance(edge):
@@ -112,16 +246,20 @@ def test_edge_sent_no_reply_toward_the_client(edge):
 
 
 def test_503_drains_within_two_intervals_download_completes(edge):
+    """A download through node-1 is under way (held mid-body) when node-1's
+    healthCheckNodePort turns 503: within two probe intervals node-1 takes
+    no new flow, and the download, still steered to node-1, completes with
+    its payload intact."""
     node = "node-1"
-    t0 = time.monotonic()
-    edge.set_node_health(node, endpoints=0)
+    size = 8 << 20
+    held = Held(edge, 1, size, want=NODES[node]["pods"])
     try:
+        t0 = time.monotonic()
+        edge.set_node_health(node, endpoints=0)
+
         def drained():
-            v = edge.dataplane.telemetry("/edgefwd/service," + SERVICE)
-            for n in v["nodes"].values():
-                if n["name"] == node and n["draining"]:
-                    return True
-            return False
+            v = node_view(edge)[node]
+            return v["draining"] and v["weight"] == 0
         wait_for(drained, 5, "node-1 draining")
         took = time.monotonic() - t0
         print("\ndrain: node-1 weight 0 after %.0f ms (interval %d ms)"
@@ -131,10 +269,126 @@ def test_503_drains_within_two_intervals_download_completes(edge):
                          "--sources", ",".join(client_sources()))
         assert all(r["ok"] for r in rs)
         assert not {r["body"]["pod"] for r in rs} & set(NODES[node]["pods"])
+        # the drained node still holds the download's entry
+        assert node_view(edge)[node]["flows"] >= 1
+        before = node_view(edge)[node]["packets"]
+        [r] = held.finish()
+        assert r["error"] is None and r["intact"], r
+        assert r["pod"] in NODES[node]["pods"]
+        # its ACKs went on to node-1 during the drain
+        assert node_view(edge)[node]["packets"] > before
     finally:
+        held.close()
         edge.set_node_health(node)
-    wait_for(lambda: all(not n["draining"] for n in edge.dataplane.telemetry(
-        "/edgefwd/service," + SERVICE)["nodes"].values()), 5, "undrained")
+    wait_for(lambda: all(not n["draining"] for n in
+                         node_view(edge).values()), 5, "undrained")
+
+
+def test_killed_node_flows_repick(edge):
+    """Downloads through node-1 are established; node-1 stops answering
+    probes (its health server is gone): after `fall` probes it is down,
+    the next packet of each of its flows re-picks a live node (the entries
+    move: node-1's flows drop by the held ones, node-2's rise, and node-2,
+    which never had those connections, resets them), and new connections
+    all succeed on node-2."""
+    node, other = "node-1", "node-2"
+    k = 3
+    held = Held(edge, k, 64 << 20, want=NODES[node]["pods"])
+    try:
+        # the older tests' entries (closed: 10 s) have gone: only the held
+        # flows are left, so every move below is theirs
+        wait_for(lambda: {n: v["flows"] for n, v in node_view(edge).items()}
+                 == {node: k, other: 0}, 40, "only the held flows")
+        v0 = node_view(edge)
+        t0 = time.monotonic()
+        edge.kill_health(node)
+        wait_for(lambda: node_view(edge)[node]["healthy"] == 0, 10,
+                 "node-1 down")
+        print("\nkill: node-1 down after %.0f ms (interval %d ms, fall 2)"
+              % ((time.monotonic() - t0) * 1000, INTERVAL_MS))
+        v1 = node_view(edge)
+        assert v1[node]["weight"] == 0
+        rs = held.finish(timeout=120)
+        v2 = node_view(edge)
+        # the held flows' next packets (the readers' window updates) went
+        # to node-2: their entries moved there, none went to node-1
+        assert v2[node]["flows"] == 0 and v2[other]["flows"] == k, v2
+        assert v2[other]["packets"] - v0[other]["packets"] >= k, (v0, v2)
+        assert v2[node]["packets"] == v1[node]["packets"], (v1, v2)
+        # node-2 does not know those connections: each ends, reset
+        assert all(not r["intact"] and r["error"] == "reset" for r in rs), rs
+        rs = edge.client("cl", "get", VIP_URL, "--count", "100",
+                         "--sources", ",".join(client_sources()))
+        assert all(r["ok"] and r["status"] == 200 for r in rs), \
+            [r for r in rs if not r["ok"]][:3]
+        assert {r["body"]["pod"] for r in rs} <= set(NODES[other]["pods"])
+    finally:
+        held.close()
+        edge.restart_health(node)
+    wait_for(lambda: node_view(edge)[node]["healthy"] == 1, 10, "node-1 up")
+
+
+def test_weight_change_moves_no_established_connection(edge):
+    """Long downloads on every pod are held open; a reload changes the
+    weights (endpoints 1:3 -> equal 1:1): every held connection completes
+    intact on the pod that started it, while new connections follow the
+    new weights (the lone pod's share doubles)."""
+    size = 8 << 20
+    held = Held(edge, 8, size)
+    try:
+        pods_held = {c["pod"] for c in held.conns}
+        reload_with(edge, weights="equal")
+        wait_for(lambda: {n: v["weight"] for n, v in
+                          node_view(edge).items()} == {
+                              "node-1": 1, "node-2": 1}, 5, "equal weights")
+        rs = edge.client("cl", "get", VIP_URL, "--count", "400",
+                         "--sources", ",".join(client_sources()))
+        assert all(r["ok"] for r in rs)
+        lone = sum(r["body"]["pod"] == "pod-1a" for r in rs) / len(rs)
+        print("\nweight change: new connections to pod-1a %.1f%% "
+              "(equal: 50%%), %d held on %s" % (100 * lone, len(held.conns),
+                                               sorted(pods_held)))
+        assert lone >= 0.4, lone
+        out = held.finish()
+        for before, r in zip(held.conns, out):
+            assert r["error"] is None and r["intact"], r
+            assert r["pod"] == before["pod"] and r["port"] == before["port"]
+    finally:
+        held.close()
+        reload_with(edge, weights="endpoints")
+
+
+def test_per_node_metrics_pass_promtool(edge):
+    """/metrics of the edge carries the per-node series; the exposition
+    passes promtool."""
+    # traffic on both nodes (node-1 missed with p = 0.75^64)
+    rs = edge.client("cl", "get", VIP_URL, "--count", "64",
+                     "--sources", ",".join(client_sources()))
+    assert all(r["ok"] for r in rs)
+    cp = edge.exec("cl", ["curl", "-sf", "--max-time", "10",
+                          "http://%s/metrics" % METRICS], check=False,
+                   timeout=20)
+    assert cp.returncode == 0, cp.stderr
+    body = cp.stdout
+    ns, name = SERVICE.split("/")
+    vals = {}
+    for line in body.splitlines():
+        if line.startswith("edgefwd_service_node_") or \
+                line.startswith("edgefwd_node_healthy"):
+            key, v = line.rsplit(" ", 1)
+            vals[key] = float(v)
+    for n in NODES:
+        lab = '{namespace="%s",service="%s",node="%s"}' % (ns, name, n)
+        assert vals["edgefwd_service_node_packets_total" + lab] > 0, vals
+        assert vals["edgefwd_service_node_healthy" + lab] == 1, vals
+        assert ("edgefwd_service_node_flows_active" + lab) in vals
+        assert vals['edgefwd_node_healthy{node="%s"}' % n] == 1, vals
+    lab = '{namespace="%s",service="%s",node="%%s"}' % (ns, name)
+    assert vals["edgefwd_service_node_weight" + lab % "node-1"] == 1
+    assert vals["edgefwd_service_node_weight" + lab % "node-2"] == 3
+    cp = subprocess.run([PROMTOOL, "check", "metrics"], input=body,
+                        capture_output=True, text=True, timeout=30)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
 
 
 def test_nodes_telemetry(edge):

@@ -11,9 +11,11 @@
  * the per-service part there (an index of one generation means nothing in
  * the next), so a scrape never repeats or mixes a series.
  *
- * Extension point, edge director: per edge-node series (weight, health:
- * edgefwd_node_* labelled node, and per service) go in their own families
- * before the per-service ones, reading /edgefwd/nodes' source.
+ * Edge director: edgefwd_node_healthy (labelled node) and the per
+ * (service, node) edgefwd_service_node_* families come just before the
+ * per-service ones and stop the same way on a reload; they read what
+ * /edgefwd/service and /edgefwd/nodes read (the generation's node views,
+ * the workers' per-node counters).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -162,6 +164,26 @@ n_services(const struct ef_metrics *m, const struct mx_cursor *cur)
 
 	/* a reload since the scrape started: no more per-service series */
 	return g->number == cur->snap.generation ? g->cfg->n_services : 0;
+}
+
+/* Nodes of the configuration (one series each), 0 after a reload. */
+static uint32_t
+n_nodes(const struct ef_metrics *m, const struct mx_cursor *cur)
+{
+	const struct ef_svc_gen *g = shared(m)->gen;
+
+	return g->number == cur->snap.generation ? g->cfg->n_nodes : 0;
+}
+
+/* Every (service, node) pair, 0 after a reload; services without a node
+ * table (not "edge" nor cluster_forwarding "encap") emit nothing. */
+static uint32_t
+n_service_nodes(const struct ef_metrics *m, const struct mx_cursor *cur)
+{
+	const struct ef_svc_gen *g = shared(m)->gen;
+
+	return g->number == cur->snap.generation ?
+		g->cfg->n_services * g->cfg->n_nodes : 0;
 }
 
 /* ---- emitters ---------------------------------------------------------- */
@@ -542,6 +564,92 @@ EMIT_SERVICE(e_s_healthy, S_HEALTHY)
 EMIT_SERVICE(e_s_local, S_LOCAL)
 #undef EMIT_SERVICE
 
+/* Node idx healthy for every service probing it (as /edgefwd/nodes). */
+static int
+e_node_healthy(struct ef_metrics *m, const struct mx_cursor *cur,
+	       const char *name, uint32_t idx, struct ef_metrics_buf *b)
+{
+	const struct ef_svc_gen *g = shared(m)->gen;
+	const struct ef_cfg_node *cn = &g->cfg->nodes[idx];
+	struct ef_metrics_label l[1] = { { "node", cn->name } };
+	bool healthy = true;
+
+	RTE_SET_USED(cur);
+	for (uint32_t s = 0; s < g->n_svcs && healthy; s++) {
+		const struct ef_svc_edge *e = g->svcs[s].edge;
+
+		if (e != NULL && g->svcs[s].cfg->mode == EF_SVC_MODE_EDGE &&
+		    idx < e->n_nodes)
+			healthy = e->views[idx].healthy;
+	}
+	return ef_metrics_sample_u64(b, name, l, 1, healthy ? 1 : 0);
+}
+
+enum { N_WEIGHT, N_HEALTHY, N_DRAINING, N_FLOWS, N_PACKETS };
+
+/* Per (service, node), labelled namespace, service and node. */
+static int
+emit_service_node(struct ef_metrics *m, const char *name, uint32_t idx,
+		  uint32_t which, struct ef_metrics_buf *b)
+{
+	const struct ef_fwd_shared *sh = shared(m);
+	const struct ef_svc_gen *g = sh->gen;
+	uint32_t nn = g->cfg->n_nodes;
+	const struct ef_svc_service *sv = &g->svcs[idx / nn];
+	const struct ef_svc_edge *e = sv->edge;
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, idx / nn);
+	uint32_t n = idx % nn;
+	const char *slash = strchr(sv->cfg->name, '/');
+	size_t nl = slash != NULL ? (size_t)(slash - sv->cfg->name) : 0;
+	char ns[EF_CFG_NAME_MAX];
+	struct ef_metrics_label l[3] = {
+		{ "namespace", ns },
+		{ "service", slash != NULL ? slash + 1 : sv->cfg->name },
+		{ "node", NULL },
+	};
+	uint64_t v = 0, packets, flows;
+	uint32_t li;
+
+	if (e == NULL || lb == NULL || n >= e->n_nodes)
+		return 0;
+	memcpy(ns, sv->cfg->name, nl);
+	ns[nl] = '\0';
+	l[2].value = e->nodes[n].name;
+	switch (which) {
+	case N_WEIGHT:
+		li = ef_edge_lb_find(lb, e->nodes[n].addr);
+		v = li == EF_EDGE_NO_NODE ? 0 : lb->nodes[li].weight;
+		break;
+	case N_HEALTHY:
+		v = e->views[n].healthy;
+		break;
+	case N_DRAINING:
+		v = e->views[n].draining;
+		break;
+	default:
+		ef_fwd_edge_node_counts(sh, e->nodes[n].slot, &packets,
+					&flows);
+		v = which == N_FLOWS ? flows : packets;
+		break;
+	}
+	return ef_metrics_sample_u64(b, name, l, 3, v);
+}
+
+#define EMIT_SERVICE_NODE(fn, which) \
+static int \
+fn(struct ef_metrics *m, const struct mx_cursor *cur, const char *name, \
+   uint32_t idx, struct ef_metrics_buf *b) \
+{ \
+	RTE_SET_USED(cur); \
+	return emit_service_node(m, name, idx, which, b); \
+}
+EMIT_SERVICE_NODE(e_sn_weight, N_WEIGHT)
+EMIT_SERVICE_NODE(e_sn_healthy, N_HEALTHY)
+EMIT_SERVICE_NODE(e_sn_draining, N_DRAINING)
+EMIT_SERVICE_NODE(e_sn_flows, N_FLOWS)
+EMIT_SERVICE_NODE(e_sn_packets, N_PACKETS)
+#undef EMIT_SERVICE_NODE
+
 /* Every family, in output order; docs/METRICS.md documents each. */
 static const struct mx_family families[] = {
 	{ "edgefwd_build_info", "gauge", "Build of this edgefwd (always 1).",
@@ -640,7 +748,25 @@ static const struct mx_family families[] = {
 	{ "edgefwd_metrics_last_scrape_duration_seconds", "gauge",
 	  "Time the previous scrape took, request to last byte.",
 	  one, e_scrape_s },
-	/* edge director: edgefwd_node_* families go here (see the top) */
+	/* edge director (see the top) */
+	{ "edgefwd_node_healthy", "gauge",
+	  "1 when every edge service's probe finds the node up.",
+	  n_nodes, e_node_healthy },
+	{ "edgefwd_service_node_weight", "gauge",
+	  "Weight of the node in the service's Maglev table (0: no new "
+	  "flows).", n_service_nodes, e_sn_weight },
+	{ "edgefwd_service_node_healthy", "gauge",
+	  "1 while the service's probe of the node succeeds (rise/fall).",
+	  n_service_nodes, e_sn_healthy },
+	{ "edgefwd_service_node_draining", "gauge",
+	  "1 while the node's healthCheckNodePort answers 503.",
+	  n_service_nodes, e_sn_draining },
+	{ "edgefwd_service_node_flows_active", "gauge",
+	  "Edge flow entries of the service pointing at the node.",
+	  n_service_nodes, e_sn_flows },
+	{ "edgefwd_service_node_packets_total", "counter",
+	  "Packets of the service sent to the node.",
+	  n_service_nodes, e_sn_packets },
 	{ "edgefwd_service_info", "gauge",
 	  "One per service: its type and external traffic policy.",
 	  n_services, e_s_info },
