@@ -652,6 +652,9 @@ enum ef_edge_steer {
  *    same choice is used without an entry: FULL.
  *
  * FIN or RST marks the entry CLOSING (short timeout). last_ms = now_ms.
+ * The table's per-slot flow counts follow the entries (an insert counts
+ * for the node's slot, a re-pick moves the count to the new node's);
+ * packets are the caller's to count (ef_edge_flows_count()).
  * *node_idx is an index into lb->nodes (not NO_NODE) unless NO_NODE is
  * returned. Owning worker.
  */
