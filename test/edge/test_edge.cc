@@ -896,6 +896,90 @@ TEST_F(EdgeFlows, WeightChangeMovesNoEstablishedFlow)
 	}
 }
 
+/* this executable's own registry: the slot tests below share it */
+TEST(EdgeSlots, StableDistinctAndBounded)
+{
+	uint32_t a = ef_edge_ctr_slot(1, ip_of("10.1.0.11"));
+	uint32_t b = ef_edge_ctr_slot(1, ip_of("10.1.0.12"));
+	uint32_t c = ef_edge_ctr_slot(2, ip_of("10.1.0.11"));
+
+	ASSERT_LT(a, EF_EDGE_CTR_SLOTS);
+	EXPECT_NE(a, b);
+	EXPECT_NE(a, c);
+	EXPECT_NE(b, c);
+	EXPECT_EQ(a, ef_edge_ctr_slot(1, ip_of("10.1.0.11")));
+	EXPECT_EQ(c, ef_edge_ctr_slot(2, ip_of("10.1.0.11")));
+	/* fill the registry (this test runs after EdgeFlows, which needs
+	 * slots): then new pairs get none, known ones keep theirs */
+	uint32_t given = 0;
+	for (uint32_t i = 0; i < EF_EDGE_CTR_SLOTS + 1; i++)
+		given += ef_edge_ctr_slot(1000 + i, 1) != EF_EDGE_NO_SLOT;
+	EXPECT_LT(given, EF_EDGE_CTR_SLOTS);
+	EXPECT_EQ(EF_EDGE_NO_SLOT, ef_edge_ctr_slot(7, 7));
+	EXPECT_EQ(a, ef_edge_ctr_slot(1, ip_of("10.1.0.11")));
+	EXPECT_EQ(b, ef_edge_ctr_slot(1, ip_of("10.1.0.12")));
+}
+
+TEST_F(EdgeFlows, CountersFollowTheEntries)
+{
+	ef_edge_flows *ft = make("edge_ctr", 4096, 300, 5);
+	ef_edge_node n1 = node("n1", "10.1.0.11", 1);
+	ef_edge_node n2 = node("n2", "10.1.0.12", 3);
+	ef_edge_node_ctr *ctr = ef_edge_flows_ctr(ft);
+	uint64_t pk[2] = { 0, 0 };
+	int64_t fl[2] = { 0, 0 };
+
+	n1.slot = ef_edge_ctr_slot(9, n1.addr);
+	n2.slot = ef_edge_ctr_slot(9, n2.addr);
+	ASSERT_NE(n1.slot, EF_EDGE_NO_SLOT);
+	ASSERT_NE(n2.slot, EF_EDGE_NO_SLOT);
+	ef_edge_lb *l1 = lb({ n1, n2 }, 1);
+	n2.healthy = false;
+	ef_edge_lb *l2 = lb({ n1, n2 }, 2);
+	std::map<uint32_t, int> on;
+
+	for (uint32_t i = 0; i < 1000; i++) {
+		uint32_t a;
+
+		ASSERT_EQ(steer(ft, l1, i, SYN, 0, &a), EF_EDGE_STEER_NEW);
+		ef_edge_flows_count(ctr, a == n1.addr ? n1.slot : n2.slot);
+		on[a]++;
+	}
+	ef_edge_flows_ctr_read(ft, n1.slot, &pk[0], &fl[0]);
+	ef_edge_flows_ctr_read(ft, n2.slot, &pk[1], &fl[1]);
+	EXPECT_EQ(fl[0], on[n1.addr]);
+	EXPECT_EQ(fl[1], on[n2.addr]);
+	EXPECT_EQ(pk[0], (uint64_t)on[n1.addr]);
+	EXPECT_EQ(pk[0] + pk[1], 1000u);
+	/* n2 down: its entries re-pick to n1 and their counts move */
+	for (uint32_t i = 0; i < 1000; i++) {
+		uint32_t a;
+
+		steer(ft, l2, i, ACK, 10, &a);
+		EXPECT_EQ(a, n1.addr);
+	}
+	fl[0] = fl[1] = 0;
+	ef_edge_flows_ctr_read(ft, n1.slot, &pk[0], &fl[0]);
+	ef_edge_flows_ctr_read(ft, n2.slot, &pk[1], &fl[1]);
+	EXPECT_EQ(fl[0], 1000);
+	EXPECT_EQ(fl[1], 0);
+	/* deletion and expiry take them off */
+	ef_edge_flow_key k = key(0);
+	ASSERT_EQ(ef_edge_flows_delete(ft, &k), 0);
+	fl[0] = 0;
+	ef_edge_flows_ctr_read(ft, n1.slot, &pk[0], &fl[0]);
+	EXPECT_EQ(fl[0], 999);
+	EXPECT_EQ(ef_edge_flows_expire(ft, 400000, 4096, nullptr, nullptr),
+		  999u);
+	fl[0] = 0;
+	ef_edge_flows_ctr_read(ft, n1.slot, &pk[0], &fl[0]);
+	EXPECT_EQ(fl[0], 0);
+	/* out-of-range slots count nothing and read nothing */
+	ef_edge_flows_count(ctr, EF_EDGE_NO_SLOT);
+	ef_edge_flows_ctr_read(ft, EF_EDGE_NO_SLOT, &pk[0], &fl[0]);
+	EXPECT_EQ(fl[0], 0);
+}
+
 TEST_F(EdgeFlows, MidFlowWithoutEntryTakesTheMaglevChoice)
 {
 	/* two edges, same nodes and weights given in another order: the
