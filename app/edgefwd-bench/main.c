@@ -102,7 +102,9 @@ usage(const char *prog)
 	       "  --telemetry  only the worker-gap run under telemetry "
 	       "commands\n"
 	       "            (1M flows; 64K with --quick)\n"
-	       "  --edge    only the edge family (ipip, gue, l2)\n"
+	       "  --edge    only the edge family (ipip, gue, l2), after a "
+	       "Local\n"
+	       "            proxy-mode reference\n"
 	       "  --reps N  repetitions per figure (median; default 5, "
 	       "quick 3)\n"
 	       "  --pkts N  packets per repetition (default 4M, quick 512K)\n",
@@ -262,8 +264,24 @@ static int
 edge(const struct ef_bench_opts *o)
 {
 	static const char *const fwd[] = { "ipip", "gue", "l2" };
+	double cpp, fl;
 	int ret = 0;
 
+	if (o->edge_only) {
+		/* alone: the proxy-mode reference of the same run (Local, DNAT
+		 * only: what a node does with the flow the edge sends it) */
+		ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL,
+					    &cpp, &fl);
+		jnum("ref_local_64k_cycles_per_pkt", cpp);
+		jnum("ref_local_64k_floor_ratio", cpp / fl);
+		if (!o->quick) {
+			ret |= ef_bench_established(o, 1u << 20,
+						    EF_BENCH_SVC_LOCAL, &cpp,
+						    &fl);
+			jnum("ref_local_1m_cycles_per_pkt", cpp);
+			jnum("ref_local_1m_floor_ratio", cpp / fl);
+		}
+	}
 	for (uint32_t i = 0; i < RTE_DIM(fwd); i++) {
 		struct ef_bench_edge_fig e;
 		char key[64];
