@@ -6,7 +6,8 @@
  * edgefwd-bench's measurement harness (harness.c) and the benchmark
  * families the runner (main.c) calls: flows (bench_flows.c), services
  * (bench_services.c), control path (bench_control.c), edge director
- * (bench_edge.c). One lcore.
+ * (bench_edge.c), /metrics scrapes (bench_metrics.c, with a second
+ * thread). One lcore.
  *
  * Every figure is the TSC over a whole harness loop (build frames from
  * templates, run the burst function, take the forwarded mbufs back) divided
@@ -32,6 +33,7 @@ struct ef_bench_opts {
 	bool no_16m;
 	bool telemetry_only;	/* --telemetry: that benchmark alone */
 	bool edge_only;		/* --edge: the edge family alone */
+	bool scrape_only;	/* --scrape: the scrape cost alone */
 	uint32_t reps;
 	uint64_t pkts;		/* per measured repetition */
 	uint32_t seq_len;
@@ -161,6 +163,21 @@ struct ef_bench_edge_fig {
  * flows, mid-flow without an entry, table full. */
 int ef_bench_edge(const struct ef_bench_opts *o, const char *fwd,
 		  struct ef_bench_edge_fig *f);
+
+/* The scrape-cost figures (bench_metrics.c); [0] without scrapes, [1]
+ * while scraping back to back. */
+struct ef_bench_scrape_fig {
+	double bytes;		/* the exposition's body */
+	double alone_ms;	/* one scrape, worker idle (median) */
+	double busy_ms;		/* one scrape while the worker forwards */
+	double floor[2], cpp[2];	/* cycles/pkt, medians */
+};
+
+/* /metrics with n_svc ClusterIP services of 10 endpoints (64 K flows over
+ * all of them): one scrape's time and size, and the worker's cycles per
+ * packet without and with a scraper on another CPU, alternated. */
+int ef_bench_scrape(const struct ef_bench_opts *o, uint32_t n_svc,
+		    struct ef_bench_scrape_fig *f);
 
 /* Maglev table build, 65537 entries x 100 endpoints (median, ms). */
 int ef_bench_maglev(const struct ef_bench_opts *o, double *ms);

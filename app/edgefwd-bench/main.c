@@ -105,6 +105,9 @@ usage(const char *prog)
 	       "  --edge    only the edge family (ipip, gue, l2), after a "
 	       "Local\n"
 	       "            proxy-mode reference\n"
+	       "  --scrape  only the /metrics scrape cost (10 000 services; "
+	       "1 000\n"
+	       "            with --quick)\n"
 	       "  --reps N  repetitions per figure (median; default 5, "
 	       "quick 3)\n"
 	       "  --pkts N  packets per repetition (default 4M, quick 512K)\n",
@@ -119,6 +122,7 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 		{ "no-16m", no_argument, NULL, 'n' },
 		{ "telemetry", no_argument, NULL, 't' },
 		{ "edge", no_argument, NULL, 'e' },
+		{ "scrape", no_argument, NULL, 's' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "pkts", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -140,6 +144,9 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 			break;
 		case 'e':
 			o->edge_only = true;
+			break;
+		case 's':
+			o->scrape_only = true;
 			break;
 		case 'r':
 			o->reps = (uint32_t)atoi(optarg);
@@ -200,7 +207,7 @@ start(int argc, char **argv, struct ef_bench_opts *o, struct eal_args *ea,
 			return 2;
 		snprintf(ea->lcore, sizeof(ea->lcore), "%d", sched_getcpu());
 		/* --edge: one edge appliance at a time, 2 M entries at most */
-		need_mb = o->quick || o->edge_only ? 1024 :
+		need_mb = o->quick || o->edge_only || o->scrape_only ? 1024 :
 			o->no_16m ? 2048 : 4608;
 		/* 2 MiB pages when enough are free (figures without 4 KiB
 		 * TLB misses), else anonymous memory */
@@ -306,6 +313,26 @@ edge(const struct ef_bench_opts *o)
 	return ret;
 }
 
+/* The cost of a /metrics scrape (bench_metrics.c); JSON keys scrape_*. */
+static int
+scrape(const struct ef_bench_opts *o)
+{
+	struct ef_bench_scrape_fig s;
+	uint32_t n = o->quick ? 1000 : 10000;
+	int ret = ef_bench_scrape(o, n, &s);
+
+	jnum("scrape_services", n);
+	jnum("scrape_bytes", s.bytes);
+	jnum("scrape_ms", s.alone_ms);
+	jnum("scrape_busy_ms", s.busy_ms);
+	jnum("scrape_off_cycles_per_pkt", s.cpp[0]);
+	jnum("scrape_on_cycles_per_pkt", s.cpp[1]);
+	jnum("scrape_on_over_off", s.cpp[0] > 0 ? s.cpp[1] / s.cpp[0] : 0);
+	jnum("scrape_floor_on_over_off",
+	     s.floor[0] > 0 ? s.floor[1] / s.floor[0] : 0);
+	return ret;
+}
+
 /* Every benchmark in order; the scaling ones write their JSON keys as
  * they go. Returns 0 when all succeeded. */
 static int
@@ -320,6 +347,8 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 		return telemetry(o);
 	if (o->edge_only)
 		return edge(o);
+	if (o->scrape_only)
+		return scrape(o);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_CLUSTER, &f->cl64k,
 				    &f->floor64k);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL, &f->lo64k,
@@ -356,6 +385,7 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 			 svc_full[i]);
 		jnum(key, n);
 	}
+	ret |= scrape(o);
 	ret |= ef_bench_maglev(o, &f->mg);
 	for (uint32_t i = 0; i < (o->quick ? 2u : 3u); i++) {
 		char key[64];
@@ -376,9 +406,9 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 static void
 print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 {
-	/* --telemetry / --edge: that family's keys alone (the others were
+	/* --telemetry / --edge / --scrape: that family's keys alone (the others were
 	 * not measured: no zeros, no NaN ratios) */
-	if (o->telemetry_only || o->edge_only)
+	if (o->telemetry_only || o->edge_only || o->scrape_only)
 		goto tail;
 	/* the headline floor is the 1 M run's (the targets' reference) */
 	jnum("floor_cycles_per_pkt", o->quick ? f->floor64k : f->floor1m);
