@@ -9,9 +9,10 @@
  *
  * Printed: the exposition's size and the time of one scrape with the
  * worker idle (median of SCRAPES_ALONE); then the worker's cycles per
- * packet (and the floor's) alternately without and with a scraper
- * rendering back to back, medians of the repetitions, and the scrape time
- * while the worker forwards. Figures, never asserted.
+ * packet (and the floor's) while the other thread sleeps, spins in
+ * registers (what any busy neighbour CPU costs on this machine) or
+ * renders back to back, alternated, medians of the repetitions, and the
+ * scrape time while the worker forwards. Figures, never asserted.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -36,11 +37,20 @@
 #define SCRAPES_ALONE 5u
 #define SCRAPES_MAX 4096u	/* durations kept while forwarding */
 
+/* What the other thread does while the worker is measured. */
+enum other {
+	OTHER_IDLE,		/* sleeps: the CPU is left alone */
+	OTHER_SPIN,		/* a busy loop in registers: any busy CPU */
+	OTHER_SCRAPE,		/* scrapes back to back */
+	OTHER_MAX,
+};
+
 struct scraper {
 	struct ef_metrics *m;
-	int run;		/* acquire: 1 = scrape back to back */
+	int run;		/* acquire: enum other */
 	int quit;
 	uint64_t scrapes;	/* release: scrapes finished */
+	uint64_t spins;		/* release: busy-loop rounds */
 	int failed;		/* a render returned an error */
 	uint64_t sink;		/* bytes seen (keeps the sink honest) */
 	double ms[SCRAPES_MAX];
@@ -75,12 +85,27 @@ scrape_loop(void *arg)
 	struct scraper *s = arg;
 	const struct timespec nap = { .tv_sec = 0, .tv_nsec = 200000 };
 
+	uint64_t x = 88172645463325252ull;
+
 	while (!__atomic_load_n(&s->quit, __ATOMIC_ACQUIRE)) {
+		int run = __atomic_load_n(&s->run, __ATOMIC_ACQUIRE);
 		double ms;
 
-		if (!__atomic_load_n(&s->run, __ATOMIC_ACQUIRE)) {
+		if (run == OTHER_IDLE) {
 			/* no scrape: this CPU is left alone */
 			nanosleep(&nap, NULL);
+			continue;
+		}
+		if (run == OTHER_SPIN) {
+			/* xorshift in registers: no memory traffic, only a
+			 * busy CPU next to the worker's */
+			for (uint32_t i = 0; i < 100000; i++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+			}
+			s->sink += x & 1;
+			__atomic_fetch_add(&s->spins, 1, __ATOMIC_RELEASE);
 			continue;
 		}
 		if (scrape(s, &ms) < 0) {
@@ -115,15 +140,17 @@ start_scraper(pthread_t *th, struct scraper *s)
 	return rc == 0 ? 0 : -1;
 }
 
-/* Scraping on (after one whole scrape has run, so that the measurement
- * that follows overlaps scrapes from its start) or off. */
+/* Switch the other thread to what (once it has done one round of it, so
+ * that the measurement that follows overlaps it from its start). */
 static int
-set_scraping(struct scraper *s, int on)
+set_other(struct scraper *s, int what)
 {
-	uint64_t n0 = __atomic_load_n(&s->scrapes, __ATOMIC_ACQUIRE);
+	uint64_t *ctr = what == OTHER_SPIN ? &s->spins : &s->scrapes;
+	uint64_t n0 = __atomic_load_n(ctr, __ATOMIC_ACQUIRE);
 
-	__atomic_store_n(&s->run, on, __ATOMIC_RELEASE);
-	while (on && __atomic_load_n(&s->scrapes, __ATOMIC_ACQUIRE) < n0 + 1) {
+	__atomic_store_n(&s->run, what, __ATOMIC_RELEASE);
+	while (what != OTHER_IDLE &&
+	       __atomic_load_n(ctr, __ATOMIC_ACQUIRE) < n0 + 1) {
 		if (__atomic_load_n(&s->failed, __ATOMIC_ACQUIRE))
 			return -1;
 		rte_pause();
@@ -137,7 +164,7 @@ ef_bench_scrape(const struct ef_bench_opts *o, uint32_t n_svc,
 {
 	const uint32_t nf = 1u << 16;
 	struct ef_bench_opts o1 = *o;
-	double fl[2][16], ed[2][16], alone[SCRAPES_ALONE];
+	double fl[OTHER_MAX][16], ed[OTHER_MAX][16], alone[SCRAPES_ALONE];
 	struct scraper *s = calloc(1, sizeof(*s));
 	struct ef_bench_ctx b;
 	struct ef_bench_result r;
@@ -190,35 +217,42 @@ ef_bench_scrape(const struct ef_bench_opts *o, uint32_t n_svc,
 	if (start_scraper(&th, s) != 0)
 		goto out;
 	started = true;
-	/* without, with, without, with, ...: one repetition each time */
+	/* idle, spin, scrape, idle, spin, scrape, ...: one repetition each
+	 * time */
 	o1.reps = 1;
 	for (uint32_t i = 0; i < o->reps; i++)
-		for (int on = 0; on < 2; on++) {
-			if (set_scraping(s, on) != 0) {
+		for (int k = 0; k < OTHER_MAX; k++) {
+			if (set_other(s, k) != 0) {
 				fprintf(stderr, "render failed while "
 					"forwarding\n");
 				goto out;
 			}
 			ef_bench_measure(&b, seq, &o1, &r);
-			fl[on][i] = r.floor_cpp;
-			ed[on][i] = r.cpp;
+			fl[k][i] = r.floor_cpp;
+			ed[k][i] = r.cpp;
 			lost += r.lost;
 		}
-	set_scraping(s, 0);
-	for (int on = 0; on < 2; on++) {
-		r.floor_cpp = ef_bench_median(fl[on], o->reps);
-		r.cpp = ef_bench_median(ed[on], o->reps);
+	set_other(s, OTHER_IDLE);
+	for (int k = 0; k < OTHER_MAX; k++) {
+		static const char *const what[OTHER_MAX] = {
+			"est 64K flows, other CPU idle",
+			"est 64K flows, other CPU spins",
+			"est 64K flows, other CPU scrapes",
+		};
+
+		r.floor_cpp = ef_bench_median(fl[k], o->reps);
+		r.cpp = ef_bench_median(ed[k], o->reps);
 		r.lost = lost;
-		ef_bench_print_row(on ? "est 64K flows, scraping" :
-				   "est 64K flows, no scrape", &r);
-		f->floor[on] = r.floor_cpp;
-		f->cpp[on] = r.cpp;
+		ef_bench_print_row(what[k], &r);
+		f->floor[k] = r.floor_cpp;
+		f->cpp[k] = r.cpp;
 	}
 	f->busy_ms = ef_bench_median(s->ms, s->n_ms);
 	printf("scrape while forwarding: %.1f ms (median of %u scrapes); "
-	       "worker x%.3f cycles/pkt with scrapes, floor x%.3f\n",
-	       f->busy_ms, s->n_ms, f->cpp[1] / f->cpp[0],
-	       f->floor[1] / f->floor[0]);
+	       "worker cycles/pkt x%.3f with scrapes, x%.3f with a busy "
+	       "loop (floor x%.3f, x%.3f)\n", f->busy_ms, s->n_ms,
+	       f->cpp[2] / f->cpp[0], f->cpp[1] / f->cpp[0],
+	       f->floor[2] / f->floor[0], f->floor[1] / f->floor[0]);
 	fflush(stdout);
 	ret = lost == 0 ? 0 : -1;
 out:

@@ -164,13 +164,13 @@ struct ef_bench_edge_fig {
 int ef_bench_edge(const struct ef_bench_opts *o, const char *fwd,
 		  struct ef_bench_edge_fig *f);
 
-/* The scrape-cost figures (bench_metrics.c); [0] without scrapes, [1]
- * while scraping back to back. */
+/* The scrape-cost figures (bench_metrics.c); [0] the other CPU idle,
+ * [1] busy in a register loop, [2] scraping back to back. */
 struct ef_bench_scrape_fig {
 	double bytes;		/* the exposition's body */
 	double alone_ms;	/* one scrape, worker idle (median) */
 	double busy_ms;		/* one scrape while the worker forwards */
-	double floor[2], cpp[2];	/* cycles/pkt, medians */
+	double floor[3], cpp[3];	/* cycles/pkt, medians */
 };
 
 /* /metrics with n_svc ClusterIP services of 10 endpoints (64 K flows over

@@ -326,9 +326,13 @@ scrape(const struct ef_bench_opts *o)
 	jnum("scrape_ms", s.alone_ms);
 	jnum("scrape_busy_ms", s.busy_ms);
 	jnum("scrape_off_cycles_per_pkt", s.cpp[0]);
-	jnum("scrape_on_cycles_per_pkt", s.cpp[1]);
-	jnum("scrape_on_over_off", s.cpp[0] > 0 ? s.cpp[1] / s.cpp[0] : 0);
+	jnum("scrape_spin_cycles_per_pkt", s.cpp[1]);
+	jnum("scrape_on_cycles_per_pkt", s.cpp[2]);
+	jnum("scrape_on_over_off", s.cpp[0] > 0 ? s.cpp[2] / s.cpp[0] : 0);
+	jnum("scrape_spin_over_off", s.cpp[0] > 0 ? s.cpp[1] / s.cpp[0] : 0);
 	jnum("scrape_floor_on_over_off",
+	     s.floor[0] > 0 ? s.floor[2] / s.floor[0] : 0);
+	jnum("scrape_floor_spin_over_off",
 	     s.floor[0] > 0 ? s.floor[1] / s.floor[0] : 0);
 	return ret;
 }
