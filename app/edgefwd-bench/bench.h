@@ -23,6 +23,8 @@ extern "C" {
 #define EF_BENCH_VIP_CLUSTER 0xc633640au	/* 198.51.100.10 */
 #define EF_BENCH_VIP_LOCAL 0xc633640bu	/* 198.51.100.11 */
 #define EF_BENCH_VIP_PROXY 0xc633640cu	/* 198.51.100.12: PROXY v2 */
+#define EF_BENCH_VIP_EDGE 0xc6336414u	/* 198.51.100.20: mode = "edge" */
+#define EF_BENCH_EDGE_NODES 4		/* node-N (10.0.0.10 + N) runs N pods */
 #define EF_BENCH_PROXY_LEN 28		/* its header, H */
 #define EF_BENCH_CLUSTER_IP_NET 0x0a600000u	/* 10.96.0.0/12 */
 #define EF_BENCH_SVC_PORT 80
@@ -138,6 +140,17 @@ uint32_t *ef_bench_seq_zipf(uint32_t n, uint32_t len, double theta,
  * string, NULL on failure.
  */
 char *ef_bench_conf(bool vips, uint32_t n_extra, uint32_t eps, uint32_t max_flows);
+
+/*
+ * Configuration text of an edge appliance: one edge service (bench/edge,
+ * mode = "edge", Local policy, LB IP EF_BENCH_VIP_EDGE) over
+ * EF_BENCH_EDGE_NODES nodes on interface 1's subnet, node-N with N ready
+ * endpoints (edge.weights = "endpoints": weights 1..4), edge.forwarding =
+ * forwarding ("ipip", "gue", "l2"), no node probes, conntrack.max_flows =
+ * max_flows (the edge flow table's size too). malloc'd string, NULL on
+ * failure.
+ */
+char *ef_bench_edge_conf(const char *forwarding, uint32_t max_flows);
 
 #ifdef __cplusplus
 }

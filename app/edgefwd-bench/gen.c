@@ -233,3 +233,66 @@ ef_bench_conf(bool vips, uint32_t n_extra, uint32_t eps, uint32_t max_flows)
 	}
 	return text;
 }
+
+char *
+ef_bench_edge_conf(const char *forwarding, uint32_t max_flows)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	uint32_t ep = 0x0af40001u;	/* 10.244.0.1 */
+
+	if (f == NULL)
+		return NULL;
+	/* the edge appliance: clients on interface 0 (replies go from the
+	 * nodes straight to them, DSR), the nodes on interface 1's subnet */
+	fputs("node = { name = \"edge-1\"; };\n"
+	      "interfaces = (\n"
+	      "  { port = \"bench0\"; address = \"198.51.100.1/24\"; },\n"
+	      "  { port = \"bench1\"; address = \"10.0.0.1/24\"; }\n"
+	      ");\n"
+	      "routes = (\n"
+	      "  { prefix = \"100.64.0.0/10\"; via = \"198.51.100.2\"; }\n"
+	      ");\n"
+	      "neighbors = (\n"
+	      "  { address = \"198.51.100.2\"; mac = \"02:00:00:00:00:02\"; }", f);
+	for (uint32_t n = 1; n <= EF_BENCH_EDGE_NODES; n++)
+		fprintf(f, ",\n  { address = \"10.0.0.%u\";"
+			" mac = \"02:00:00:00:01:%02x\"; }", 10 + n, 0x10 + n);
+	fputs("\n);\nnodes = (\n", f);
+	for (uint32_t n = 1; n <= EF_BENCH_EDGE_NODES; n++)
+		fprintf(f, "  { name = \"node-%u\"; address = \"10.0.0.%u\"; }%s\n",
+			n, 10 + n, n < EF_BENCH_EDGE_NODES ? "," : "");
+	fprintf(f, ");\n"
+		"edge = { forwarding = \"%s\"; weights = \"endpoints\";"
+		" health_check = false; flow_timeout = 300; };\n"
+		"dataplane = { rx_descriptors = 128; tx_descriptors = 128;"
+		" mbufs = 8191; };\n"
+		"conntrack = { max_flows = %u; };\n"
+		"health = { type = \"none\"; };\n"
+		"services = (\n"
+		"  { name = \"bench/edge\"; type = \"LoadBalancer\";"
+		" mode = \"edge\";\n"
+		"    load_balancer_ips = [ \"198.51.100.20\" ];\n"
+		"    external_traffic_policy = \"Local\";"
+		" health_check_node_port = 32000;\n"
+		"    ports = ( { name = \"http\"; protocol = \"TCP\"; port = 80;"
+		" target_port = 8080; } );\n"
+		"    endpoints = (\n", forwarding, max_flows);
+	/* node-N runs N pods: weights 1, 2, 3, 4 (edge.weights = endpoints) */
+	for (uint32_t n = 1; n <= EF_BENCH_EDGE_NODES; n++)
+		for (uint32_t k = 0; k < n; k++) {
+			char a[16];
+
+			ip4(a, sizeof(a), ep++);
+			fprintf(f, "      { address = \"%s\"; node = \"node-%u\"; }%s\n",
+				a, n, n == EF_BENCH_EDGE_NODES && k + 1 == n ?
+				"" : ",");
+		}
+	fputs("    ); }\n);\n", f);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}

@@ -21,6 +21,7 @@
 
 #include "ef_cfg.h"
 #include "ef_ctl.h"
+#include "ef_edge.h"
 #include "ef_fwd.h"
 #include "bench.h"
 #include "harness.h"
@@ -81,17 +82,24 @@ int
 ef_bench_ctx_init(struct ef_bench_ctx *b, bool vips, uint32_t n_extra,
 		  uint32_t eps, uint32_t max_flows)
 {
+	return ef_bench_ctx_init_text(b, ef_bench_conf(vips, n_extra, eps,
+						       max_flows),
+				      n_extra + 64, max_flows);
+}
+
+int
+ef_bench_ctx_init_text(struct ef_bench_ctx *b, char *text,
+		       uint32_t max_services, uint32_t max_flows)
+{
 	static const uint8_t peer[2][6] = {
 		{ 0x02, 0, 0, 0, 0x00, 0x02 }, { 0x02, 0, 0, 0, 0x01, 0x02 },
 	};
 	struct ef_cfg_errors errs = { 0 };
 	struct ef_cfg *cfg;
 	char err[512];
-	char *text;
 	size_t h0;
 
 	memset(b, 0, sizeof(*b));
-	text = ef_bench_conf(vips, n_extra, eps, max_flows);
 	if (text == NULL)
 		return -1;
 	cfg = ef_cfg_parse_string(text, "bench.conf", &errs);
@@ -102,7 +110,7 @@ ef_bench_ctx_init(struct ef_bench_ctx *b, bool vips, uint32_t n_extra,
 		ef_cfg_errors_clear(&errs);
 		return -1;
 	}
-	b->ctl = ef_ctl_create(cfg, "bench.conf", 1, n_extra + 64, err,
+	b->ctl = ef_ctl_create(cfg, "bench.conf", 1, max_services, err,
 			       sizeof(err));
 	if (b->ctl == NULL) {
 		fprintf(stderr, "control state: %s\n", err);
@@ -125,7 +133,7 @@ ef_bench_ctx_init(struct ef_bench_ctx *b, bool vips, uint32_t n_extra,
 			ef_bench_tmpl_init(&b->tmpl[i][k], k, mac, peer[i]);
 	}
 	h0 = heap_bytes();
-	b->w = ef_fwd_worker_create(b->sh, 0, rte_lcore_id(), n_extra + 64,
+	b->w = ef_fwd_worker_create(b->sh, 0, rte_lcore_id(), max_services,
 				    (int)rte_socket_id());
 	if (b->w == NULL) {
 		fprintf(stderr, "worker (%u flows): %s; give EAL more memory "
@@ -380,21 +388,37 @@ ef_bench_print_row(const char *what, const struct ef_bench_result *r)
 	fflush(stdout);
 }
 
-double
-ef_bench_run_syn(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
-		 uint64_t *created)
+/* Flows the worker made: conntrack's and the edge flow table's. */
+static uint64_t
+flows_created(const struct ef_bench_ctx *b)
 {
-	uint64_t c0 = b->w->c.flows_created, t0 = rte_rdtsc(), t;
+	return b->w->c.flows_created +
+		(b->w->edge_flows != NULL ?
+		 ef_edge_flows_stats(b->w->edge_flows)->created : 0);
+}
+
+double
+ef_bench_run_fresh(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
+		   enum ef_bench_kind kind, uint64_t *created)
+{
+	uint64_t c0 = flows_created(b), t0 = rte_rdtsc(), t;
 
 	for (uint32_t i0 = first; i0 < first + n; i0 += EF_BENCH_BURST) {
 		for (uint16_t k = 0; k < EF_BENCH_BURST; k++)
-			build_fwd(b, b->pkts[k], EF_BENCH_SYN, i0 + k);
+			build_fwd(b, b->pkts[k], kind, i0 + k);
 		edgefwd_burst(b->w, b->pkts, EF_BENCH_BURST);
 		collect(b, EF_BENCH_BURST);
 	}
 	t = rte_rdtsc() - t0;
-	*created = b->w->c.flows_created - c0;
+	*created = flows_created(b) - c0;
 	return (double)t / n;
+}
+
+double
+ef_bench_run_syn(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
+		 uint64_t *created)
+{
+	return ef_bench_run_fresh(b, first, n, EF_BENCH_SYN, created);
 }
 
 uint64_t

@@ -5,7 +5,9 @@
 /*
  * edgefwd-bench's measurement harness (harness.c) and the benchmark
  * families the runner (main.c) calls: flows (bench_flows.c), services
- * (bench_services.c), control path (bench_control.c). One lcore.
+ * (bench_services.c), control path (bench_control.c), edge director
+ * (bench_edge.c), /metrics scrapes (bench_metrics.c, with a second
+ * thread). One lcore.
  *
  * Every figure is the TSC over a whole harness loop (build frames from
  * templates, run the burst function, take the forwarded mbufs back) divided
@@ -30,6 +32,8 @@ struct ef_bench_opts {
 	bool quick;
 	bool no_16m;
 	bool telemetry_only;	/* --telemetry: that benchmark alone */
+	bool edge_only;		/* --edge: the edge family alone */
+	bool scrape_only;	/* --scrape: the scrape cost alone */
 	uint32_t reps;
 	uint64_t pkts;		/* per measured repetition */
 	uint32_t seq_len;
@@ -72,6 +76,12 @@ double ef_bench_ns(double cycles);
 int ef_bench_ctx_init(struct ef_bench_ctx *b, bool vips, uint32_t n_extra,
 		      uint32_t eps, uint32_t max_flows);
 
+/* The same from a configuration text of the bench topology's interfaces
+ * (ef_bench_edge_conf(): taken and freed; NULL fails), max_services
+ * service ids. */
+int ef_bench_ctx_init_text(struct ef_bench_ctx *b, char *text,
+			   uint32_t max_services, uint32_t max_flows);
+
 /* Free what ef_bench_ctx_init() and the benchmark allocated. */
 void ef_bench_ctx_free(struct ef_bench_ctx *b);
 
@@ -88,9 +98,15 @@ void ef_bench_measure(struct ef_bench_ctx *b, const uint32_t *seq,
 		      const struct ef_bench_opts *o, struct ef_bench_result *r);
 
 /* SYN-only traffic: n new flows from first. Returns cycles per new flow
- * (whole loop); *created counts the flows the worker made. */
+ * (whole loop); *created counts the flows the worker made (conntrack's
+ * and the edge flow table's). */
 double ef_bench_run_syn(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
 			uint64_t *created);
+
+/* The same with frames of kind (an ACK: mid-flow packets of tuples the
+ * worker has never seen). */
+double ef_bench_run_fresh(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
+			  enum ef_bench_kind kind, uint64_t *created);
 
 /* Established traffic from seq (len a power of two), each burst followed
  * by the worker's housekeeping (the command slice of ef_fwd_poll()), until
@@ -132,6 +148,36 @@ int ef_bench_memory(uint32_t n, double *bpf);
  * endpoints each (flows spread over all of them). */
 int ef_bench_services(const struct ef_bench_opts *o, uint32_t n_svc,
 		      double *est_cpp, double *new_cpf);
+
+/* The edge family's figures for one edge.forwarding (bench_edge.c). */
+struct ef_bench_edge_fig {
+	double est64k, floor64k;	/* established, cycles/pkt */
+	double est1m, floor1m;		/* 0 with --quick */
+	double new_per_s;		/* SYNs of fresh tuples */
+	double mid_per_s;		/* ACKs of fresh tuples, inserted */
+	double full_cpp;		/* ACKs of fresh tuples, table full */
+};
+
+/* Edge service over EF_BENCH_EDGE_NODES nodes with edge.forwarding = fwd
+ * ("ipip", "gue", "l2"): established (64 K, and 1 M unless quick), new
+ * flows, mid-flow without an entry, table full. */
+int ef_bench_edge(const struct ef_bench_opts *o, const char *fwd,
+		  struct ef_bench_edge_fig *f);
+
+/* The scrape-cost figures (bench_metrics.c); [0] the other CPU idle,
+ * [1] busy in a register loop, [2] scraping back to back. */
+struct ef_bench_scrape_fig {
+	double bytes;		/* the exposition's body */
+	double alone_ms;	/* one scrape, worker idle (median) */
+	double busy_ms;		/* one scrape while the worker forwards */
+	double floor[3], cpp[3];	/* cycles/pkt, medians */
+};
+
+/* /metrics with n_svc ClusterIP services of 10 endpoints (64 K flows over
+ * all of them): one scrape's time and size, and the worker's cycles per
+ * packet without and with a scraper on another CPU, alternated. */
+int ef_bench_scrape(const struct ef_bench_opts *o, uint32_t n_svc,
+		    struct ef_bench_scrape_fig *f);
 
 /* Maglev table build, 65537 entries x 100 endpoints (median, ms). */
 int ef_bench_maglev(const struct ef_bench_opts *o, double *ms);

@@ -92,7 +92,8 @@ usage(const char *prog)
 {
 	printf("usage: %s [EAL options --] [--quick] [--no-16m] [--reps N]\n"
 	       "  without EAL options: -l <this cpu> --no-pci --no-shconf, and\n"
-	       "  --huge-unlink -m 4608 (--quick 1024, --no-16m 2048) when that\n"
+	       "  --huge-unlink -m 4608 (--quick or --edge 1024, --no-16m 2048)"
+	       " when that\n"
 	       "  many MiB of hugepages are free, else --no-huge with twice as "
 	       "much\n"
 	       "  --quick   reduced run (seconds): 64K flows, no 1M/16M\n"
@@ -101,6 +102,12 @@ usage(const char *prog)
 	       "  --telemetry  only the worker-gap run under telemetry "
 	       "commands\n"
 	       "            (1M flows; 64K with --quick)\n"
+	       "  --edge    only the edge family (ipip, gue, l2), after a "
+	       "Local\n"
+	       "            proxy-mode reference\n"
+	       "  --scrape  only the /metrics scrape cost (10 000 services; "
+	       "1 000\n"
+	       "            with --quick)\n"
 	       "  --reps N  repetitions per figure (median; default 5, "
 	       "quick 3)\n"
 	       "  --pkts N  packets per repetition (default 4M, quick 512K)\n",
@@ -114,6 +121,8 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "no-16m", no_argument, NULL, 'n' },
 		{ "telemetry", no_argument, NULL, 't' },
+		{ "edge", no_argument, NULL, 'e' },
+		{ "scrape", no_argument, NULL, 's' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "pkts", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -132,6 +141,12 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 			break;
 		case 't':
 			o->telemetry_only = true;
+			break;
+		case 'e':
+			o->edge_only = true;
+			break;
+		case 's':
+			o->scrape_only = true;
 			break;
 		case 'r':
 			o->reps = (uint32_t)atoi(optarg);
@@ -191,7 +206,9 @@ start(int argc, char **argv, struct ef_bench_opts *o, struct eal_args *ea,
 		if (parse_opts(argc, argv, o) != 0)
 			return 2;
 		snprintf(ea->lcore, sizeof(ea->lcore), "%d", sched_getcpu());
-		need_mb = o->quick ? 1024 : o->no_16m ? 2048 : 4608;
+		/* --edge: one edge appliance at a time, 2 M entries at most */
+		need_mb = o->quick || o->edge_only || o->scrape_only ? 1024 :
+			o->no_16m ? 2048 : 4608;
 		/* 2 MiB pages when enough are free (figures without 4 KiB
 		 * TLB misses), else anonymous memory */
 		if (free_huge_mb() >= need_mb)
@@ -248,6 +265,78 @@ telemetry(const struct ef_bench_opts *o)
 	return ret;
 }
 
+/* The edge family, one forwarding method after the other; JSON keys
+ * edge_<method>_*. */
+static int
+edge(const struct ef_bench_opts *o)
+{
+	static const char *const fwd[] = { "ipip", "gue", "l2" };
+	double cpp, fl;
+	int ret = 0;
+
+	if (o->edge_only) {
+		/* alone: the proxy-mode reference of the same run (Local, DNAT
+		 * only: what a node does with the flow the edge sends it) */
+		ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL,
+					    &cpp, &fl);
+		jnum("ref_local_64k_cycles_per_pkt", cpp);
+		jnum("ref_local_64k_floor_ratio", cpp / fl);
+		if (!o->quick) {
+			ret |= ef_bench_established(o, 1u << 20,
+						    EF_BENCH_SVC_LOCAL, &cpp,
+						    &fl);
+			jnum("ref_local_1m_cycles_per_pkt", cpp);
+			jnum("ref_local_1m_floor_ratio", cpp / fl);
+		}
+	}
+	for (uint32_t i = 0; i < RTE_DIM(fwd); i++) {
+		struct ef_bench_edge_fig e;
+		char key[64];
+
+		ret |= ef_bench_edge(o, fwd[i], &e);
+#define EDGE_KEY(name, v) \
+		do { \
+			snprintf(key, sizeof(key), "edge_%s_%s", fwd[i], name); \
+			jnum(key, v); \
+		} while (0)
+		EDGE_KEY("64k_cycles_per_pkt", e.est64k);
+		EDGE_KEY("64k_floor_ratio", e.est64k / e.floor64k);
+		if (!o->quick) {
+			EDGE_KEY("1m_cycles_per_pkt", e.est1m);
+			EDGE_KEY("1m_floor_ratio", e.est1m / e.floor1m);
+		}
+		EDGE_KEY("new_flows_per_s", e.new_per_s);
+		EDGE_KEY("midflow_new_per_s", e.mid_per_s);
+		EDGE_KEY("full_cycles_per_pkt", e.full_cpp);
+#undef EDGE_KEY
+	}
+	return ret;
+}
+
+/* The cost of a /metrics scrape (bench_metrics.c); JSON keys scrape_*. */
+static int
+scrape(const struct ef_bench_opts *o)
+{
+	struct ef_bench_scrape_fig s;
+	uint32_t n = o->quick ? 1000 : 10000;
+	int ret = ef_bench_scrape(o, n, &s);
+
+	jnum("scrape_services", n);
+	jnum("scrape_bytes", s.bytes);
+	jnum("scrape_ms", s.alone_ms);
+	jnum("scrape_busy_ms", s.busy_ms);
+	jnum("scrape_off_cycles_per_pkt", s.cpp[0]);
+	jnum("scrape_spin_cycles_per_pkt", s.cpp[1]);
+	jnum("scrape_on_cycles_per_pkt", s.cpp[2]);
+	jnum("scrape_on_over_off", s.cpp[0] > 0 ? s.cpp[2] / s.cpp[0] : 0);
+	jnum("scrape_spin_over_off", s.cpp[0] > 0 ? s.cpp[1] / s.cpp[0] : 0);
+	jnum("scrape_floor_on_over_off",
+	     s.floor[0] > 0 ? s.floor[2] / s.floor[0] : 0);
+	jnum("scrape_floor_spin_over_off",
+	     s.floor[0] > 0 ? s.floor[1] / s.floor[0] : 0);
+	return ret;
+}
+
 /* Every benchmark in order; the scaling ones write their JSON keys as
  * they go. Returns 0 when all succeeded. */
 static int
@@ -260,6 +349,10 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 
 	if (o->telemetry_only)
 		return telemetry(o);
+	if (o->edge_only)
+		return edge(o);
+	if (o->scrape_only)
+		return scrape(o);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_CLUSTER, &f->cl64k,
 				    &f->floor64k);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL, &f->lo64k,
@@ -281,6 +374,7 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 	}
 	ret |= ef_bench_new_flows(o, false, &f->nf_cl);
 	ret |= ef_bench_new_flows(o, true, &f->nf_lo);
+	ret |= edge(o);
 	ret |= ef_bench_memory(o->quick ? 1u << 16 : 1u << 20, &f->bpf);
 	ret |= telemetry(o);
 	for (uint32_t i = 0; i < (o->quick ? 2u : 3u); i++) {
@@ -295,6 +389,7 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 			 svc_full[i]);
 		jnum(key, n);
 	}
+	ret |= scrape(o);
 	ret |= ef_bench_maglev(o, &f->mg);
 	for (uint32_t i = 0; i < (o->quick ? 2u : 3u); i++) {
 		char key[64];
@@ -315,6 +410,10 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 static void
 print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 {
+	/* --telemetry / --edge / --scrape: that family's keys alone (the others were
+	 * not measured: no zeros, no NaN ratios) */
+	if (o->telemetry_only || o->edge_only || o->scrape_only)
+		goto tail;
 	/* the headline floor is the 1 M run's (the targets' reference) */
 	jnum("floor_cycles_per_pkt", o->quick ? f->floor64k : f->floor1m);
 	jnum("floor_64k_cycles_per_pkt", f->floor64k);
@@ -338,6 +437,7 @@ print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 	jnum("bytes_per_flow", f->bpf);
 	jnum("flows_per_gb", (double)(1u << 30) / f->bpf);
 	jnum("maglev_build_ms", f->mg);
+tail:
 	jnum("cpu_mhz", ef_bench_tsc_hz / 1e6);
 	jnum("hugepages", rte_eal_has_hugepages());
 	jnum("quick", o->quick);
