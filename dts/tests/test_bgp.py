@@ -60,6 +60,14 @@ def both(net):
         if inst.dataplane.proc.popen.poll() is not None:
             net.start_instance(name, drain_seconds=DRAIN_S)
     bt.wait_until(net.all_up, 30, "two next hops for %s" % bt.VIP)
+    # the instances agree on a flow's node when their node tables are the
+    # same: every node back at its weight on both (a previous test's
+    # health change reaches each instance at its own next probe)
+    bt.wait_until(lambda: all(
+        min(node_weights(i).values()) > 0 and
+        node_weights(i) == node_weights(net.instances["edge-1"])
+        for i in net.instances.values()), 10,
+        "the same node weights on both instances")
     net.forget_router_ports()
     return net
 
@@ -98,7 +106,7 @@ def test_ecmp_two_next_hops_and_spread(both):
     before = {name: encap(i) for name, i in t.instances.items()}
     res = gets(t, 500)
     bad = [r for r in res if not r["ok"]]
-    assert not bad, bad[:5]
+    assert not bad, (bad[:5], diagnose(t))
     ports = {r["local_port"] for r in res}
     assert len(ports) == 500
     via = t.router_ports()
@@ -158,7 +166,7 @@ def test_vip_withdrawn_when_no_node_has_weight_and_back(both):
     assert gone <= 2 * HEALTH_S
     assert back <= 2 * HEALTH_S
     res = gets(t, 20)
-    assert all(r["ok"] for r in res)
+    assert all(r["ok"] for r in res), diagnose(t)
 
 
 def start_streams(t, count, seconds):
@@ -201,6 +209,23 @@ def streams_result(proc, timeout=60):
     assert proc.popen.returncode == 0, proc.output()[-2000:]
     out = proc.output().strip().splitlines()
     return json.loads(out[-1])
+
+
+def diagnose(t):
+    """What the running instances and the pods say, for a failure."""
+    out = []
+    for name, inst in t.instances.items():
+        if inst.dataplane.proc.popen.poll() is not None:
+            continue
+        st = inst.dataplane.telemetry("/edgefwd/stats")
+        out.append("%s: rx %d tx %d encap %d drops %s weights %s" % (
+            name, st["rx_packets"], st["tx_packets"], st["encap_packets"],
+            {k: v for k, v in st["drops"].items() if v},
+            node_weights(inst)))
+    for d in ("bgpd", "bfdd"):
+        out += [ln for ln in t.frr[d].output().splitlines()
+                if "down" in ln.lower() or "bfd" in ln.lower()][-8:]
+    return "\n".join(out)
 
 
 def split_streams(flows, where, pods):
@@ -249,7 +274,8 @@ def test_sigterm_withdraws_first_then_stops_no_connection_reset(both):
     assert v["draining"] == 1 and v["announced"] == 0
     # new connections during the drain: every one served, through edge-2
     res = gets(t, 100)
-    assert all(r["ok"] for r in res), [r for r in res if not r["ok"]][:5]
+    assert all(r["ok"] for r in res), \
+        ([r for r in res if not r["ok"]][:5], diagnose(t))
     assert {r["local_port"] for r in res} <= t.router_ports()["edge-2"]
     rc = proc.popen.wait(15)
     stopped = time.monotonic() - t0
@@ -270,7 +296,7 @@ def test_sigterm_withdraws_first_then_stops_no_connection_reset(both):
     assert len(by["edge-1"]) >= STREAMS // 4 and \
         len(by["edge-2"]) >= STREAMS // 4, spread(by)
     # 0 resets: every connection intact, at the pod it started at
-    assert not errs, errs
+    assert not errs, (errs, diagnose(t))
     # edge-1's connections did move: edge-2 carried them, without their
     # SYN, to the same nodes
     assert moved == len(on1)
@@ -296,7 +322,8 @@ def test_kill9_bfd_removes_it_connections_continue_on_the_other(both):
                   "removal of edge-1 after kill -9", t.frr["bgpd"])
     gone = time.monotonic() - t0
     res = gets(t, 100)
-    assert all(r["ok"] for r in res), [r for r in res if not r["ok"]][:5]
+    assert all(r["ok"] for r in res), \
+        ([r for r in res if not r["ok"]][:5], diagnose(t))
     assert {r["local_port"] for r in res} <= t.router_ports()["edge-2"]
     flows = streams_result(streams)
     by, ok, errs = split_streams(flows, where, pods)
@@ -314,8 +341,8 @@ def test_kill9_bfd_removes_it_connections_continue_on_the_other(both):
     assert gone <= 3.0
     assert n1 >= STREAMS // 4 and len(by["edge-2"]) >= STREAMS // 4, \
         spread(by)
-    assert ok["edge-1"] >= 0.99 * n1
-    assert ok["edge-2"] == len(by["edge-2"])
+    assert ok["edge-1"] >= 0.99 * n1, (errs, diagnose(t))
+    assert ok["edge-2"] == len(by["edge-2"]), (errs, diagnose(t))
     assert moved >= ok["edge-1"]
 
 
