@@ -77,6 +77,10 @@ def instance_config(name):
     inst = INSTANCES[name]
     cfg = edge_topo.edge_config("endpoints", "l2", HEALTH_INTERVAL_MS)
     cfg["node"] = {"name": name}
+    # a probe that times out is a slow Python health server on a busy
+    # machine, not a dead node: give it half the interval and three
+    # chances (a 503, what the suite uses to drain, counts at once)
+    cfg["edge"].update({"timeout_ms": HEALTH_INTERVAL_MS // 2, "fall": 3})
     cfg["interfaces"] = [
         {"port": "net_tap0", "address": inst["up"] + "/24",
          "gateway": ROUTER_UP_ADDR},

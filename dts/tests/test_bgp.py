@@ -222,6 +222,8 @@ def diagnose(t):
             name, st["rx_packets"], st["tx_packets"], st["encap_packets"],
             {k: v for k, v in st["drops"].items() if v},
             node_weights(inst)))
+        nodes = inst.dataplane.telemetry("/edgefwd/nodes")
+        out.append("%s: nodes %s" % (name, json.dumps(nodes)[:600]))
     for d in ("bgpd", "bfdd"):
         out += [ln for ln in t.frr[d].output().splitlines()
                 if "down" in ln.lower() or "bfd" in ln.lower()][-8:]
