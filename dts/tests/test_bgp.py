@@ -43,7 +43,7 @@ def net():
         t.up()
         for name in bt.INSTANCES:
             t.start_instance(name, drain_seconds=DRAIN_S)
-        bt.wait_until(t.all_up, 30, "two next hops for %s" % bt.VIP)
+        wait_explained(t, t.all_up, 30, "two next hops for %s" % bt.VIP)
         yield t
     finally:
         t.down()
@@ -59,7 +59,7 @@ def both(net):
     for name, inst in net.instances.items():
         if inst.dataplane.proc.popen.poll() is not None:
             net.start_instance(name, drain_seconds=DRAIN_S)
-    bt.wait_until(net.all_up, 30, "two next hops for %s" % bt.VIP)
+    wait_explained(net, net.all_up, 30, "two next hops for %s" % bt.VIP)
     # the instances agree on a flow's node when their node tables are the
     # same: every node back at its weight on both (a previous test's
     # health change reaches each instance at its own next probe)
@@ -68,8 +68,32 @@ def both(net):
         node_weights(i) == node_weights(net.instances["edge-1"])
         for i in net.instances.values()), 10,
         "the same node weights on both instances")
+    # BFD too: a session that BGP has but BFD not yet would leave a
+    # kill -9 to the BGP hold time (3 s; seen once, 2.65 s, right after
+    # the SIGTERM test's restart)
+    wait_explained(net, lambda: bfd_up(net), 15, "BFD up on both sessions",
+                   step=0.1)
     net.forget_router_ports()
     return net
+
+
+def wait_explained(t, cond, timeout, what, **kw):
+    """bt.wait_until, and on a timeout what the router, the BIRDs, the
+    companions and the instances say."""
+    try:
+        return bt.wait_until(cond, timeout, what, **kw)
+    except RuntimeError as exc:
+        raise RuntimeError("%s\n%s" % (exc, diagnose(t, full=True))) \
+            from None
+
+
+def bfd_up(t):
+    """Both BFD sessions up, at the router and at each BIRD."""
+    peers = json.loads(t.vtysh("show bfd peers json") or "[]")
+    return {p["peer"] for p in peers if p.get("status") == "up"} == \
+        set(UP.values()) and all(
+            " Up " in i.birdc("show", "bfd", "sessions")
+            for i in t.instances.values())
 
 
 def gets(t, count, timeout=120):
@@ -94,15 +118,9 @@ def test_ecmp_two_next_hops_and_spread(both):
     route = t.ip("rt", "route", "show", bt.VIP + "/32").stdout
     say("router FIB: " + " ".join(route.split()))
     assert t.next_hops() == set(UP.values())
-
-    # BFD runs on both sessions, at the router and at each BIRD
-    def bfd_up():
-        peers = json.loads(t.vtysh("show bfd peers json") or "[]")
-        return {p["peer"] for p in peers if p.get("status") == "up"} == \
-            set(UP.values()) and all(
-                " Up " in i.birdc("show", "bfd", "sessions")
-                for i in t.instances.values())
-    bt.wait_until(bfd_up, 10, "BFD up on both sessions", step=0.1)
+    # BFD runs on both sessions, at the router and at each BIRD (the
+    # fixture waited for it)
+    assert bfd_up(t)
     before = {name: encap(i) for name, i in t.instances.items()}
     res = gets(t, 500)
     bad = [r for r in res if not r["ok"]]
@@ -211,19 +229,35 @@ def streams_result(proc, timeout=60):
     return json.loads(out[-1])
 
 
-def diagnose(t):
-    """What the running instances and the pods say, for a failure."""
+def diagnose(t, full=False):
+    """What the running instances and FRR say, for a failure; full: also
+    the BGP and BFD sessions, the BIRDs and the companions."""
     out = []
+    if full:
+        out.append(t.vtysh("show bgp summary", "show bfd peers brief",
+                           "show ip route " + bt.VIP))
+        for name, inst in t.instances.items():
+            out.append("%s BIRD: %s" % (name, inst.birdc(
+                "show", "protocols")))
+            if inst.companion is not None:
+                out.append("%s companion: %s" % (
+                    name, inst.companion.output()[-800:]))
     for name, inst in t.instances.items():
         if inst.dataplane.proc.popen.poll() is not None:
             continue
-        st = inst.dataplane.telemetry("/edgefwd/stats")
-        out.append("%s: rx %d tx %d encap %d drops %s weights %s" % (
-            name, st["rx_packets"], st["tx_packets"], st["encap_packets"],
-            {k: v for k, v in st["drops"].items() if v},
-            node_weights(inst)))
-        nodes = inst.dataplane.telemetry("/edgefwd/nodes")
-        out.append("%s: nodes %s" % (name, json.dumps(nodes)[:600]))
+        try:
+            st = inst.dataplane.telemetry("/edgefwd/stats")
+            out.append("%s: rx %d tx %d encap %d drops %s weights %s" % (
+                name, st["rx_packets"], st["tx_packets"],
+                st["encap_packets"],
+                {k: v for k, v in st["drops"].items() if v},
+                node_weights(inst)))
+            nodes = inst.dataplane.telemetry("/edgefwd/nodes")
+            out.append("%s: nodes %s" % (name, json.dumps(nodes)[:600]))
+            if full:
+                out.append("%s: vips %s" % (name, json.dumps(inst.vips())))
+        except Exception as exc:  # noqa: BLE001 (a report, not a check)
+            out.append("%s: telemetry: %r" % (name, exc))
     for d in ("bgpd", "bfdd"):
         out += [ln for ln in t.frr[d].output().splitlines()
                 if "down" in ln.lower() or "bfd" in ln.lower()][-8:]
