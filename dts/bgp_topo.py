@@ -1,23 +1,32 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Network-namespace topology of the scale-out suite (issue 13): an
-upstream router running FRR (zebra, bgpd, bfdd), two edgefwd instances,
-each with its BIRD and edgefwd-bgp, announcing the same VIPs; the router
-spreads the client's flows over them by ECMP.
+upstream router running FRR (zebra, bgpd, bfdd), two edgefwd instances in
+edge mode (mode = "edge", forwarding = "l2"), each with its BIRD and
+edgefwd-bgp, announcing the same VIP in front of the same two Linux nodes;
+the router spreads the client's flows over the instances by ECMP and the
+nodes answer the client straight through the router (direct server
+return).
 
   [cl] client 198.51.100.2 ── eth0 ── rcl 198.51.100.1  [rt] router (FRR)
                                       up0 192.0.2.1/24 (bridge) ─┬─ i1t0
                                                                  └─ i2t0
+                                      rfab 10.1.0.254 (fabric)
   [i1] edgefwd "edge-1": net_tap0 192.0.2.11 (i1t0), net_tap1 10.1.0.1 (i1t1)
        BIRD (AS 4200000001) on efx0, edgefwd-bgp
   [i2] edgefwd "edge-2": net_tap0 192.0.2.12 (i2t0), net_tap1 10.1.0.2 (i2t1)
-  [fab] bridge br0 10.1.0.0/24: i1t1, i2t1, the router's rfab 10.1.0.254,
-       pods p11 10.1.0.21, p12 10.1.0.22 (node edge-1, gateway 10.1.0.1),
-            p21 10.1.0.31, p22 10.1.0.32 (node edge-2, gateway 10.1.0.2)
+  [fab] bridge br0 10.1.0.0/24: i1t1, i2t1, the router's rfab, the test
+       host, and dts/edge_topo.py's Linux nodes node-1 10.1.0.11 (pod-1a)
+       and node-2 10.1.0.12 (pod-2a, 2b, 2c): kube-proxy's nftables rules
+       for edge/web (VIP 203.0.113.10:80 -> 8080), its health server on
+       healthCheckNodePort 32000, default route via the router.
 
-Proxy mode: each instance is the node of its pods, and the Local services
-web (VIP 203.0.113.10:80 -> 8080) and web2 (203.0.113.11:80 -> 8081, the
-pods' second server) list every pod, so each instance serves through its
-own. The router: AS 4200000100, `maximum-paths`, BFD 100 ms x 3, BGP
+BgpTopology is dts/edge_topo.py's EdgeTopology (kind "linux": the nodes,
+pods, health servers, client and router legs, every namespace with
+rp_filter off) without its single edge, plus the router's bridge toward
+the instances, FRR and the instances. The instances run edge_topo's
+edge_config() with their own node name and addresses: the same nodes,
+weights and Maglev table, so a flow's node does not depend on the
+instance. The router: AS 4200000100, `maximum-paths`, BFD 100 ms x 3, BGP
 keepalive 1 / hold 3, fib_multipath_hash_policy=1 (L4 hashing). Every
 daemon runs in the foreground as a child of this process (never the
 system services), with its configuration, sockets and pid files in the
@@ -30,68 +39,54 @@ import json
 import os
 import shutil
 import signal
-import tempfile
 import time
 from pathlib import Path
 
-from dts import config, telemetry, topo
+from dts import config, edge_topo, telemetry, topo
 
-CLIENT_ADDR = "198.51.100.2"
-ROUTER_CLIENT_ADDR = "198.51.100.1"
+CLIENT_ADDR = edge_topo.CLIENT_ADDR
+ROUTER_CLIENT_ADDR = edge_topo.ROUTER_CLIENT_ADDR
 ROUTER_UP_ADDR = "192.0.2.1"
-ROUTER_FABRIC_ADDR = "10.1.0.254"
+ROUTER_FABRIC_ADDR = edge_topo.ROUTER_FABRIC_ADDR
 ROUTER_AS = 4200000100
 EDGE_AS = 4200000001
-VIP = "203.0.113.10"
-VIP2 = "203.0.113.11"
-PORT = 80
-TARGET_PORT = 8080
-TARGET_PORT2 = 8081
+VIP = edge_topo.VIP
+SERVICE = edge_topo.SERVICE
+PORT = edge_topo.PORT
+TARGET_PORT = edge_topo.TARGET_PORT
+NODES = edge_topo.NODES
+# pod name -> (namespace role, address, node name)
+PODS = edge_topo.PODS
 BIRD_CONF_IN = topo.REPO / "conf" / "bird" / "bird.conf.in"
 COMPANION = topo.REPO / "app" / "edgefwd-bgp" / "edgefwd-bgp"
 FRR_DIR = Path("/usr/lib/frr")
 FRR_RUN = Path("/var/run/frr")
-HEALTH_INTERVAL_MS = 1500
+# the instances' node probes (edge.interval_ms; a 503 drains at once)
+HEALTH_INTERVAL_MS = 1000
 
 INSTANCES = {
-    "edge-1": {"role": "i1", "up": "192.0.2.11", "fab": "10.1.0.1",
-               "pods": {"p11": "10.1.0.21", "p12": "10.1.0.22"}},
-    "edge-2": {"role": "i2", "up": "192.0.2.12", "fab": "10.1.0.2",
-               "pods": {"p21": "10.1.0.31", "p22": "10.1.0.32"}},
+    "edge-1": {"role": "i1", "up": "192.0.2.11", "fab": "10.1.0.1"},
+    "edge-2": {"role": "i2", "up": "192.0.2.12", "fab": "10.1.0.2"},
 }
-PODS = {pod: (addr, name) for name, i in INSTANCES.items()
-        for pod, addr in i["pods"].items()}
-ROLES = ("cl", "rt", "fab") + tuple(i["role"] for i in INSTANCES.values()) \
-    + tuple(PODS)
 
 
 def instance_config(name):
-    """edgefwd configuration dict of instance name (dts/config.py)."""
+    """edgefwd configuration dict of instance name (dts/config.py): the
+    edge director of dts/edge_topo.py with this instance's name and
+    addresses, l2 forwarding, probes every HEALTH_INTERVAL_MS."""
     inst = INSTANCES[name]
-    eps = [{"address": addr, "node": node, "ready": True}
-           for pod, (addr, node) in sorted(PODS.items())]
-
-    def svc(sname, vip, target, **extra):
-        s = {"name": sname, "type": "LoadBalancer",
-             "load_balancer_ips": [vip],
-             "external_traffic_policy": "Local",
-             "ports": [{"name": "http", "protocol": "TCP", "port": PORT,
-                        "target_port": target}],
-             "endpoints": eps}
-        s.update(extra)
-        return s
-    return {
-        "node": {"name": name},
-        "interfaces": [
-            {"port": "net_tap0", "address": inst["up"] + "/24",
-             "gateway": ROUTER_UP_ADDR},
-            {"port": "net_tap1", "address": inst["fab"] + "/24"},
-        ],
-        "health": {"type": "tcp", "interval_ms": HEALTH_INTERVAL_MS,
-                   "timeout_ms": 500, "rise": 1, "fall": 1},
-        "services": [svc("bgp/web", VIP, TARGET_PORT),
-                     svc("bgp/web2", VIP2, TARGET_PORT2)],
-    }
+    cfg = edge_topo.edge_config("endpoints", "l2", HEALTH_INTERVAL_MS)
+    cfg["node"] = {"name": name}
+    # a probe that times out is a slow Python health server on a busy
+    # machine, not a dead node: give it half the interval and three
+    # chances (a 503, what the suite uses to drain, counts at once)
+    cfg["edge"].update({"timeout_ms": HEALTH_INTERVAL_MS // 2, "fall": 3})
+    cfg["interfaces"] = [
+        {"port": "net_tap0", "address": inst["up"] + "/24",
+         "gateway": ROUTER_UP_ADDR},
+        {"port": "net_tap1", "address": inst["fab"] + "/24"},
+    ]
+    return cfg
 
 
 def bird_config(name, include):
@@ -173,11 +168,7 @@ class Instance:
     def start_edgefwd(self, drain_seconds=None):
         taps = {self.role + "t0": ("rt", "up0"),
                 self.role + "t1": ("fab", "br0")}
-        argv = topo.edgefwd_argv(self.conf, self.file_prefix)
-        cut = argv.index("--")
-        argv = [a for a in argv[:cut] if not str(a).startswith("--vdev=")] \
-            + ["--vdev=net_tap%d,iface=%s" % (i, tap)
-               for i, tap in enumerate(taps)] + argv[cut:]
+        argv = edge_topo.edge_argv(self.conf, self.file_prefix, taps=taps)
         if drain_seconds is not None:
             argv += ["--drain-seconds", str(drain_seconds)]
         self.starts += 1
@@ -210,7 +201,7 @@ class Instance:
             ["bird", "-f", "-c", conf, "-s", self.bird_sock,
              "-P", self.dir / "bird.pid"])
         wait_until(lambda: self.bird_sock.exists(), 10,
-                        "BIRD's socket of %s" % self.name, self.bird)
+                   "BIRD's socket of %s" % self.name, self.bird)
 
     def birdc(self, *args):
         return topo.run(["birdc", "-s", self.bird_sock] + list(args),
@@ -234,40 +225,20 @@ def wait_until(cond, timeout, what, proc=None, step=0.02):
         time.sleep(step)
 
 
-
-class BgpTopology:
-    """up() builds the namespaces, the router's FRR and the pods;
-    start_instance() starts an instance; down() removes everything."""
+class BgpTopology(edge_topo.EdgeTopology):
+    """up() builds the namespaces, the nodes and pods (EdgeTopology), the
+    router's leg toward the instances and its FRR; start_instance()
+    starts an instance; down() removes everything."""
 
     def __init__(self, prefix=None):
-        self.prefix = prefix or "ef%db" % (os.getpid() % 1000)
-        self.ns = {r: "%s-%s" % (self.prefix, r) for r in ROLES}
-        self.workdir = Path(tempfile.mkdtemp(prefix=self.prefix + "-"))
-        self.procs = []
-        self.pods = {}
+        super().__init__(prefix or "ef%db" % (os.getpid() % 1000), "linux")
+        # no single edge: the instances take its place
+        self.roles = tuple(r for r in self.roles if r != "edge") + \
+            tuple(i["role"] for i in INSTANCES.values())
+        self.ns = {r: "%s-%s" % (self.prefix, r) for r in self.roles}
         self.instances = {}
         self.frr = {}
         self.frr_dir = self.workdir / "frr"
-        self.is_up = False
-
-    def ip(self, role, *args, check=True):
-        return topo.run(["ip", "-n", self.ns[role]] + list(args), check=check)
-
-    def sysctl(self, role, key, value):
-        topo.run(["sysctl", "-q", "-w", "%s=%s" % (key, value)],
-                 ns=self.ns[role])
-
-    def exec(self, role, argv, check=True, timeout=30):
-        return topo.run(argv, check=check, timeout=timeout, ns=self.ns[role])
-
-    def spawn(self, name, role, argv):
-        proc = topo.Proc(name, self.ns[role], argv, self.workdir)
-        self.procs.append(proc)
-        return proc
-
-    def veth(self, role_a, name_a, role_b, name_b):
-        self.ip(role_a, "link", "add", name_a, "type", "veth", "peer",
-                "name", name_b, "netns", self.ns[role_b])
 
     def up(self):
         topo.reap_stale()
@@ -277,61 +248,71 @@ class BgpTopology:
             for d in FRR_RUN.glob("ef*"):
                 if not (topo.STATE_DIR / (d.name + ".json")).exists():
                     shutil.rmtree(d, ignore_errors=True)
-        topo.cleanup_prefix(self.prefix)
-        topo.STATE_DIR.mkdir(parents=True, exist_ok=True)
-        (topo.STATE_DIR / (self.prefix + ".json")).write_text(json.dumps(
-            {"pid": os.getpid(), "prefix": self.prefix}))
-        topo._LIVE.append(self)
-        self.is_up = True
-        for role in ROLES:
-            topo.run(["ip", "netns", "add", self.ns[role]])
-            self.ip(role, "link", "set", "lo", "up")
-            for key in ("all", "default"):
-                self.sysctl(role, "net.ipv6.conf.%s.disable_ipv6" % key, 1)
-        self.veth("cl", "eth0", "rt", "rcl")
-        self.ip("cl", "addr", "add", CLIENT_ADDR + "/24", "dev", "eth0")
-        self.ip("rt", "addr", "add", ROUTER_CLIENT_ADDR + "/24", "dev", "rcl")
+        super().up()
         self.ip("rt", "link", "add", "up0", "type", "bridge")
         self.ip("rt", "addr", "add", ROUTER_UP_ADDR + "/24", "dev", "up0")
         # a bridge takes the lowest MAC of its ports unless given one: an
         # instance's TAP leaving it would change the router's MAC under
         # the other instance's ARP entry
         self.ip("rt", "link", "set", "up0", "address", "02:eb:00:00:00:01")
-        self.ip("fab", "link", "add", "br0", "type", "bridge")
-        self.veth("rt", "rfab", "fab", "f-rt")
-        self.ip("rt", "addr", "add", ROUTER_FABRIC_ADDR + "/24", "dev", "rfab")
-        for role, dev in (("cl", "eth0"), ("rt", "rcl"), ("rt", "up0"),
-                          ("rt", "rfab"), ("fab", "br0")):
-            self.ip(role, "link", "set", dev, "up")
-        self.ip("fab", "link", "set", "f-rt", "master", "br0")
-        self.ip("fab", "link", "set", "f-rt", "up")
-        self.ip("cl", "route", "add", "default", "via", ROUTER_CLIENT_ADDR)
-        self.sysctl("rt", "net.ipv4.ip_forward", 1)
+        self.ip("rt", "link", "set", "up0", "up")
         self.sysctl("rt", "net.ipv4.fib_multipath_hash_policy", 1)
-        for pod, (addr, node) in PODS.items():
-            self.veth("fab", "f-" + pod, pod, "eth0")
-            self.ip("fab", "link", "set", "f-" + pod, "master", "br0")
-            self.ip("fab", "link", "set", "f-" + pod, "up")
-            self.ip(pod, "addr", "add", addr + "/24", "dev", "eth0")
-            self.ip(pod, "link", "set", "eth0", "up")
-            self.ip(pod, "route", "add", "default", "via",
-                    INSTANCES[node]["fab"])
-            self.start_pod_server(pod, TARGET_PORT)
-            self.start_pod_server(pod, TARGET_PORT2)
-        for proc in self.pods.values():
-            proc.wait_for("podserver: ready", 10)
+        self.watch_router()
         self.start_frr()
         return self
 
-    def start_pod_server(self, pod, port):
-        proc = self.spawn("%s-%d" % (pod, port), pod, [
-            topo.PYTHON, topo.PEERS / "podserver.py", "--name", pod,
-            "--tcp-port", port, "--udp-port", port])
-        self.pods[(pod, port)] = proc
-        return proc
+    def pods_by_port(self):
+        """Client port -> pod of the client's established connections to
+        the pods (each pod's own view, ss)."""
+        out = {}
+        for pod, (role, addr, node) in PODS.items():
+            cp = self.exec(role, ["ss", "-Htn", "state", "established",
+                                  "( sport = :%d )" % TARGET_PORT])
+            for line in cp.stdout.splitlines():
+                peer = line.split()[-1]
+                if peer.startswith(CLIENT_ADDR + ":"):
+                    out[int(peer.rsplit(":", 1)[1])] = pod
+        return out
 
-    def stop_pod_server(self, pod, port):
-        self.pods.pop((pod, port)).stop(timeout=3)
+    def watch_router(self):
+        """nftables in the router's forward hook: per instance, the set of
+        client ports whose packets to the VIP the router forwarded to
+        that instance (`rt ip nexthop`: the next hop its ECMP route chose
+        for the packet), so that a connection's instance is the router's
+        own record, before and after a failover."""
+        lines = ["table ip bgpwatch {"]
+        for inst in INSTANCES.values():
+            lines.append("\tset via_%s { type inet_service; flags dynamic; "
+                         "size 65535; }" % inst["role"])
+        lines.append("\tchain forward {")
+        lines.append("\t\ttype filter hook forward priority -300; "
+                     "policy accept;")
+        for inst in INSTANCES.values():
+            lines.append("\t\tip daddr %s tcp dport %d rt ip nexthop %s "
+                         "update @via_%s { tcp sport }"
+                         % (VIP, PORT, inst["up"], inst["role"]))
+        lines += ["\t}", "}"]
+        self.exec("rt", ["nft", "-f", "-"], input="\n".join(lines) + "\n")
+
+    def router_ports(self):
+        """Instance name -> set of client ports the router forwarded to it
+        since the last forget_router_ports()."""
+        out = {}
+        for name, inst in INSTANCES.items():
+            cp = self.exec("rt", ["nft", "-j", "list", "set", "ip",
+                                  "bgpwatch", "via_" + inst["role"]])
+            ports = set()
+            for obj in json.loads(cp.stdout)["nftables"]:
+                for e in obj.get("set", {}).get("elem", []):
+                    ports.add(e["elem"]["val"] if isinstance(e, dict)
+                              else e)
+            out[name] = ports
+        return out
+
+    def forget_router_ports(self):
+        for inst in INSTANCES.values():
+            self.exec("rt", ["nft", "flush", "set", "ip", "bgpwatch",
+                             "via_" + inst["role"]])
 
     def start_frr(self):
         d = self.frr_dir
@@ -393,40 +374,32 @@ class BgpTopology:
     def all_up(self, vip=VIP):
         return self.next_hops(vip) == {i["up"] for i in INSTANCES.values()}
 
+    def stop_dataplanes(self):
+        """Every instance's edgefwd killed first (its BIRD and companion
+        follow with the other processes)."""
+        codes = {}
+        for name, inst in self.instances.items():
+            if inst.dataplane is not None:
+                codes[name] = inst.dataplane.proc.stop(signal.SIGKILL,
+                                                       timeout=3)
+        return codes
+
     def down(self):
         if not self.is_up:
             return
         if os.environ.get("EF_DTS_KEEP") == "1":
-            topo.log("EF_DTS_KEEP=1: kept namespaces %s-*, logs in %s"
-                     % (self.prefix, self.workdir))
-            self.is_up = False
-            return
+            return super().down()
         try:
-            for inst in self.instances.values():
-                if inst.dataplane is not None:
-                    inst.dataplane.proc.stop(signal.SIGKILL, timeout=3)
+            super().down()
         finally:
-            for proc in reversed(self.procs):
-                proc.stop(timeout=3)
-            topo.cleanup_prefix(self.prefix)
             shutil.rmtree(FRR_RUN / self.prefix, ignore_errors=True)
-            shutil.rmtree(self.workdir, ignore_errors=True)
             for inst in self.instances.values():
                 shutil.rmtree(topo.DPDK_RUN_DIR / inst.file_prefix,
                               ignore_errors=True)
-            self.is_up = False
-            if self in topo._LIVE:
-                topo._LIVE.remove(self)
 
     def leftovers(self):
-        left = [n for n in topo.netns_list()
-                if n.startswith(self.prefix + "-")]
-        if topo.DPDK_RUN_DIR.is_dir():
-            left += [str(p) for p in
-                     topo.DPDK_RUN_DIR.glob(self.prefix + "-*")]
+        left = super().leftovers()
         if (FRR_RUN / self.prefix).exists():
             left.append(str(FRR_RUN / self.prefix))
-        left += ["pid %d (%s)" % (p.popen.pid, p.name) for p in self.procs
-                 if p.popen.poll() is None]
         return left
 

@@ -9,7 +9,9 @@
  * on one of its ports: external_traffic_policy Local, a local endpoint
  * that is ready, healthy and not terminating (what healthCheckNodePort
  * counts); Cluster, any eligible endpoint (ready and healthy, else
- * serving-and-terminating, as new flows pick them). Announce = usable and
+ * serving-and-terminating, as new flows pick them); mode "edge", a node
+ * with weight > 0 in the service's node table (healthy, not draining:
+ * what the Maglev table steers new flows to). Announce = usable and
  * not draining. A VIP shared by services whose backends differ is
  * announced while any of them can serve: withdrawing it would stop the
  * others too.
@@ -24,7 +26,9 @@
 #include <rte_common.h>
 #include <rte_telemetry.h>
 
+#include "ef_cfg.h"
 #include "ef_ctl.h"
+#include "ef_edge.h"
 #include "ef_svc.h"
 #include "ef_tele.h"
 
@@ -89,11 +93,29 @@ vip_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Edge mode: a node of the published table with weight > 0 (healthy, not
+ * draining, weighted by its endpoints or its health header): what new
+ * flows steer to. Under the read side (the table is freed after a grace
+ * period). */
 static bool
-service_usable(const struct ef_svc_gen *g, const struct ef_svc_service *sv)
+edge_usable(const struct ef_svc_gen *g, uint32_t svc_idx)
 {
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, svc_idx);
+
+	for (uint32_t i = 0; lb != NULL && i < lb->n_nodes; i++)
+		if (lb->nodes[i].weight > 0)
+			return true;
+	return false;
+}
+
+static bool
+service_usable(const struct ef_svc_gen *g, uint32_t svc_idx)
+{
+	const struct ef_svc_service *sv = &g->svcs[svc_idx];
 	bool local = sv->cfg->external_traffic_policy == EF_POLICY_LOCAL;
 
+	if (sv->cfg->mode == EF_SVC_MODE_EDGE)
+		return edge_usable(g, svc_idx);
 	for (uint32_t p = 0; p < sv->n_sp; p++) {
 		const struct ef_svc_pool *pool =
 			ef_svc_pool_get(&g->sps[sv->first_sp + p]);
@@ -125,7 +147,7 @@ collect(const struct ef_svc_gen *g, uint32_t *n)
 		const struct ef_svc_service *sv = &g->svcs[s];
 		const struct ef_cfg_service *cs = sv->cfg;
 		uint32_t first = k;
-		bool ok = service_usable(g, sv);
+		bool ok = service_usable(g, s);
 
 		for (uint32_t i = 0; i < cs->n_load_balancer_ips +
 		     cs->n_external_ips; i++) {
