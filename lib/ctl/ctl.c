@@ -565,8 +565,10 @@ ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
 	c->last_reload_ms = (double)(rte_rdtsc() - t0) /
 		(double)c->tsc_per_ms;
 	EF_CTL_LOG(INFO, "reloaded %s: generation %" PRIu64 ", %u services, "
-		   "%u endpoints, built and published in %.3f ms", cfg->file,
-		   g->number, g->cfg->n_services, g->n_health, c->last_reload_ms);
+		   "%u endpoints, built and published in %.3f ms (%u of %u "
+		   "endpoint pools unchanged, copied)", cfg->file, g->number,
+		   g->cfg->n_services, g->n_health, c->last_reload_ms,
+		   g->n_pools_reused, g->n_sps);
 	resolve_next_hops(c);
 	c->announces = 0;
 	c->started_ms = rte_rdtsc() / c->tsc_per_ms;
