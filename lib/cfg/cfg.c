@@ -309,8 +309,7 @@ parse_text(const char *text, const char *name, const char *include_dir,
 	free(c.overflows);
 	free(c.claims);
 	free(c.svc_names);
-	if (c.name_tab_ok)
-		hdestroy_r(&c.name_tab);
+	free(c.name_slots);
 	free(c.if_ports);
 
 	if (c.n_errs > 0 || c.oom) {

@@ -7,7 +7,6 @@
  * <libconfig.h>: everything libconfig-shaped stays behind ef_cfg.h.
  */
 
-#include <search.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,10 +82,13 @@ struct cfg_ctx {
 	/* service names by index in the file, for duplicates and claims */
 	struct cfg_svc_name *svc_names;
 	uint32_t n_svc_names;
-	/* the same names hashed (glibc hsearch_r): duplicate detection in
-	 * O(1) per service, not a scan (100 000 services took minutes) */
-	struct hsearch_data name_tab;
-	bool name_tab_ok;
+	/* the same names hashed (open addressing, FNV-1a; slot = index in
+	 * svc_names or -1): duplicate detection in O(1) per service, not a
+	 * scan (100 000 services took minutes). glibc's hsearch_r hashes
+	 * little more than a name's first 8 characters, so "ns0/svc-..."
+	 * names all collided. NULL when out of memory. */
+	int32_t *name_slots;
+	uint32_t name_mask;
 };
 
 /* Record "FILE:LINE: message"; line 0 leaves the line out. */
