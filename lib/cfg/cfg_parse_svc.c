@@ -539,7 +539,7 @@ service_ports(struct cfg_ctx *c, const struct svc_state *st,
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e;
 
-		cfg_path_fmt(sub, sizeof(sub), "%s.ports[%d]", path, i);
+		cfg_path_index(sub, sizeof(sub), path, "ports", i);
 		e = cfg_list_group(c, l, (unsigned int)i, sub);
 		if (e == NULL)
 			continue;
@@ -575,7 +575,7 @@ service_endpoints(struct cfg_ctx *c, const struct svc_state *st,
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e;
 
-		cfg_path_fmt(sub, sizeof(sub), "%s.endpoints[%d]", path, i);
+		cfg_path_index(sub, sizeof(sub), path, "endpoints", i);
 		e = cfg_list_group(c, l, (unsigned int)i, sub);
 		if (e != NULL)
 			parse_endpoint(c, svc, e, sub);
@@ -643,7 +643,7 @@ cfg_parse_services(struct cfg_ctx *c, const config_setting_t *root)
 		const config_setting_t *g;
 		struct svc_state st;
 
-		cfg_path_fmt(path, sizeof(path), "services[%d]", i);
+		cfg_path_index(path, sizeof(path), "", "services", i);
 		g = cfg_list_group(c, l, (unsigned int)i, path);
 		if (g == NULL)
 			continue;

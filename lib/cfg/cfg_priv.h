@@ -148,6 +148,11 @@ void cfg_path_fmt(char *buf, size_t size, const char *fmt, ...)
 /* "path.key", or "key" at the top level, into buf (CFG_LABEL_MAX). */
 const char *cfg_label(char *buf, const char *path, const char *key);
 
+/* "path.key[i]", or "key[i]" at the top level, into buf[size] (cut when
+ * too long, as cfg_path_fmt), without printf: one per list element. */
+void cfg_path_index(char *buf, size_t size, const char *path,
+		    const char *key, int i);
+
 /*
  * Every member of g must be one of keys (NULL-terminated): a misspelt
  * optional key would otherwise leave its default in force without a word.
