@@ -275,16 +275,20 @@ move_errors(struct cfg_ctx *c, struct ef_cfg_errors *out)
 
 static struct ef_cfg *
 parse_text(const char *text, const char *name, const char *include_dir,
-	   struct ef_cfg_errors *errs)
+	   bool keep_tree, struct ef_cfg_errors *errs)
 {
 	struct cfg_ctx c;
 	struct ef_cfg *cfg;
-	config_t lc;
+	config_t stack_lc;
+	/* the tree outlives this call when asked (and memory allows) */
+	config_t *kept = keep_tree ? malloc(sizeof(*kept)) : NULL;
+	config_t *lc = kept != NULL ? kept : &stack_lc;
 
 	memset(&c, 0, sizeof(c));
 	c.file = name != NULL ? name : "<string>";
 	cfg = calloc(1, sizeof(*cfg));
 	if (cfg == NULL) {
+		free(kept);
 		cfg_err_line(&c, c.file, 0, "out of memory");
 		move_errors(&c, errs);
 		errno = ENOMEM;
@@ -293,24 +297,28 @@ parse_text(const char *text, const char *name, const char *include_dir,
 	snprintf(cfg->file, sizeof(cfg->file), "%s", c.file);
 	c.cfg = cfg;
 
-	config_init(&lc);
+	config_init(lc);
 	if (include_dir != NULL)
-		config_set_include_dir(&lc, include_dir);
-	if (config_read_string(&lc, text) != CONFIG_TRUE) {
+		config_set_include_dir(lc, include_dir);
+	if (config_read_string(lc, text) != CONFIG_TRUE) {
 		/* libconfig stops at the first syntax error: it is alone */
-		cfg_err_line(&c, config_error_file(&lc), config_error_line(&lc),
-			     "syntax error: %s", config_error_text(&lc));
+		cfg_err_line(&c, config_error_file(lc), config_error_line(lc),
+			     "syntax error: %s", config_error_text(lc));
 	} else {
 		cfg_scan_overflows(&c, text);
-		cfg_parse_root(&c, config_root_setting(&lc));
+		cfg_parse_root(&c, config_root_setting(lc));
 		cfg_check_claims(&c);
 	}
-	config_destroy(&lc);
+	if (kept != NULL && c.n_errs == 0 && !c.oom) {
+		cfg->parse_tree = kept;		/* ef_cfg_release_tree() */
+	} else {
+		config_destroy(lc);
+		free(kept);
+	}
 	free(c.overflows);
 	free(c.claims);
 	free(c.svc_names);
-	if (c.name_tab_ok)
-		hdestroy_r(&c.name_tab);
+	free(c.name_slots);
 	free(c.if_ports);
 
 	if (c.n_errs > 0 || c.oom) {
@@ -331,7 +339,7 @@ ef_cfg_parse_string(const char *text, const char *name,
 		errno = EINVAL;
 		return NULL;
 	}
-	return parse_text(text, name, NULL, errs);
+	return parse_text(text, name, NULL, false, errs);
 }
 
 /* Read a whole file; NULL with errno on failure. */
@@ -382,8 +390,8 @@ fail:
 	return NULL;
 }
 
-struct ef_cfg *
-ef_cfg_load(const char *file, struct ef_cfg_errors *errs)
+static struct ef_cfg *
+load(const char *file, bool keep_tree, struct ef_cfg_errors *errs)
 {
 	struct ef_cfg *cfg;
 	char *text;
@@ -415,10 +423,32 @@ ef_cfg_load(const char *file, struct ef_cfg_errors *errs)
 		else
 			strcpy(dir, ".");
 	}
-	cfg = parse_text(text, file, dir, errs);
+	cfg = parse_text(text, file, dir, keep_tree, errs);
 	free(dir);
 	free(text);
 	return cfg;
+}
+
+struct ef_cfg *
+ef_cfg_load(const char *file, struct ef_cfg_errors *errs)
+{
+	return load(file, false, errs);
+}
+
+struct ef_cfg *
+ef_cfg_load_keep_tree(const char *file, struct ef_cfg_errors *errs)
+{
+	return load(file, true, errs);
+}
+
+void
+ef_cfg_release_tree(struct ef_cfg *cfg)
+{
+	if (cfg == NULL || cfg->parse_tree == NULL)
+		return;
+	config_destroy(cfg->parse_tree);
+	free(cfg->parse_tree);
+	cfg->parse_tree = NULL;
 }
 
 static void
@@ -437,6 +467,7 @@ ef_cfg_free(struct ef_cfg *cfg)
 
 	if (cfg == NULL)
 		return;
+	ef_cfg_release_tree(cfg);
 	for (i = 0; i < cfg->n_services; i++)
 		free_service(&cfg->services[i]);
 	free(cfg->services);

@@ -56,15 +56,64 @@ cfg_path_fmt(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* s appended at buf[off] (cut at size - 1); the new length. */
+static size_t
+path_put(char *buf, size_t off, size_t size, const char *s)
+{
+	while (*s != '\0' && off + 1 < size)
+		buf[off++] = *s++;
+	return off;
+}
+
+/*
+ * "path.key", or "key" at the top level, into buf[size]; the length.
+ * Without printf: every setting read makes one (100 000 endpoints make
+ * half a million), and vsnprintf was a tenth of a reload.
+ */
+static size_t
+path_join(char *buf, size_t size, const char *path, const char *key)
+{
+	size_t off = 0;
+
+	if (path[0] != '\0') {
+		off = path_put(buf, off, size, path);
+		off = path_put(buf, off, size, ".");
+	}
+	off = path_put(buf, off, size, key);
+	buf[off] = '\0';
+	return off;
+}
+
 /* "path.key", or "key" at the top level. */
 const char *
 cfg_label(char *buf, const char *path, const char *key)
 {
-	if (path[0] == '\0')
-		cfg_path_fmt(buf, CFG_LABEL_MAX, "%s", key);
-	else
-		cfg_path_fmt(buf, CFG_LABEL_MAX, "%s.%s", path, key);
+	path_join(buf, CFG_LABEL_MAX, path, key);
 	return buf;
+}
+
+void
+cfg_path_index(char *buf, size_t size, const char *path, const char *key,
+	       int i)
+{
+	char num[16];
+	size_t off = path_join(buf, size, path, key);
+	unsigned int v = (unsigned int)i, n = 0;
+
+	if (i < 0) {	/* not from a list index; keep printf's answer */
+		cfg_path_fmt(buf, size, "%s%s%s[%d]", path,
+			     path[0] != '\0' ? "." : "", key, i);
+		return;
+	}
+	do {
+		num[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0 && n < sizeof(num));
+	off = path_put(buf, off, size, "[");
+	while (n > 0 && off + 1 < size)
+		buf[off++] = num[--n];
+	off = path_put(buf, off, size, "]");
+	buf[off] = '\0';
 }
 
 /* Levenshtein distance, capped: only used to suggest a spelling. */
@@ -562,7 +611,7 @@ cfg_get_addr_array2(struct cfg_ctx *c, const config_setting_t *g,
 							(unsigned int)i);
 		struct ef_addr a;
 
-		cfg_path_fmt(elbl, sizeof(elbl), "%s[%d]", lbl, i);
+		cfg_path_index(elbl, sizeof(elbl), "", lbl, i);
 		if (!kind_ok(c, e, elbl, CFG_KIND_STRING)) {
 			rc = -1;
 			continue;
@@ -699,7 +748,7 @@ cfg_list_parse(struct cfg_ctx *c, const void *arr,
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g;
 
-		cfg_path_fmt(path, sizeof(path), "%s[%d]", key, i);
+		cfg_path_index(path, sizeof(path), "", key, i);
 		g = cfg_list_group(c, l, (unsigned int)i, path);
 		if (g != NULL)
 			parse(c, g, path);

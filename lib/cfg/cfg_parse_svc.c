@@ -310,6 +310,42 @@ is_service_name(const char *text)
 		cfg_is_dns_label(slash + 1, strlen(slash + 1));
 }
 
+/* Room for n names at most half full (name_slots stays NULL when out of
+ * memory: the duplicate check then scans). */
+static void
+name_slots_create(struct cfg_ctx *c, uint32_t n)
+{
+	uint32_t slots = 16;
+
+	while (slots < n * 2u && slots < (1u << 30))
+		slots <<= 1;
+	c->name_slots = malloc(sizeof(*c->name_slots) * slots);
+	if (c->name_slots == NULL)
+		return;
+	memset(c->name_slots, 0xff, sizeof(*c->name_slots) * slots);
+	c->name_mask = slots - 1;
+}
+
+/* The slot holding name, or the empty one where it goes. */
+static int32_t *
+name_slot(const struct cfg_ctx *c, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+	uint32_t i;
+
+	for (const char *p = name; *p != '\0'; p++) {
+		h ^= (uint8_t)*p;
+		h *= 1099511628211ULL;
+	}
+	for (i = (uint32_t)(h ^ (h >> 32)) & c->name_mask;;
+	     i = (i + 1) & c->name_mask) {
+		int32_t id = c->name_slots[i];
+
+		if (id < 0 || strcmp(c->svc_names[id].name, name) == 0)
+			return &c->name_slots[i];
+	}
+}
+
 static void
 parse_service_name(struct cfg_ctx *c, struct svc_state *st,
 		   const config_setting_t *g, const char *path)
@@ -333,24 +369,17 @@ parse_service_name(struct cfg_ctx *c, struct svc_state *st,
 	}
 	if (!cfg_copy_text(c, s, lbl, text, st->svc->name, EF_CFG_NAME_MAX))
 		return;
-	if (c->name_tab_ok) {
-		ENTRY e = { .key = (char *)(uintptr_t)text, .data = NULL };
-		ENTRY *found = NULL;
+	if (c->name_slots != NULL) {
+		int32_t *slot = name_slot(c, text);
 
-		if (hsearch_r(e, FIND, &found, &c->name_tab) != 0 &&
-		    found != NULL) {
-			const struct cfg_svc_name *o =
-				&c->svc_names[(uintptr_t)found->data];
-
+		if (*slot >= 0) {
 			cfg_err_at(c, s, "%s: service \"%s\" is already "
-				   "defined at line %d", lbl, text, o->line);
+				   "defined at line %d", lbl, text,
+				   c->svc_names[*slot].line);
 			return;
 		}
-		e.data = (void *)(uintptr_t)st->idx;
-		if (hsearch_r(e, ENTER, &found, &c->name_tab) == 0)
-			c->name_tab_ok = false;
-	}
-	if (!c->name_tab_ok) {
+		*slot = (int32_t)st->idx;
+	} else {
 		/* no table (out of memory): the plain scan still works */
 		for (uint32_t i = 0; i < st->idx; i++) {
 			const struct cfg_svc_name *o = &c->svc_names[i];
@@ -510,7 +539,7 @@ service_ports(struct cfg_ctx *c, const struct svc_state *st,
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e;
 
-		cfg_path_fmt(sub, sizeof(sub), "%s.ports[%d]", path, i);
+		cfg_path_index(sub, sizeof(sub), path, "ports", i);
 		e = cfg_list_group(c, l, (unsigned int)i, sub);
 		if (e == NULL)
 			continue;
@@ -546,7 +575,7 @@ service_endpoints(struct cfg_ctx *c, const struct svc_state *st,
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e;
 
-		cfg_path_fmt(sub, sizeof(sub), "%s.endpoints[%d]", path, i);
+		cfg_path_index(sub, sizeof(sub), path, "endpoints", i);
 		e = cfg_list_group(c, l, (unsigned int)i, sub);
 		if (e != NULL)
 			parse_endpoint(c, svc, e, sub);
@@ -609,13 +638,12 @@ cfg_parse_services(struct cfg_ctx *c, const config_setting_t *root)
 		return;
 	}
 	c->n_svc_names = (uint32_t)n;
-	memset(&c->name_tab, 0, sizeof(c->name_tab));
-	c->name_tab_ok = hcreate_r((size_t)n * 2 + 16, &c->name_tab) != 0;
+	name_slots_create(c, (uint32_t)n);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g;
 		struct svc_state st;
 
-		cfg_path_fmt(path, sizeof(path), "services[%d]", i);
+		cfg_path_index(path, sizeof(path), "", "services", i);
 		g = cfg_list_group(c, l, (unsigned int)i, path);
 		if (g == NULL)
 			continue;

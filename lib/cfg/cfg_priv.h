@@ -7,7 +7,6 @@
  * <libconfig.h>: everything libconfig-shaped stays behind ef_cfg.h.
  */
 
-#include <search.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,10 +82,13 @@ struct cfg_ctx {
 	/* service names by index in the file, for duplicates and claims */
 	struct cfg_svc_name *svc_names;
 	uint32_t n_svc_names;
-	/* the same names hashed (glibc hsearch_r): duplicate detection in
-	 * O(1) per service, not a scan (100 000 services took minutes) */
-	struct hsearch_data name_tab;
-	bool name_tab_ok;
+	/* the same names hashed (open addressing, FNV-1a; slot = index in
+	 * svc_names or -1): duplicate detection in O(1) per service, not a
+	 * scan (100 000 services took minutes). glibc's hsearch_r hashes
+	 * little more than a name's first 8 characters, so "ns0/svc-..."
+	 * names all collided. NULL when out of memory. */
+	int32_t *name_slots;
+	uint32_t name_mask;
 };
 
 /* Record "FILE:LINE: message"; line 0 leaves the line out. */
@@ -145,6 +147,11 @@ void cfg_path_fmt(char *buf, size_t size, const char *fmt, ...)
 
 /* "path.key", or "key" at the top level, into buf (CFG_LABEL_MAX). */
 const char *cfg_label(char *buf, const char *path, const char *key);
+
+/* "path.key[i]", or "key[i]" at the top level, into buf[size] (cut when
+ * too long, as cfg_path_fmt), without printf: one per list element. */
+void cfg_path_index(char *buf, size_t size, const char *path,
+		    const char *key, int i);
 
 /*
  * Every member of g must be one of keys (NULL-terminated): a misspelt

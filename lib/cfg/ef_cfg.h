@@ -258,6 +258,9 @@ struct ef_cfg {
 	uint32_t n_nodes;
 	struct ef_cfg_edge edge;	/* defaults when absent */
 	struct ef_cfg_decap decap;
+	void *parse_tree;	/* libconfig's tree, kept by
+				 * ef_cfg_load_keep_tree() until
+				 * ef_cfg_release_tree(); else NULL */
 };
 
 /* One validation or parse error, already formatted "FILE:LINE: message". */
@@ -281,7 +284,21 @@ struct ef_cfg_errors {
 struct ef_cfg *ef_cfg_load(const char *file, struct ef_cfg_errors *errs);
 
 /*
- * Same, from text in memory; name stands for the file in messages.
+ * Same, but the parser's own tree (as big as the model, and as slow to
+ * free as to build) is freed later, by ef_cfg_release_tree() or
+ * ef_cfg_free(): a reload frees it once the new generation is published,
+ * off the path from the file to the data plane. Control thread.
+ */
+struct ef_cfg *ef_cfg_load_keep_tree(const char *file,
+				     struct ef_cfg_errors *errs);
+
+/* Free what ef_cfg_load_keep_tree() kept (nothing else changes; the
+ * workers never read it). The thread that owns the model. */
+void ef_cfg_release_tree(struct ef_cfg *cfg);
+
+/*
+ * Same as ef_cfg_load, from text in memory; name stands for the file in
+ * messages.
  * Any thread.
  */
 struct ef_cfg *ef_cfg_parse_string(const char *text, const char *name,

@@ -149,6 +149,9 @@ struct ef_svc_gen {
 	uint32_t snat_port_min;
 	uint32_t snat_port_max;
 	struct ef_edge_decap_cfg *decap;	/* decap.sources, NULL = none */
+	uint32_t n_pools_reused;	/* pools copied from prev's same port
+					 * (same endpoints and health), not
+					 * built again */
 };
 
 /* Frontend key: 8 bytes, network order, pad zero. */
@@ -179,7 +182,9 @@ uint32_t ef_svc_registry_capacity(const struct ef_svc_registry *r);
 /*
  * Build a generation from cfg (ownership of cfg passes to the generation,
  * also on failure). 'prev' (may be NULL) supplies health state to carry
- * over for endpoints that still exist. Returns NULL with rte_errno set and
+ * over for endpoints that still exist, and the pools of service ports
+ * whose endpoints and health did not change (copied, not shared: each
+ * generation owns and frees its own; n_pools_reused counts them). Returns NULL with rte_errno set and
  * a message in err (size errlen) on failure. Control lcore.
  */
 struct ef_svc_gen *ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,

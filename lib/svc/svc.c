@@ -425,6 +425,7 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 	const struct ef_cfg_service *cs = &g->cfg->services[s];
 	struct ef_svc_service *sv = &g->svcs[s];
 	int32_t id = registry_id(reg, cs->name, true);
+	const struct ef_svc_service *pv = NULL;	/* the same service in prev */
 	struct fe_flags ff;
 
 	if (id < 0) {
@@ -432,6 +433,9 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 			"process's life (restart to grow)";
 		return -ENOSPC;
 	}
+	if (prev != NULL && (uint32_t)id < prev->by_stable_n &&
+	    prev->by_stable[id] >= 0)
+		pv = &prev->svcs[prev->by_stable[id]];
 	fe_flags_of(cs, &ff);
 	sv->cfg = cs;
 	sv->stable_id = (uint32_t)id;
@@ -463,7 +467,13 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 		sp->n_eps = cs->n_endpoints;
 		if (port_endpoints(g, sv, cp, sp, socket_id) != 0)
 			return -ENOMEM;
-		sp->pool = ef_svc_pool_build(g, sp, socket_id);
+		if (pv != NULL && p < pv->n_sp)
+			sp->pool = ef_svc_pool_reuse(g, sp, prev,
+				&prev->sps[pv->first_sp + p], socket_id);
+		if (sp->pool != NULL)
+			g->n_pools_reused++;
+		else
+			sp->pool = ef_svc_pool_build(g, sp, socket_id);
 		if (sp->pool == NULL)
 			return -ENOMEM;
 		if (port_frontends(g, cs, cp, spi, &ff) != 0)

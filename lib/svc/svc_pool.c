@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <rte_common.h>
 #include <rte_malloc.h>
@@ -162,6 +163,70 @@ fail:
 	return NULL;
 }
 
+
+/* A copy of p for a port of n_eps endpoints, or NULL (out of memory). */
+static struct ef_svc_pool *
+pool_copy(const struct ef_svc_pool *p, uint32_t n_eps, int socket_id)
+{
+	struct ef_svc_pool *c;
+
+	c = rte_malloc_socket("ef_pool", sizeof(*c), 0, socket_id);
+	if (c == NULL)
+		return NULL;
+	*c = *p;
+	c->tbl_all = c->tbl_local = NULL;
+	c->eligible = rte_malloc_socket("ef_pool_elig", RTE_MAX(n_eps, 1u), 0,
+					socket_id);
+	if (c->eligible == NULL)
+		goto fail;
+	memcpy(c->eligible, p->eligible, RTE_MAX(n_eps, 1u));
+	if (p->tbl_all != NULL) {
+		c->tbl_all = rte_malloc_socket("ef_maglev",
+			sizeof(*c->tbl_all) * p->size_all, 0, socket_id);
+		if (c->tbl_all == NULL)
+			goto fail;
+		memcpy(c->tbl_all, p->tbl_all,
+		       sizeof(*c->tbl_all) * p->size_all);
+	}
+	if (p->tbl_local != NULL) {
+		c->tbl_local = rte_malloc_socket("ef_maglev",
+			sizeof(*c->tbl_local) * p->size_local, 0, socket_id);
+		if (c->tbl_local == NULL)
+			goto fail;
+		memcpy(c->tbl_local, p->tbl_local,
+		       sizeof(*c->tbl_local) * p->size_local);
+	}
+	return c;
+fail:
+	ef_svc_pool_free(c);
+	return NULL;
+}
+
+/*
+ * The pool that ef_svc_pool_build(g, sp) would make, copied from prev's
+ * port pp when everything the pool is computed from is the same: the
+ * endpoint array (address, target port, flags, weight, in order) and each
+ * endpoint's health. NULL when it differs (or out of memory): build it.
+ */
+struct ef_svc_pool *
+ef_svc_pool_reuse(const struct ef_svc_gen *g, const struct ef_svc_port *sp,
+		  const struct ef_svc_gen *prev, const struct ef_svc_port *pp,
+		  int socket_id)
+{
+	const struct ef_svc_pool *p = ef_svc_pool_get(pp);
+
+	if (p == NULL || pp->n_eps != sp->n_eps || pp->proto != sp->proto)
+		return NULL;
+	for (uint32_t i = 0; i < sp->n_eps; i++) {
+		const struct ef_svc_endpoint *a = &sp->eps[i], *b = &pp->eps[i];
+
+		if (a->addr != b->addr || a->port != b->port ||
+		    a->flags != b->flags || a->weight != b->weight ||
+		    ep_healthy(g, a) != ep_healthy(prev, b))
+			return NULL;
+	}
+	return pool_copy(p, sp->n_eps, socket_id);
+}
 
 int
 ef_svc_set_health(struct ef_svc_gen *g, uint32_t h, bool healthy,

@@ -25,6 +25,19 @@ struct ef_svc_pool *ef_svc_pool_build(const struct ef_svc_gen *g,
 				      int socket_id);
 
 /*
+ * A copy of the pool of prev's port pp when sp (of g, endpoints and health
+ * set) has the same endpoints, in the same order, with the same flags,
+ * weights and health: what ef_svc_pool_build(g, sp) would return, without
+ * the Maglev work. NULL when anything differs or out of memory (build it
+ * then). Control lcore.
+ */
+struct ef_svc_pool *ef_svc_pool_reuse(const struct ef_svc_gen *g,
+				      const struct ef_svc_port *sp,
+				      const struct ef_svc_gen *prev,
+				      const struct ef_svc_port *pp,
+				      int socket_id);
+
+/*
  * The node table of edge service s (svc_edge.c): views from the ready
  * endpoints per node, health carried over from prev's table of the same
  * service (stable id) when there is one, weights, Maglev. 0 or -ENOMEM.

@@ -1720,3 +1720,67 @@ TEST(Cfg6, SnatOnePerFamily)
 	EXPECT_EQ(2u, q.cfg->n_snat_addresses);
 	EXPECT_STREQ("fd00::7", ef_addr_fmt(&q.cfg->snat_address6, b, sizeof(b)));
 }
+
+/* A reload keeps libconfig's tree until the new generation runs. */
+TEST(CfgKeepTree, KeptUntilReleasedThenTheModelIsUnchanged)
+{
+	struct ef_cfg_errors errs = {};
+	struct ef_cfg *a = ef_cfg_load(conf_path("edgefwd.conf").c_str(), &errs);
+	struct ef_cfg *b = ef_cfg_load_keep_tree(conf_path("edgefwd.conf").c_str(),
+						 &errs);
+
+	ASSERT_EQ(0u, errs.n);
+	ASSERT_NE(nullptr, a);
+	ASSERT_NE(nullptr, b);
+	EXPECT_EQ(nullptr, a->parse_tree);
+	EXPECT_NE(nullptr, b->parse_tree);
+	ef_cfg_release_tree(b);
+	EXPECT_EQ(nullptr, b->parse_tree);
+	ef_cfg_release_tree(b);		/* twice is fine */
+	ef_cfg_release_tree(nullptr);
+	/* the model does not depend on the tree */
+	ASSERT_EQ(a->n_services, b->n_services);
+	for (uint32_t i = 0; i < a->n_services; i++) {
+		EXPECT_STREQ(a->services[i].name, b->services[i].name);
+		EXPECT_EQ(a->services[i].n_endpoints,
+			  b->services[i].n_endpoints);
+	}
+	ef_cfg_free(a);
+	ef_cfg_free(b);
+	/* freed with the model when never released (ASan: no leak) */
+	b = ef_cfg_load_keep_tree(conf_path("edgefwd.conf").c_str(), &errs);
+	ASSERT_NE(nullptr, b);
+	EXPECT_NE(nullptr, b->parse_tree);
+	ef_cfg_free(b);
+	/* a file with errors: NULL, nothing kept */
+	EXPECT_EQ(nullptr, ef_cfg_load_keep_tree(
+		conf_path("bad/syntax.conf").c_str(), &errs));
+	EXPECT_GT(errs.n, 0u);
+	ef_cfg_errors_clear(&errs);
+}
+
+/* Thousands of names alike but for their tail (as a cluster's are): the
+ * duplicate is still found, with the line of the first one. */
+TEST(CfgNames, DuplicateAmongManySimilarNames)
+{
+	std::string s = "services = (\n";	/* line 6 */
+	const int n = 3000;
+
+	for (int i = 0; i < n; i++)
+		s += "  { name = \"ns0/svc-" + std::to_string(i) +
+		     "\"; cluster_ip = \"10.96." + std::to_string(i / 250) +
+		     "." + std::to_string(i % 250 + 1) +
+		     "\"; ports = ( { port = 80; } ); },\n";
+	s += "  { name = \"ns0/svc-1234\"; cluster_ip = \"10.97.0.1\"; "
+	     "ports = ( { port = 80; } ); }\n);\n";
+	Parsed p;
+	parse(&p, with(s));
+	ASSERT_EQ(nullptr, p.cfg);
+	ASSERT_EQ(1u, p.errs.size()) << p.all();
+	EXPECT_NE(std::string::npos,
+		  p.errs[0].find("t.conf:" + std::to_string(6 + n + 1) +
+				 ": services[3000].name: service "
+				 "\"ns0/svc-1234\" is already defined at line " +
+				 std::to_string(6 + 1234 + 1)))
+		<< p.all();
+}

@@ -457,3 +457,187 @@ TEST_F(Svc, ClusterForwardingEncapKeepsTheNodeOfEachEndpoint)
 	/* the cluster IP (internal traffic) keeps SNAT for remote picks */
 	EXPECT_TRUE(fe("10.96.0.20", 80)->flags & EF_SVC_FE_SNAT_REMOTE);
 }
+
+/* ---- reload: pools of unchanged ports are copied from the previous
+ * generation, not built again ---- */
+
+static const char *DB = R"(,
+  { name = "ns/db"; cluster_ip = "10.96.0.20";
+    ports = ( { protocol = "TCP"; port = 5432; } );
+    endpoints = ( { address = "10.244.0.8"; node = "node-a"; weight = 2; },
+                  { address = "10.244.1.8"; node = "node-b"; },
+                  { address = "10.244.1.9"; node = "node-b"; ready = false; serving = true; terminating = true; } ); }
+)";
+
+/* WEB with 10.244.0.6 no longer ready */
+static const char *WEB_CHANGED = R"(
+  { name = "ns/web"; type = "LoadBalancer"; cluster_ip = "10.96.0.10";
+    load_balancer_ips = [ "198.51.100.10" ]; external_ips = [ "203.0.113.5" ];
+    external_traffic_policy = "Local";
+    ports = ( { name = "http"; protocol = "TCP"; port = 80; node_port = 30080; target_port = 8080; },
+              { name = "dns"; protocol = "UDP"; port = 53; target_port = 5353; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; },
+                  { address = "10.244.0.6"; node = "node-a"; ready = false; },
+                  { address = "10.244.1.7"; node = "node-b"; } ); }
+)";
+
+/* Two pools are equal: the same sets, sizes and table entries. */
+static ::testing::AssertionResult
+pool_eq(const struct ef_svc_port *a, const struct ef_svc_port *b)
+{
+	const struct ef_svc_pool *x = ef_svc_pool_get(a), *y = ef_svc_pool_get(b);
+
+	if (a->n_eps != b->n_eps)
+		return ::testing::AssertionFailure() << "n_eps " << a->n_eps
+			<< " vs " << b->n_eps;
+	if (x->n_all != y->n_all || x->n_local != y->n_local ||
+	    x->size_all != y->size_all || x->size_local != y->size_local ||
+	    x->n_local_ready != y->n_local_ready)
+		return ::testing::AssertionFailure() << "counts differ: all "
+			<< x->n_all << "/" << y->n_all << " local "
+			<< x->n_local << "/" << y->n_local << " local ready "
+			<< x->n_local_ready << "/" << y->n_local_ready;
+	if (memcmp(x->eligible, y->eligible, a->n_eps) != 0)
+		return ::testing::AssertionFailure() << "eligible differs";
+	if ((x->tbl_all == nullptr) != (y->tbl_all == nullptr) ||
+	    (x->tbl_all != nullptr &&
+	     memcmp(x->tbl_all, y->tbl_all, 2 * x->size_all) != 0))
+		return ::testing::AssertionFailure() << "tbl_all differs";
+	if ((x->tbl_local == nullptr) != (y->tbl_local == nullptr) ||
+	    (x->tbl_local != nullptr &&
+	     memcmp(x->tbl_local, y->tbl_local, 2 * x->size_local) != 0))
+		return ::testing::AssertionFailure() << "tbl_local differs";
+	return ::testing::AssertionSuccess();
+}
+
+/* The port of service name, port index p, in x. */
+static const struct ef_svc_port *
+port_of(const struct ef_svc_gen *x, const char *name, uint32_t p)
+{
+	int32_t s = ef_svc_find(x, name);
+
+	if (s < 0 || p >= x->svcs[s].n_sp)
+		return nullptr;
+	return &x->sps[x->svcs[s].first_sp + p];
+}
+
+TEST_F(Svc, ReloadCopiesUnchangedPoolsEqualToFreshOnes)
+{
+	std::string both = std::string(WEB) + DB;
+	g = make(both);
+	ASSERT_NE(nullptr, g);
+	EXPECT_EQ(0u, g->n_pools_reused);
+	struct ef_svc_gen *g2 = make(both, g);
+	struct ef_svc_gen *fresh = make(both);
+	ASSERT_NE(nullptr, g2);
+	ASSERT_NE(nullptr, fresh);
+	EXPECT_EQ(3u, g2->n_sps);
+	EXPECT_EQ(3u, g2->n_pools_reused);
+	EXPECT_EQ(0u, fresh->n_pools_reused);
+	const char *names[] = { "ns/web", "ns/web", "ns/db" };
+	const uint32_t ports[] = { 0, 1, 0 };
+	for (int i = 0; i < 3; i++) {
+		const struct ef_svc_port *a = port_of(g2, names[i], ports[i]);
+		const struct ef_svc_port *b = port_of(fresh, names[i], ports[i]);
+		const struct ef_svc_port *o = port_of(g, names[i], ports[i]);
+		ASSERT_NE(nullptr, a);
+		EXPECT_TRUE(pool_eq(a, b)) << names[i] << " port " << ports[i];
+		/* a copy: the old generation frees its own */
+		EXPECT_NE(ef_svc_pool_get(a), ef_svc_pool_get(o));
+		EXPECT_NE(ef_svc_pool_get(a)->tbl_all,
+			  ef_svc_pool_get(o)->tbl_all);
+	}
+	/* the old generation goes; the copies stay whole (ASan: no use
+	 * after free) and pick as the fresh build does */
+	ef_svc_gen_free(g);
+	g = g2;
+	const struct ef_svc_frontend *f = fe("10.96.0.20", 5432);
+	ASSERT_NE(nullptr, f);
+	std::string x[64];
+	for (uint32_t h = 0; h < 64; h++)
+		x[h] = pick(f, h * 2654435761u);
+	g = fresh;
+	for (uint32_t h = 0; h < 64; h++)
+		EXPECT_EQ(x[h], pick(fe("10.96.0.20", 5432), h * 2654435761u));
+	ef_svc_gen_free(fresh);
+	g = g2;
+}
+
+TEST_F(Svc, ReloadRebuildsChangedPoolsAndDropsRemovedServices)
+{
+	g = make(std::string(WEB) + DB);
+	ASSERT_NE(nullptr, g);
+	/* one endpoint of web changes: both of web's ports are rebuilt,
+	 * db's is copied */
+	struct ef_svc_gen *g2 = make(std::string(WEB_CHANGED) + DB, g);
+	struct ef_svc_gen *fresh = make(std::string(WEB_CHANGED) + DB);
+	ASSERT_NE(nullptr, g2);
+	ASSERT_NE(nullptr, fresh);
+	EXPECT_EQ(1u, g2->n_pools_reused);
+	for (uint32_t p = 0; p < 2; p++) {
+		EXPECT_TRUE(pool_eq(port_of(g2, "ns/web", p),
+				    port_of(fresh, "ns/web", p)));
+		EXPECT_FALSE(pool_eq(port_of(g2, "ns/web", p),
+				     port_of(g, "ns/web", p)));
+	}
+	EXPECT_EQ(1u, ef_svc_pool_get(port_of(g2, "ns/web", 0))->n_local);
+	EXPECT_TRUE(pool_eq(port_of(g2, "ns/db", 0), port_of(fresh, "ns/db", 0)));
+	ef_svc_gen_free(fresh);
+
+	/* db removed: nothing of it in g3 (its pools go with g2, ASan
+	 * checks the leak); web unchanged from g2: copied */
+	struct ef_svc_gen *g3 = make(WEB_CHANGED, g2);
+	ASSERT_NE(nullptr, g3);
+	EXPECT_EQ(-1, ef_svc_find(g3, "ns/db"));
+	EXPECT_EQ(2u, g3->n_sps);
+	EXPECT_EQ(2u, g3->n_pools_reused);
+	ef_svc_gen_free(g);
+	ef_svc_gen_free(g2);
+
+	/* db back (the same stable id) with nothing to copy from: built */
+	struct ef_svc_gen *g4 = make(std::string(WEB_CHANGED) + DB, g3);
+	ASSERT_NE(nullptr, g4);
+	EXPECT_EQ(2u, g4->n_pools_reused);
+	ef_svc_gen_free(g3);
+	g = g4;
+}
+
+TEST_F(Svc, ReloadCopiesThePoolAsHealthLeftIt)
+{
+	g = make(std::string(WEB) + DB);
+	ASSERT_NE(nullptr, g);
+	int32_t s = ef_svc_find(g, "ns/web");
+	ASSERT_GE(s, 0);
+	/* 10.244.0.5 fails its health check: web's pools are rebuilt in g */
+	ASSERT_EQ(1, ef_svc_set_health(g, g->svcs[s].first_health, false,
+				       nullptr, nullptr));
+	struct ef_svc_gen *g2 = make(std::string(WEB) + DB, g);
+	ASSERT_NE(nullptr, g2);
+	/* the health carries over, so every pool is what g publishes now */
+	EXPECT_EQ(3u, g2->n_pools_reused);
+	EXPECT_TRUE(pool_eq(port_of(g2, "ns/web", 0), port_of(g, "ns/web", 0)));
+	EXPECT_EQ(1u, ef_svc_pool_get(port_of(g2, "ns/web", 0))->n_local_ready);
+	/* and it goes on following health in the new generation */
+	int32_t s2 = ef_svc_find(g2, "ns/web");
+	EXPECT_EQ(1, ef_svc_set_health(g2, g2->svcs[s2].first_health, true,
+				       nullptr, nullptr));
+	EXPECT_EQ(2u, ef_svc_pool_get(port_of(g2, "ns/web", 0))->n_local_ready);
+
+	/* endpoints in another order: built again (indexes moved), and the
+	 * picks stay the same */
+	struct ef_svc_gen *g3 = make(R"(
+  { name = "ns/web"; type = "LoadBalancer"; cluster_ip = "10.96.0.10";
+    load_balancer_ips = [ "198.51.100.10" ]; external_ips = [ "203.0.113.5" ];
+    external_traffic_policy = "Local";
+    ports = ( { name = "http"; protocol = "TCP"; port = 80; node_port = 30080; target_port = 8080; },
+              { name = "dns"; protocol = "UDP"; port = 53; target_port = 5353; } );
+    endpoints = ( { address = "10.244.1.7"; node = "node-b"; },
+                  { address = "10.244.0.6"; node = "node-a"; },
+                  { address = "10.244.0.5"; node = "node-a"; } ); }
+)", g2);
+	ASSERT_NE(nullptr, g3);
+	EXPECT_EQ(0u, g3->n_pools_reused);
+	ef_svc_gen_free(g);
+	ef_svc_gen_free(g2);
+	g = g3;
+}
