@@ -96,7 +96,8 @@ extern "C" {
 	X(DECAP_GUE_CONTROL, "decap_gue_control") \
 	X(DECAP_GUE_OPTIONS, "decap_gue_options") \
 	X(DECAP_INNER_NOT_IPV4, "decap_inner_not_ipv4") \
-	X(DECAP_INNER_LENGTH, "decap_inner_length")
+	X(DECAP_INNER_LENGTH, "decap_inner_length") \
+	X(SVC_QUOTA, "svc_quota")
 
 enum ef_fwd_drop {
 #define EF_FWD_DROP_ENUM(e, s) EF_FWD_DROP_##e,

@@ -346,6 +346,26 @@ new_flow_install(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	return f;
 }
 
+/*
+ * The service's flow quota (max_flows, extension): each worker holds at
+ * most its share, ceil(max_flows / workers), of the service's live flows
+ * (the per-worker count ef_fwd_flow_closed() keeps). True when a new flow
+ * of svc_id may not be created: m dropped, counted svc_quota.
+ */
+static inline bool
+over_quota(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	   const struct ef_svc_service *sv, uint32_t svc_id)
+{
+	uint32_t max = sv->cfg != NULL ? sv->cfg->max_flows : 0;
+	uint32_t nw = w->sh->n_workers != 0 ? w->sh->n_workers : 1;
+
+	if (likely(max == 0) || svc_id >= w->n_svc_ids ||
+	    w->svc_flows[svc_id] < (int64_t)((max + nw - 1) / nw))
+		return false;
+	drop(w, m, EF_FWD_DROP_SVC_QUOTA);
+	return true;
+}
+
 /* A packet no flow claims: frontend, endpoint, SNAT port, flow, forward. */
 static void
 new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
@@ -391,6 +411,8 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		ef_fwd_icmp_error(w, m, pm, 11, 0, 0, 0);
 		return;
 	}
+	if (over_quota(w, m, &g->svcs[sp->svc_idx], svc_id))
+		return;
 	if (!new_flow_endpoint(w, m, pm, k, fe, svc_id, &epi, &from_affinity))
 		return;
 	ep = &sp->eps[epi];
