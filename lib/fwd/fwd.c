@@ -378,6 +378,33 @@ over_quota(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	return true;
 }
 
+static void tracked(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		    struct ef_pkt_meta *pm, struct ef_ct_flow *f, uint8_t dir,
+		    const struct ef_ct_key4 *k);
+
+/*
+ * A cookie ACK and the client's first data often share a burst: both were
+ * looked up before the ACK opened the flow. True when an earlier packet of
+ * the burst created k's flow (m went its way).
+ */
+static bool
+opened_in_burst(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		struct ef_pkt_meta *pm, const struct ef_ct_key4 *k)
+{
+	struct ef_ct_flow *f;
+	uint8_t dir;
+
+	if (likely(!w->syn_any) || pm->proto != IPPROTO_TCP ||
+	    (pm->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) !=
+	    RTE_TCP_ACK_FLAG)
+		return false;
+	f = ef_ct_lookup(w->ct, k, &dir);
+	if (f == NULL)
+		return false;
+	tracked(w, m, pm, f, dir, k);
+	return true;
+}
+
 /* A packet no flow claims: frontend, endpoint, SNAT port, flow, forward. */
 static void
 new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
@@ -395,6 +422,8 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	int cookie = -1;
 	int32_t fi;
 
+	if (unlikely(opened_in_burst(w, m, pm, k)))
+		return;
 	fi = new_flow_frontend(w, m, pm, k, &cookie);
 	if (fi < 0)
 		return;

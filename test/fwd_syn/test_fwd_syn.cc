@@ -169,6 +169,25 @@ protected:
 		return collect();
 	}
 
+	/* frames in one burst */
+	std::vector<Out> run_burst(const std::vector<Bytes> &fs, uint16_t iface)
+	{
+		struct rte_mbuf *ms[8];
+		uint16_t n = 0;
+
+		for (const auto &f : fs) {
+			struct rte_mbuf *m = rte_pktmbuf_alloc(sh.pool);
+			char *d = rte_pktmbuf_append(m, (uint16_t)f.size());
+			memcpy(d, f.data(), f.size());
+			m->port = iface;
+			ms[n++] = m;
+		}
+		ef_fwd_begin(w());
+		w()->now_ms = now_ms;
+		ef_fwd_process(w(), ms, n, false);
+		return collect();
+	}
+
 	Tcp from_client(const char *vip, uint8_t flags, uint32_t seq,
 			uint32_t ack, uint16_t cport = 40000)
 	{
@@ -557,6 +576,26 @@ TEST_F(Cookie, ClientDataBeforeTheEndpointAnswers)
 	ASSERT_EQ(1u, o.size());
 	EXPECT_EQ(hex(tcp_frame(to_client(from_pod(false, 0x14, c + 1, 1001),
 					  vip))), hex(o[0].frame));
+}
+
+/* The cookie ACK and the client's first data in one burst (both looked
+ * up before the ACK opened the flow): the data finds the new flow, no
+ * second validation, no ct_invalid. */
+TEST_F(Cookie, AckAndDataInOneBurst)
+{
+	const char *vip = "198.51.100.11";
+	uint32_t c = cookie_for(vip, 1000, 1460);
+	Tcp d = from_client(vip, 0x18, 1001, c + 1);
+	d.payload = 10;
+
+	auto o = run_burst({ tcp_frame(from_client(vip, 0x10, 1001, c + 1)),
+			     tcp_frame(d) }, 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(1, o[0].iface);
+	EXPECT_EQ(1u, w()->c.syn_cookies_ok);
+	EXPECT_EQ(1u, w()->c.flows_created);
+	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_CT_INVALID));
 }
 
 /* Below the threshold SYNs open flows as before. */
