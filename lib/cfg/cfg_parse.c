@@ -63,10 +63,16 @@ parse_conntrack(struct cfg_ctx *c, const config_setting_t *root)
 			  SECONDS_30_DAYS),
 		U32_FIELD(struct ef_cfg_conntrack, icmp_timeout, 30, 1,
 			  SECONDS_30_DAYS),
+		/* UINT32_MAX: absent, then max_flows / 8 */
+		U32_FIELD(struct ef_cfg_conntrack, syn_cookie_threshold,
+			  UINT32_MAX, 0, 1 << 26),
 	};
+	struct ef_cfg_conntrack *ct = &c->cfg->conntrack;
 
 	cfg_get_u32s(c, root, "conntrack", fields,
-		     sizeof(fields) / sizeof(fields[0]), &c->cfg->conntrack);
+		     sizeof(fields) / sizeof(fields[0]), ct);
+	if (ct->syn_cookie_threshold == UINT32_MAX)
+		ct->syn_cookie_threshold = ct->max_flows / 8;
 }
 
 void

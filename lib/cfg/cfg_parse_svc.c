@@ -591,7 +591,8 @@ parse_service(struct cfg_ctx *c, struct svc_state *st,
 		"external_ips", "external_traffic_policy",
 		"internal_traffic_policy", "session_affinity",
 		"session_affinity_timeout", "health_check_node_port", "ports",
-		"endpoints", "health", "mode", "cluster_forwarding", NULL,
+		"endpoints", "health", "mode", "cluster_forwarding",
+		"max_flows", NULL,
 	};
 	struct ef_cfg_service *svc = st->svc;
 	const config_setting_t *s;
@@ -607,6 +608,9 @@ parse_service(struct cfg_ctx *c, struct svc_state *st,
 	service_addresses(c, st, g, path);
 	etp_ok = service_policies(c, st, g, path);
 	service_hc_node_port(c, st, g, path, etp_ok);
+	/* extension: the service's share of the flow table */
+	cfg_get_u32(c, g, path, "max_flows", 1, 1 << 26, &svc->max_flows,
+		    NULL);
 	if (cfg_get_group(c, g, path, "health", &s) == 1) {
 		cfg_path_fmt(sub, sizeof(sub), "%s.health", path);
 		cfg_parse_health(c, s, sub, &c->cfg->health, &svc->health);

@@ -132,6 +132,8 @@ struct ef_cfg_service {
 	uint32_t n_endpoints;
 	enum ef_svc_mode mode;			/* default proxy */
 	enum ef_cluster_fwd cluster_forwarding;	/* default snat */
+	uint32_t max_flows;		/* extension: flow quota of the service
+					 * (whole appliance); 0 = none */
 	struct ef_cfg_health health;	/* global defaults with the override */
 	bool health_overridden;
 	int line;
@@ -183,6 +185,10 @@ struct ef_cfg_conntrack {
 	uint32_t udp_timeout;		/* default 30 */
 	uint32_t udp_stream_timeout;	/* default 120 */
 	uint32_t icmp_timeout;		/* default 30 */
+	uint32_t syn_cookie_threshold;	/* extension: half-open TCP flows
+					 * (whole appliance) from which SYNs
+					 * are answered by SYN cookies; 0 =
+					 * always; default max_flows / 8 */
 };
 
 /* metrics.listen: one ADDR:PORT the Prometheus /metrics server binds

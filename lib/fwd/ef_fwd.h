@@ -96,7 +96,9 @@ extern "C" {
 	X(DECAP_GUE_CONTROL, "decap_gue_control") \
 	X(DECAP_GUE_OPTIONS, "decap_gue_options") \
 	X(DECAP_INNER_NOT_IPV4, "decap_inner_not_ipv4") \
-	X(DECAP_INNER_LENGTH, "decap_inner_length")
+	X(DECAP_INNER_LENGTH, "decap_inner_length") \
+	X(SVC_QUOTA, "svc_quota") \
+	X(SYN_PROXY_WAIT, "syn_proxy_wait")
 
 enum ef_fwd_drop {
 #define EF_FWD_DROP_ENUM(e, s) EF_FWD_DROP_##e,
@@ -160,6 +162,9 @@ struct ef_fwd_counters {
 	uint64_t decap_packets;		/* taken out of a tunnel (decap) */
 	uint64_t mss_clamped;		/* SYNs whose MSS was lowered */
 	uint64_t edge_flows_full;	/* edge flows steered stateless */
+	uint64_t syn_cookies_sent;	/* SYN-ACKs with a cookie (fwd_syn.h) */
+	uint64_t syn_cookies_ok;	/* ACKs that validated: flows opened */
+	uint64_t syn_cookies_bad;	/* ACKs that did not (dropped no_flow) */
 	uint64_t busy_cycles;
 	uint64_t total_cycles;
 	uint64_t drops[EF_FWD_DROP_MAX];
@@ -273,6 +278,10 @@ struct ef_fwd_worker {
 	uint32_t proxy_cursor;
 	uint32_t proxy_cap;
 	uint32_t proxy_ack_raw;		/* endpoint's ACK before the unshift */
+	/* SYN cookies (fwd_syn.h) */
+	uint64_t syn_key[2];		/* SipHash key, random per worker */
+	uint32_t syn_last_ms;		/* last cookie sent */
+	bool syn_any;			/* a cookie was ever sent */
 	/* written by the control lcore, read by every poll: a line of its
 	 * own, apart from what the bursts write */
 	uint64_t sweep_request __rte_cache_aligned; /* atomic: generation to

@@ -22,6 +22,7 @@
 #include "ef_route.h"
 #include "fwd_priv.h"
 #include "fwd_proxy.h"
+#include "fwd_syn.h"
 
 EF_LOG_REGISTER(fwd);
 
@@ -206,11 +207,13 @@ self_addr(const struct ef_fwd_worker *w)
  * ICMP and traffic to our addresses that no frontend claims are the
  * node's (echo, exception path) or dropped; a TCP segment other than a
  * plain SYN opens nothing (a load balancer must not pick up mid-stream
- * segments: the endpoint would RST).
+ * segments: the endpoint would RST), except the ACK answering a SYN
+ * cookie (*cookie set to its MSS index; else -1).
  */
 static int32_t
 new_flow_frontend(struct ef_fwd_worker *w, struct rte_mbuf *m,
-		  struct ef_pkt_meta *pm, const struct ef_ct_key4 *k)
+		  struct ef_pkt_meta *pm, const struct ef_ct_key4 *k,
+		  int *cookie)
 {
 	const struct ef_svc_gen *g = w->gen;
 	uint32_t own;
@@ -252,6 +255,15 @@ new_flow_frontend(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		    ef_fwd_encap_remote(w, m, pm, &g->fes[fi],
 					self_addr(w)) != 0)
 			return -1;	/* a flow sent to another node */
+		if ((fl & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG |
+			   RTE_TCP_FIN_FLAG)) == RTE_TCP_ACK_FLAG &&
+		    !(g->fes[fi].flags & EF_SVC_FE_ENCAP) &&
+		    !ef_fwd_is_decapsulated(m)) {
+			*cookie = ef_fwd_syn_check(w, rte_pktmbuf_mtod(m,
+						const uint8_t *), pm);
+			if (*cookie >= 0)
+				return fi;
+		}
 		if ((fl & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG |
 			   RTE_TCP_FIN_FLAG)) != RTE_TCP_SYN_FLAG) {
 			drop(w, m, (fl & RTE_TCP_SYN_FLAG) ?
@@ -346,6 +358,53 @@ new_flow_install(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	return f;
 }
 
+/*
+ * The service's flow quota (max_flows, extension): each worker holds at
+ * most its share, ceil(max_flows / workers), of the service's live flows
+ * (the per-worker count ef_fwd_flow_closed() keeps). True when a new flow
+ * of svc_id may not be created: m dropped, counted svc_quota.
+ */
+static inline bool
+over_quota(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	   const struct ef_svc_service *sv, uint32_t svc_id)
+{
+	uint32_t max = sv->cfg != NULL ? sv->cfg->max_flows : 0;
+	uint32_t nw = w->sh->n_workers != 0 ? w->sh->n_workers : 1;
+
+	if (likely(max == 0) || svc_id >= w->n_svc_ids ||
+	    w->svc_flows[svc_id] < (int64_t)((max + nw - 1) / nw))
+		return false;
+	drop(w, m, EF_FWD_DROP_SVC_QUOTA);
+	return true;
+}
+
+static void tracked(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		    struct ef_pkt_meta *pm, struct ef_ct_flow *f, uint8_t dir,
+		    const struct ef_ct_key4 *k);
+
+/*
+ * A cookie ACK and the client's first data often share a burst: both were
+ * looked up before the ACK opened the flow. True when an earlier packet of
+ * the burst created k's flow (m went its way).
+ */
+static bool
+opened_in_burst(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		struct ef_pkt_meta *pm, const struct ef_ct_key4 *k)
+{
+	struct ef_ct_flow *f;
+	uint8_t dir;
+
+	if (likely(!w->syn_any) || pm->proto != IPPROTO_TCP ||
+	    (pm->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) !=
+	    RTE_TCP_ACK_FLAG)
+		return false;
+	f = ef_ct_lookup(w->ct, k, &dir);
+	if (f == NULL)
+		return false;
+	tracked(w, m, pm, f, dir, k);
+	return true;
+}
+
 /* A packet no flow claims: frontend, endpoint, SNAT port, flow, forward. */
 static void
 new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
@@ -360,9 +419,12 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	struct ef_ct_flow *f;
 	uint16_t sport = 0;
 	bool from_affinity;
+	int cookie = -1;
 	int32_t fi;
 
-	fi = new_flow_frontend(w, m, pm, k);
+	if (unlikely(opened_in_burst(w, m, pm, k)))
+		return;
+	fi = new_flow_frontend(w, m, pm, k, &cookie);
 	if (fi < 0)
 		return;
 	fe = &g->fes[fi];
@@ -391,8 +453,17 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		ef_fwd_icmp_error(w, m, pm, 11, 0, 0, 0);
 		return;
 	}
+	if (over_quota(w, m, &g->svcs[sp->svc_idx], svc_id))
+		return;
 	if (!new_flow_endpoint(w, m, pm, k, fe, svc_id, &epi, &from_affinity))
 		return;
+	if (cookie < 0 && pm->proto == IPPROTO_TCP &&
+	    !(g->fes[fi].flags & EF_SVC_FE_ENCAP) &&
+	    !ef_fwd_is_decapsulated(m) && unlikely(ef_fwd_syn_wanted(w))) {
+		/* SYN flood defence: no state until the client answers */
+		ef_fwd_syn_reply(w, m, pm);
+		return;
+	}
 	ep = &sp->eps[epi];
 	if (((fe->flags & EF_SVC_FE_SNAT) ||
 	     ((fe->flags & EF_SVC_FE_SNAT_REMOTE) &&
@@ -404,6 +475,10 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	}
 	f = new_flow_install(w, m, k, ep, snat, sport, svc_id);
 	if (f == NULL)
+		return;
+	/* a cookie's ACK: the endpoint gets the client's SYN (fwd_syn.h) */
+	if (unlikely(cookie >= 0) &&
+	    !ef_fwd_syn_open(w, f, m, pm, (uint32_t)cookie))
 		return;
 	if (unlikely(sp->proxy != EF_PROXY_NONE) && k->proto == IPPROTO_TCP)
 		ef_fwd_proxy_open(w, f, sp->proxy, rte_pktmbuf_mtod(m, uint8_t *),
@@ -452,6 +527,10 @@ tracked(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		drop(w, m, EF_FWD_DROP_ENDPOINT_REMOVED);
 		return;
 	}
+	/* SYN proxy: ct sees the endpoint's numbers (fwd_syn.h) */
+	if (unlikely(f->user[0] & EF_FWD_FLOW_SYNPROXY) &&
+	    ef_fwd_syn_pre(w, f, dir, m, pm))
+		return;
 	/* PROXY protocol: ct sees the client's numbers (fwd_proxy.h) */
 	if (unlikely(f->user[0] & EF_FWD_FLOW_PROXY))
 		ef_fwd_proxy_pre(w, f, dir, frame, pm);
@@ -468,6 +547,20 @@ tracked(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	}
 	if (unlikely(f->user[0] & EF_FWD_FLOW_PROXY))
 		ef_fwd_proxy_post(w, f, dir, frame, pm);
+	if (unlikely(f->user[0] & EF_FWD_FLOW_SYNPROXY)) {
+		v = ef_fwd_syn_post(w, f, dir, m, pm);
+		if (v < 0)
+			return;
+		if (v > 0) {
+			/* the endpoint's SYN-ACK became the client's ACK */
+			if (ef_ct_update(w->ct, f, 0, frame, pm, w->now_ms) !=
+			    EF_CT_VERDICT_OK) {
+				drop(w, m, EF_FWD_DROP_CT_INVALID);
+				return;
+			}
+			dir = 0;
+		}
+	}
 	forward(w, m, pm, f, dir);
 }
 

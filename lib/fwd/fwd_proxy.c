@@ -4,6 +4,7 @@
  * the sequence shift around it (fwd_proxy.h says how).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -73,8 +74,9 @@ ef_fwd_proxy_open(struct ef_fwd_worker *w, struct ef_ct_flow *f, uint8_t ver,
 	uint8_t hdr[EF_PROXY_HDR_MAX];
 	uint8_t pend = p->st & EF_FWD_PROXY_PEND;
 
-	/* a slot still on the pending list keeps its place there */
-	memset(p, 0, sizeof(*p));
+	/* a slot still on the pending list keeps its place there; the SYN
+	 * proxy's part is its own */
+	memset(p, 0, offsetof(struct ef_fwd_proxy, syn));
 	p->st = pend;
 	p->base = rte_be_to_cpu_32(th->sent_seq) + 1;
 	if (ver == EF_PROXY_V2)

@@ -39,6 +39,8 @@
 
 /* f->user[0]: flow of a PROXY protocol port */
 #define EF_FWD_FLOW_PROXY 0x01
+/* f->user[0]: flow opened by a SYN cookie, sequence translated (fwd_syn.h) */
+#define EF_FWD_FLOW_SYNPROXY 0x02
 
 /* ef_fwd_proxy.st */
 #define EF_FWD_PROXY_SENT	0x01	/* header sent: the shift applies */
@@ -48,7 +50,20 @@
 #define EF_FWD_PROXY_FAST	0x10	/* resent on a dup ACK since last send */
 #define EF_FWD_PROXY_TRY_SHIFT	5	/* timeout retransmissions, 0..7 */
 
-/* Per flow slot: 24 bytes (+ 4 of pending list). */
+/* The SYN proxy's part of a flow slot (fwd_syn.h), apart from what
+ * ef_fwd_proxy_open() clears: 16 bytes. */
+struct ef_fwd_synp {
+	uint32_t isn;		/* client ISN */
+	uint32_t cookie;	/* edgefwd's ISN toward the client (the cookie);
+				 * once the endpoint answered: delta, the
+				 * endpoint's ISN - cookie */
+	uint32_t sent_ms;	/* SYN to the endpoint last sent */
+	uint16_t win;		/* client's window, as on the wire */
+	uint8_t mss_idx;	/* the cookie's MSS */
+	uint8_t st;		/* EF_FWD_SYNP_* */
+};
+
+/* Per flow slot: 40 bytes (+ 4 of pending list). */
 struct ef_fwd_proxy {
 	uint32_t base;		/* client ISN + 1: the header's sequence */
 	uint32_t ack;		/* client's latest ACK, while not DONE */
@@ -58,6 +73,7 @@ struct ef_fwd_proxy {
 	uint16_t win;		/* client's latest window, as on the wire */
 	uint8_t len;		/* H */
 	uint8_t st;		/* EF_FWD_PROXY_*; len 28 is v2, v1 is longer */
+	struct ef_fwd_synp syn;	/* SYN proxy (EF_FWD_FLOW_SYNPROXY) */
 };
 
 /* Side table and pending list for ct capacity flows. 0 or -ENOMEM.

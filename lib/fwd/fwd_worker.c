@@ -18,6 +18,7 @@
 #include "ef_fwd.h"
 #include "fwd_priv.h"
 #include "fwd_proxy.h"
+#include "fwd_syn.h"
 
 #define SPSC (RING_F_SP_ENQ | RING_F_SC_DEQ)
 #define SWEEP_BUDGET 1024	/* flow slots a sweep visits per poll */
@@ -332,6 +333,8 @@ ef_fwd_worker_create(struct ef_fwd_shared *sh, uint32_t idx,
 					  socket_id);
 	if (rc == 0)
 		rc = ef_fwd_proxy_init(w, socket_id);
+	if (rc == 0)
+		ef_fwd_syn_init(w);
 	if (rc == 0)
 		rc = worker_rings_create(w, n_svc_ids, socket_id);
 	if (rc == 0)

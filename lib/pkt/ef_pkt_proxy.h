@@ -57,6 +57,7 @@ struct ef_pkt_tcp4_seg {
 	uint32_t ack;
 	uint16_t win;		/* as on the wire (scaled by the peer) */
 	uint8_t flags;		/* RTE_TCP_*_FLAG */
+	uint16_t mss;		/* add an MSS option (first) unless 0 */
 	bool has_ts;		/* add a timestamp option */
 	uint32_t tsval;
 	uint32_t tsecr;
@@ -65,7 +66,7 @@ struct ef_pkt_tcp4_seg {
 };
 
 /*
- * Build Ethernet + IPv4 (TTL 64, DF) + TCP (+ NOP NOP TS) + payload into
+ * Build Ethernet + IPv4 (TTL 64, DF) + TCP (+ MSS) (+ NOP NOP TS) + payload into
  * out (cap bytes) with every checksum. Returns the frame length, 0 when
  * it does not fit.
  */
@@ -87,6 +88,12 @@ void ef_pkt_tcp_seq_add(uint8_t *frame, const struct ef_pkt_meta *m,
  */
 void ef_pkt_tcp_ack_unshift(uint8_t *frame, const struct ef_pkt_meta *m,
 			    uint32_t base, uint32_t h);
+
+/* Add delta to the acknowledgement number (when the ACK flag is set) and
+ * to every SACK block edge of a parsed TCP segment (a peer whose sequence
+ * space is delta away: the SYN proxy). Checksum updated incrementally. */
+void ef_pkt_tcp_ack_add(uint8_t *frame, const struct ef_pkt_meta *m,
+			uint32_t delta);
 
 /* The timestamp option of a parsed TCP segment: true and *tsval, *tsecr
  * (host order) when present. */

@@ -92,7 +92,8 @@ ef_pkt_build_tcp4(uint8_t *out, uint32_t cap, const struct ef_pkt_tcp4_seg *s)
 	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)out;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
-	uint32_t optlen = s->has_ts ? 12 : 0;
+	uint32_t mlen = s->mss != 0 ? 4 : 0;
+	uint32_t optlen = mlen + (s->has_ts ? 12 : 0);
 	uint32_t l3 = 20 + 20 + optlen + s->len;
 	uint8_t *o = (uint8_t *)(th + 1);
 
@@ -119,6 +120,13 @@ ef_pkt_build_tcp4(uint8_t *out, uint32_t cap, const struct ef_pkt_tcp4_seg *s)
 	th->rx_win = rte_cpu_to_be_16(s->win);
 	th->cksum = 0;
 	th->tcp_urp = 0;
+	if (s->mss != 0) {
+		o[0] = 2;
+		o[1] = 4;
+		o[2] = (uint8_t)(s->mss >> 8);
+		o[3] = (uint8_t)s->mss;
+		o += 4;
+	}
 	if (s->has_ts) {
 		uint32_t v = rte_cpu_to_be_32(s->tsval);
 		uint32_t e = rte_cpu_to_be_32(s->tsecr);
@@ -131,7 +139,7 @@ ef_pkt_build_tcp4(uint8_t *out, uint32_t cap, const struct ef_pkt_tcp4_seg *s)
 		memcpy(o + 8, &e, 4);
 	}
 	if (s->len != 0)
-		memcpy(o + optlen, s->payload, s->len);
+		memcpy(o + optlen - mlen, s->payload, s->len);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	return 14 + l3;
 }
@@ -173,9 +181,22 @@ unshift(uint32_t x, uint32_t base, uint32_t h)
 	return x;
 }
 
-void
-ef_pkt_tcp_ack_unshift(uint8_t *frame, const struct ef_pkt_meta *m,
-		       uint32_t base, uint32_t h)
+/* One way to map an acknowledgement-space number (ack, SACK edge). */
+struct ack_map {
+	uint32_t base;		/* unshift: [base, base + h) removed */
+	uint32_t h;
+	uint32_t delta;		/* else: add delta */
+	bool add;
+};
+
+static inline uint32_t
+map_one(const struct ack_map *am, uint32_t x)
+{
+	return am->add ? x + am->delta : unshift(x, am->base, am->h);
+}
+
+static void
+map_acks(uint8_t *frame, const struct ef_pkt_meta *m, const struct ack_map *am)
 {
 	uint8_t *th = frame + m->l4_off;
 	struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)th;
@@ -183,16 +204,16 @@ ef_pkt_tcp_ack_unshift(uint8_t *frame, const struct ef_pkt_meta *m,
 
 	if (m->tcp_flags & RTE_TCP_ACK_FLAG) {
 		uint32_t o = t->recv_ack;
-		uint32_t n = rte_cpu_to_be_32(unshift(rte_be_to_cpu_32(o),
-						      base, h));
+		uint32_t n = rte_cpu_to_be_32(map_one(am,
+						      rte_be_to_cpu_32(o)));
 
 		if (n != o) {
 			t->recv_ack = n;
 			t->cksum = ef_csum_update32(t->cksum, o, n);
 		}
 	}
-	/* SACK blocks (kind 5): each edge in the endpoint's view of the
-	 * client's stream */
+	/* SACK blocks (kind 5): each edge in the other peer's view of the
+	 * sender's stream */
 	for (uint32_t i = 20; i < hl;) {
 		uint8_t kind = th[i];
 		uint32_t len;
@@ -213,14 +234,32 @@ ef_pkt_tcp_ack_unshift(uint8_t *frame, const struct ef_pkt_meta *m,
 				uint32_t v, nv;
 
 				memcpy(&v, th + b, 4);
-				nv = rte_cpu_to_be_32(unshift(
-					rte_be_to_cpu_32(v), base, h));
+				nv = rte_cpu_to_be_32(map_one(am,
+					rte_be_to_cpu_32(v)));
 				if (nv != v)
 					tcp_replace(th, b, &nv, 4);
 			}
 		}
 		i += len;
 	}
+}
+
+void
+ef_pkt_tcp_ack_unshift(uint8_t *frame, const struct ef_pkt_meta *m,
+		       uint32_t base, uint32_t h)
+{
+	const struct ack_map am = { .base = base, .h = h, .add = false };
+
+	map_acks(frame, m, &am);
+}
+
+void
+ef_pkt_tcp_ack_add(uint8_t *frame, const struct ef_pkt_meta *m,
+		   uint32_t delta)
+{
+	const struct ack_map am = { .delta = delta, .add = true };
+
+	map_acks(frame, m, &am);
 }
 
 bool

@@ -259,6 +259,9 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "decap_packets", c.decap_packets);
 	rte_tel_data_add_dict_u64(d, "mss_clamped", c.mss_clamped);
 	rte_tel_data_add_dict_u64(d, "edge_flows_full", c.edge_flows_full);
+	rte_tel_data_add_dict_u64(d, "syn_cookies_sent", c.syn_cookies_sent);
+	rte_tel_data_add_dict_u64(d, "syn_cookies_ok", c.syn_cookies_ok);
+	rte_tel_data_add_dict_u64(d, "syn_cookies_bad", c.syn_cookies_bad);
 	drops = rte_tel_data_alloc();
 	if (drops == NULL)
 		return -ENOMEM;

@@ -177,6 +177,8 @@ TEST(CfgDefaults, MinimalFileGetsEveryDefault)
 	EXPECT_EQ(30u, c->conntrack.udp_timeout);
 	EXPECT_EQ(120u, c->conntrack.udp_stream_timeout);
 	EXPECT_EQ(30u, c->conntrack.icmp_timeout);
+	/* absent: max_flows / 8 */
+	EXPECT_EQ(131072u, c->conntrack.syn_cookie_threshold);
 	EXPECT_EQ(EF_HEALTH_TCP, c->health.type);
 	EXPECT_STREQ("/healthz", c->health.http_path);
 	EXPECT_EQ(2000u, c->health.interval_ms);
@@ -295,6 +297,22 @@ TEST(CfgDefaults, Int64AndHexIntegersAreAccepted)
 	ASSERT_NE(nullptr, p.cfg) << p.all();
 	EXPECT_EQ(65536u, p.cfg->conntrack.max_flows);
 	EXPECT_EQ(32u, p.cfg->dataplane.burst);
+}
+
+TEST(CfgDefaults, SynCookieThresholdAndServiceQuota)
+{
+	Parsed d, p;
+
+	parse(&d, with("conntrack = { max_flows = 4096; };\n"));
+	ASSERT_NE(nullptr, d.cfg) << d.all();
+	EXPECT_EQ(512u, d.cfg->conntrack.syn_cookie_threshold);
+	parse(&p, with("conntrack = { syn_cookie_threshold = 0; };\n"
+		       "services = ( { name = \"a/b\"; type = \"ClusterIP\";"
+		       " cluster_ip = \"10.96.0.1\"; max_flows = 100;"
+		       " ports = ( { port = 80; } ); } );\n"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	EXPECT_EQ(0u, p.cfg->conntrack.syn_cookie_threshold);
+	EXPECT_EQ(100u, p.cfg->services[0].max_flows);
 }
 
 TEST(CfgFiles, DemoSummaryAndTopology)
@@ -628,6 +646,10 @@ TEST(CfgRanges, OutOfRangeValuesNameTheSettingAndLine)
 			" address = \"10.0.0.5\"; node = \"n\"; weight = 0;"
 			" } ); } );\n",
 		  "services[0].endpoints[0].weight: 0" },
+		{ svc + " max_flows = 0; ports = ( { port = 80; } ); } );\n",
+		  "services[0].max_flows: 0" },
+		{ "conntrack = {\n syn_cookie_threshold = 67108865; };\n",
+		  "conntrack.syn_cookie_threshold: 67108865" },
 	};
 
 	for (const auto &k : cases) {

@@ -36,7 +36,8 @@ interfaces = (
   { port = "p2"; address = "10.0.0.1/24"; mtu = 1400; }
 );
 routes = ( { prefix = "10.244.1.0/24"; via = "10.0.0.2"; } );
-conntrack = { max_flows = 1024; udp_timeout = 30; };
+conntrack = { max_flows = 1024; udp_timeout = 30;
+  syn_cookie_threshold = 67108864; };  # no SYN cookies (test/fwd_syn)
 services = (
   { name = "t/local"; type = "LoadBalancer"; cluster_ip = "10.96.0.10";
     load_balancer_ips = [ "198.51.100.10" ];

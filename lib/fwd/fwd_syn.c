@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SYN cookies and the SYN proxy behind them (fwd_syn.h says how).
+ */
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_random.h>
+#include <rte_tcp.h>
+
+#include "ef_fwd.h"
+#include "ef_pkt_proxy.h"
+#include "fwd_priv.h"
+#include "fwd_proxy.h"
+#include "fwd_syn.h"
+
+/* MSS values a cookie can carry, ascending (Linux's table is similar:
+ * 536, 1300, 1440, 1460). */
+static const uint16_t mss_table[4] = { 536, 1220, 1440, 1460 };
+
+uint16_t
+ef_fwd_syn_mss(uint32_t idx)
+{
+	return mss_table[idx & 3];
+}
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND \
+	do { \
+		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+	} while (0)
+
+/* SipHash-2-4 of three 64-bit words (a 24-byte message). */
+static uint64_t
+siphash24_3(const uint64_t k[2], const uint64_t msg[3])
+{
+	uint64_t v0 = k[0] ^ 0x736f6d6570736575ULL;
+	uint64_t v1 = k[1] ^ 0x646f72616e646f6dULL;
+	uint64_t v2 = k[0] ^ 0x6c7967656e657261ULL;
+	uint64_t v3 = k[1] ^ 0x7465646279746573ULL;
+	uint64_t b = (uint64_t)24 << 56;
+
+	for (int i = 0; i < 3; i++) {
+		v3 ^= msg[i];
+		SIPROUND;
+		SIPROUND;
+		v0 ^= msg[i];
+	}
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint32_t
+ef_fwd_syn_cookie(const uint64_t key[2], uint32_t client, uint16_t cport,
+		  uint32_t frontend, uint16_t fport, uint32_t isn,
+		  uint32_t slot, uint32_t mss_idx)
+{
+	uint64_t msg[3];
+	uint64_t h;
+
+	msg[0] = (uint64_t)client | (uint64_t)frontend << 32;
+	msg[1] = (uint64_t)cport | (uint64_t)fport << 16 | (uint64_t)isn << 32;
+	msg[2] = (uint64_t)slot | (uint64_t)(mss_idx & 3) << 32;
+	h = siphash24_3(key, msg);
+	return (slot & 3) << 30 | (mss_idx & 3) << 28 |
+		((uint32_t)h & 0x0fffffffu);
+}
+
+void
+ef_fwd_syn_init(struct ef_fwd_worker *w)
+{
+	w->syn_key[0] = rte_rand();
+	w->syn_key[1] = rte_rand();
+	w->syn_any = false;
+}
+
+bool
+ef_fwd_syn_wanted(const struct ef_fwd_worker *w)
+{
+	const struct ef_ct_stats *st = ef_ct_stats(w->ct);
+	uint32_t thr = w->gen->cfg->conntrack.syn_cookie_threshold;
+	uint32_t nw = w->sh->n_workers != 0 ? w->sh->n_workers : 1;
+	uint32_t per;
+
+	if (thr == 0)
+		return true;
+	per = thr / nw != 0 ? thr / nw : 1;
+	return st->by_state[EF_CT_SYN_SENT] + st->by_state[EF_CT_SYN_RECV] >=
+		per;
+}
+
+/* The MSS option of a parsed SYN, 536 (RFC 9293's default) without. */
+static uint16_t
+syn_mss(const uint8_t *frame, const struct ef_pkt_meta *pm)
+{
+	const uint8_t *th = frame + pm->l4_off;
+	uint32_t hl = (uint32_t)(th[12] >> 4) * 4;
+
+	for (uint32_t i = 20; i < hl;) {
+		uint8_t kind = th[i];
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= hl || th[i + 1] < 2 || i + th[i + 1] > hl)
+			break;
+		if (kind == 2 && th[i + 1] == 4)
+			return (uint16_t)(th[i + 2] << 8 | th[i + 3]);
+		i += th[i + 1];
+	}
+	return 536;
+}
+
+/* Replace m's frame with the segment s (pm parsed again). False when it
+ * could not be (m dropped, counted). */
+static bool
+replace(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
+	const struct ef_pkt_tcp4_seg *s)
+{
+	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t room = m->data_len + rte_pktmbuf_tailroom(m);
+	uint32_t n = ef_pkt_build_tcp4(w->scratch, sizeof(w->scratch), s);
+
+	if (unlikely(n == 0 || n > room)) {
+		drop(w, m, EF_FWD_DROP_NO_MBUF);
+		return false;
+	}
+	memcpy(d, w->scratch, n);
+	m->data_len = (uint16_t)n;
+	m->pkt_len = n;
+	if (unlikely(ef_pkt_parse(d, n, pm) != 0)) {
+		drop(w, m, EF_FWD_DROP_PARSE_ERROR);
+		return false;
+	}
+	return true;
+}
+
+void
+ef_fwd_syn_reply(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		 const struct ef_pkt_meta *pm)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)
+		(frame + pm->l4_off);
+	uint32_t isn = rte_be_to_cpu_32(th->sent_seq);
+	uint16_t mss = syn_mss(frame, pm);
+	uint32_t idx = 0, slot = w->now_ms >> EF_FWD_SYN_SLOT_SHIFT;
+	uint16_t iface = rx_iface(w, m);
+	struct ef_pkt_tcp4_seg s;
+	struct ef_pkt_meta out;
+
+	for (uint32_t i = 1; i < RTE_DIM(mss_table); i++)
+		if (mss_table[i] <= mss)
+			idx = i;
+	memset(&s, 0, sizeof(s));
+	memcpy(s.dmac, frame + 6, 6);
+	memcpy(s.smac, w->sh->ports[iface].mac, 6);
+	s.src = pm->dst.v4;
+	s.dst = pm->src.v4;
+	s.sport = pm->dport;
+	s.dport = pm->sport;
+	s.seq = ef_fwd_syn_cookie(w->syn_key, pm->src.v4, pm->sport,
+				  pm->dst.v4, pm->dport, isn, slot, idx);
+	s.ack = isn + 1;
+	s.win = 65535;
+	s.flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG;
+	s.mss = mss_table[idx];
+	if (!replace(w, m, &out, &s))
+		return;
+	w->syn_last_ms = w->now_ms;
+	w->syn_any = true;
+	w->c.syn_cookies_sent++;
+	out_queue(w, iface, m);
+}
+
+int
+ef_fwd_syn_check(struct ef_fwd_worker *w, const uint8_t *frame,
+		 const struct ef_pkt_meta *pm)
+{
+	const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)
+		(frame + pm->l4_off);
+	uint32_t c = rte_be_to_cpu_32(th->recv_ack) - 1;
+	uint32_t isn = rte_be_to_cpu_32(th->sent_seq) - 1;
+	uint32_t cur = w->now_ms >> EF_FWD_SYN_SLOT_SHIFT;
+
+	if (!w->syn_any || (int32_t)(w->now_ms - w->syn_last_ms) >=
+	    (int32_t)(2u << EF_FWD_SYN_SLOT_SHIFT))
+		return -1;
+	for (uint32_t d = 0; d < 2; d++) {
+		uint32_t slot = cur - d;
+		uint32_t idx = (c >> 28) & 3;
+
+		if ((slot & 3) != c >> 30)
+			continue;
+		if (ef_fwd_syn_cookie(w->syn_key, pm->src.v4, pm->sport,
+				      pm->dst.v4, pm->dport, isn, slot,
+				      idx) == c) {
+			w->c.syn_cookies_ok++;
+			return (int)idx;
+		}
+	}
+	w->c.syn_cookies_bad++;
+	return -2;
+}
+
+static inline struct ef_fwd_synp *
+synp_of(struct ef_fwd_worker *w, const struct ef_ct_flow *f)
+{
+	return &w->proxy[ef_ct_flow_index(w->ct, f)].syn;
+}
+
+/* m becomes a segment of flags from the client to the frontend, as the
+ * client would send it (forward() NATs it toward the endpoint). */
+static bool
+as_client(struct ef_fwd_worker *w, const struct ef_ct_flow *f,
+	  struct rte_mbuf *m, struct ef_pkt_meta *pm, uint8_t flags,
+	  uint32_t seq, uint32_t ack)
+{
+	const struct ef_fwd_synp *p = synp_of(w, f);
+	struct ef_pkt_tcp4_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.src = f->client;
+	s.dst = f->frontend;
+	s.sport = f->cport;
+	s.dport = f->fport;
+	s.seq = seq;
+	s.ack = ack;
+	s.win = p->win;
+	s.flags = flags;
+	if (flags & RTE_TCP_SYN_FLAG)
+		s.mss = ef_fwd_syn_mss(p->mss_idx);
+	return replace(w, m, pm, &s);
+}
+
+bool
+ef_fwd_syn_open(struct ef_fwd_worker *w, struct ef_ct_flow *f,
+		struct rte_mbuf *m, struct ef_pkt_meta *pm, uint32_t mss_idx)
+{
+	const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(m,
+		const struct rte_tcp_hdr *, pm->l4_off);
+	struct ef_fwd_synp *p = synp_of(w, f);
+
+	p->isn = rte_be_to_cpu_32(th->sent_seq) - 1;
+	p->cookie = rte_be_to_cpu_32(th->recv_ack) - 1;
+	p->win = rte_be_to_cpu_16(th->rx_win);
+	p->mss_idx = (uint8_t)(mss_idx & 3);
+	p->st = EF_FWD_SYNP_WAIT;
+	f->user[0] |= EF_FWD_FLOW_SYNPROXY;
+	/* if m is dropped, the SYN goes on the client's next segment */
+	p->sent_ms = w->now_ms - EF_FWD_SYN_RESEND_MS;
+	if (!as_client(w, f, m, pm, RTE_TCP_SYN_FLAG, p->isn, 0))
+		return false;
+	p->sent_ms = w->now_ms;
+	return true;
+}
+
+bool
+ef_fwd_syn_pre(struct ef_fwd_worker *w, struct ef_ct_flow *f, uint8_t dir,
+	       struct rte_mbuf *m, struct ef_pkt_meta *pm)
+{
+	struct ef_fwd_synp *p;
+	uint8_t fl = pm->tcp_flags;
+
+	if (pm->proto != IPPROTO_TCP)
+		return false;
+	p = synp_of(w, f);
+	if (likely(p->st & EF_FWD_SYNP_DONE)) {
+		if (dir == 0)
+			ef_pkt_tcp_ack_add(rte_pktmbuf_mtod(m, uint8_t *), pm,
+					   p->cookie);
+		return false;
+	}
+	if (dir == 0) {
+		/* the endpoint has not answered: the client resends */
+		if ((int32_t)(w->now_ms - p->sent_ms) <
+		    (int32_t)EF_FWD_SYN_RESEND_MS) {
+			drop(w, m, EF_FWD_DROP_SYN_PROXY_WAIT);
+			return true;
+		}
+		p->sent_ms = w->now_ms;
+		/* this segment makes way for the SYN again */
+		w->c.drops[EF_FWD_DROP_SYN_PROXY_WAIT]++;
+		return !as_client(w, f, m, pm, RTE_TCP_SYN_FLAG, p->isn, 0);
+	}
+	if (fl & RTE_TCP_RST_FLAG)
+		return false;
+	if ((fl & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) ==
+	    (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG) &&
+	    rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(m,
+		const struct rte_tcp_hdr *, pm->l4_off)->recv_ack) ==
+	    p->isn + 1)
+		return false;
+	drop(w, m, EF_FWD_DROP_CT_INVALID);
+	return true;
+}
+
+int
+ef_fwd_syn_post(struct ef_fwd_worker *w, struct ef_ct_flow *f, uint8_t dir,
+		struct rte_mbuf *m, struct ef_pkt_meta *pm)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)
+		(frame + pm->l4_off);
+	struct ef_fwd_synp *p;
+	uint32_t seq;
+
+	if (pm->proto != IPPROTO_TCP || dir == 0)
+		return 0;
+	p = synp_of(w, f);
+	seq = rte_be_to_cpu_32(th->sent_seq);
+	if (likely(p->st & EF_FWD_SYNP_DONE)) {
+		ef_pkt_tcp_seq_add(frame, pm, 0u - p->cookie);
+		return 0;
+	}
+	if (pm->tcp_flags & RTE_TCP_RST_FLAG) {
+		/* refused: the client hears it where it expects it */
+		p->cookie = seq - (p->cookie + 1);
+		p->st = EF_FWD_SYNP_DONE;
+		ef_pkt_tcp_seq_add(frame, pm, 0u - p->cookie);
+		return 0;
+	}
+	/* the endpoint's SYN-ACK (ef_fwd_syn_pre let nothing else by) */
+	p->cookie = seq - p->cookie;
+	p->st = EF_FWD_SYNP_DONE;
+	return as_client(w, f, m, pm, RTE_TCP_ACK_FLAG, p->isn + 1, seq + 1) ?
+		1 : -1;
+}

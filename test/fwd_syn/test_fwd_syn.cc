@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SYN flood defence (issue 16): frames through ef_fwd_process() against
+ * expected frames built independently (test/shim/frames.h).
+ */
+#include <arpa/inet.h>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <gtest/gtest.h>
+
+#include "ef_cfg.h"
+#include "ef_fwd.h"
+#include "ef_nat.h"
+#include "ef_neigh.h"
+#include "ef_svc.h"
+#include "frames.h"
+
+#define EF_FWD_SYN_SLOT_SHIFT_T 16	/* lib/fwd/fwd_syn.h: now_ms >> 16 */
+
+/* t/a: Cluster (SNAT), a quota of 2 flows; t/b: Local, no quota */
+static const char *CONF_BASE = R"(
+node = { name = "node-a"; snat_addresses = [ "10.0.0.1" ]; };
+interfaces = (
+  { port = "p0"; address = "198.51.100.1/24"; },
+  { port = "p1"; address = "10.244.0.1/24"; },
+  { port = "p2"; address = "10.0.0.1/24"; }
+);
+services = (
+  { name = "t/a"; type = "LoadBalancer"; cluster_ip = "10.96.0.11";
+    load_balancer_ips = [ "198.51.100.11" ]; max_flows = 2;
+    ports = ( { port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; } ); },
+  { name = "t/b"; type = "LoadBalancer"; cluster_ip = "10.96.0.12";
+    load_balancer_ips = [ "198.51.100.12" ];
+    external_traffic_policy = "Local";
+    ports = ( { port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; } ); }
+);
+)";
+
+static const Mac CLIENT_MAC = mac_of("02:aa:00:00:00:02");
+static const Mac POD5_MAC = mac_of("02:bb:00:00:00:05");
+static const uint32_t CLIENT = ip_of("198.51.100.2");
+static const uint32_t POD5 = ip_of("10.244.0.5");
+
+static Mac
+port_mac(int i)
+{
+	Mac m = { { 0x02, 0x00, 0x00, 0x00, 0x00, (uint8_t)(0x10 + i) } };
+	return m;
+}
+
+struct Out {
+	uint16_t iface;
+	Bytes frame;
+};
+
+class Syn : public ::testing::Test {
+protected:
+	struct ef_fwd_shared sh;
+	struct ef_nat_map nat;
+	struct ef_svc_registry *reg = nullptr;
+	uint32_t now_ms = 1000000;
+	/* conntrack section of the test's config */
+	virtual std::string conntrack() const
+	{
+		return "conntrack = { max_flows = 1024; };\n";
+	}
+
+	void SetUp() override
+	{
+		memset(&sh, 0, sizeof(sh));
+		struct ef_cfg_errors errs = {};
+		std::string text = std::string(CONF_BASE) + conntrack();
+		struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(),
+							 "t.conf", &errs);
+		for (uint32_t i = 0; i < errs.n; i++)
+			ADD_FAILURE() << errs.msgs[i];
+		ef_cfg_errors_clear(&errs);
+		ASSERT_NE(nullptr, cfg);
+		static int serial;
+		char name[32];
+		snprintf(name, sizeof(name), "spool%d", serial++);
+		sh.pool = rte_pktmbuf_pool_create(name, 4095, 0, 0,
+						  RTE_MBUF_DEFAULT_BUF_SIZE,
+						  SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.pool);
+		size_t qsz = rte_rcu_qsbr_get_memsize(1);
+		sh.qsbr = (struct rte_rcu_qsbr *)rte_zmalloc(NULL, qsz, 64);
+		ASSERT_EQ(0, rte_rcu_qsbr_init(sh.qsbr, 1));
+		sh.neigh = ef_neigh_create(256, 1, SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.neigh);
+		ef_neigh_set_static4(sh.neigh, 0, CLIENT, CLIENT_MAC.b);
+		ef_neigh_set_static4(sh.neigh, 1, POD5, POD5_MAC.b);
+		ASSERT_EQ(0, ef_nat_map_init(&nat, cfg->snat_addresses,
+					     cfg->n_snat_addresses,
+					     cfg->snat_port_min,
+					     cfg->snat_port_max, 1));
+		sh.nat_map = &nat;
+		sh.n_ports = (uint16_t)cfg->n_interfaces;
+		for (int i = 0; i < RTE_MAX_ETHPORTS; i++)
+			sh.port_to_if[i] = -1;
+		for (uint16_t i = 0; i < sh.n_ports; i++) {
+			sh.ports[i].port_id = i;
+			sh.ports[i].n_rxq = 1;
+			sh.ports[i].addr = cfg->interfaces[i].address.v4;
+			sh.ports[i].prefix_len = cfg->interfaces[i].prefix_len;
+			memcpy(sh.ports[i].mac, port_mac(i).b, 6);
+			sh.ports[i].mtu = 1500;
+			sh.port_to_if[i] = (int16_t)i;
+		}
+		reg = ef_svc_registry_create(1024);
+		char err[256];
+		sh.gen = ef_svc_gen_build(cfg, 1, nullptr, reg, SOCKET_ID_ANY,
+					  err, sizeof(err));
+		ASSERT_NE(nullptr, sh.gen) << err;
+		sh.n_workers = 1;
+		sh.icmp_rate = 1000000;
+		sh.workers[0] = ef_fwd_worker_create(&sh, 0, 0, 1024,
+						     SOCKET_ID_ANY);
+		ASSERT_NE(nullptr, sh.workers[0]) << rte_strerror(rte_errno);
+	}
+
+	void TearDown() override
+	{
+		ef_fwd_worker_free(sh.workers[0]);
+		ef_svc_gen_free(sh.gen);
+		ef_svc_registry_free(reg);
+		ef_neigh_free(sh.neigh);
+		rte_free(sh.qsbr);
+		rte_mempool_free(sh.pool);
+	}
+
+	struct ef_fwd_worker *w() { return sh.workers[0]; }
+
+	std::vector<Out> collect()
+	{
+		std::vector<Out> out;
+
+		for (uint16_t p = 0; p < sh.n_ports; p++) {
+			for (uint16_t j = 0; j < w()->n_out[p]; j++) {
+				struct rte_mbuf *m = w()->out[p][j];
+				const uint8_t *d =
+					rte_pktmbuf_mtod(m, const uint8_t *);
+				out.push_back({ p, Bytes(d, d + m->data_len) });
+				rte_pktmbuf_free(m);
+			}
+			w()->n_out[p] = 0;
+		}
+		return out;
+	}
+
+	std::vector<Out> run(const Bytes &f, uint16_t iface)
+	{
+		struct rte_mbuf *m = rte_pktmbuf_alloc(sh.pool);
+		char *d = rte_pktmbuf_append(m, (uint16_t)f.size());
+		memcpy(d, f.data(), f.size());
+		m->port = iface;
+		ef_fwd_begin(w());
+		w()->now_ms = now_ms;
+		ef_fwd_process(w(), &m, 1, false);
+		return collect();
+	}
+
+	/* frames in one burst */
+	std::vector<Out> run_burst(const std::vector<Bytes> &fs, uint16_t iface)
+	{
+		struct rte_mbuf *ms[8];
+		uint16_t n = 0;
+
+		for (const auto &f : fs) {
+			struct rte_mbuf *m = rte_pktmbuf_alloc(sh.pool);
+			char *d = rte_pktmbuf_append(m, (uint16_t)f.size());
+			memcpy(d, f.data(), f.size());
+			m->port = iface;
+			ms[n++] = m;
+		}
+		ef_fwd_begin(w());
+		w()->now_ms = now_ms;
+		ef_fwd_process(w(), ms, n, false);
+		return collect();
+	}
+
+	Tcp from_client(const char *vip, uint8_t flags, uint32_t seq,
+			uint32_t ack, uint16_t cport = 40000)
+	{
+		Tcp t;
+		t.dmac = port_mac(0);
+		t.smac = CLIENT_MAC;
+		t.sip = CLIENT;
+		t.dip = ip_of(vip);
+		t.sport = cport;
+		t.dport = 80;
+		t.flags = flags;
+		t.seq = seq;
+		t.ack = ack;
+		return t;
+	}
+
+	uint64_t dropped(enum ef_fwd_drop r) const
+	{
+		return sh.workers[0]->c.drops[r];
+	}
+};
+
+/* Past its quota a service's new flows are dropped (svc_quota); another
+ * service, and the service's own established flows, are untouched. */
+TEST_F(Syn, ServiceQuotaDropsNewFlowsOfThatServiceOnly)
+{
+	for (uint16_t p = 0; p < 2; p++) {
+		auto o = run(tcp_frame(from_client("198.51.100.11", 0x02, 1000,
+						   0, (uint16_t)(40000 + p))), 0);
+		ASSERT_EQ(1u, o.size());
+		EXPECT_EQ(1, o[0].iface);
+	}
+	auto o = run(tcp_frame(from_client("198.51.100.11", 0x02, 1000, 0,
+					   40002)), 0);
+	EXPECT_EQ(0u, o.size());
+	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SVC_QUOTA));
+	EXPECT_EQ(2u, w()->c.flows_created);
+	/* the other VIP is not affected */
+	for (uint16_t p = 0; p < 4; p++) {
+		o = run(tcp_frame(from_client("198.51.100.12", 0x02, 1000, 0,
+					      (uint16_t)(41000 + p))), 0);
+		ASSERT_EQ(1u, o.size());
+	}
+	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SVC_QUOTA));
+	/* an existing flow of the full service still passes */
+	o = run(tcp_frame(from_client("198.51.100.11", 0x02, 1000, 0, 40000)),
+		0);
+	EXPECT_EQ(1u, o.size());
+	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SVC_QUOTA));
+}
+
+/* A closed flow gives its place back. */
+TEST_F(Syn, ServiceQuotaFollowsClosedFlows)
+{
+	for (uint16_t p = 0; p < 2; p++)
+		ASSERT_EQ(1u, run(tcp_frame(from_client("198.51.100.11", 0x02,
+				1000, 0, (uint16_t)(40000 + p))), 0).size());
+	/* the client resets its first flow */
+	ASSERT_EQ(1u, run(tcp_frame(from_client("198.51.100.11", 0x04, 1001,
+						0, 40000)), 0).size());
+	EXPECT_EQ(0u, run(tcp_frame(from_client("198.51.100.11", 0x02, 1000, 0,
+						40004)), 0).size());
+	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SVC_QUOTA));
+	/* the RST'd flow stays in CLOSE for its timeout; past it, expiry
+	 * frees the slot and the quota */
+	now_ms += 11000;
+	ef_fwd_begin(w());
+	w()->now_ms = now_ms;
+	for (int i = 0; i < 64; i++)
+		ef_fwd_housekeep(w(), 64);
+	collect();
+	EXPECT_EQ(1u, run(tcp_frame(from_client("198.51.100.11", 0x02, 1000, 0,
+						40005)), 0).size());
+	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SVC_QUOTA));
+}
+
+/* A TCP frame with options (a multiple of 4 bytes) after the header. */
+static Bytes
+tcp_opts_frame(const Tcp &t, const Bytes &opts)
+{
+	Bytes l4 = tcp_segment(t.sport, t.dport, t.flags, t.seq, t.ack, t.win,
+			       t.data);
+	l4.insert(l4.begin() + 20, opts.begin(), opts.end());
+	l4[12] = (uint8_t)(((20 + opts.size()) / 4) << 4);
+	return ipv4_frame(ip4(t.dmac, t.smac, t.sip, t.dip, 6, t.ttl, t.id,
+			      t.df ? 0x4000 : 0), l4);
+}
+
+static Bytes
+mss_opt(uint16_t mss)
+{
+	return Bytes{ 2, 4, (uint8_t)(mss >> 8), (uint8_t)mss };
+}
+
+static void
+put32(Bytes &b, uint32_t v)
+{
+	b.push_back((uint8_t)(v >> 24));
+	b.push_back((uint8_t)(v >> 16));
+	b.push_back((uint8_t)(v >> 8));
+	b.push_back((uint8_t)v);
+}
+
+/* NOP NOP SACK with one block */
+static Bytes
+sack(uint32_t l, uint32_t r)
+{
+	Bytes o = { 1, 1, 5, 10 };
+	put32(o, l);
+	put32(o, r);
+	return o;
+}
+
+static uint32_t
+seq_of(const Bytes &f)
+{
+	return (uint32_t)f[38] << 24 | (uint32_t)f[39] << 16 |
+		(uint32_t)f[40] << 8 | f[41];
+}
+
+/* Every SYN answered by a cookie (threshold 0), a fixed key. */
+class Cookie : public Syn {
+protected:
+	std::string conntrack() const override
+	{
+		return "conntrack = { max_flows = 1024; "
+		       "syn_cookie_threshold = 0; };\n";
+	}
+
+	void SetUp() override
+	{
+		Syn::SetUp();
+		if (sh.workers[0] != nullptr) {
+			w()->syn_key[0] = 0x0706050403020100ULL;
+			w()->syn_key[1] = 0x0f0e0d0c0b0a0908ULL;
+		}
+	}
+
+	uint16_t snat_port = 0;
+
+	/* the cookie SYN-ACK the client gets for its SYN (seq isn, MSS) */
+	uint32_t cookie_for(const char *vip, uint32_t isn, uint16_t mss,
+			    uint16_t cport = 40000)
+	{
+		auto o = run(tcp_opts_frame(from_client(vip, 0x02, isn, 0,
+							cport),
+					    mss_opt(mss)), 0);
+		EXPECT_EQ(1u, o.size());
+		if (o.size() != 1)
+			return 0;
+		EXPECT_EQ(0, o[0].iface);
+		return seq_of(o[0].frame);
+	}
+
+	/* the endpoint's view of a client segment */
+	Tcp to_pod(const Tcp &c, bool snat)
+	{
+		Tcp e = c;
+		e.dmac = POD5_MAC;
+		e.smac = port_mac(1);
+		e.sip = snat ? ip_of("10.0.0.1") : CLIENT;
+		e.sport = snat ? snat_port : c.sport;
+		e.dip = POD5;
+		e.dport = 8080;
+		e.ttl = 63;
+		return e;
+	}
+
+	Tcp from_pod(bool snat, uint8_t flags, uint32_t seq, uint32_t ack)
+	{
+		Tcp t;
+		t.dmac = port_mac(1);
+		t.smac = POD5_MAC;
+		t.sip = POD5;
+		t.dip = snat ? ip_of("10.0.0.1") : CLIENT;
+		t.sport = 8080;
+		t.dport = snat ? snat_port : 40000;
+		t.flags = flags;
+		t.seq = seq;
+		t.ack = ack;
+		t.id = 0x5555;
+		return t;
+	}
+
+	Tcp to_client(const Tcp &e, const char *vip)
+	{
+		Tcp c = e;
+		c.dmac = CLIENT_MAC;
+		c.smac = port_mac(0);
+		c.sip = ip_of(vip);
+		c.sport = 80;
+		c.dip = CLIENT;
+		c.dport = 40000;
+		c.ttl = 63;
+		return c;
+	}
+
+	/* SYN (isn 1000), cookie SYN-ACK, ACK, the endpoint's SYN (checked),
+	 * its SYN-ACK (isn 5000) answered by our ACK (checked). Returns the
+	 * cookie. */
+	uint32_t proxied_handshake(const char *vip, bool snat)
+	{
+		uint32_t c = cookie_for(vip, 1000, 1460);
+		auto o = run(tcp_frame(from_client(vip, 0x10, 1001, c + 1)), 0);
+		EXPECT_EQ(1u, o.size());
+		if (o.size() != 1)
+			return c;
+		EXPECT_EQ(1, o[0].iface);
+		if (snat)
+			snat_port = (uint16_t)(o[0].frame[34] << 8 |
+					       o[0].frame[35]);
+		/* the client's SYN as the endpoint would have had it: its
+		 * ISN, the cookie's MSS, edgefwd's frame (id 0) */
+		Tcp syn = to_pod(from_client(vip, 0x02, 1000, 0), snat);
+		syn.id = 0;
+		EXPECT_EQ(hex(tcp_opts_frame(syn, mss_opt(1460))),
+			  hex(o[0].frame));
+		EXPECT_TRUE(checksums_ok(o[0].frame));
+		o = run(tcp_frame(from_pod(snat, 0x12, 5000, 1001)), 1);
+		EXPECT_EQ(1u, o.size());
+		if (o.size() != 1)
+			return c;
+		Tcp ack = to_pod(from_client(vip, 0x10, 1001, 5001), snat);
+		ack.id = 0;
+		EXPECT_EQ(1, o[0].iface);
+		EXPECT_EQ(hex(tcp_frame(ack)), hex(o[0].frame));
+		return c;
+	}
+};
+
+/* The cookie SYN-ACK, byte for byte: from the VIP, TTL 64, id 0, DF,
+ * MSS option only, window 65535; no flow created. */
+TEST_F(Cookie, SynAckFrame)
+{
+	auto o = run(tcp_opts_frame(from_client("198.51.100.12", 0x02, 1000, 0),
+				    mss_opt(1400)), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(0, o[0].iface);
+	uint32_t c = seq_of(o[0].frame);
+	uint32_t slot = now_ms >> EF_FWD_SYN_SLOT_SHIFT_T;
+	/* 1400: the largest table MSS not above it is 1220 (index 1) */
+	EXPECT_EQ(slot & 3, c >> 30);
+	EXPECT_EQ(1u, (c >> 28) & 3);
+	Tcp t = from_client("198.51.100.12", 0x12, c, 1001);
+	t.dmac = CLIENT_MAC;
+	t.smac = port_mac(0);
+	t.sip = ip_of("198.51.100.12");
+	t.dip = CLIENT;
+	t.sport = 80;
+	t.dport = 40000;
+	t.id = 0;
+	t.ttl = 64;
+	t.win = 65535;
+	EXPECT_EQ(hex(tcp_opts_frame(t, mss_opt(1220))), hex(o[0].frame));
+	EXPECT_TRUE(checksums_ok(o[0].frame));
+	EXPECT_EQ(1u, w()->c.syn_cookies_sent);
+	EXPECT_EQ(0u, w()->c.flows_created);
+	EXPECT_EQ(0u, ef_ct_stats(w()->ct)->active);
+	/* another ISN, another cookie; no MSS option: 536 (index 0) */
+	o = run(tcp_frame(from_client("198.51.100.12", 0x02, 7000, 0)), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_NE(c, seq_of(o[0].frame));
+	EXPECT_EQ(0u, (seq_of(o[0].frame) >> 28) & 3);
+}
+
+TEST_F(Cookie, GoodCookieOpensTheFlow)
+{
+	proxied_handshake("198.51.100.12", false);
+	EXPECT_EQ(1u, w()->c.syn_cookies_ok);
+	EXPECT_EQ(0u, w()->c.syn_cookies_bad);
+	EXPECT_EQ(1u, w()->c.flows_created);
+}
+
+/* A cookie two slots old, a forged one, one for another ISN: dropped,
+ * counted, no flow. */
+TEST_F(Cookie, StaleAndForgedCookiesAreRefused)
+{
+	const char *vip = "198.51.100.12";
+	uint32_t c = cookie_for(vip, 1000, 1460);
+
+	/* forged: one bit off, or the right cookie for another ISN */
+	EXPECT_EQ(0u, run(tcp_frame(from_client(vip, 0x10, 1001,
+						(c ^ 0x10) + 1)), 0).size());
+	EXPECT_EQ(0u, run(tcp_frame(from_client(vip, 0x10, 2001, c + 1)),
+			  0).size());
+	/* another client port, same numbers */
+	EXPECT_EQ(0u, run(tcp_frame(from_client(vip, 0x10, 1001, c + 1,
+						40001)), 0).size());
+	EXPECT_EQ(3u, w()->c.syn_cookies_bad);
+	/* the previous slot still validates */
+	now_ms += 1u << 16;
+	uint32_t c2 = cookie_for(vip, 3000, 1460, 40002);
+	EXPECT_EQ(1u, run(tcp_frame(from_client(vip, 0x10, 3001, c2 + 1,
+						40002)), 0).size());
+	EXPECT_EQ(1u, w()->c.syn_cookies_ok);
+	/* two slots later it is stale (cookies still being sent) */
+	now_ms += 1u << 16;
+	cookie_for(vip, 4000, 1460, 40003);
+	EXPECT_EQ(0u, run(tcp_frame(from_client(vip, 0x10, 1001, c + 1)),
+			  0).size());
+	EXPECT_EQ(4u, w()->c.syn_cookies_bad);
+	EXPECT_EQ(1u, w()->c.flows_created);
+	EXPECT_EQ(4u, dropped(EF_FWD_DROP_NO_FLOW));
+}
+
+/* After the proxied handshake: client -> endpoint acks (and SACK edges)
+ * move into the endpoint's sequence space, endpoint -> client sequence
+ * numbers into the cookie's. Local (client address kept). */
+TEST_F(Cookie, TranslationBothWaysLocal)
+{
+	const char *vip = "198.51.100.12";
+	uint32_t c = proxied_handshake(vip, false);
+
+	/* client data: ack c + 1 is the endpoint's 5001 */
+	Tcp d = from_client(vip, 0x18, 1001, c + 1);
+	d.payload = 10;
+	auto o = run(tcp_frame(d), 0);
+	ASSERT_EQ(1u, o.size());
+	Tcp e = to_pod(from_client(vip, 0x18, 1001, 5001), false);
+	e.payload = 10;
+	EXPECT_EQ(hex(tcp_frame(e)), hex(o[0].frame));
+	/* the endpoint's answer: seq 5001 is the client's c + 1 */
+	Tcp r = from_pod(false, 0x18, 5001, 1011);
+	r.payload = 20;
+	o = run(tcp_frame(r), 1);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(0, o[0].iface);
+	Tcp rc = to_client(from_pod(false, 0x18, c + 1, 1011), vip);
+	rc.payload = 20;
+	EXPECT_EQ(hex(tcp_frame(rc)), hex(o[0].frame));
+	EXPECT_TRUE(checksums_ok(o[0].frame));
+	/* a SACK from the client: its edges too */
+	o = run(tcp_opts_frame(from_client(vip, 0x10, 1011, c + 21),
+			       sack(c + 100, c + 200)), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(tcp_opts_frame(to_pod(from_client(vip, 0x10, 1011,
+							5021), false),
+				     sack(5099 + 1, 5199 + 1))),
+		  hex(o[0].frame));
+	EXPECT_TRUE(checksums_ok(o[0].frame));
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_CT_INVALID));
+}
+
+/* The same through SNAT (Cluster). */
+TEST_F(Cookie, TranslationBothWaysCluster)
+{
+	const char *vip = "198.51.100.11";
+	uint32_t c = proxied_handshake(vip, true);
+
+	ASSERT_NE(0, snat_port);
+	auto o = run(tcp_frame(from_client(vip, 0x10, 1001, c + 1)), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(tcp_frame(to_pod(from_client(vip, 0x10, 1001, 5001),
+				       true))), hex(o[0].frame));
+	Tcp r = from_pod(true, 0x18, 5001, 1001);
+	r.payload = 5;
+	o = run(tcp_frame(r), 1);
+	ASSERT_EQ(1u, o.size());
+	Tcp rc = to_client(from_pod(true, 0x18, c + 1, 1001), vip);
+	rc.payload = 5;
+	EXPECT_EQ(hex(tcp_frame(rc)), hex(o[0].frame));
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_CT_INVALID));
+}
+
+/* Before the endpoint answers, the client's data is dropped (it
+ * retransmits); after 1 s its next segment makes way for the SYN again. */
+TEST_F(Cookie, ClientDataBeforeTheEndpointAnswers)
+{
+	const char *vip = "198.51.100.12";
+	uint32_t c = cookie_for(vip, 1000, 1460);
+
+	ASSERT_EQ(1u, run(tcp_frame(from_client(vip, 0x10, 1001, c + 1)),
+			  0).size());
+	Tcp d = from_client(vip, 0x18, 1001, c + 1);
+	d.payload = 10;
+	EXPECT_EQ(0u, run(tcp_frame(d), 0).size());
+	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
+	now_ms += 1000;
+	auto o = run(tcp_frame(d), 0);
+	ASSERT_EQ(1u, o.size());
+	Tcp syn = to_pod(from_client(vip, 0x02, 1000, 0), false);
+	syn.id = 0;
+	EXPECT_EQ(hex(tcp_opts_frame(syn, mss_opt(1460))), hex(o[0].frame));
+	/* an endpoint that refuses: the client gets the RST at c + 1 */
+	o = run(tcp_frame(from_pod(false, 0x14, 0, 1001)), 1);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(tcp_frame(to_client(from_pod(false, 0x14, c + 1, 1001),
+					  vip))), hex(o[0].frame));
+}
+
+/* The cookie ACK and the client's first data in one burst (both looked
+ * up before the ACK opened the flow): the data finds the new flow, no
+ * second validation, no ct_invalid. */
+TEST_F(Cookie, AckAndDataInOneBurst)
+{
+	const char *vip = "198.51.100.11";
+	uint32_t c = cookie_for(vip, 1000, 1460);
+	Tcp d = from_client(vip, 0x18, 1001, c + 1);
+	d.payload = 10;
+
+	auto o = run_burst({ tcp_frame(from_client(vip, 0x10, 1001, c + 1)),
+			     tcp_frame(d) }, 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(1, o[0].iface);
+	EXPECT_EQ(1u, w()->c.syn_cookies_ok);
+	EXPECT_EQ(1u, w()->c.flows_created);
+	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_CT_INVALID));
+}
+
+/* Below the threshold SYNs open flows as before. */
+TEST_F(Syn, NoCookiesBelowTheThreshold)
+{
+	/* max_flows 1024 / 8 = 128 half-open flows */
+	for (uint16_t p = 0; p < 128; p++)
+		ASSERT_EQ(1, run(tcp_frame(from_client("198.51.100.12", 0x02,
+				1000, 0, (uint16_t)(42000 + p))), 0)[0].iface);
+	auto o = run(tcp_frame(from_client("198.51.100.12", 0x02, 1000, 0,
+					   43000)), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(0, o[0].iface);	/* a cookie */
+	EXPECT_EQ(1u, w()->c.syn_cookies_sent);
+	EXPECT_EQ(128u, w()->c.flows_created);
+}
