@@ -614,7 +614,7 @@ emit_service_node(struct ef_metrics *m, const char *name, uint32_t idx,
 		return 0;
 	memcpy(ns, sv->cfg->name, nl);
 	ns[nl] = '\0';
-	l[2].value = e->nodes[n].name;
+	l[2].value = g->cfg->nodes[n].name;	/* as edgefwd_node_healthy */
 	switch (which) {
 	case N_WEIGHT:
 		li = ef_edge_lb_find(lb, e->nodes[n].addr);
