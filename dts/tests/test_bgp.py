@@ -124,7 +124,7 @@ def test_ecmp_two_next_hops_and_spread(both):
     before = {name: encap(i) for name, i in t.instances.items()}
     res = gets(t, 500)
     bad = [r for r in res if not r["ok"]]
-    assert not bad, (bad[:5], diagnose(t))
+    assert not bad, "%s\n%s" % (bad[:5], diagnose(t))
     ports = {r["local_port"] for r in res}
     assert len(ports) == 500
     via = t.router_ports()
@@ -260,7 +260,7 @@ def diagnose(t, full=False):
             out.append("%s: telemetry: %r" % (name, exc))
     for d in ("bgpd", "bfdd"):
         out += [ln for ln in t.frr[d].output().splitlines()
-                if "down" in ln.lower() or "bfd" in ln.lower()][-8:]
+                if "down" in ln.lower() or "bfd" in ln.lower()][-12:]
     return "\n".join(out)
 
 
@@ -311,7 +311,7 @@ def test_sigterm_withdraws_first_then_stops_no_connection_reset(both):
     # new connections during the drain: every one served, through edge-2
     res = gets(t, 100)
     assert all(r["ok"] for r in res), \
-        ([r for r in res if not r["ok"]][:5], diagnose(t))
+        "%s\n%s" % ([r for r in res if not r["ok"]][:5], diagnose(t))
     assert {r["local_port"] for r in res} <= t.router_ports()["edge-2"]
     rc = proc.popen.wait(15)
     stopped = time.monotonic() - t0
@@ -332,7 +332,7 @@ def test_sigterm_withdraws_first_then_stops_no_connection_reset(both):
     assert len(by["edge-1"]) >= STREAMS // 4 and \
         len(by["edge-2"]) >= STREAMS // 4, spread(by)
     # 0 resets: every connection intact, at the pod it started at
-    assert not errs, (errs, diagnose(t))
+    assert not errs, "%s\n%s" % (errs, diagnose(t))
     # edge-1's connections did move: edge-2 carried them, without their
     # SYN, to the same nodes
     assert moved == len(on1)
@@ -359,7 +359,7 @@ def test_kill9_bfd_removes_it_connections_continue_on_the_other(both):
     gone = time.monotonic() - t0
     res = gets(t, 100)
     assert all(r["ok"] for r in res), \
-        ([r for r in res if not r["ok"]][:5], diagnose(t))
+        "%s\n%s" % ([r for r in res if not r["ok"]][:5], diagnose(t))
     assert {r["local_port"] for r in res} <= t.router_ports()["edge-2"]
     flows = streams_result(streams)
     by, ok, errs = split_streams(flows, where, pods)
@@ -377,8 +377,9 @@ def test_kill9_bfd_removes_it_connections_continue_on_the_other(both):
     assert gone <= 3.0
     assert n1 >= STREAMS // 4 and len(by["edge-2"]) >= STREAMS // 4, \
         spread(by)
-    assert ok["edge-1"] >= 0.99 * n1, (errs, diagnose(t))
-    assert ok["edge-2"] == len(by["edge-2"]), (errs, diagnose(t))
+    assert ok["edge-1"] >= 0.99 * n1, "%s\n%s" % (errs, diagnose(t))
+    assert ok["edge-2"] == len(by["edge-2"]), \
+        "%s\n%s" % (errs, diagnose(t))
     assert moved >= ok["edge-1"]
 
 
