@@ -462,7 +462,9 @@ TEST_F(Hostile, SynFloodIsAnsweredByCookies)
 	ASSERT_FALSE(sa.empty());
 	EXPECT_EQ(pm.tcp_flags, 0x12);
 	EXPECT_TRUE(ef_pkt_l4_csum_ok(sa.data(), &pm));
-	uint32_t cookie = ntohl(*(const uint32_t *)(sa.data() + pm.l4_off + 4));
+	uint32_t cookie;
+	memcpy(&cookie, sa.data() + pm.l4_off + 4, 4);
+	cookie = ntohl(cookie);
 	b = frame(Ip{ .src = A("198.51.100.3") }, tcp(41000, 80, 0x10, 5001,
 						       cookie + 1));
 	hx_send(h, HX_IF_CLIENT, b.data(), (uint32_t)b.size());
