@@ -125,22 +125,38 @@ def test_ecmp_two_next_hops_and_spread(both):
     res = gets(t, 500)
     bad = [r for r in res if not r["ok"]]
     assert not bad, "%s\n%s" % (bad[:5], diagnose(t))
+    # sequential connections may reuse a client port (the server closes
+    # first: no TIME_WAIT at the client), and a reused port was seen at
+    # both instances in a run without any route change: this router's
+    # ECMP hash of a packet from the client namespace is the client
+    # socket's own flow hash (the L4 hash survives the veth; random per
+    # socket, re-drawn after a retransmission timeout), not the 5-tuple
+    # (checked aside: 20 SYNs of one 5-tuple from 20 sockets took both
+    # next hops, 7 and 13). Each connection is counted once, those of
+    # such ports apart
     ports = {r["local_port"] for r in res}
-    assert len(ports) == 500
+    assert len(ports) >= 400, len(ports)
     via = t.router_ports()
-    per = {name: len(via[name] & ports) for name in bt.INSTANCES}
-    # each connection went to one instance, as the router recorded it
-    assert sum(per.values()) == 500, per
+    per = {name: 0 for name in bt.INSTANCES}
+    per["both"] = 0
+    for r in res:
+        names = [n for n in bt.INSTANCES if r["local_port"] in via[n]]
+        # every connection went through an instance, as the router saw it
+        assert names, r["local_port"]
+        per[names[0] if len(names) == 1 else "both"] += 1
+    assert per["both"] <= 25, per
     pods = {p: 0 for p in bt.PODS}
     for r in res:
         pods[r["body"]["pod"]] += 1
         # edge mode, DSR: the pod saw the client's own address
         assert r["body"]["client"] == bt.CLIENT_ADDR
-    say("500 connections: %s; pods %s" % (
+    say("500 connections from %d client ports: %s; pods %s" % (
+        len(ports),
         ", ".join("%s %d (%.0f%%)" % (k, v, 100.0 * v / 500)
                   for k, v in sorted(per.items())),
         ", ".join("%s %d" % kv for kv in sorted(pods.items()))))
-    for name, n in per.items():
+    for name in bt.INSTANCES:
+        n = per[name]
         assert n >= 125, per
         # the instance forwarded them (SYN, ACK, request at least)
         assert encap(t.instances[name]) - before[name] >= 3 * n
@@ -212,7 +228,16 @@ def open_streams(t, count, seconds):
         m = t.pods_by_port()
         return m if all(p in m for p in streams.ports) else None
     pods = bt.wait_until(seen, 10, "%d connections at the pods" % count)
-    via = t.router_ports()
+    # where each one runs now (a connection may change its path on a
+    # retransmission timeout here: see test_ecmp_two_next_hops_and_spread):
+    # the router's record from now until each has sent a chunk
+    t.forget_router_ports()
+
+    def recorded():
+        via = t.router_ports()
+        return via if all(any(p in v for v in via.values())
+                          for p in streams.ports) else None
+    via = bt.wait_until(recorded, 5, "every connection through the router")
     where = {}
     for p in streams.ports:
         names = [n for n in bt.INSTANCES if p in via[n]]
