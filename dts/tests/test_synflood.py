@@ -141,7 +141,7 @@ def stats(t):
 def delta(a, b):
     d = {k: b["drops"][k] - a["drops"][k] for k in b["drops"]}
     for k in ("syn_cookies_sent", "syn_cookies_ok", "syn_cookies_bad",
-              "flows_created"):
+              "syn_proxy_held", "flows_created"):
         d[k] = b[k] - a[k]
     return d
 
@@ -243,13 +243,14 @@ if pytest is not None:
         ratio = r["mb_per_s"] / base["mb_per_s"]
         print("synflood: flood %d SYNs at %.0f/s; connections %d/%d ok; "
               "cookies sent %d ok %d bad %d (during the connections: "
-              "sent %d ok %d); ct_full %d; syn_proxy_wait %d; download "
+              "sent %d ok %d); ct_full %d; syn_proxy_held %d, "
+              "syn_proxy_wait %d; download "
               "%.1f MB/s alone, %.1f MB/s under the flood: %.0f%% kept"
               % (fl["sent"], fl["pps"], ok, len(rs), d["syn_cookies_sent"],
                  d["syn_cookies_ok"], d["syn_cookies_bad"],
                  dc["syn_cookies_sent"], dc["syn_cookies_ok"], d["ct_full"],
-                 d["syn_proxy_wait"], base["mb_per_s"], r["mb_per_s"],
-                 100 * ratio))
+                 d["syn_proxy_held"], d["syn_proxy_wait"], base["mb_per_s"],
+                 r["mb_per_s"], 100 * ratio))
         print("synflood: drops %s; flows created %d" % (
             {k: v for k, v in d.items() if v and k in s3["drops"]},
             d["flows_created"]))
@@ -266,8 +267,9 @@ if pytest is not None:
         # the random sources: no_route, each time the sender's cycle of
         # FLOOD_FRAMES frames comes back to them (a retransmitted SYN of
         # a live flow is forwarded) plus the pods' own retransmissions;
-        # a client's request that came before the pod's SYN-ACK:
-        # syn_proxy_wait (retransmitted)
+        # a client's request that came before the pod's SYN-ACK is held
+        # (syn_proxy_held), a second one dropped (syn_proxy_wait, the
+        # client resends)
         unexplained = {k: v for k, v in d.items() if v and k in s3["drops"]
                        and k not in ("no_route", "syn_proxy_wait")}
         assert not unexplained, unexplained
