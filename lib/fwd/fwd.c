@@ -580,7 +580,6 @@ tracked(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 				drop(w, m, EF_FWD_DROP_CT_INVALID);
 				return;
 			}
-			dir = 0;
 			/* the handshake's last ACK: a PROXY header goes now,
 			 * before it (a server that speaks first waits) */
 			if (f->user[0] & EF_FWD_FLOW_PROXY)
