@@ -165,6 +165,8 @@ struct ef_fwd_counters {
 	uint64_t syn_cookies_sent;	/* SYN-ACKs with a cookie (fwd_syn.h) */
 	uint64_t syn_cookies_ok;	/* ACKs that validated: flows opened */
 	uint64_t syn_cookies_bad;	/* ACKs that did not (dropped no_flow) */
+	uint64_t syn_proxy_held;	/* client segments held for the
+					 * endpoint's SYN-ACK (fwd_syn.h) */
 	uint64_t busy_cycles;
 	uint64_t total_cycles;
 	uint64_t drops[EF_FWD_DROP_MAX];
@@ -212,6 +214,17 @@ struct ef_fwd_cmd {
 
 struct ef_fwd_worker;
 struct ef_fwd_proxy;
+
+/* A client segment of a SYN proxy flow held until the endpoint's SYN-ACK
+ * (fwd_syn.h); m == NULL: free. */
+#define EF_FWD_SYN_HOLD 32u
+struct ef_fwd_syn_held {
+	struct rte_mbuf *m;
+	uint32_t slot;			/* flow slot */
+	uint32_t client;		/* the flow's client, network order */
+	uint16_t cport;
+	uint32_t since_ms;
+};
 
 /* Packets waiting for one unresolved next hop (n == 0: slot free). */
 struct ef_fwd_hold {
@@ -282,6 +295,8 @@ struct ef_fwd_worker {
 	uint64_t syn_key[2];		/* SipHash key, random per worker */
 	uint32_t syn_last_ms;		/* last cookie sent */
 	bool syn_any;			/* a cookie was ever sent */
+	uint32_t n_syn_held;		/* entries of syn_held in use */
+	struct ef_fwd_syn_held syn_held[EF_FWD_SYN_HOLD];
 	/* written by the control lcore, read by every poll: a line of its
 	 * own, apart from what the bursts write */
 	uint64_t sweep_request __rte_cache_aligned; /* atomic: generation to

@@ -510,6 +510,28 @@ revalidate(struct ef_fwd_worker *w, struct ef_ct_flow *f)
 	return false;
 }
 
+static inline void key_of(const struct ef_pkt_meta *pm, struct ef_ct_key4 *k);
+
+/* The client segment held while f's endpoint had not answered, on its
+ * way now that it has (fwd_syn.h). */
+static void
+syn_held_send(struct ef_fwd_worker *w, struct ef_ct_flow *f)
+{
+	struct rte_mbuf *h = ef_fwd_syn_release(w, f);
+	struct ef_pkt_meta hm;
+	struct ef_ct_key4 k0;
+
+	if (h == NULL)
+		return;
+	if (ef_pkt_parse(rte_pktmbuf_mtod(h, const uint8_t *), h->data_len,
+			 &hm) != 0) {
+		drop(w, h, EF_FWD_DROP_PARSE_ERROR);
+		return;
+	}
+	key_of(&hm, &k0);
+	tracked(w, h, &hm, f, 0, &k0);
+}
+
 static void
 tracked(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	struct ef_ct_flow *f, uint8_t dir, const struct ef_ct_key4 *k)
@@ -558,7 +580,13 @@ tracked(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 				drop(w, m, EF_FWD_DROP_CT_INVALID);
 				return;
 			}
-			dir = 0;
+			/* the handshake's last ACK: a PROXY header goes now,
+			 * before it (a server that speaks first waits) */
+			if (f->user[0] & EF_FWD_FLOW_PROXY)
+				ef_fwd_proxy_post(w, f, 0, frame, pm);
+			forward(w, m, pm, f, 0);
+			syn_held_send(w, f);
+			return;
 		}
 	}
 	forward(w, m, pm, f, dir);

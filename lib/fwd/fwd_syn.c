@@ -269,6 +269,91 @@ ef_fwd_syn_open(struct ef_fwd_worker *w, struct ef_ct_flow *f,
 	return true;
 }
 
+/* Keep m for f until its endpoint answers: false when f already has a
+ * segment held or every entry is taken. */
+static bool
+hold(struct ef_fwd_worker *w, const struct ef_ct_flow *f, struct rte_mbuf *m)
+{
+	uint32_t slot = ef_ct_flow_index(w->ct, f);
+	struct ef_fwd_syn_held *free_e = NULL;
+
+	for (uint32_t i = 0; i < EF_FWD_SYN_HOLD; i++) {
+		struct ef_fwd_syn_held *e = &w->syn_held[i];
+
+		if (e->m == NULL) {
+			if (free_e == NULL)
+				free_e = e;
+		} else if (e->slot == slot) {
+			return false;
+		}
+	}
+	if (free_e == NULL)
+		return false;
+	free_e->m = m;
+	free_e->slot = slot;
+	free_e->client = f->client;
+	free_e->cport = f->cport;
+	free_e->since_ms = w->now_ms;
+	w->n_syn_held++;
+	w->c.syn_proxy_held++;
+	return true;
+}
+
+struct rte_mbuf *
+ef_fwd_syn_release(struct ef_fwd_worker *w, const struct ef_ct_flow *f)
+{
+	uint32_t slot = ef_ct_flow_index(w->ct, f);
+
+	if (likely(w->n_syn_held == 0))
+		return NULL;
+	for (uint32_t i = 0; i < EF_FWD_SYN_HOLD; i++) {
+		struct ef_fwd_syn_held *e = &w->syn_held[i];
+		struct rte_mbuf *m = e->m;
+
+		if (m == NULL || e->slot != slot)
+			continue;
+		e->m = NULL;
+		w->n_syn_held--;
+		if (e->client == f->client && e->cport == f->cport)
+			return m;
+		drop(w, m, EF_FWD_DROP_SYN_PROXY_WAIT);	/* another flow's */
+		return NULL;
+	}
+	return NULL;
+}
+
+void
+ef_fwd_syn_sweep(struct ef_fwd_worker *w)
+{
+	for (uint32_t i = 0; i < EF_FWD_SYN_HOLD && w->n_syn_held != 0; i++) {
+		struct ef_fwd_syn_held *e = &w->syn_held[i];
+		const struct ef_ct_flow *f;
+
+		if (e->m == NULL)
+			continue;
+		f = ef_ct_flow_at(w->ct, e->slot);
+		if (f != NULL && (f->user[0] & EF_FWD_FLOW_SYNPROXY) &&
+		    f->client == e->client && f->cport == e->cport &&
+		    (w->proxy[e->slot].syn.st & EF_FWD_SYNP_WAIT) &&
+		    (int32_t)(w->now_ms - e->since_ms) <
+		    (int32_t)EF_FWD_SYN_HOLD_MS)
+			continue;
+		drop(w, e->m, EF_FWD_DROP_SYN_PROXY_WAIT);
+		e->m = NULL;
+		w->n_syn_held--;
+	}
+}
+
+void
+ef_fwd_syn_fini(struct ef_fwd_worker *w)
+{
+	for (uint32_t i = 0; i < EF_FWD_SYN_HOLD; i++) {
+		rte_pktmbuf_free(w->syn_held[i].m);
+		w->syn_held[i].m = NULL;
+	}
+	w->n_syn_held = 0;
+}
+
 bool
 ef_fwd_syn_pre(struct ef_fwd_worker *w, struct ef_ct_flow *f, uint8_t dir,
 	       struct rte_mbuf *m, struct ef_pkt_meta *pm)
@@ -286,10 +371,12 @@ ef_fwd_syn_pre(struct ef_fwd_worker *w, struct ef_ct_flow *f, uint8_t dir,
 		return false;
 	}
 	if (dir == 0) {
-		/* the endpoint has not answered: the client resends */
+		/* the endpoint has not answered: the first segment waits,
+		 * later ones the client resends */
 		if ((int32_t)(w->now_ms - p->sent_ms) <
 		    (int32_t)EF_FWD_SYN_RESEND_MS) {
-			drop(w, m, EF_FWD_DROP_SYN_PROXY_WAIT);
+			if (!hold(w, f, m))
+				drop(w, m, EF_FWD_DROP_SYN_PROXY_WAIT);
 			return true;
 		}
 		p->sent_ms = w->now_ms;

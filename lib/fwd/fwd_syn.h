@@ -26,10 +26,12 @@
  * A valid ACK opens the flow as a SYN would (quota, endpoint, SNAT), then
  * the worker sends the endpoint a SYN in the client's name (client ISN,
  * the cookie's MSS, the client's window). While the endpoint has not
- * answered, the client's segments are dropped (syn_proxy_wait) and
- * retransmitted by the client (each, when 1 s has passed, makes the
- * worker resend the SYN). The endpoint's SYN-ACK is answered by an ACK
- * from the worker and not forwarded; from then on, for the life of the
+ * answered, the client's first segment is held (one per flow,
+ * EF_FWD_SYN_HOLD per worker, syn_proxy_held) and sent after the ACK;
+ * the others are dropped (syn_proxy_wait) and retransmitted by the client
+ * (one arriving 1 s after the SYN makes the worker resend the SYN). The
+ * endpoint's SYN-ACK is answered by an ACK from the worker and not
+ * forwarded; from then on, for the life of the
  * flow, delta = endpoint ISN - cookie: endpoint -> client sequence
  * numbers move by -delta (after ef_ct_update), client -> endpoint
  * acknowledgements and SACK edges by +delta (before it): conntrack sees
@@ -50,6 +52,7 @@
 
 #define EF_FWD_SYN_SLOT_SHIFT 16	/* cookie time slot: now_ms >> 16 */
 #define EF_FWD_SYN_RESEND_MS 1000u	/* SYN to the endpoint resent */
+#define EF_FWD_SYN_HOLD_MS 3000u	/* a held client segment at most */
 
 /* ef_fwd_synp.st */
 #define EF_FWD_SYNP_WAIT 0x01	/* SYN sent, endpoint's SYN-ACK awaited */
@@ -92,6 +95,16 @@ bool ef_fwd_syn_open(struct ef_fwd_worker *w, struct ef_ct_flow *f,
  * segment); else client -> endpoint ACK and SACK shifted by +delta. */
 bool ef_fwd_syn_pre(struct ef_fwd_worker *w, struct ef_ct_flow *f,
 		    uint8_t dir, struct rte_mbuf *m, struct ef_pkt_meta *pm);
+
+/* The client segment held for f (EF_FWD_SYN_HOLD), now that its
+ * endpoint answered, or NULL. */
+struct rte_mbuf *ef_fwd_syn_release(struct ef_fwd_worker *w,
+				    const struct ef_ct_flow *f);
+
+/* Housekeeping: held segments whose flow is gone, no longer waiting, or
+ * waited EF_FWD_SYN_HOLD_MS are dropped (syn_proxy_wait). */
+void ef_fwd_syn_sweep(struct ef_fwd_worker *w);
+void ef_fwd_syn_fini(struct ef_fwd_worker *w);
 
 /* After an OK verdict: 1 when m, the endpoint's SYN-ACK, became the ACK
  * toward the endpoint (as from the client, pm parsed again: the caller

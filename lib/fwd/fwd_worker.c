@@ -205,6 +205,8 @@ ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
 	ef_fwd_affinity_sweep(w);
 	if (w->n_proxy_pend != 0)
 		ef_fwd_proxy_sweep(w);
+	if (unlikely(w->n_syn_held != 0))
+		ef_fwd_syn_sweep(w);
 }
 
 int
@@ -403,6 +405,7 @@ ef_fwd_worker_free(struct ef_fwd_worker *w)
 	rte_free(w->svc_flows);
 	ef_edge_flows_free(w->edge_flows);
 	ef_fwd_affinity_fini(w);
+	ef_fwd_syn_fini(w);
 	ef_fwd_proxy_fini(w);
 	ef_ct_free(w->ct);
 	rte_free(w);

@@ -125,6 +125,14 @@ n_drops(const struct ef_metrics *m, const struct mx_cursor *cur)
 }
 
 static uint32_t
+n_cookie_results(const struct ef_metrics *m, const struct mx_cursor *cur)
+{
+	RTE_SET_USED(m);
+	RTE_SET_USED(cur);
+	return 3;	/* sent, ok, bad */
+}
+
+static uint32_t
 n_states(const struct ef_metrics *m, const struct mx_cursor *cur)
 {
 	RTE_SET_USED(m);
@@ -361,6 +369,21 @@ e_drops(struct ef_metrics *m, const struct mx_cursor *cur, const char *name,
 
 	RTE_SET_USED(m);
 	return ef_metrics_sample_u64(b, name, &l, 1, cur->snap.c.drops[idx]);
+}
+
+/* SYN cookies (lib/fwd/fwd_syn.h) by result */
+static int
+e_syn_cookies(struct ef_metrics *m, const struct mx_cursor *cur,
+	      const char *name, uint32_t idx, struct ef_metrics_buf *b)
+{
+	static const char *const result[] = { "sent", "ok", "bad" };
+	const uint64_t v[] = { cur->snap.c.syn_cookies_sent,
+			       cur->snap.c.syn_cookies_ok,
+			       cur->snap.c.syn_cookies_bad };
+	struct ef_metrics_label l = { "result", result[idx % 3] };
+
+	RTE_SET_USED(m);
+	return ef_metrics_sample_u64(b, name, &l, 1, v[idx % 3]);
 }
 
 static int
@@ -678,6 +701,9 @@ static const struct mx_family families[] = {
 	{ "edgefwd_drops_total", "counter",
 	  "Packets dropped by the data path, by reason (telemetry's names).",
 	  n_drops, e_drops },
+	{ "edgefwd_syn_cookies_total", "counter",
+	  "SYN cookies: SYN-ACKs sent, ACKs validated (flows opened), ACKs "
+	  "refused.", n_cookie_results, e_syn_cookies },
 	{ "edgefwd_handoff_packets_total", "counter",
 	  "Packets passed to the worker that owns their flow.",
 	  one, e_handoff },

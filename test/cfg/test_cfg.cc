@@ -412,6 +412,9 @@ TEST(CfgFiles, ReferenceConfCarriesTheExtensions)
 	EXPECT_EQ(1u, p.cfg->decap.n_sources);
 	EXPECT_EQ(EF_EDGE_FORWARDING_IPIP, p.cfg->edge.forwarding);
 	EXPECT_EQ(EF_SVC_MODE_PROXY, p.cfg->services[0].mode);
+	EXPECT_EQ(100000u, p.cfg->services[0].max_flows);
+	EXPECT_EQ(0u, p.cfg->services[1].max_flows);
+	EXPECT_EQ(131072u, p.cfg->conntrack.syn_cookie_threshold);
 }
 
 TEST(CfgFiles, FourMistakesAreAllReportedWithTheirLines)

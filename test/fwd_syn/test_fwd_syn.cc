@@ -41,6 +41,11 @@ services = (
     load_balancer_ips = [ "198.51.100.12" ];
     external_traffic_policy = "Local";
     ports = ( { port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; } ); },
+  { name = "t/p"; type = "LoadBalancer"; cluster_ip = "10.96.0.13";
+    load_balancer_ips = [ "198.51.100.13" ];
+    external_traffic_policy = "Local";
+    ports = ( { port = 80; target_port = 8080; proxy_protocol = "v1"; } );
     endpoints = ( { address = "10.244.0.5"; node = "node-a"; } ); }
 );
 )";
@@ -552,8 +557,36 @@ TEST_F(Cookie, TranslationBothWaysCluster)
 	EXPECT_EQ(0u, dropped(EF_FWD_DROP_CT_INVALID));
 }
 
-/* Before the endpoint answers, the client's data is dropped (it
- * retransmits); after 1 s its next segment makes way for the SYN again. */
+/* Before the endpoint answers: the client's first segment is held and
+ * follows the worker's ACK, translated. */
+TEST_F(Cookie, HeldDataFollowsTheAck)
+{
+	const char *vip = "198.51.100.11";
+	uint32_t c = cookie_for(vip, 1000, 1460);
+
+	auto o = run(tcp_frame(from_client(vip, 0x10, 1001, c + 1)), 0);
+	ASSERT_EQ(1u, o.size());
+	snat_port = (uint16_t)(o[0].frame[34] << 8 | o[0].frame[35]);
+	Tcp d = from_client(vip, 0x18, 1001, c + 1);
+	d.payload = 10;
+	EXPECT_EQ(0u, run(tcp_frame(d), 0).size());
+	EXPECT_EQ(1u, w()->c.syn_proxy_held);
+	o = run(tcp_frame(from_pod(true, 0x12, 5000, 1001)), 1);
+	ASSERT_EQ(2u, o.size());
+	Tcp ack = to_pod(from_client(vip, 0x10, 1001, 5001), true);
+	ack.id = 0;
+	EXPECT_EQ(hex(tcp_frame(ack)), hex(o[0].frame));
+	Tcp e = to_pod(from_client(vip, 0x18, 1001, 5001), true);
+	e.payload = 10;
+	EXPECT_EQ(hex(tcp_frame(e)), hex(o[1].frame));
+	EXPECT_EQ(0u, w()->n_syn_held);
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
+}
+
+/* One segment held per flow, later ones dropped for the client to
+ * resend; 1 s after the SYN the next one makes way for the SYN again; an
+ * endpoint that refuses: the client gets its RST at c + 1, and the held
+ * segment is dropped by housekeeping. */
 TEST_F(Cookie, ClientDataBeforeTheEndpointAnswers)
 {
 	const char *vip = "198.51.100.12";
@@ -564,6 +597,8 @@ TEST_F(Cookie, ClientDataBeforeTheEndpointAnswers)
 	Tcp d = from_client(vip, 0x18, 1001, c + 1);
 	d.payload = 10;
 	EXPECT_EQ(0u, run(tcp_frame(d), 0).size());
+	EXPECT_EQ(1u, w()->c.syn_proxy_held);
+	EXPECT_EQ(0u, run(tcp_frame(d), 0).size());
 	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
 	now_ms += 1000;
 	auto o = run(tcp_frame(d), 0);
@@ -571,11 +606,40 @@ TEST_F(Cookie, ClientDataBeforeTheEndpointAnswers)
 	Tcp syn = to_pod(from_client(vip, 0x02, 1000, 0), false);
 	syn.id = 0;
 	EXPECT_EQ(hex(tcp_opts_frame(syn, mss_opt(1460))), hex(o[0].frame));
-	/* an endpoint that refuses: the client gets the RST at c + 1 */
+	EXPECT_EQ(2u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
 	o = run(tcp_frame(from_pod(false, 0x14, 0, 1001)), 1);
 	ASSERT_EQ(1u, o.size());
 	EXPECT_EQ(hex(tcp_frame(to_client(from_pod(false, 0x14, c + 1, 1001),
 					  vip))), hex(o[0].frame));
+	ef_fwd_begin(w());
+	w()->now_ms = now_ms;
+	ef_fwd_housekeep(w(), 64);
+	collect();
+	EXPECT_EQ(0u, w()->n_syn_held);
+	EXPECT_EQ(3u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
+}
+
+/* A held segment whose endpoint never answers is dropped after
+ * EF_FWD_SYN_HOLD_MS; the mbuf goes back to the pool. */
+TEST_F(Cookie, HeldSegmentTimesOut)
+{
+	const char *vip = "198.51.100.12";
+	uint32_t c = cookie_for(vip, 1000, 1460);
+	unsigned int before;
+
+	ASSERT_EQ(1u, run(tcp_frame(from_client(vip, 0x10, 1001, c + 1)),
+			  0).size());
+	before = rte_mempool_in_use_count(sh.pool);
+	EXPECT_EQ(0u, run(tcp_frame(from_client(vip, 0x18, 1001, c + 1)),
+			  0).size());
+	EXPECT_EQ(before + 1, rte_mempool_in_use_count(sh.pool));
+	now_ms += 3000;
+	ef_fwd_begin(w());
+	w()->now_ms = now_ms;
+	ef_fwd_housekeep(w(), 64);
+	collect();
+	EXPECT_EQ(before, rte_mempool_in_use_count(sh.pool));
+	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
 }
 
 /* The cookie ACK and the client's first data in one burst (both looked
@@ -594,7 +658,53 @@ TEST_F(Cookie, AckAndDataInOneBurst)
 	EXPECT_EQ(1, o[0].iface);
 	EXPECT_EQ(1u, w()->c.syn_cookies_ok);
 	EXPECT_EQ(1u, w()->c.flows_created);
-	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
+	EXPECT_EQ(1u, w()->c.syn_proxy_held);
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_CT_INVALID));
+}
+
+/* A PROXY protocol port behind a cookie: the header goes with the
+ * handshake's last ACK (before it), then both shifts compose: client ->
+ * endpoint seq +H and ack +delta, endpoint -> client ack -H and seq
+ * -delta. */
+TEST_F(Cookie, ProxyProtocolComposes)
+{
+	const char *vip = "198.51.100.13";
+	const std::string line =
+		"PROXY TCP4 198.51.100.2 198.51.100.13 40000 80\r\n";
+	const uint32_t H = (uint32_t)line.size();
+	uint32_t c = cookie_for(vip, 1000, 1460);
+
+	auto o = run(tcp_frame(from_client(vip, 0x10, 1001, c + 1)), 0);
+	ASSERT_EQ(1u, o.size());
+	o = run(tcp_frame(from_pod(false, 0x12, 5000, 1001)), 1);
+	ASSERT_EQ(2u, o.size());
+	/* the header segment (edgefwd's, TTL 64), then the ACK after it */
+	Tcp h = to_pod(from_client(vip, 0x18, 1001, 5001), false);
+	h.ttl = 64;
+	h.id = 0;
+	h.data = Bytes(line.begin(), line.end());
+	EXPECT_EQ(hex(tcp_frame(h)), hex(o[0].frame));
+	Tcp a = to_pod(from_client(vip, 0x10, 1001 + H, 5001), false);
+	a.id = 0;
+	EXPECT_EQ(hex(tcp_frame(a)), hex(o[1].frame));
+	EXPECT_EQ(1u, w()->c.proxy_headers_sent);
+	/* client data */
+	Tcp d = from_client(vip, 0x18, 1001, c + 1);
+	d.payload = 10;
+	o = run(tcp_frame(d), 0);
+	ASSERT_EQ(1u, o.size());
+	Tcp e = to_pod(from_client(vip, 0x18, 1001 + H, 5001), false);
+	e.payload = 10;
+	EXPECT_EQ(hex(tcp_frame(e)), hex(o[0].frame));
+	/* the endpoint acks header and data, sends 7 bytes */
+	Tcp r = from_pod(false, 0x18, 5001, 1011 + H);
+	r.payload = 7;
+	o = run(tcp_frame(r), 1);
+	ASSERT_EQ(1u, o.size());
+	Tcp rc = to_client(from_pod(false, 0x18, c + 1, 1011), vip);
+	rc.payload = 7;
+	EXPECT_EQ(hex(tcp_frame(rc)), hex(o[0].frame));
 	EXPECT_EQ(0u, dropped(EF_FWD_DROP_CT_INVALID));
 }
 

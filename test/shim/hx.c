@@ -324,7 +324,7 @@ hx_counter(const struct hx *h, const char *name)
 		HX_C(icmp_errors_sent), HX_C(icmp_errors_translated),
 		HX_C(arp_replies), HX_C(icmp_echo_replies),
 		HX_C(syn_cookies_sent), HX_C(syn_cookies_ok),
-		HX_C(syn_cookies_bad),
+		HX_C(syn_cookies_bad), HX_C(syn_proxy_held),
 #undef HX_C
 	};
 

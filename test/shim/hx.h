@@ -81,7 +81,8 @@ uint64_t hx_drops_total(const struct hx *h);
 /* A worker counter by name: rx_packets, tx_packets, exception_packets,
  * flows_created, flows_closed, rst_sent, icmp_errors_sent,
  * icmp_errors_translated, arp_replies, icmp_echo_replies,
- * syn_cookies_sent, syn_cookies_ok, syn_cookies_bad; UINT64_MAX if
+ * syn_cookies_sent, syn_cookies_ok, syn_cookies_bad, syn_proxy_held;
+ * UINT64_MAX if
  * unknown. */
 uint64_t hx_counter(const struct hx *h, const char *name);
 
