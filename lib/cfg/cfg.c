@@ -279,7 +279,7 @@ parse_text(const char *text, const char *name, const char *include_dir,
 {
 	struct cfg_ctx c;
 	struct ef_cfg *cfg;
-	config_t stack_lc;
+	config_t stack_lc = { 0 };
 	/* the tree outlives this call when asked (and memory allows) */
 	config_t *kept = keep_tree ? malloc(sizeof(*kept)) : NULL;
 	config_t *lc = kept != NULL ? kept : &stack_lc;
