@@ -250,38 +250,32 @@ TEST(HealthHttpSock, RecvRequestInPieces)
 		  -ECONNRESET);
 }
 
+/* What ef_health_http_recv() says of request s read into cap bytes. */
+int
+recv_one(const std::string &s, size_t cap, uint32_t *len_out = NULL)
+{
+	Pair p;
+	char buf[EF_HEALTH_HTTP_MAX_REQUEST];
+	uint32_t len = 0;
+	struct ef_health_http_req req;
+	int rc;
+
+	p.say(s);
+	rc = ef_health_http_recv(p.srv, buf, &len, cap, &req);
+	if (len_out != NULL)
+		*len_out = len;
+	return rc;
+}
+
 TEST(HealthHttpSock, RecvErrors)
 {
-	struct ef_health_http_req req;
+	uint32_t len;
 
-	{
-		Pair p;
-		char buf[256];
-		uint32_t len = 0;
-
-		p.say("POST / HTTP/1.1\r\n\r\n");
-		EXPECT_EQ(ef_health_http_recv(p.srv, buf, &len, sizeof(buf),
-					      &req), 405);
-	}
-	{
-		Pair p;
-		char buf[256];
-		uint32_t len = 0;
-
-		p.say("SSH-2.0-OpenSSH\r\n");
-		EXPECT_EQ(ef_health_http_recv(p.srv, buf, &len, sizeof(buf),
-					      &req), 400);
-	}
-	{
-		Pair p;
-		char buf[32];
-		uint32_t len = 0;
-
-		p.say("GET / HTTP/1.1\r\nX: " + std::string(40, 'a'));
-		EXPECT_EQ(ef_health_http_recv(p.srv, buf, &len, sizeof(buf),
-					      &req), 431);
-		EXPECT_EQ(len, 32u);
-	}
+	EXPECT_EQ(recv_one("POST / HTTP/1.1\r\n\r\n", 256), 405);
+	EXPECT_EQ(recv_one("SSH-2.0-OpenSSH\r\n", 256), 400);
+	EXPECT_EQ(recv_one("GET / HTTP/1.1\r\nX: " + std::string(40, 'a'), 32,
+			   &len), 431);
+	EXPECT_EQ(len, 32u);
 }
 
 TEST(HealthHttpSock, ProbeConnectsAndSends)
