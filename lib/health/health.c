@@ -194,33 +194,6 @@ fmt4(uint32_t addr, char *buf, size_t n)
 	return inet_ntop(AF_INET, &a, buf, (socklen_t)n);
 }
 
-static int
-listen_on(uint32_t addr, uint16_t port)
-{
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_port = rte_cpu_to_be_16(port),
-		.sin_addr.s_addr = addr,
-	};
-	int one = 1;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0);
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* the exception TAP may still be coming up: bind anyway */
-	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(fd, 64) != 0) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
 /* Listeners wanted by g: one per (interface address, Local service's
  * health_check_node_port). Returns the count (at most cap). */
 static uint32_t
@@ -274,7 +247,8 @@ sync_listeners(struct ef_health *h, const struct ef_svc_gen *g)
 		struct epoll_event e = { .events = EPOLLIN };
 
 		if (nl[i].fd < 0) {
-			int fd = listen_on(nl[i].addr, nl[i].port);
+			int fd = ef_health_http_listen(nl[i].addr,
+							 nl[i].port);
 
 			if (fd < 0) {
 				failed++;
@@ -449,16 +423,11 @@ static void
 probe_start(struct ef_health *h, uint32_t i, uint64_t now_ms)
 {
 	struct target *t = &h->t[i];
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_port = rte_cpu_to_be_16(t->port),
-		.sin_addr.s_addr = t->addr,
-	};
 	struct epoll_event e = { .events = EPOLLOUT,
 				 .data.u64 = ev(EV_PROBE, i) };
 	int fd;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = ef_health_http_probe_connect(t->addr, t->port, &t->cerr);
 	if (fd < 0) {
 		t->next_ms = now_ms + t->hc->interval_ms;
 		return;
@@ -468,13 +437,6 @@ probe_start(struct ef_health *h, uint32_t i, uint64_t now_ms)
 	t->phase = PH_CONNECT;
 	t->rlen = 0;
 	t->deadline_ms = now_ms + t->hc->timeout_ms;
-	/* an immediate failure (ENETUNREACH...) is kept in cerr and
-	 * reported by the epoll event (EPOLLHUP): one path for every
-	 * outcome */
-	t->cerr = 0;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 &&
-	    errno != EINPROGRESS)
-		t->cerr = errno;
 	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &e) != 0)
 		probe_close(h, t);
 }
@@ -484,34 +446,25 @@ probe_event(struct ef_health *h, uint32_t i, uint32_t events,
 	    uint64_t now_ms, struct rte_rcu_qsbr_dq *dq, struct rte_rcu_qsbr *v)
 {
 	struct target *t = &h->t[i];
-	char req[EF_CFG_PATH_MAX + 128], a[INET_ADDRSTRLEN];
+	char req[64];
 	struct epoll_event e = { .events = EPOLLIN,
 				 .data.u64 = ev(EV_PROBE, i) };
-	int err = 0, k;
-	socklen_t el = sizeof(err);
+	int err, k;
 	ssize_t r;
 
 	if (t->fd < 0)
 		return 0;
 	if (t->phase == PH_CONNECT) {
-		if (t->cerr != 0)
-			err = t->cerr;
-		else if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err,
-				    &el) != 0)
-			err = errno;
-		if (err == 0 && (events & (EPOLLERR | EPOLLHUP)))
-			err = ECONNRESET;
+		err = ef_health_http_probe_connected(t->fd, t->cerr,
+				(events & (EPOLLERR | EPOLLHUP)) != 0);
 		if (err != 0)
 			return probe_done(h, i, false, strerror(err), now_ms,
 					  dq, v);
 		if (t->hc->type != EF_HEALTH_HTTP)
 			return probe_done(h, i, true, "", now_ms, dq, v);
-		k = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s:%u"
-			     "\r\nUser-Agent: edgefwd-health\r\nAccept: */*"
-			     "\r\nConnection: close\r\n\r\n", t->hc->http_path,
-			     fmt4(t->addr, a, sizeof(a)), t->port);
-		/* a fresh socket's buffer takes a request this small */
-		if (k < 0 || send(t->fd, req, (size_t)k, MSG_NOSIGNAL) != k)
+		if (ef_health_http_probe_send(t->fd, t->hc->http_path,
+					      t->addr, t->port,
+					      "edgefwd-health") != 0)
 			return probe_done(h, i, false, "send failed", now_ms,
 					  dq, v);
 		epoll_ctl(h->ep, EPOLL_CTL_MOD, t->fd, &e);
@@ -586,35 +539,19 @@ static void
 conn_event(struct ef_health *h, struct conn *c)
 {
 	struct ef_health_http_req req;
-	ssize_t r;
+	int rc;
 
 	if (c->fd < 0)
 		return;
-	r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+	rc = ef_health_http_recv(c->fd, c->buf, &c->len, sizeof(c->buf),
+				 &req);
+	if (rc == -EAGAIN)
 		return;
-	if (r <= 0) {
+	if (rc < 0) {
 		conn_close(c);	/* half a request, then gone */
 		return;
 	}
-	c->len += (uint32_t)r;
-	switch (ef_health_http_parse(c->buf, c->len, sizeof(c->buf), &req)) {
-	case EF_HEALTH_HTTP_COMPLETE:
-		if (strcmp(req.method, "GET") == 0 ||
-		    strcmp(req.method, "HEAD") == 0)
-			conn_answer(h, c, 0, &req);
-		else
-			conn_answer(h, c, 405, &req);
-		break;
-	case EF_HEALTH_HTTP_PARTIAL:
-		break;
-	case EF_HEALTH_HTTP_TOO_LARGE:
-		conn_answer(h, c, 431, &req);
-		break;
-	default:
-		conn_answer(h, c, 400, &req);
-		break;
-	}
+	conn_answer(h, c, rc, &req);
 }
 
 static void

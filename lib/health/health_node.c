@@ -356,15 +356,10 @@ static void
 nprobe_start(struct ef_health_nodes *h, uint32_t i, uint64_t now_ms)
 {
 	struct ntarget *t = &h->t[i];
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_port = rte_cpu_to_be_16(t->port),
-		.sin_addr.s_addr = t->addr,
-	};
 	struct epoll_event e = { .events = EPOLLOUT, .data.u32 = i };
 	int fd;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = ef_health_http_probe_connect(t->addr, t->port, &t->cerr);
 	if (fd < 0) {
 		t->next_ms = now_ms + h->gen->cfg->edge.interval_ms;
 		return;
@@ -373,11 +368,7 @@ nprobe_start(struct ef_health_nodes *h, uint32_t i, uint64_t now_ms)
 	h->inflight++;
 	t->phase = NPH_CONNECT;
 	t->rlen = 0;
-	t->cerr = 0;
 	t->deadline_ms = now_ms + h->gen->cfg->edge.timeout_ms;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 &&
-	    errno != EINPROGRESS)
-		t->cerr = errno;
 	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &e) != 0)
 		nprobe_close(h, t);
 }
@@ -388,30 +379,20 @@ nprobe_event(struct ef_health_nodes *h, uint32_t i, uint32_t events,
 {
 	struct ntarget *t = &h->t[i];
 	struct epoll_event e = { .events = EPOLLIN, .data.u32 = i };
-	char req[256], a[INET_ADDRSTRLEN];
-	socklen_t el = sizeof(int);
 	int64_t weight;
-	int err = 0, k;
+	int err, k;
 	ssize_t r;
 
 	if (t->fd < 0)
 		return 0;
 	if (t->phase == NPH_CONNECT) {
-		if (t->cerr != 0)
-			err = t->cerr;
-		else if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err,
-				    &el) != 0)
-			err = errno;
-		if (err == 0 && (events & (EPOLLERR | EPOLLHUP)))
-			err = ECONNRESET;
+		err = ef_health_http_probe_connected(t->fd, t->cerr,
+				(events & (EPOLLERR | EPOLLHUP)) != 0);
 		if (err != 0)
 			return nprobe_done(h, i, -1, -1, strerror(err), now_ms,
 					   v);
-		k = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s:%u"
-			     "\r\nUser-Agent: edgefwd-edge\r\nAccept: */*"
-			     "\r\nConnection: close\r\n\r\n", t->path,
-			     fmt4(t->addr, a, sizeof(a)), t->port);
-		if (k < 0 || send(t->fd, req, (size_t)k, MSG_NOSIGNAL) != k)
+		if (ef_health_http_probe_send(t->fd, t->path, t->addr,
+					      t->port, "edgefwd-edge") != 0)
 			return nprobe_done(h, i, -1, -1, "send failed", now_ms,
 					   v);
 		epoll_ctl(h->ep, EPOLL_CTL_MOD, t->fd, &e);

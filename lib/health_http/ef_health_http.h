@@ -3,11 +3,13 @@
 #define EF_HEALTH_HTTP_H
 
 /*
- * The pure half of the health checks (lib/health, ef_health.h, is the
- * other): the healthCheckNodePort request parser and answer builder, the
- * probe's status-line parser and the rise/fall state machine. No DPDK, no
- * sockets, no global state, so fuzz targets and tests link health_http_dep
- * alone.
+ * The HTTP pieces shared by the health checks (lib/health, ef_health.h)
+ * and the /metrics server (lib/metrics): the pure half (the
+ * healthCheckNodePort request parser and answer builder, the probe's
+ * status-line parser and the rise/fall state machine) and the socket half
+ * their responders and probers have in common (health_http_sock.c: plain
+ * non-blocking kernel sockets). No DPDK, no global state, so fuzz targets
+ * and tests link health_http_dep alone.
  */
 
 #include <stdbool.h>
@@ -91,6 +93,60 @@ void ef_health_sm_init(struct ef_health_sm *sm, bool healthy);
  */
 bool ef_health_sm_update(struct ef_health_sm *sm, bool success,
 			 uint32_t rise, uint32_t fall);
+
+/* ---- sockets: responders (healthCheckNodePort, /metrics) ------------- */
+
+/*
+ * Open a non-blocking listening TCP socket on addr (network order):port
+ * (host order), with SO_REUSEADDR and IP_FREEBIND (the exception TAP may
+ * not be up yet). Returns the fd or -errno. Any thread.
+ */
+int ef_health_http_listen(uint32_t addr, uint16_t port);
+
+/*
+ * Read what a client's non-blocking socket fd has into buf[*len .. cap)
+ * (advancing *len) and parse the request head in buf[0 .. *len). Returns
+ * 0 for a complete GET or HEAD request (*req filled), an HTTP status to
+ * answer with ef_health_http_error() (400 bad request, 405 other method,
+ * 431 head larger than cap), -EAGAIN when the head is not complete yet
+ * (read again on the next event; the caller owns the timeout: 408), or
+ * -ECONNRESET when the client closed or the socket failed (close it).
+ * Any thread.
+ */
+int ef_health_http_recv(int fd, char *buf, uint32_t *len, size_t cap,
+			struct ef_health_http_req *req);
+
+/* ---- sockets: probes (endpoint and node probers) ---------------------- */
+
+/* Longest path ef_health_http_probe_send() sends. */
+#define EF_HEALTH_HTTP_PROBE_PATH_MAX 1024
+
+/*
+ * Start a non-blocking TCP connect to addr (network order):port (host
+ * order). Returns the fd, or -errno when no socket could be made. An
+ * immediate connect failure is kept in *cerr (0 otherwise) for
+ * ef_health_http_probe_connected(), so that every outcome is reported
+ * by the socket's event. Any thread.
+ */
+int ef_health_http_probe_connect(uint32_t addr, uint16_t port, int *cerr);
+
+/*
+ * The connect started by ef_health_http_probe_connect() became writable
+ * or hung up (hup: EPOLLERR or EPOLLHUP was reported): 0 when connected,
+ * else the errno of the failure (cerr, SO_ERROR, or ECONNRESET for a hang
+ * up without one). Any thread.
+ */
+int ef_health_http_probe_connected(int fd, int cerr, bool hup);
+
+/*
+ * Send "GET path HTTP/1.0" with Host addr:port, User-Agent agent and
+ * Connection: close on the connected socket fd, in one send (a fresh
+ * socket's buffer takes it). Returns 0, or -ENAMETOOLONG (path longer
+ * than EF_HEALTH_HTTP_PROBE_PATH_MAX), -ENOSPC, -EIO (not all sent).
+ * Any thread.
+ */
+int ef_health_http_probe_send(int fd, const char *path, uint32_t addr,
+			      uint16_t port, const char *agent);
 
 #ifdef __cplusplus
 }

@@ -65,33 +65,6 @@ unix_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int
-listen_on(uint32_t addr, uint16_t port)
-{
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_port = rte_cpu_to_be_16(port),
-		.sin_addr.s_addr = addr,
-	};
-	int one = 1;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0);
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* the exception TAP may still be coming up: bind anyway */
-	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(fd, 64) != 0) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
 /* Open and close listeners to match cfg's metrics.listen; those still
  * wanted stay open (no gap). */
 static void
@@ -123,7 +96,7 @@ sync_listeners(struct ef_metrics *m, const struct ef_cfg *cfg)
 
 		if (nl[i].fd >= 0)
 			continue;
-		nl[i].fd = listen_on(nl[i].addr, nl[i].port);
+		nl[i].fd = ef_health_http_listen(nl[i].addr, nl[i].port);
 		inet_ntop(AF_INET, &ia, a, sizeof(a));
 		if (nl[i].fd < 0) {
 			failed++;
@@ -202,15 +175,8 @@ conn_request(struct ef_metrics *m, struct mx_conn *k,
 {
 	const char *t = k->rbuf + req->target_off;
 	size_t tl = req->target_len;
-	bool get = strcmp(req->method, "GET") == 0;
-	char err[256];
-	int n;
+	bool get = strcmp(req->method, "GET") == 0;	/* else HEAD */
 
-	if (!get && strcmp(req->method, "HEAD") != 0) {
-		n = ef_health_http_error(err, sizeof(err), 405);
-		conn_answer(m, k, err, n > 0 ? (size_t)n : 0);
-		return;
-	}
 	/* /metrics, with or without a query string */
 	if (tl < 8 || memcmp(t, "/metrics", 8) != 0 ||
 	    (tl > 8 && t[8] != '?')) {
@@ -233,34 +199,24 @@ conn_read(struct ef_metrics *m, struct mx_conn *k)
 {
 	struct ef_health_http_req req;
 	char err[256];
-	ssize_t r;
-	int n;
+	int rc, n;
 
-	r = recv(k->fd, k->rbuf + k->rlen, sizeof(k->rbuf) - k->rlen,
-		 MSG_DONTWAIT);
-	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		       errno != EINTR)) {
+	rc = ef_health_http_recv(k->fd, k->rbuf, &k->rlen, sizeof(k->rbuf),
+				 &req);
+	if (rc == -ECONNRESET) {
 		conn_close(k);
 		return;
 	}
-	if (r > 0)
-		k->rlen += (uint32_t)r;
-	switch (ef_health_http_parse(k->rbuf, k->rlen, sizeof(k->rbuf), &req)) {
-	case EF_HEALTH_HTTP_COMPLETE:
+	if (rc == 0) {
 		conn_request(m, k, &req);
 		return;
-	case EF_HEALTH_HTTP_PARTIAL:
+	}
+	if (rc == -EAGAIN) {
 		if (now_ms(m) < k->deadline_ms)
 			return;
-		n = ef_health_http_error(err, sizeof(err), 408);
-		break;
-	case EF_HEALTH_HTTP_TOO_LARGE:
-		n = ef_health_http_error(err, sizeof(err), 431);
-		break;
-	default:
-		n = ef_health_http_error(err, sizeof(err), 400);
-		break;
+		rc = 408;
 	}
+	n = ef_health_http_error(err, sizeof(err), rc);
 	conn_answer(m, k, err, n > 0 ? (size_t)n : 0);
 }
 

@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
+#include <cerrno>
+#include <netinet/in.h>
+#include <poll.h>
 #include <string>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -151,6 +157,183 @@ TEST(HealthSm, RiseAndFall)
 	/* 0 thresholds act as 1 */
 	EXPECT_TRUE(ef_health_sm_update(&sm, false, 0, 0));
 	EXPECT_TRUE(ef_health_sm_update(&sm, true, 0, 0));
+}
+
+/* ---- the socket half, on loopback ------------------------------------- */
+
+const uint32_t LO = htonl(INADDR_LOOPBACK);
+
+uint16_t
+port_of(int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t l = sizeof(sa);
+
+	EXPECT_EQ(getsockname(fd, (struct sockaddr *)&sa, &l), 0);
+	return ntohs(sa.sin_port);
+}
+
+/* Wait (on the event, bounded at 5 s) until fd is ready for ev. */
+bool
+ready(int fd, short ev)
+{
+	struct pollfd p = { fd, ev, 0 };
+
+	return poll(&p, 1, 5000) == 1;
+}
+
+/* A listener on an ephemeral loopback port, a client connected to it and
+ * the accepted server side. */
+struct Pair {
+	int l = -1, cli = -1, srv = -1;
+
+	Pair()
+	{
+		l = ef_health_http_listen(LO, 0);
+		EXPECT_GE(l, 0);
+		struct sockaddr_in sa = {};
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons(port_of(l));
+		sa.sin_addr.s_addr = LO;
+		cli = socket(AF_INET, SOCK_STREAM, 0);
+		EXPECT_EQ(connect(cli, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		EXPECT_TRUE(ready(l, POLLIN));
+		srv = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+		EXPECT_GE(srv, 0);
+	}
+	~Pair()
+	{
+		for (int fd : { l, cli, srv })
+			if (fd >= 0)
+				close(fd);
+	}
+	void say(const std::string &s)
+	{
+		ASSERT_EQ(send(cli, s.data(), s.size(), MSG_NOSIGNAL),
+			  (ssize_t)s.size());
+		ASSERT_TRUE(ready(srv, POLLIN));
+	}
+};
+
+TEST(HealthHttpSock, ListenTwiceOnOnePortFails)
+{
+	int a = ef_health_http_listen(LO, 0);
+
+	ASSERT_GE(a, 0);
+	EXPECT_EQ(ef_health_http_listen(LO, port_of(a)), -EADDRINUSE);
+	close(a);
+}
+
+TEST(HealthHttpSock, RecvRequestInPieces)
+{
+	Pair p;
+	char buf[EF_HEALTH_HTTP_MAX_REQUEST];
+	uint32_t len = 0;
+	struct ef_health_http_req req;
+
+	/* nothing sent yet */
+	EXPECT_EQ(ef_health_http_recv(p.srv, buf, &len, sizeof(buf), &req),
+		  -EAGAIN);
+	p.say("HEAD /x HTTP/1.1\r\nHo");
+	EXPECT_EQ(ef_health_http_recv(p.srv, buf, &len, sizeof(buf), &req),
+		  -EAGAIN);
+	EXPECT_EQ(len, 20u);
+	p.say("st: a\r\n\r\n");
+	ASSERT_EQ(ef_health_http_recv(p.srv, buf, &len, sizeof(buf), &req), 0);
+	EXPECT_STREQ(req.method, "HEAD");
+	EXPECT_EQ(std::string(buf + req.target_off, req.target_len), "/x");
+	/* the client goes: the connection is to be closed */
+	close(p.cli);
+	p.cli = -1;
+	ASSERT_TRUE(ready(p.srv, POLLIN));
+	EXPECT_EQ(ef_health_http_recv(p.srv, buf, &len, sizeof(buf), &req),
+		  -ECONNRESET);
+}
+
+/* What ef_health_http_recv() says of request s read into cap bytes. */
+int
+recv_one(const std::string &s, size_t cap, uint32_t *len_out = NULL)
+{
+	Pair p;
+	char buf[EF_HEALTH_HTTP_MAX_REQUEST];
+	uint32_t len = 0;
+	struct ef_health_http_req req;
+	int rc;
+
+	p.say(s);
+	rc = ef_health_http_recv(p.srv, buf, &len, cap, &req);
+	if (len_out != NULL)
+		*len_out = len;
+	return rc;
+}
+
+TEST(HealthHttpSock, RecvErrors)
+{
+	uint32_t len;
+
+	EXPECT_EQ(recv_one("POST / HTTP/1.1\r\n\r\n", 256), 405);
+	EXPECT_EQ(recv_one("SSH-2.0-OpenSSH\r\n", 256), 400);
+	EXPECT_EQ(recv_one("GET / HTTP/1.1\r\nX: " + std::string(40, 'a'), 32,
+			   &len), 431);
+	EXPECT_EQ(len, 32u);
+}
+
+TEST(HealthHttpSock, ProbeConnectsAndSends)
+{
+	int l = ef_health_http_listen(LO, 0);
+	int cerr = -1, fd, srv;
+	char buf[512];
+	ssize_t r;
+	std::string want;
+
+	ASSERT_GE(l, 0);
+	fd = ef_health_http_probe_connect(LO, port_of(l), &cerr);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(cerr, 0);
+	ASSERT_TRUE(ready(fd, POLLOUT));
+	EXPECT_EQ(ef_health_http_probe_connected(fd, cerr, false), 0);
+	/* a hang-up without an error is a reset */
+	EXPECT_EQ(ef_health_http_probe_connected(fd, cerr, true), ECONNRESET);
+	/* an immediate error is what is reported */
+	EXPECT_EQ(ef_health_http_probe_connected(fd, ENETUNREACH, false),
+		  ENETUNREACH);
+	EXPECT_EQ(ef_health_http_probe_send(fd, "/healthz", LO, 8080,
+					    "edgefwd-test"), 0);
+	ASSERT_TRUE(ready(l, POLLIN));
+	srv = accept(l, NULL, NULL);
+	ASSERT_GE(srv, 0);
+	want = "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1:8080\r\n"
+	       "User-Agent: edgefwd-test\r\nAccept: */*\r\n"
+	       "Connection: close\r\n\r\n";
+	ASSERT_TRUE(ready(srv, POLLIN));
+	r = recv(srv, buf, sizeof(buf), MSG_WAITALL | MSG_DONTWAIT);
+	ASSERT_EQ(r, (ssize_t)want.size());
+	EXPECT_EQ(std::string(buf, (size_t)r), want);
+	/* a path longer than the limit is refused, not cut */
+	EXPECT_EQ(ef_health_http_probe_send(fd, std::string(
+		EF_HEALTH_HTTP_PROBE_PATH_MAX + 1, 'a').c_str(), LO, 1, "x"),
+		-ENAMETOOLONG);
+	close(srv);
+	close(fd);
+	close(l);
+}
+
+TEST(HealthHttpSock, ProbeRefused)
+{
+	int l = ef_health_http_listen(LO, 0);
+	uint16_t port;
+	int cerr = -1, fd;
+
+	/* a port nobody listens on: take one, then close it */
+	ASSERT_GE(l, 0);
+	port = port_of(l);
+	close(l);
+	fd = ef_health_http_probe_connect(LO, port, &cerr);
+	ASSERT_GE(fd, 0);
+	ASSERT_TRUE(ready(fd, POLLOUT));
+	EXPECT_EQ(ef_health_http_probe_connected(fd, cerr, false),
+		  ECONNREFUSED);
+	close(fd);
 }
 
 } // namespace
