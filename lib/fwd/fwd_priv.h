@@ -19,6 +19,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "ef_edge.h"
 #include "ef_fwd.h"
 #include "ef_log.h"
 
@@ -150,6 +151,24 @@ void ef_fwd_edge(struct ef_fwd_worker *w, struct rte_mbuf *m,
 int ef_fwd_encap_remote(struct ef_fwd_worker *w, struct rte_mbuf *m,
 			struct ef_pkt_meta *pm,
 			const struct ef_svc_frontend *fe, uint32_t self);
+/*
+ * A burst's edge packets looked up together: ef_fwd_edge_lookup_bulk()
+ * fills f (NULL: no entry) for n keys (staged and prefetched, as
+ * conntrack's lookup), ef_fwd_edge_staged() is ef_fwd_edge() with that
+ * result (looked up again when an earlier packet of the burst inserted
+ * into the table since: the same tuple twice in one burst).
+ */
+struct ef_fwd_edge_pre {
+	struct ef_edge_flow_key key;
+	struct ef_edge_flow *f;
+	uint64_t created;	/* the table's inserts when f was looked up */
+};
+void ef_fwd_edge_lookup_bulk(struct ef_fwd_worker *w,
+			     struct ef_fwd_edge_pre *pre, uint32_t n);
+void ef_fwd_edge_staged(struct ef_fwd_worker *w, struct rte_mbuf *m,
+			struct ef_pkt_meta *pm,
+			const struct ef_svc_frontend *fe,
+			const struct ef_fwd_edge_pre *pre);
 /* The worker's edge flow table (control lcore, at creation) and its
  * expiry slice (housekeeping). */
 int ef_fwd_edge_flows_create(struct ef_fwd_worker *w, const struct ef_cfg *cfg,
