@@ -848,8 +848,12 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	}
 	if (nk == 0)
 		return;
-	/* stage 2: the flow table, staged over the burst */
-	ef_ct_lookup_bulk(w->ct, kp, nk, flows, dirs);
+	/* stage 2: the flow table, staged over the burst; an empty table
+	 * (an edge appliance keeps no conntrack entry) answers no to all */
+	if (likely(ef_ct_stats(w->ct)->active != 0))
+		ef_ct_lookup_bulk(w->ct, kp, nk, flows, dirs);
+	else
+		memset(flows, 0, sizeof(flows[0]) * nk);
 	staged = w->edge_flows != NULL && w->gen->cfg->n_nodes > 0;
 	if (staged)
 		edge_stage(w, keys, flows, is_err, nk, fis, pj, pre);
