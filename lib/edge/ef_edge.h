@@ -85,19 +85,37 @@ int ef_edge_fwd_parse(const char *text);
 const char *ef_edge_fwd_name(unsigned int fwd);
 
 /* Overhead in bytes of a method (20, 32, 0); 0 when out of range.
- * Any thread. */
-uint32_t ef_edge_overhead(unsigned int fwd);
+ * Any thread. (The MTU helpers are inline: the edge's per-packet path
+ * calls them on every packet.) */
+static inline uint32_t
+ef_edge_overhead(unsigned int fwd)
+{
+	return fwd == EF_EDGE_FWD_IPIP ? EF_EDGE_IPIP_OVERHEAD :
+		fwd == EF_EDGE_FWD_GUE ? EF_EDGE_GUE_OVERHEAD : 0;
+}
 
 /*
  * Largest inner IPv4 packet that leaves an interface of IP MTU egress_mtu
  * unfragmented when sent with fwd: egress_mtu - overhead (0 when the
  * overhead does not fit). Any thread.
  */
-uint32_t ef_edge_inner_mtu(uint32_t egress_mtu, unsigned int fwd);
+static inline uint32_t
+ef_edge_inner_mtu(uint32_t egress_mtu, unsigned int fwd)
+{
+	uint32_t o = ef_edge_overhead(fwd);
+
+	return egress_mtu > o ? egress_mtu - o : 0;
+}
 
 /* TCP MSS that fits: inner MTU - 40 (IPv4 + TCP headers, no options);
  * 0 when nothing fits. Any thread. */
-uint32_t ef_edge_max_mss(uint32_t egress_mtu, unsigned int fwd);
+static inline uint32_t
+ef_edge_max_mss(uint32_t egress_mtu, unsigned int fwd)
+{
+	uint32_t mtu = ef_edge_inner_mtu(egress_mtu, fwd);
+
+	return mtu > 20u + 20u ? mtu - 20u - 20u : 0;	/* IPv4 + TCP */
+}
 
 /* ------------------------------------------------------------------ */
 /* Encapsulation                                                       */
@@ -186,8 +204,18 @@ enum ef_edge_fit {
  * ef_edge_inner_mtu(). DROP, and a FRAGMENT whose ef_edge_fragment()
  * fails, are what the caller counts as encap_too_big. Any thread.
  */
-enum ef_edge_fit ef_edge_fit(uint32_t inner_len, bool df,
-			     uint32_t egress_mtu, unsigned int fwd);
+static inline enum ef_edge_fit
+ef_edge_fit(uint32_t inner_len, bool df, uint32_t egress_mtu, unsigned int fwd)
+{
+	uint32_t mtu = ef_edge_inner_mtu(egress_mtu, fwd);
+
+	if (inner_len <= mtu)
+		return EF_EDGE_FIT_OK;
+	if (df)
+		/* an ICMP MTU below 68 would be ignored (RFC 1191) */
+		return mtu >= 68u ? EF_EDGE_FIT_FRAG_NEEDED : EF_EDGE_FIT_DROP;
+	return egress_mtu >= 68u ? EF_EDGE_FIT_FRAGMENT : EF_EDGE_FIT_DROP;
+}
 
 /*
  * Fragment an encapsulated frame m (Ethernet + outer IPv4, single

@@ -24,8 +24,6 @@ EF_LOG_REGISTER(edge);
 #define IP4_MIN 20u
 #define UDP_LEN 8u
 #define TCP_MIN 20u
-/* The smallest datagram every IPv4 link carries (RFC 791). */
-#define IP4_MIN_MTU 68u
 
 #define TCPOPT_EOL 0
 #define TCPOPT_NOP 1
@@ -65,35 +63,6 @@ const char *
 ef_edge_encap_rc_name(unsigned int rc)
 {
 	return rc < EF_EDGE_ENCAP_RC_MAX ? encap_rc_names[rc] : "?";
-}
-
-uint32_t
-ef_edge_overhead(unsigned int fwd)
-{
-	switch (fwd) {
-	case EF_EDGE_FWD_IPIP:
-		return EF_EDGE_IPIP_OVERHEAD;
-	case EF_EDGE_FWD_GUE:
-		return EF_EDGE_GUE_OVERHEAD;
-	default:
-		return 0;
-	}
-}
-
-uint32_t
-ef_edge_inner_mtu(uint32_t egress_mtu, unsigned int fwd)
-{
-	uint32_t o = ef_edge_overhead(fwd);
-
-	return egress_mtu > o ? egress_mtu - o : 0;
-}
-
-uint32_t
-ef_edge_max_mss(uint32_t egress_mtu, unsigned int fwd)
-{
-	uint32_t mtu = ef_edge_inner_mtu(egress_mtu, fwd);
-
-	return mtu > IP4_MIN + TCP_MIN ? mtu - IP4_MIN - TCP_MIN : 0;
 }
 
 uint16_t
@@ -190,21 +159,6 @@ ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 	out->hdr_checksum = 0;
 	out->hdr_checksum = rte_ipv4_cksum(out);
 	return EF_EDGE_ENCAP_OK;
-}
-
-enum ef_edge_fit
-ef_edge_fit(uint32_t inner_len, bool df, uint32_t egress_mtu, unsigned int fwd)
-{
-	uint32_t mtu = ef_edge_inner_mtu(egress_mtu, fwd);
-
-	if (inner_len <= mtu)
-		return EF_EDGE_FIT_OK;
-	if (df)
-		/* an ICMP MTU below 68 would be ignored (RFC 1191) */
-		return mtu >= IP4_MIN_MTU ? EF_EDGE_FIT_FRAG_NEEDED :
-			EF_EDGE_FIT_DROP;
-	return egress_mtu >= IP4_MIN_MTU ? EF_EDGE_FIT_FRAGMENT :
-		EF_EDGE_FIT_DROP;
 }
 
 int

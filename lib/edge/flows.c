@@ -25,6 +25,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 #include <rte_tcp.h>
 
 #include "ef_edge.h"
@@ -141,9 +142,13 @@ ef_edge_flows_lookup_bulk(struct ef_edge_flows *ft,
 			out[i] = NULL;
 		return;
 	}
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		out[i] = pos[i] >= 0 && (uint32_t)pos[i] < ft->capacity ?
 			&ft->v[pos[i]] : NULL;
+		/* the value line: read when the burst reaches it */
+		if (out[i] != NULL)
+			rte_prefetch0(out[i]);
+	}
 }
 
 struct ef_edge_flow *

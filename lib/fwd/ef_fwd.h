@@ -235,11 +235,16 @@ struct ef_fwd_hold {
 	struct rte_mbuf *m[EF_FWD_HOLD_PKTS];
 };
 
-/* Next-hop MACs of the current burst, one per interface (fwd.c). */
+/* Next-hop MACs of the current burst (fwd_priv.h neigh_mac()): a few per
+ * interface, so that an edge's nodes on one link (or a node's gateway and
+ * its pods) all hit; replaced round-robin when full. */
+#define EF_FWD_NH_MEMO 8
 struct ef_fwd_nh_memo {
-	uint32_t valid;			/* bit per interface */
-	uint32_t gw[EF_FWD_MAX_PORTS];
-	uint8_t mac[EF_FWD_MAX_PORTS][6];
+	uint32_t valid;			/* entries in use, from 0 */
+	uint32_t next;			/* entry replaced when full */
+	uint32_t gw[EF_FWD_NH_MEMO];
+	uint16_t iface[EF_FWD_NH_MEMO];
+	uint8_t mac[EF_FWD_NH_MEMO][6];
 };
 
 struct ef_fwd_shared {

@@ -210,10 +210,13 @@ self_addr(const struct ef_fwd_worker *w)
  * segments: the endpoint would RST), except the ACK answering a SYN
  * cookie (*cookie set to its MSS index; else -1).
  */
+/* fi argument of new_flow_fi(): the frontend not looked up yet. */
+#define FI_UNKNOWN INT32_MIN
+
 static int32_t
 new_flow_frontend(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		  struct ef_pkt_meta *pm, const struct ef_ct_key4 *k,
-		  int *cookie)
+		  int32_t fi_known, int *cookie)
 {
 	const struct ef_svc_gen *g = w->gen;
 	uint32_t own;
@@ -227,7 +230,8 @@ new_flow_frontend(struct ef_fwd_worker *w, struct rte_mbuf *m,
 			drop(w, m, EF_FWD_DROP_NO_FLOW);
 		return -1;
 	}
-	fi = ef_svc_lookup(g, k->dst, k->dport, k->proto);
+	fi = fi_known != FI_UNKNOWN ? fi_known :
+		ef_svc_lookup(g, k->dst, k->dport, k->proto);
 	if (fi < 0) {
 		own = ef_svc_owned4(g, k->dst);
 		/* not ours, or a SNAT port nobody holds (never the kernel's) */
@@ -405,10 +409,11 @@ opened_in_burst(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	return true;
 }
 
-/* A packet no flow claims: frontend, endpoint, SNAT port, flow, forward. */
+/* A packet no flow claims: frontend (fi: ef_svc_lookup()'s answer for k,
+ * or FI_UNKNOWN), endpoint, SNAT port, flow, forward. */
 static void
-new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
-	 const struct ef_ct_key4 *k)
+new_flow_fi(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	    struct ef_pkt_meta *pm, const struct ef_ct_key4 *k, int32_t fi)
 {
 	const struct ef_svc_gen *g = w->gen;
 	const struct ef_svc_frontend *fe;
@@ -420,11 +425,10 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	uint16_t sport = 0;
 	bool from_affinity;
 	int cookie = -1;
-	int32_t fi;
 
 	if (unlikely(opened_in_burst(w, m, pm, k)))
 		return;
-	fi = new_flow_frontend(w, m, pm, k, &cookie);
+	fi = new_flow_frontend(w, m, pm, k, fi, &cookie);
 	if (fi < 0)
 		return;
 	fe = &g->fes[fi];
@@ -488,6 +492,13 @@ new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	if ((fe->flags & EF_SVC_FE_AFFINITY) && !from_affinity)
 		ef_fwd_affinity_put(w, fe, sp, svc_id, k->src, ep);
 	forward(w, m, pm, f, 0);
+}
+
+static void
+new_flow(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
+	 const struct ef_ct_key4 *k)
+{
+	new_flow_fi(w, m, pm, k, FI_UNKNOWN);
 }
 
 /*
@@ -782,10 +793,54 @@ handed_off(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	return true;
 }
 
+/*
+ * Stage 2b, where the configuration has nodes: the frontend of each
+ * packet conntrack does not know (fi[j], -1 none; FI_UNKNOWN for ICMP
+ * errors and ICMP, which new_flow() sorts out before any frontend), and
+ * for an edge frontend's (which keep no conntrack entry) the edge flow
+ * table, staged over the burst: pre[pj[j]]. The lookups are those
+ * new_flow() would make, in the same generation, so nothing changes but
+ * their order (ef_fwd_edge_staged() looks up again what an earlier
+ * packet of the burst may have inserted).
+ */
+static void
+edge_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
+	   struct ef_ct_flow *const *flows, const bool *is_err, uint16_t nk,
+	   int32_t *fi, uint8_t *pj, struct ef_fwd_edge_pre *pre)
+{
+	const struct ef_svc_gen *g = w->gen;
+	uint32_t ne = 0;
+
+	for (uint16_t j = 0; j < nk; j++) {
+		const struct ef_ct_key4 *k = &keys[j];
+		int32_t f;
+
+		fi[j] = FI_UNKNOWN;
+		if (flows[j] != NULL || is_err[j] || k->proto == IPPROTO_ICMP)
+			continue;
+		f = ef_svc_lookup(g, k->dst, k->dport, k->proto);
+		fi[j] = f;
+		if (f < 0 || !(g->fes[f].flags & EF_SVC_FE_EDGE))
+			continue;
+		pre[ne].key.src = k->src;
+		pre[ne].key.dst = k->dst;
+		pre[ne].key.sport = k->sport;
+		pre[ne].key.dport = k->dport;
+		pre[ne].key.proto = k->proto;
+		memset(pre[ne].key.pad, 0, sizeof(pre[ne].key.pad));
+		pj[j] = (uint8_t)ne++;
+	}
+	ef_fwd_edge_lookup_bulk(w, pre, ne);
+}
+
 void
 ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	       bool handoff)
 {
+	struct ef_fwd_edge_pre pre[EF_FWD_BURST_MAX];
+	int32_t fis[EF_FWD_BURST_MAX];
+	uint8_t pj[EF_FWD_BURST_MAX];
+	bool staged;
 	struct ef_pkt_meta meta[EF_FWD_BURST_MAX];
 	struct ef_ct_key4 keys[EF_FWD_BURST_MAX];
 	const struct ef_ct_key4 *kp[EF_FWD_BURST_MAX];
@@ -821,12 +876,20 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	}
 	if (nk == 0)
 		return;
-	/* stage 2: the flow table, staged over the burst */
-	ef_ct_lookup_bulk(w->ct, kp, nk, flows, dirs);
+	/* stage 2: the flow table, staged over the burst; an empty table
+	 * (an edge appliance keeps no conntrack entry) answers no to all */
+	if (likely(ef_ct_stats(w->ct)->active != 0))
+		ef_ct_lookup_bulk(w->ct, kp, nk, flows, dirs);
+	else
+		memset(flows, 0, sizeof(flows[0]) * nk);
+	staged = w->edge_flows != NULL && w->gen->cfg->n_nodes > 0;
+	if (staged)
+		edge_stage(w, keys, flows, is_err, nk, fis, pj, pre);
 	/* stage 3: each packet on its way */
 	for (uint16_t j = 0; j < nk; j++) {
 		struct rte_mbuf *m = pkts[idx[j]];
 		struct ef_pkt_meta *pm = &meta[idx[j]];
+		int32_t fi = staged ? fis[j] : FI_UNKNOWN;
 
 		if (is_err[j] && flows[j] != NULL)
 			forward_icmp_error(w, m, pm, flows[j], dirs[j]);
@@ -834,8 +897,11 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			untracked_icmp_error(w, m, pm);
 		else if (flows[j] != NULL)
 			tracked(w, m, pm, flows[j], dirs[j], &keys[j]);
+		else if (fi >= 0 && (w->gen->fes[fi].flags & EF_SVC_FE_EDGE))
+			ef_fwd_edge_staged(w, m, pm, &w->gen->fes[fi],
+					   &pre[pj[j]]);
 		else
-			new_flow(w, m, pm, &keys[j]);
+			new_flow_fi(w, m, pm, &keys[j], fi);
 	}
 	memo_of(w)->valid = 0;
 }

@@ -181,19 +181,29 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
  * node). */
 static bool
 steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
-      const struct ef_edge_lb *lb, uint32_t svc_id, uint32_t *node,
-      uint32_t *hash, uint32_t *slot)
+      const struct ef_edge_lb *lb, uint32_t svc_id,
+      const struct ef_fwd_edge_pre *pre, uint32_t *node, uint32_t *hash,
+      uint32_t *slot)
 {
-	struct ef_edge_flow_key k;
+	struct ef_edge_flow_key kl;
+	const struct ef_edge_flow_key *kp = &kl;
 	struct ef_edge_flow *f = NULL;
 	uint32_t ni;
 	int rc;
 
-	ef_edge_flow_key_of(pm, &k);
-	*hash = ef_edge_flow_hash(&k);
+	if (pre != NULL)
+		kp = &pre->key;
+	else
+		ef_edge_flow_key_of(pm, &kl);
+	*hash = ef_edge_flow_hash(kp);
 	if (likely(w->edge_flows != NULL)) {
-		f = ef_edge_flows_lookup(w->edge_flows, &k);
-		rc = ef_edge_steer(w->edge_flows, lb, &k, *hash, f,
+		if (pre == NULL)
+			f = ef_edge_flows_lookup(w->edge_flows, kp);
+		else if ((f = pre->f) == NULL &&
+			 unlikely(ef_edge_flows_stats(w->edge_flows)->created !=
+				  pre->created))
+			f = ef_edge_flows_lookup(w->edge_flows, kp);
+		rc = ef_edge_steer(w->edge_flows, lb, kp, *hash, f,
 				   pm->proto == IPPROTO_TCP ? pm->tcp_flags : 0,
 				   svc_id, w->now_ms, &ni);
 	} else {
@@ -215,8 +225,30 @@ steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
 }
 
 void
-ef_fwd_edge(struct ef_fwd_worker *w, struct rte_mbuf *m,
-	    struct ef_pkt_meta *pm, const struct ef_svc_frontend *fe)
+ef_fwd_edge_lookup_bulk(struct ef_fwd_worker *w, struct ef_fwd_edge_pre *pre,
+			uint32_t n)
+{
+	const struct ef_edge_flow_key *kp[EF_EDGE_BULK_MAX];
+	struct ef_edge_flow *out[EF_EDGE_BULK_MAX];
+	uint64_t created;
+
+	RTE_BUILD_BUG_ON(EF_FWD_BURST_MAX > EF_EDGE_BULK_MAX);
+	if (n == 0 || w->edge_flows == NULL)
+		return;
+	created = ef_edge_flows_stats(w->edge_flows)->created;
+	for (uint32_t i = 0; i < n; i++)
+		kp[i] = &pre[i].key;
+	ef_edge_flows_lookup_bulk(w->edge_flows, kp, n, out);
+	for (uint32_t i = 0; i < n; i++) {
+		pre[i].f = out[i];
+		pre[i].created = created;
+	}
+}
+
+static void
+edge_packet(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	    struct ef_pkt_meta *pm, const struct ef_svc_frontend *fe,
+	    const struct ef_fwd_edge_pre *pre)
 {
 	const struct ef_svc_gen *g = w->gen;
 	uint32_t svc_idx = g->sps[fe->sp_idx].svc_idx;
@@ -228,9 +260,24 @@ ef_fwd_edge(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		drop(w, m, EF_FWD_DROP_NO_ENDPOINT);
 		return;
 	}
-	if (!steer(w, m, pm, lb, svc_id, &node, &hash, &slot))
+	if (!steer(w, m, pm, lb, svc_id, pre, &node, &hash, &slot))
 		return;
 	to_node(w, m, pm, node, hash, svc_id, slot);
+}
+
+void
+ef_fwd_edge(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	    struct ef_pkt_meta *pm, const struct ef_svc_frontend *fe)
+{
+	edge_packet(w, m, pm, fe, NULL);
+}
+
+void
+ef_fwd_edge_staged(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		   struct ef_pkt_meta *pm, const struct ef_svc_frontend *fe,
+		   const struct ef_fwd_edge_pre *pre)
+{
+	edge_packet(w, m, pm, fe, pre);
 }
 
 int
@@ -246,7 +293,7 @@ ef_fwd_encap_remote(struct ef_fwd_worker *w, struct rte_mbuf *m,
 
 	if (lb == NULL)
 		return 0;
-	if (!steer(w, m, pm, lb, svc_id, &node, &hash, &slot))
+	if (!steer(w, m, pm, lb, svc_id, NULL, &node, &hash, &slot))
 		return -1;
 	if (node == self)
 		return 0;

@@ -19,6 +19,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "ef_edge.h"
 #include "ef_fwd.h"
 #include "ef_log.h"
 
@@ -66,11 +67,12 @@ to_control(struct ef_fwd_worker *w, struct rte_mbuf *m)
 }
 
 /*
- * Next-hop MACs, one per interface, remembered for the rest of the burst:
- * otherwise every packet pays an rte_hash probe of the neighbour table for
- * the same gateway or two. ef_fwd_process() forgets them when it starts
- * and ends, so a neighbour change is seen from the next burst on, as by a
- * lookup that raced it.
+ * Next-hop MACs remembered for the rest of the burst (EF_FWD_NH_MEMO of
+ * them, any interfaces): otherwise every packet pays an rte_hash probe of
+ * the neighbour table for the same few next hops (a gateway, an edge's
+ * nodes). ef_fwd_process() forgets them when it starts and ends, so a
+ * neighbour change is seen from the next burst on, as by a lookup that
+ * raced it.
  */
 static inline struct ef_fwd_nh_memo *
 memo_of(struct ef_fwd_worker *w)
@@ -83,19 +85,24 @@ neigh_mac(struct ef_fwd_worker *w, uint16_t iface, uint32_t gw,
 	  uint8_t mac[6])
 {
 	struct ef_fwd_nh_memo *c = memo_of(w);
+	uint32_t i;
 
-	if (likely(iface < EF_FWD_MAX_PORTS && (c->valid & (1u << iface)) &&
-		   c->gw[iface] == gw)) {
-		memcpy(mac, c->mac[iface], 6);
-		return 0;
-	}
+	for (i = 0; i < c->valid; i++)
+		if (c->gw[i] == gw && c->iface[i] == iface) {
+			memcpy(mac, c->mac[i], 6);
+			return 0;
+		}
 	if (ef_neigh_lookup4(w->sh->neigh, iface, gw, mac) != 0)
 		return -ENOENT;
-	if (iface < EF_FWD_MAX_PORTS) {
-		c->gw[iface] = gw;
-		memcpy(c->mac[iface], mac, 6);
-		c->valid |= 1u << iface;
+	if (c->valid < EF_FWD_NH_MEMO) {
+		i = c->valid++;
+	} else {
+		i = c->next;
+		c->next = (c->next + 1) % EF_FWD_NH_MEMO;
 	}
+	c->gw[i] = gw;
+	c->iface[i] = iface;
+	memcpy(c->mac[i], mac, 6);
 	return 0;
 }
 
@@ -150,6 +157,24 @@ void ef_fwd_edge(struct ef_fwd_worker *w, struct rte_mbuf *m,
 int ef_fwd_encap_remote(struct ef_fwd_worker *w, struct rte_mbuf *m,
 			struct ef_pkt_meta *pm,
 			const struct ef_svc_frontend *fe, uint32_t self);
+/*
+ * A burst's edge packets looked up together: ef_fwd_edge_lookup_bulk()
+ * fills f (NULL: no entry) for n keys (staged and prefetched, as
+ * conntrack's lookup), ef_fwd_edge_staged() is ef_fwd_edge() with that
+ * result (looked up again when an earlier packet of the burst inserted
+ * into the table since: the same tuple twice in one burst).
+ */
+struct ef_fwd_edge_pre {
+	struct ef_edge_flow_key key;
+	struct ef_edge_flow *f;
+	uint64_t created;	/* the table's inserts when f was looked up */
+};
+void ef_fwd_edge_lookup_bulk(struct ef_fwd_worker *w,
+			     struct ef_fwd_edge_pre *pre, uint32_t n);
+void ef_fwd_edge_staged(struct ef_fwd_worker *w, struct rte_mbuf *m,
+			struct ef_pkt_meta *pm,
+			const struct ef_svc_frontend *fe,
+			const struct ef_fwd_edge_pre *pre);
 /* The worker's edge flow table (control lcore, at creation) and its
  * expiry slice (housekeeping). */
 int ef_fwd_edge_flows_create(struct ef_fwd_worker *w, const struct ef_cfg *cfg,

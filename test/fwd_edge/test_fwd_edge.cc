@@ -446,6 +446,64 @@ TEST_F(Edge, MidFlowPacketWithoutEntryTakesTheMaglevChoice)
 	EXPECT_EQ(200u, ef_edge_flows_stats(w()->edge_flows)->created);
 }
 
+/* The burst's edge flows are looked up together before any packet of it
+ * is sent: a tuple whose first packet inserts its entry in a burst and
+ * comes again later in the same burst must meet that entry (one entry,
+ * one node), as packet-by-packet processing would. */
+TEST_F(Edge, SameTupleTwiceInOneBurstMakesOneEntry)
+{
+	build(edge_text("ipip"));
+	/* 8 tuples established beforehand, 8 new ones seen twice (SYN then
+	 * ACK, or two mid-flow ACKs), interleaved in one burst of 32 */
+	for (uint16_t p = 0; p < 8; p++)
+		ASSERT_EQ(1u, run(tcp_frame(tcp(CLIENT, (uint16_t)(40000 + p),
+						0x02)), 0).size());
+	ASSERT_EQ(8u, ef_edge_flows_stats(w()->edge_flows)->created);
+	std::vector<Bytes> v;
+	std::vector<uint16_t> port;
+	for (uint16_t p = 0; p < 8; p++) {
+		uint8_t first = (p & 1) ? 0x10 : 0x02;
+		v.push_back(tcp_frame(tcp(CLIENT, (uint16_t)(41000 + p), first)));
+		port.push_back((uint16_t)(41000 + p));
+		v.push_back(tcp_frame(tcp(CLIENT, (uint16_t)(40000 + p), 0x10)));
+		port.push_back((uint16_t)(40000 + p));
+		v.push_back(tcp_frame(tcp(CLIENT, (uint16_t)(41000 + p), 0x10)));
+		port.push_back((uint16_t)(41000 + p));
+		v.push_back(tcp_frame(tcp(CLIENT, (uint16_t)(40000 + p), 0x10)));
+		port.push_back((uint16_t)(40000 + p));
+	}
+	struct rte_mbuf *m[32];
+	for (uint32_t j = 0; j < 32; j++) {
+		m[j] = rte_pktmbuf_alloc(sh.pool);
+		ASSERT_NE(nullptr, m[j]);
+		memcpy(rte_pktmbuf_append(m[j], (uint16_t)v[j].size()),
+		       v[j].data(), v[j].size());
+		m[j]->port = 0;
+	}
+	ef_fwd_begin(w());
+	w()->now_ms = now_ms;
+	ef_fwd_process(w(), m, 32, false);
+	ASSERT_EQ(32u, w()->n_out[1]);
+	std::map<uint16_t, uint32_t> node_of;
+	for (uint16_t j = 0; j < 32; j++) {
+		struct rte_mbuf *o = w()->out[1][j];
+		const uint8_t *d = rte_pktmbuf_mtod(o, const uint8_t *);
+		uint32_t dst = outer_dst(Bytes(d, d + o->data_len));
+		/* frames leave in burst order */
+		auto it = node_of.find(port[j]);
+		if (it == node_of.end())
+			node_of[port[j]] = dst;
+		else
+			EXPECT_EQ(it->second, dst) << "port " << port[j];
+		rte_pktmbuf_free(o);
+	}
+	w()->n_out[1] = 0;
+	EXPECT_EQ(16u, node_of.size());
+	EXPECT_EQ(16u, ef_edge_flows_stats(w()->edge_flows)->created);
+	EXPECT_EQ(16u, ef_edge_flows_stats(w()->edge_flows)->active);
+	EXPECT_EQ(8u + 32u, w()->c.encap_packets);
+}
+
 TEST_F(Edge, DrainKeepsEstablishedDownRepicks)
 {
 	build(edge_text("ipip"));
