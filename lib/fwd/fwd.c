@@ -816,6 +816,7 @@ edge_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
 		int32_t f;
 
 		fi[j] = FI_UNKNOWN;
+		pj[j] = 0;
 		if (flows[j] != NULL || is_err[j] || k->proto == IPPROTO_ICMP)
 			continue;
 		f = ef_svc_lookup(g, k->dst, k->dport, k->proto);
@@ -881,7 +882,8 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	if (likely(ef_ct_stats(w->ct)->active != 0))
 		ef_ct_lookup_bulk(w->ct, kp, nk, flows, dirs);
 	else
-		memset(flows, 0, sizeof(flows[0]) * nk);
+		for (uint16_t j = 0; j < nk; j++)
+			flows[j] = NULL;
 	staged = w->edge_flows != NULL && w->gen->cfg->n_nodes > 0;
 	if (staged)
 		edge_stage(w, keys, flows, is_err, nk, fis, pj, pre);

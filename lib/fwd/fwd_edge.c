@@ -197,11 +197,12 @@ steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
 		ef_edge_flow_key_of(pm, &kl);
 	*hash = ef_edge_flow_hash(kp);
 	if (likely(w->edge_flows != NULL)) {
-		if (pre == NULL)
-			f = ef_edge_flows_lookup(w->edge_flows, kp);
-		else if ((f = pre->f) == NULL &&
-			 unlikely(ef_edge_flows_stats(w->edge_flows)->created !=
-				  pre->created))
+		/* staged: the bulk lookup's answer, unless an entry was made
+		 * since (the same tuple earlier in this burst) */
+		if (pre == NULL ||
+		    ((f = pre->f) == NULL &&
+		     unlikely(ef_edge_flows_stats(w->edge_flows)->created !=
+			      pre->created)))
 			f = ef_edge_flows_lookup(w->edge_flows, kp);
 		rc = ef_edge_steer(w->edge_flows, lb, kp, *hash, f,
 				   pm->proto == IPPROTO_TCP ? pm->tcp_flags : 0,
