@@ -27,6 +27,7 @@
 #include "ef_pkt.h"
 #include "ef_svc.h"
 #include "frames.h"
+#include "rig.h"
 
 static const char *BASE_CONF = R"(
 node = { name = "node-a"; snat_addresses = [ "10.0.0.1" ]; %s };
@@ -76,170 +77,31 @@ static const Mac POD6_MAC = mac_of("02:bb:00:00:00:06");
 static const Mac NODEB_MAC = mac_of("02:cc:00:00:00:02");
 static const uint32_t CLIENT = ip_of("198.51.100.2");
 
-static Mac
-port_mac(int i)
-{
-	Mac m = { { 0x02, 0x00, 0x00, 0x00, 0x00, (uint8_t)(0x10 + i) } };
-	return m;
-}
-
-struct Out {
-	uint16_t iface;
-	Bytes frame;
-};
-
-class Pipeline : public ::testing::Test {
+class Pipeline : public PipeRig {
 protected:
-	struct ef_fwd_shared sh;
-	struct ef_nat_map nat;
-	struct ef_svc_registry *reg = nullptr;
-	uint32_t now_ms = 1000000;
-	uint32_t n_workers = 1;
-
-	Pipeline() { memset(&sh, 0, sizeof(sh)); }
-
 	void SetUp() override { build(""); }
 
 	void build(const std::string &node_extra, uint32_t workers = 1)
 	{
-		teardown();
-		n_workers = workers;
-		memset(&sh, 0, sizeof(sh));
 		char text[8192];
+		RigOpts o;
+
+		number = 0;	/* every build is generation 1 */
 		snprintf(text, sizeof(text), BASE_CONF, node_extra.c_str());
-		struct ef_cfg_errors errs = {};
-		struct ef_cfg *cfg = ef_cfg_parse_string(text, "test.conf", &errs);
-		if (cfg == nullptr) {
-			for (uint32_t i = 0; i < errs.n; i++)
-				ADD_FAILURE() << errs.msgs[i];
-			ef_cfg_errors_clear(&errs);
-			FAIL();
-		}
-		static int serial;
-		char name[32];
-		snprintf(name, sizeof(name), "tpool%d", serial++);
-		sh.pool = rte_pktmbuf_pool_create(name, 8191, 0, 0,
-						  RTE_MBUF_DEFAULT_BUF_SIZE,
-						  SOCKET_ID_ANY);
-		ASSERT_NE(nullptr, sh.pool);
-		size_t qsz = rte_rcu_qsbr_get_memsize(workers);
-		sh.qsbr = (struct rte_rcu_qsbr *)rte_zmalloc(NULL, qsz, 64);
-		ASSERT_EQ(0, rte_rcu_qsbr_init(sh.qsbr, workers));
-		sh.neigh = ef_neigh_create(256, workers, SOCKET_ID_ANY);
-		ASSERT_NE(nullptr, sh.neigh);
-		ef_neigh_set_static4(sh.neigh, 0, CLIENT, CLIENT_MAC.b);
-		ef_neigh_set_static4(sh.neigh, 1, ip_of("10.244.0.5"), POD5_MAC.b);
-		ef_neigh_set_static4(sh.neigh, 1, ip_of("10.244.0.6"), POD6_MAC.b);
-		ef_neigh_set_static4(sh.neigh, 2, ip_of("10.0.0.2"), NODEB_MAC.b);
-		ASSERT_EQ(0, ef_nat_map_init(&nat, cfg->snat_addresses,
-					     cfg->n_snat_addresses,
-					     cfg->snat_port_min,
-					     cfg->snat_port_max, workers));
-		sh.nat_map = &nat;
-		sh.n_ports = (uint16_t)cfg->n_interfaces;
-		for (int i = 0; i < RTE_MAX_ETHPORTS; i++)
-			sh.port_to_if[i] = -1;
-		for (uint16_t i = 0; i < sh.n_ports; i++) {
-			sh.ports[i].port_id = i;
-			sh.ports[i].n_rxq = 1;
-			sh.ports[i].addr = cfg->interfaces[i].address.v4;
-			sh.ports[i].prefix_len = cfg->interfaces[i].prefix_len;
-			memcpy(sh.ports[i].mac, port_mac(i).b, 6);
-			sh.ports[i].mtu = cfg->interfaces[i].mtu != 0 ?
-				(uint16_t)cfg->interfaces[i].mtu : 1500;
-			sh.port_to_if[i] = (int16_t)i;
-		}
-		reg = ef_svc_registry_create(1024);
-		char err[256];
-		sh.gen = ef_svc_gen_build(cfg, 1, nullptr, reg, SOCKET_ID_ANY,
-					  err, sizeof(err));
-		ASSERT_NE(nullptr, sh.gen) << err;
-		sh.n_workers = workers;
-		sh.icmp_rate = 1000000;
-		for (uint32_t w = 0; w < workers; w++) {
-			sh.workers[w] = ef_fwd_worker_create(&sh, w, 0, 1024,
-							     SOCKET_ID_ANY);
-			ASSERT_NE(nullptr, sh.workers[w]) << rte_strerror(rte_errno);
-		}
-		ASSERT_EQ(0, ef_fwd_connect(&sh));
+		o.pool_prefix = "tpool";
+		o.pool_size = 8191;
+		o.workers = workers;
+		o.connect = true;
+		rig_up(text, o,
+		       { { 0, CLIENT, CLIENT_MAC },
+			 { 1, ip_of("10.244.0.5"), POD5_MAC },
+			 { 1, ip_of("10.244.0.6"), POD6_MAC },
+			 { 2, ip_of("10.0.0.2"), NODEB_MAC } });
 	}
-
-	void teardown()
-	{
-		for (uint32_t w = 0; w < EF_FWD_MAX_WORKERS; w++) {
-			ef_fwd_worker_free(sh.workers[w]);
-			sh.workers[w] = nullptr;
-		}
-		ef_svc_gen_free(sh.gen);
-		sh.gen = nullptr;
-		ef_svc_registry_free(reg);
-		reg = nullptr;
-		ef_neigh_free(sh.neigh);
-		sh.neigh = nullptr;
-		rte_free(sh.qsbr);
-		sh.qsbr = nullptr;
-		rte_mempool_free(sh.pool);
-		sh.pool = nullptr;
-	}
-
-	void TearDown() override { teardown(); }
-
-	struct ef_fwd_worker *w(uint32_t i = 0) { return sh.workers[i]; }
 
 	uint64_t drops(enum ef_fwd_drop r, uint32_t wi = 0)
 	{
 		return w(wi)->c.drops[r];
-	}
-
-	struct rte_mbuf *mbuf_of(const Bytes &f, uint16_t iface)
-	{
-		struct rte_mbuf *m = rte_pktmbuf_alloc(sh.pool);
-		EXPECT_NE(nullptr, m);
-		char *d = rte_pktmbuf_append(m, (uint16_t)f.size());
-		memcpy(d, f.data(), f.size());
-		m->port = iface;
-		return m;
-	}
-
-	std::vector<Out> collect(uint32_t wi = 0)
-	{
-		std::vector<Out> out;
-		struct ef_fwd_worker *x = w(wi);
-
-		for (uint16_t p = 0; p < sh.n_ports; p++) {
-			for (uint16_t j = 0; j < x->n_out[p]; j++) {
-				struct rte_mbuf *m = x->out[p][j];
-				const uint8_t *d =
-					rte_pktmbuf_mtod(m, const uint8_t *);
-				out.push_back({ p, Bytes(d, d + m->data_len) });
-				rte_pktmbuf_free(m);
-			}
-			x->n_out[p] = 0;
-		}
-		return out;
-	}
-
-	/* one frame in on iface, everything out */
-	std::vector<Out> run(const Bytes &f, uint16_t iface, uint32_t wi = 0,
-			     bool handoff = false)
-	{
-		struct rte_mbuf *m = mbuf_of(f, iface);
-		ef_fwd_begin(w(wi));
-		w(wi)->now_ms = now_ms;
-		ef_fwd_process(w(wi), &m, 1, handoff);
-		return collect(wi);
-	}
-
-	unsigned int drain_ctrl(uint32_t wi = 0)
-	{
-		void *m;
-		unsigned int n = 0;
-
-		while (rte_ring_dequeue(w(wi)->to_ctrl, &m) == 0) {
-			rte_pktmbuf_free((struct rte_mbuf *)m);
-			n++;
-		}
-		return n;
 	}
 
 	/* Generation 2 of BASE_CONF: t/cluster's only endpoint 10.244.1.7

@@ -28,6 +28,7 @@
 #include "ef_neigh.h"
 #include "ef_svc.h"
 #include "frames.h"
+#include "rig.h"
 
 namespace {
 
@@ -81,29 +82,8 @@ const Mac POD_MAC = mac_of("02:bb:00:00:01:05");
 const uint32_t CLIENT = ip_of("192.0.2.7");
 const uint32_t VIP = ip_of("203.0.113.10");
 
-Mac
-port_mac(int i)
-{
-	Mac m = { { 0x02, 0x00, 0x00, 0x00, 0x00, (uint8_t)(0x10 + i) } };
-	return m;
-}
-
-struct Out {
-	uint16_t iface;
-	Bytes frame;
-};
-
-class Edge : public ::testing::Test {
+class Edge : public PipeRig {
 protected:
-	struct ef_fwd_shared sh;
-	struct ef_nat_map nat;
-	struct ef_svc_registry *reg = nullptr;
-	uint32_t now_ms = 1000000;
-	uint64_t number = 0;
-
-	Edge() { memset(&sh, 0, sizeof(sh)); }
-	void TearDown() override { teardown(); }
-
 	static std::string edge_text(const char *fwd, const char *decap = "",
 				     const char *extra = "")
 	{
@@ -113,124 +93,20 @@ protected:
 		return t;
 	}
 
-	struct ef_svc_gen *gen_of(const std::string &text,
-				  const struct ef_svc_gen *prev)
-	{
-		struct ef_cfg_errors errs = {};
-		struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(), "t.conf",
-							 &errs);
-		char err[256];
-
-		for (uint32_t i = 0; i < errs.n; i++)
-			ADD_FAILURE() << errs.msgs[i];
-		ef_cfg_errors_clear(&errs);
-		if (cfg == nullptr)
-			return nullptr;
-		struct ef_svc_gen *g = ef_svc_gen_build(cfg, ++number, prev, reg,
-							SOCKET_ID_ANY, err,
-							sizeof(err));
-		EXPECT_NE(nullptr, g) << err;
-		return g;
-	}
-
 	void build(const std::string &text)
 	{
-		static int serial;
-		char name[32];
+		RigOpts o;
 
-		teardown();
-		memset(&sh, 0, sizeof(sh));
-		reg = ef_svc_registry_create(64);
-		sh.gen = gen_of(text, nullptr);
-		ASSERT_NE(nullptr, sh.gen);
-		const struct ef_cfg *cfg = sh.gen->cfg;
-		snprintf(name, sizeof(name), "epool%d", serial++);
-		sh.pool = rte_pktmbuf_pool_create(name, 2047, 0, 0,
-						  RTE_MBUF_DEFAULT_BUF_SIZE,
-						  SOCKET_ID_ANY);
-		ASSERT_NE(nullptr, sh.pool);
-		size_t qsz = rte_rcu_qsbr_get_memsize(1);
-		sh.qsbr = (struct rte_rcu_qsbr *)rte_zmalloc(NULL, qsz, 64);
-		ASSERT_EQ(0, rte_rcu_qsbr_init(sh.qsbr, 1));
-		sh.neigh = ef_neigh_create(256, 1, SOCKET_ID_ANY);
-		ASSERT_NE(nullptr, sh.neigh);
-		ef_neigh_set_static4(sh.neigh, 0, CLIENT, CLIENT_MAC.b);
-		ef_neigh_set_static4(sh.neigh, 0, ip_of("10.1.0.254"),
-				     ROUTER_MAC.b);
-		ef_neigh_set_static4(sh.neigh, 1, ip_of("10.1.0.11"),
-				     NODE1_MAC.b);
-		ef_neigh_set_static4(sh.neigh, 1, ip_of("10.1.0.12"),
-				     NODE2_MAC.b);
-		ef_neigh_set_static4(sh.neigh, 1, ip_of("10.244.1.5"),
-				     POD_MAC.b);
-		ASSERT_EQ(0, ef_nat_map_init(&nat, cfg->snat_addresses,
-					     cfg->n_snat_addresses,
-					     cfg->snat_port_min,
-					     cfg->snat_port_max, 1));
-		sh.nat_map = &nat;
-		sh.n_ports = (uint16_t)cfg->n_interfaces;
-		for (int i = 0; i < RTE_MAX_ETHPORTS; i++)
-			sh.port_to_if[i] = -1;
-		for (uint16_t i = 0; i < sh.n_ports; i++) {
-			sh.ports[i].port_id = i;
-			sh.ports[i].n_rxq = 1;
-			sh.ports[i].addr = cfg->interfaces[i].address.v4;
-			sh.ports[i].prefix_len = cfg->interfaces[i].prefix_len;
-			memcpy(sh.ports[i].mac, port_mac(i).b, 6);
-			sh.ports[i].mtu = cfg->interfaces[i].mtu != 0 ?
-				(uint16_t)cfg->interfaces[i].mtu : 1500;
-			sh.port_to_if[i] = (int16_t)i;
-		}
-		sh.n_workers = 1;
-		sh.icmp_rate = 1000000;
-		sh.workers[0] = ef_fwd_worker_create(&sh, 0, 0, 64,
-						     SOCKET_ID_ANY);
-		ASSERT_NE(nullptr, sh.workers[0]) << rte_strerror(rte_errno);
-		ASSERT_EQ(0, ef_fwd_connect(&sh));
-	}
-
-	void teardown()
-	{
-		ef_fwd_worker_free(sh.workers[0]);
-		sh.workers[0] = nullptr;
-		ef_svc_gen_free(sh.gen);
-		sh.gen = nullptr;
-		ef_svc_registry_free(reg);
-		reg = nullptr;
-		ef_neigh_free(sh.neigh);
-		sh.neigh = nullptr;
-		rte_free(sh.qsbr);
-		sh.qsbr = nullptr;
-		rte_mempool_free(sh.pool);
-		sh.pool = nullptr;
-	}
-
-	struct ef_fwd_worker *w() { return sh.workers[0]; }
-
-	std::vector<Out> run(const Bytes &f, uint16_t iface)
-	{
-		struct rte_mbuf *m = rte_pktmbuf_alloc(sh.pool);
-		std::vector<Out> out;
-
-		EXPECT_NE(nullptr, m);
-		memcpy(rte_pktmbuf_append(m, (uint16_t)f.size()), f.data(),
-		       f.size());
-		m->port = iface;
-		ef_fwd_begin(w());
-		w()->now_ms = now_ms;
-		ef_fwd_process(w(), &m, 1, false);
-		for (uint16_t p = 0; p < sh.n_ports; p++) {
-			for (uint16_t j = 0; j < w()->n_out[p]; j++) {
-				struct rte_mbuf *o = w()->out[p][j];
-				const uint8_t *d =
-					rte_pktmbuf_mtod(o, const uint8_t *);
-
-				out.push_back({ p, Bytes(d, d + o->data_len) });
-				rte_pktmbuf_free(o);
-			}
-			w()->n_out[p] = 0;
-		}
-		return out;
+		o.pool_prefix = "epool";
+		o.pool_size = 2047;
+		o.n_svc_ids = 64;
+		o.connect = true;
+		rig_up(text, o,
+		       { { 0, CLIENT, CLIENT_MAC },
+			 { 0, ip_of("10.1.0.254"), ROUTER_MAC },
+			 { 1, ip_of("10.1.0.11"), NODE1_MAC },
+			 { 1, ip_of("10.1.0.12"), NODE2_MAC },
+			 { 1, ip_of("10.244.1.5"), POD_MAC } });
 	}
 
 	static Tcp tcp(uint32_t src, uint16_t sport, uint8_t flags)

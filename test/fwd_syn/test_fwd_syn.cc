@@ -8,10 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <rte_errno.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
 
 #include <gtest/gtest.h>
 
@@ -21,6 +18,7 @@
 #include "ef_neigh.h"
 #include "ef_svc.h"
 #include "frames.h"
+#include "rig.h"
 
 #define EF_FWD_SYN_SLOT_SHIFT_T 16	/* lib/fwd/fwd_syn.h: now_ms >> 16 */
 
@@ -55,24 +53,8 @@ static const Mac POD5_MAC = mac_of("02:bb:00:00:00:05");
 static const uint32_t CLIENT = ip_of("198.51.100.2");
 static const uint32_t POD5 = ip_of("10.244.0.5");
 
-static Mac
-port_mac(int i)
-{
-	Mac m = { { 0x02, 0x00, 0x00, 0x00, 0x00, (uint8_t)(0x10 + i) } };
-	return m;
-}
-
-struct Out {
-	uint16_t iface;
-	Bytes frame;
-};
-
-class Syn : public ::testing::Test {
+class Syn : public PipeRig {
 protected:
-	struct ef_fwd_shared sh;
-	struct ef_nat_map nat;
-	struct ef_svc_registry *reg = nullptr;
-	uint32_t now_ms = 1000000;
 	/* conntrack section of the test's config */
 	virtual std::string conntrack() const
 	{
@@ -81,116 +63,10 @@ protected:
 
 	void SetUp() override
 	{
-		memset(&sh, 0, sizeof(sh));
-		struct ef_cfg_errors errs = {};
-		std::string text = std::string(CONF_BASE) + conntrack();
-		struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(),
-							 "t.conf", &errs);
-		for (uint32_t i = 0; i < errs.n; i++)
-			ADD_FAILURE() << errs.msgs[i];
-		ef_cfg_errors_clear(&errs);
-		ASSERT_NE(nullptr, cfg);
-		static int serial;
-		char name[32];
-		snprintf(name, sizeof(name), "spool%d", serial++);
-		sh.pool = rte_pktmbuf_pool_create(name, 4095, 0, 0,
-						  RTE_MBUF_DEFAULT_BUF_SIZE,
-						  SOCKET_ID_ANY);
-		ASSERT_NE(nullptr, sh.pool);
-		size_t qsz = rte_rcu_qsbr_get_memsize(1);
-		sh.qsbr = (struct rte_rcu_qsbr *)rte_zmalloc(NULL, qsz, 64);
-		ASSERT_EQ(0, rte_rcu_qsbr_init(sh.qsbr, 1));
-		sh.neigh = ef_neigh_create(256, 1, SOCKET_ID_ANY);
-		ASSERT_NE(nullptr, sh.neigh);
-		ef_neigh_set_static4(sh.neigh, 0, CLIENT, CLIENT_MAC.b);
-		ef_neigh_set_static4(sh.neigh, 1, POD5, POD5_MAC.b);
-		ASSERT_EQ(0, ef_nat_map_init(&nat, cfg->snat_addresses,
-					     cfg->n_snat_addresses,
-					     cfg->snat_port_min,
-					     cfg->snat_port_max, 1));
-		sh.nat_map = &nat;
-		sh.n_ports = (uint16_t)cfg->n_interfaces;
-		for (int i = 0; i < RTE_MAX_ETHPORTS; i++)
-			sh.port_to_if[i] = -1;
-		for (uint16_t i = 0; i < sh.n_ports; i++) {
-			sh.ports[i].port_id = i;
-			sh.ports[i].n_rxq = 1;
-			sh.ports[i].addr = cfg->interfaces[i].address.v4;
-			sh.ports[i].prefix_len = cfg->interfaces[i].prefix_len;
-			memcpy(sh.ports[i].mac, port_mac(i).b, 6);
-			sh.ports[i].mtu = 1500;
-			sh.port_to_if[i] = (int16_t)i;
-		}
-		reg = ef_svc_registry_create(1024);
-		char err[256];
-		sh.gen = ef_svc_gen_build(cfg, 1, nullptr, reg, SOCKET_ID_ANY,
-					  err, sizeof(err));
-		ASSERT_NE(nullptr, sh.gen) << err;
-		sh.n_workers = 1;
-		sh.icmp_rate = 1000000;
-		sh.workers[0] = ef_fwd_worker_create(&sh, 0, 0, 1024,
-						     SOCKET_ID_ANY);
-		ASSERT_NE(nullptr, sh.workers[0]) << rte_strerror(rte_errno);
-	}
-
-	void TearDown() override
-	{
-		ef_fwd_worker_free(sh.workers[0]);
-		ef_svc_gen_free(sh.gen);
-		ef_svc_registry_free(reg);
-		ef_neigh_free(sh.neigh);
-		rte_free(sh.qsbr);
-		rte_mempool_free(sh.pool);
-	}
-
-	struct ef_fwd_worker *w() { return sh.workers[0]; }
-
-	std::vector<Out> collect()
-	{
-		std::vector<Out> out;
-
-		for (uint16_t p = 0; p < sh.n_ports; p++) {
-			for (uint16_t j = 0; j < w()->n_out[p]; j++) {
-				struct rte_mbuf *m = w()->out[p][j];
-				const uint8_t *d =
-					rte_pktmbuf_mtod(m, const uint8_t *);
-				out.push_back({ p, Bytes(d, d + m->data_len) });
-				rte_pktmbuf_free(m);
-			}
-			w()->n_out[p] = 0;
-		}
-		return out;
-	}
-
-	std::vector<Out> run(const Bytes &f, uint16_t iface)
-	{
-		struct rte_mbuf *m = rte_pktmbuf_alloc(sh.pool);
-		char *d = rte_pktmbuf_append(m, (uint16_t)f.size());
-		memcpy(d, f.data(), f.size());
-		m->port = iface;
-		ef_fwd_begin(w());
-		w()->now_ms = now_ms;
-		ef_fwd_process(w(), &m, 1, false);
-		return collect();
-	}
-
-	/* frames in one burst */
-	std::vector<Out> run_burst(const std::vector<Bytes> &fs, uint16_t iface)
-	{
-		struct rte_mbuf *ms[8];
-		uint16_t n = 0;
-
-		for (const auto &f : fs) {
-			struct rte_mbuf *m = rte_pktmbuf_alloc(sh.pool);
-			char *d = rte_pktmbuf_append(m, (uint16_t)f.size());
-			memcpy(d, f.data(), f.size());
-			m->port = iface;
-			ms[n++] = m;
-		}
-		ef_fwd_begin(w());
-		w()->now_ms = now_ms;
-		ef_fwd_process(w(), ms, n, false);
-		return collect();
+		RigOpts o;
+		o.pool_prefix = "spool";
+		rig_up(std::string(CONF_BASE) + conntrack(), o,
+		       { { 0, CLIENT, CLIENT_MAC }, { 1, POD5, POD5_MAC } });
 	}
 
 	Tcp from_client(const char *vip, uint8_t flags, uint32_t seq,
@@ -269,41 +145,10 @@ TEST_F(Syn, ServiceQuotaFollowsClosedFlows)
 	EXPECT_EQ(1u, dropped(EF_FWD_DROP_SVC_QUOTA));
 }
 
-/* A TCP frame with options (a multiple of 4 bytes) after the header. */
-static Bytes
-tcp_opts_frame(const Tcp &t, const Bytes &opts)
-{
-	Bytes l4 = tcp_segment(t.sport, t.dport, t.flags, t.seq, t.ack, t.win,
-			       t.data);
-	l4.insert(l4.begin() + 20, opts.begin(), opts.end());
-	l4[12] = (uint8_t)(((20 + opts.size()) / 4) << 4);
-	return ipv4_frame(ip4(t.dmac, t.smac, t.sip, t.dip, 6, t.ttl, t.id,
-			      t.df ? 0x4000 : 0), l4);
-}
-
 static Bytes
 mss_opt(uint16_t mss)
 {
 	return Bytes{ 2, 4, (uint8_t)(mss >> 8), (uint8_t)mss };
-}
-
-static void
-put32(Bytes &b, uint32_t v)
-{
-	b.push_back((uint8_t)(v >> 24));
-	b.push_back((uint8_t)(v >> 16));
-	b.push_back((uint8_t)(v >> 8));
-	b.push_back((uint8_t)v);
-}
-
-/* NOP NOP SACK with one block */
-static Bytes
-sack(uint32_t l, uint32_t r)
-{
-	Bytes o = { 1, 1, 5, 10 };
-	put32(o, l);
-	put32(o, r);
-	return o;
 }
 
 static uint32_t
@@ -526,11 +371,11 @@ TEST_F(Cookie, TranslationBothWaysLocal)
 	EXPECT_TRUE(checksums_ok(o[0].frame));
 	/* a SACK from the client: its edges too */
 	o = run(tcp_opts_frame(from_client(vip, 0x10, 1011, c + 21),
-			       sack(c + 100, c + 200)), 0);
+			       sack_opt(c + 100, c + 200)), 0);
 	ASSERT_EQ(1u, o.size());
 	EXPECT_EQ(hex(tcp_opts_frame(to_pod(from_client(vip, 0x10, 1011,
 							5021), false),
-				     sack(5099 + 1, 5199 + 1))),
+				     sack_opt(5099 + 1, 5199 + 1))),
 		  hex(o[0].frame));
 	EXPECT_TRUE(checksums_ok(o[0].frame));
 	EXPECT_EQ(0u, dropped(EF_FWD_DROP_CT_INVALID));

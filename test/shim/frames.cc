@@ -221,6 +221,35 @@ tcp_frame(const Tcp &t)
 }
 
 Bytes
+tcp_opts_frame(const Tcp &t, const Bytes &opts)
+{
+	Bytes l4 = tcp_segment(t.sport, t.dport, t.flags, t.seq, t.ack, t.win,
+			       t.data);
+	l4.insert(l4.begin() + 20, opts.begin(), opts.end());
+	l4[12] = (uint8_t)(((20 + opts.size()) / 4) << 4);
+	return ipv4_frame(ip4(t.dmac, t.smac, t.sip, t.dip, 6, t.ttl, t.id,
+			      t.df ? 0x4000 : 0), l4);
+}
+
+void
+put32(Bytes &b, uint32_t v)
+{
+	b.push_back((uint8_t)(v >> 24));
+	b.push_back((uint8_t)(v >> 16));
+	b.push_back((uint8_t)(v >> 8));
+	b.push_back((uint8_t)v);
+}
+
+Bytes
+sack_opt(uint32_t l, uint32_t r)
+{
+	Bytes o = { 1, 1, 5, 10 };
+	put32(o, l);
+	put32(o, r);
+	return o;
+}
+
+Bytes
 udp_frame(const Udp &u)
 {
 	return ipv4_frame(ip4(u.dmac, u.smac, u.sip, u.dip, 17, u.ttl, u.id,

@@ -96,6 +96,13 @@ struct Udp {
 
 Bytes tcp_frame(const Tcp &t);
 Bytes udp_frame(const Udp &u);
+/* t (t.data as the payload, t.payload and t.wscale unused) with TCP
+ * options opts (a multiple of 4 bytes) after the 20-byte header. */
+Bytes tcp_opts_frame(const Tcp &t, const Bytes &opts);
+/* v appended in network order */
+void put32(Bytes &b, uint32_t v);
+/* TCP options NOP NOP SACK with one block [l, r) */
+Bytes sack_opt(uint32_t l, uint32_t r);
 Bytes arp_request(const Mac &smac, uint32_t sip, uint32_t tip);
 /* ICMP echo (request 8, reply 0) with id, seq and data. */
 Bytes icmp_echo_frame(const Mac &dmac, const Mac &smac, uint32_t sip,
