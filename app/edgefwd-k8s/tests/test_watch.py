@@ -162,6 +162,9 @@ def test_api_down_then_back(standin, running, tmp_path):
     wait(lambda: out.is_file() and "shop/web" in out.read_text())
     standin.down()
     wait(lambda: s.stats.get("watch_errors") >= 6)
+    # the backoff grows while the API stays away (a failed attempt does
+    # not reset the count; only a watch that reached the server does)
+    wait(lambda: max(w.failures for w in s.watchers) >= 4, 20)
     standin.state.delete("services", "shop/web")
     standin.state.compact()
     standin.up()
