@@ -178,7 +178,7 @@ def main():
             ready = not c0["ready"]
             c0["ready"] = c0["serving"] = ready
             addr = sl["endpoints"][0]["addresses"][0]
-            ta = time.time()
+            ta = time.monotonic()
             s.state.apply(sl)
 
             def seen():
@@ -189,7 +189,7 @@ def main():
                 return False
             if not wait(seen, 30, 0.01):
                 raise SystemExit("change %d never reached edgefwd" % i)
-            lat.append(time.time() - ta)
+            lat.append(time.monotonic() - ta)
             cur[key] = ready
         tc.close()
         lat.sort()

@@ -801,16 +801,19 @@ class AdminHandler(http.server.BaseHTTPRequestHandler):
         try:
             if p == "/apply":
                 objs = load_objects(raw.decode())
-                t = time.time()
+                t, mono = time.time(), time.monotonic()
                 for o in objs:
                     s.state.apply(o)
-                self.reply(200, {"rv": s.state.rv, "time": t,
+                # mono: CLOCK_MONOTONIC, one clock for every process of
+                # the machine, for intervals a wall-clock step cannot bend
+                self.reply(200, {"rv": s.state.rv, "time": t, "mono": mono,
                                  "applied": len(objs)})
             elif p == "/delete":
                 d = json.loads(raw)
-                t = time.time()
+                t, mono = time.time(), time.monotonic()
                 gone = s.state.delete(d["resource"], d["key"])
-                self.reply(200 if gone else 404, {"rv": s.state.rv, "time": t})
+                self.reply(200 if gone else 404, {"rv": s.state.rv, "time": t,
+                                                  "mono": mono})
             elif p == "/compact":
                 self.reply(200, {"rv": s.state.compact()})
             elif p == "/kill-watches":

