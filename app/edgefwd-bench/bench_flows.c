@@ -115,6 +115,120 @@ ef_bench_new_flows(const struct ef_bench_opts *o, bool local, double *per_s)
 	return created == n ? 0 : -1;
 }
 
+/* SYNs of fresh tuples through ctx b from tuple first on: cycles per
+ * SYN, with how many made a flow, were dropped ct_full and were
+ * answered by a cookie. */
+struct flood_run {
+	double cps;
+	uint64_t created, ct_full, cookies;
+};
+
+static void
+flood_syns(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
+	   struct flood_run *r)
+{
+	uint64_t full0 = b->w->c.drops[EF_FWD_DROP_CT_FULL];
+	uint64_t ck0 = b->w->c.syn_cookies_sent;
+
+	r->cps = ef_bench_run_fresh(b, first, n, EF_BENCH_SYN, &r->created);
+	r->ct_full = b->w->c.drops[EF_FWD_DROP_CT_FULL] - full0;
+	r->cookies = b->w->c.syn_cookies_sent - ck0;
+}
+
+int
+ef_bench_flood(const struct ef_bench_opts *o, double *new_cps,
+	       double *full_cps, double *cookie_cps)
+{
+	static const char off[] = "syn_cookie_threshold = 67108864;";
+	static const char on[] = "syn_cookie_threshold = 0;";
+	uint32_t m = o->quick ? 1u << 14 : 1u << 16;	/* the full table */
+	uint32_t n = o->quick ? 1u << 17 : 1u << 19;	/* flood SYNs */
+	struct flood_run fresh, full, ck;
+	struct ef_bench_ctx b;
+	char *text, *at;
+	int ret = 0;
+
+	/* 1. the reference of the same run: new flows into an empty table */
+	if (ef_bench_ctx_init(&b, true, 0, 0, 2 * n) != 0)
+		return -1;
+	b.n_fes = 1;
+	b.fes = malloc(sizeof(*b.fes));
+	if (b.fes == NULL) {
+		ef_bench_ctx_free(&b);
+		return -1;
+	}
+	b.fes[0] = rte_cpu_to_be_32(EF_BENCH_VIP_CLUSTER);
+	flood_syns(&b, 0, n, &fresh);
+	ef_bench_ctx_free(&b);
+
+	/* 2. a table of m established flows, cookies off: every SYN of the
+	 * flood is ct_full */
+	if (ef_bench_ctx_init(&b, true, 0, 0, m) != 0)
+		return -1;
+	b.n_fes = 1;
+	b.fes = malloc(sizeof(*b.fes));
+	b.rec = malloc(sizeof(*b.rec) * m);
+	if (b.fes == NULL || b.rec == NULL ||
+	    (b.fes[0] = rte_cpu_to_be_32(EF_BENCH_VIP_CLUSTER),
+	     ef_bench_precreate(&b, 0, m)) != 0) {
+		ef_bench_ctx_free(&b);
+		return -1;
+	}
+	flood_syns(&b, m, n, &full);
+	ef_bench_ctx_free(&b);
+
+	/* 3. the same table size with cookies from the first half-open flow
+	 * (threshold 0): every SYN is answered statelessly */
+	text = ef_bench_conf(true, 0, 0, m);
+	at = text != NULL ? strstr(text, off) : NULL;
+	if (at == NULL) {
+		fprintf(stderr, "flood: the bench config has no '%s'\n", off);
+		free(text);
+		return -1;
+	}
+	memcpy(at, on, sizeof(on) - 1);
+	memset(at + sizeof(on) - 1, ' ', sizeof(off) - sizeof(on));
+	if (ef_bench_ctx_init_text(&b, text, 64, m) != 0)
+		return -1;
+	b.n_fes = 1;
+	b.fes = malloc(sizeof(*b.fes));
+	if (b.fes == NULL) {
+		ef_bench_ctx_free(&b);
+		return -1;
+	}
+	b.fes[0] = rte_cpu_to_be_32(EF_BENCH_VIP_CLUSTER);
+	flood_syns(&b, 0, n, &ck);
+	ef_bench_ctx_free(&b);
+
+	*new_cps = fresh.cps;
+	*full_cps = full.cps;
+	*cookie_cps = ck.cps;
+	printf("%-34s %7s %7.1f %6s %7.2f %7.1f  (%" PRIu64 "/%u created)\n",
+	       "SYN flood: new flows (reference)", "-", fresh.cps, "-",
+	       ef_bench_tsc_hz / fresh.cps / 1e6, ef_bench_ns(fresh.cps),
+	       fresh.created, n);
+	printf("%-34s %7s %7.1f %6.2f %7.2f %7.1f  (%" PRIu64 "/%u ct_full)\n",
+	       "SYN flood: full table, no cookies", "-", full.cps,
+	       full.cps / fresh.cps, ef_bench_tsc_hz / full.cps / 1e6,
+	       ef_bench_ns(full.cps), full.ct_full, n);
+	printf("%-34s %7s %7.1f %6.2f %7.2f %7.1f  (%" PRIu64 "/%u cookies)\n",
+	       "SYN flood: answered by cookies", "-", ck.cps,
+	       ck.cps / fresh.cps, ef_bench_tsc_hz / ck.cps / 1e6,
+	       ef_bench_ns(ck.cps), ck.cookies, n);
+	fflush(stdout);
+	/* what each run must have done, else its figure means nothing */
+	if (fresh.created != n || full.created != 0 || full.ct_full != n ||
+	    ck.created != 0 || ck.cookies != n) {
+		fprintf(stderr, "flood: unexpected outcome: new %" PRIu64
+			"/%u created; full %" PRIu64 " created %" PRIu64
+			" ct_full; cookies %" PRIu64 " created %" PRIu64
+			" sent\n", fresh.created, n, full.created, full.ct_full,
+			ck.created, ck.cookies);
+		ret = -1;
+	}
+	return ret;
+}
+
 int
 ef_bench_memory(uint32_t n, double *bpf)
 {

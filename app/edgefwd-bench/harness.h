@@ -141,6 +141,13 @@ int ef_bench_established(const struct ef_bench_opts *o, uint32_t n,
 int ef_bench_new_flows(const struct ef_bench_opts *o, bool local,
 		       double *per_s);
 
+/* A SYN flood of fresh tuples, cycles per SYN (the column "x floor" of
+ * its rows is the ratio to the first): new flows into an empty table,
+ * the same SYNs at a full table (ct_full, cookies off), and answered by
+ * SYN cookies (no state). Fails when a run did not do what it measures. */
+int ef_bench_flood(const struct ef_bench_opts *o, double *new_cps,
+		   double *full_cps, double *cookie_cps);
+
 /* Per-flow memory of a table of n flows. */
 int ef_bench_memory(uint32_t n, double *bpf);
 

@@ -337,6 +337,23 @@ scrape(const struct ef_bench_opts *o)
 	return ret;
 }
 
+/* SYN flood costs: the ratios are the figures (issue 17, target 3) */
+static int
+flood(const struct ef_bench_opts *o)
+{
+	double nw = 0, full = 0, ck = 0;
+	int ret = ef_bench_flood(o, &nw, &full, &ck);
+
+	jnum("flood_new_flow_cycles", nw);
+	jnum("flood_full_table_cycles_per_syn", full);
+	jnum("flood_cookie_cycles_per_syn", ck);
+	if (nw > 0) {
+		jnum("flood_full_table_vs_new_flow", full / nw);
+		jnum("flood_cookie_vs_new_flow", ck / nw);
+	}
+	return ret;
+}
+
 /* Every benchmark in order; the scaling ones write their JSON keys as
  * they go. Returns 0 when all succeeded. */
 static int
@@ -374,6 +391,7 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 	}
 	ret |= ef_bench_new_flows(o, false, &f->nf_cl);
 	ret |= ef_bench_new_flows(o, true, &f->nf_lo);
+	ret |= flood(o);
 	ret |= edge(o);
 	ret |= ef_bench_memory(o->quick ? 1u << 16 : 1u << 20, &f->bpf);
 	ret |= telemetry(o);
