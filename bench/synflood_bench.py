@@ -23,7 +23,9 @@ Printed per round and as medians: download MB/s alone and flooded and
 the ratio; connections ok; the flood's offered rate (the client TAP's
 transmit counter), what the kernel's TAP queue dropped before edgefwd
 read it, what edgefwd answered with cookies per second, cookies
-validated and bad, ct_full, svc_quota; a JSON line last. Figures are
+validated and bad, ct_full, svc_quota, the workers' busy share
+during the flood (/edgefwd/lcores busy_cycles / total_cycles); a JSON
+line last. Figures are
 printed, never judged. Root; no hugepages.
 """
 
@@ -71,6 +73,13 @@ def tap_tx(t):
     return s["tx"]["packets"], s["tx"]["dropped"]
 
 
+def busy(t):
+    """(busy, total) TSC cycles summed over the workers."""
+    lc = t.dataplane.telemetry("/edgefwd/lcores")
+    return (sum(w["busy_cycles"] for w in lc.values()),
+            sum(w["total_cycles"] for w in lc.values()))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workers", type=int, default=1)
@@ -107,6 +116,7 @@ def main():
             try:
                 flow_port(t)
                 tx0, drop0 = tap_tx(t)
+                b0 = busy(t)
                 g0 = time.monotonic()
                 argv = ["setsid", "ip", "netns", "exec", t.ns["cl"],
                         "taskset", "-c", "0", "trafgen", "-i", str(cfgfile),
@@ -127,6 +137,7 @@ def main():
                 flooded = sf.blob_result(x)
                 s3 = sf.stats(t)
                 tx1, drop1 = tap_tx(t)
+                b1 = busy(t)
                 g1 = time.monotonic()
             finally:
                 if gen is not None and gen.poll() is None:
@@ -155,29 +166,34 @@ def main():
                 "cookies_bad": d["syn_cookies_bad"],
                 "ct_full": d["ct_full"],
                 "svc_quota": d["svc_quota"],
+                "worker_busy": round((b1[0] - b0[0]) /
+                                     max(1, b1[1] - b0[1]), 3),
             }
             rows.append(row)
             print("round %d: download %.1f MB/s alone, %.1f flooded (%.0f%% "
                   "kept); connections %d/%d; flood offered %d SYN/s, TAP "
                   "queue dropped %d/s, cookies answered %d/s (sent %d, "
-                  "validated %d, bad %d); ct_full %d, svc_quota %d" % (
+                  "validated %d, bad %d); ct_full %d, svc_quota %d; "
+                  "workers busy %.0f%%" % (
                       row["round"], row["alone_mb_s"], row["flooded_mb_s"],
                       100 * row["kept"], row["connections_ok"],
                       row["connections"], row["offered_pps"],
                       row["tap_dropped_pps"], row["cookies_pps"],
                       row["cookies_sent"], row["cookies_ok"],
-                      row["cookies_bad"], row["ct_full"], row["svc_quota"]),
+                      row["cookies_bad"], row["ct_full"], row["svc_quota"],
+                      100 * row["worker_busy"]),
                   flush=True)
         med = {k: statistics.median(r[k] for r in rows)
                for k in ("kept", "offered_pps", "cookies_pps",
-                         "tap_dropped_pps")}
+                         "tap_dropped_pps", "worker_busy")}
         print("\nmedians over %d rounds (%d worker%s, rate %s): download "
               "kept %.0f%%; flood offered %.0f SYN/s, cookies answered %.0f/s,"
-              " TAP queue dropped %.0f/s; connections ok %d of %d in all"
+              " TAP queue dropped %.0f/s, workers busy %.0f%%; connections "
+              "ok %d of %d in all"
               % (len(rows), args.workers, "s" if args.workers > 1 else "",
                  args.rate or "maximum", 100 * med["kept"],
                  med["offered_pps"], med["cookies_pps"],
-                 med["tap_dropped_pps"],
+                 med["tap_dropped_pps"], 100 * med["worker_busy"],
                  sum(r["connections_ok"] for r in rows),
                  sum(r["connections"] for r in rows)))
         print(json.dumps({"synflood_bench": rows, "medians": med}))

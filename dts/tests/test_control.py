@@ -346,6 +346,10 @@ def test_telemetry_commands(lb):
     assert all(x["proto"] in ("TCP", "UDP", "ICMP") for x in smp)
     lc = tel(lb, "/edgefwd/lcores")
     assert len(lc) == 1 and lc["0"]["rx_packets"] > 0
+    # the raw cycles behind busy_percent (extension)
+    w0 = lc["0"]
+    assert 0 < w0["busy_cycles"] <= w0["total_cycles"], w0
+    assert w0["busy_percent"] == w0["busy_cycles"] * 100 // w0["total_cycles"]
     srv = tel(lb, "/edgefwd/services")
     assert srv["total"] == 4 and "demo/affinity" in srv["services"]
     assert "next_offset" not in srv

@@ -307,6 +307,10 @@ cmd_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
 			&wk->c.handoff_packets, __ATOMIC_RELAXED));
 		rte_tel_data_add_dict_int(o, "busy_percent", total == 0 ? 0 :
 					  (int)(busy * 100 / total));
+		/* extension: the raw TSC cycles behind busy_percent, for the
+		 * busy share of an interval by difference */
+		rte_tel_data_add_dict_u64(o, "busy_cycles", busy);
+		rte_tel_data_add_dict_u64(o, "total_cycles", total);
 		snprintf(key, sizeof(key), "%u", w);
 		rte_tel_data_add_dict_container(d, key, o, 0);
 	}
