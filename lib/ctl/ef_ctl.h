@@ -58,8 +58,8 @@ void ef_ctl_poll(struct ef_ctl *c);
 void ef_ctl_request_reload(struct ef_ctl *c);
 
 /*
- * Reload the config file now: parse, validate, build, publish, free the
- * old generation after a grace period. On failure the running generation
+ * Reload the config file now: parse, validate, build, publish, retire the
+ * old generation after a grace period (freed by ef_ctl_reclaim()). On failure the running generation
  * stays and err holds every error (FILE:LINE: message; ...). Returns 0 or
  * -1. Control lcore.
  */
@@ -69,8 +69,9 @@ int ef_ctl_reload(struct ef_ctl *c, char *err, size_t errlen);
  * The second half of a reload, from a model already loaded (ownership of
  * cfg passes): reject restart-only changes, build the next generation
  * aside, publish it with one release store, move the health engine to it,
- * wait for a grace period and free the old one. Returns 0, or -1 with the
- * reason in err (the running generation stays). Control lcore; also what
+ * wait for a grace period and retire the old one (ef_ctl_reclaim() frees
+ * it). Returns 0, or -1 with the reason in err (the running generation
+ * stays). Control lcore; also what
  * the reload-cost benchmark times.
  */
 int ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
@@ -93,6 +94,18 @@ int ef_ctl_reload_wait(struct ef_ctl *c, uint32_t timeout_ms, uint64_t *gen,
  */
 const struct ef_svc_gen *ef_ctl_read_lock(struct ef_ctl *c);
 void ef_ctl_read_unlock(struct ef_ctl *c);
+
+/*
+ * Free one thing a reload left behind, if no reload is waiting: the
+ * running generation's parser tree, else the oldest generation retired
+ * (past its grace period; at most 2 wait, a reload frees beyond that).
+ * Returns true when it freed something. ef_ctl_poll() calls it once per
+ * iteration. Control lcore.
+ */
+bool ef_ctl_reclaim(struct ef_ctl *c);
+
+/* Retired generations waiting for ef_ctl_reclaim(). Control lcore. */
+uint32_t ef_ctl_retired(const struct ef_ctl *c);
 
 /* Generation number (any thread) and config file path. */
 uint64_t ef_ctl_generation(const struct ef_ctl *c);
