@@ -135,6 +135,20 @@ flood_syns(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
 	r->cookies = b->w->c.syn_cookies_sent - ck0;
 }
 
+/* b sends to the Cluster VIP alone; -1 (b freed) when out of memory */
+static int
+one_cluster_fe(struct ef_bench_ctx *b)
+{
+	b->n_fes = 1;
+	b->fes = malloc(sizeof(*b->fes));
+	if (b->fes == NULL) {
+		ef_bench_ctx_free(b);
+		return -1;
+	}
+	b->fes[0] = rte_cpu_to_be_32(EF_BENCH_VIP_CLUSTER);
+	return 0;
+}
+
 int
 ef_bench_flood(const struct ef_bench_opts *o, double *new_cps,
 	       double *full_cps, double *cookie_cps)
@@ -149,28 +163,19 @@ ef_bench_flood(const struct ef_bench_opts *o, double *new_cps,
 	int ret = 0;
 
 	/* 1. the reference of the same run: new flows into an empty table */
-	if (ef_bench_ctx_init(&b, true, 0, 0, 2 * n) != 0)
+	if (ef_bench_ctx_init(&b, true, 0, 0, 2 * n) != 0 ||
+	    one_cluster_fe(&b) != 0)
 		return -1;
-	b.n_fes = 1;
-	b.fes = malloc(sizeof(*b.fes));
-	if (b.fes == NULL) {
-		ef_bench_ctx_free(&b);
-		return -1;
-	}
-	b.fes[0] = rte_cpu_to_be_32(EF_BENCH_VIP_CLUSTER);
 	flood_syns(&b, 0, n, &fresh);
 	ef_bench_ctx_free(&b);
 
 	/* 2. a table of m established flows, cookies off: every SYN of the
 	 * flood is ct_full */
-	if (ef_bench_ctx_init(&b, true, 0, 0, m) != 0)
+	if (ef_bench_ctx_init(&b, true, 0, 0, m) != 0 ||
+	    one_cluster_fe(&b) != 0)
 		return -1;
-	b.n_fes = 1;
-	b.fes = malloc(sizeof(*b.fes));
 	b.rec = malloc(sizeof(*b.rec) * m);
-	if (b.fes == NULL || b.rec == NULL ||
-	    (b.fes[0] = rte_cpu_to_be_32(EF_BENCH_VIP_CLUSTER),
-	     ef_bench_precreate(&b, 0, m)) != 0) {
+	if (b.rec == NULL || ef_bench_precreate(&b, 0, m) != 0) {
 		ef_bench_ctx_free(&b);
 		return -1;
 	}
@@ -188,15 +193,9 @@ ef_bench_flood(const struct ef_bench_opts *o, double *new_cps,
 	}
 	memcpy(at, on, sizeof(on) - 1);
 	memset(at + sizeof(on) - 1, ' ', sizeof(off) - sizeof(on));
-	if (ef_bench_ctx_init_text(&b, text, 64, m) != 0)
+	if (ef_bench_ctx_init_text(&b, text, 64, m) != 0 ||
+	    one_cluster_fe(&b) != 0)
 		return -1;
-	b.n_fes = 1;
-	b.fes = malloc(sizeof(*b.fes));
-	if (b.fes == NULL) {
-		ef_bench_ctx_free(&b);
-		return -1;
-	}
-	b.fes[0] = rte_cpu_to_be_32(EF_BENCH_VIP_CLUSTER);
 	flood_syns(&b, 0, n, &ck);
 	ef_bench_ctx_free(&b);
 
