@@ -84,6 +84,18 @@ struct ef_ctl {
 	struct ef_ctl_drain drain;	/* ctl_drain.c */
 };
 
+/* The oldest retired generation, taken off the list (n_retired > 0). */
+static struct ef_svc_gen *
+ctl_retired_pop(struct ef_ctl *c)
+{
+	struct ef_svc_gen *g = c->retired[0];
+
+	for (uint32_t i = 1; i < c->n_retired; i++)
+		c->retired[i - 1] = c->retired[i];
+	c->retired[--c->n_retired] = NULL;
+	return g;
+}
+
 struct ef_ctl_drain *
 ctl_drain_state(struct ef_ctl *c)
 {
@@ -578,12 +590,8 @@ ef_ctl_reload_cfg(struct ef_ctl *c, struct ef_cfg *cfg, char *err,
 			   "generation %" PRIu64, g->number);
 	rte_rcu_qsbr_synchronize(sh->qsbr, RTE_QSBR_THRID_INVALID);
 	/* nothing reads old any more: freed later (ef_ctl_reclaim()) */
-	if (c->n_retired == CTL_RETIRED_MAX) {
-		ef_svc_gen_free(c->retired[0]);
-		memmove(&c->retired[0], &c->retired[1],
-			sizeof(c->retired[0]) * (CTL_RETIRED_MAX - 1));
-		c->n_retired--;
-	}
+	if (c->n_retired == CTL_RETIRED_MAX)
+		ef_svc_gen_free(ctl_retired_pop(c));
 	c->retired[c->n_retired++] = old;
 	/* idle flows to removed endpoints go now, not at their timeout */
 	ef_fwd_request_sweep(sh, g->number);
@@ -686,10 +694,7 @@ ef_ctl_reclaim(struct ef_ctl *c)
 	}
 	if (c->n_retired == 0)
 		return false;
-	g = c->retired[0];
-	memmove(&c->retired[0], &c->retired[1],
-		sizeof(c->retired[0]) * (CTL_RETIRED_MAX - 1));
-	c->n_retired--;
+	g = ctl_retired_pop(c);
 	EF_CTL_LOG(DEBUG, "generation %" PRIu64 " freed", g->number);
 	ef_svc_gen_free(g);
 	return true;
