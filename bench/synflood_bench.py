@@ -4,7 +4,13 @@
 transfer and real clients keep (issue 16's flood figures).
 
   sudo /usr/bin/python3 bench/synflood_bench.py [--workers 1] [--rounds 3]
-      [--rate PPS] [--build build]
+      [--rate PPS] [--build build] [--gen-sched idle|normal]
+      [--txqueuelen N]
+
+--gen-sched idle (default) runs trafgen under SCHED_IDLE (chrt -i 0):
+on this shared machine it then takes only the CPU that the pods, the
+client and the kernel leave, as a generator on another machine would;
+normal lets it compete. --txqueuelen sets the client TAP's queue.
 
 The demo topology (dts/topo.py: TAP ports, network namespaces, real
 pods); edgefwd with conntrack max_flows 4096 and SYN cookies from 64
@@ -87,6 +93,11 @@ def main():
     ap.add_argument("--rate", type=int, default=0,
                     help="flood rate in SYN/s (0: trafgen's maximum)")
     ap.add_argument("--build", default=str(REPO / "build"))
+    ap.add_argument("--gen-sched", choices=("idle", "normal"),
+                    default="idle",
+                    help="trafgen's scheduling class (idle: chrt -i 0)")
+    ap.add_argument("--txqueuelen", type=int, default=0,
+                    help="the client TAP's queue length (0: as created)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("needs root (namespaces, DPDK)")
@@ -104,6 +115,9 @@ def main():
                            "--connect-timeout", "1")
             if r["ok"]:
                 break
+        if args.txqueuelen:
+            t.exec("cl", ["ip", "link", "set", "dtap0", "txqueuelen",
+                          str(args.txqueuelen)])
         cfgfile = work / "syn.trafgen"
         cfgfile.write_text(trafgen_conf(
             t.exec("cl", ["cat", "/sys/class/net/dtap0/address"])
@@ -119,7 +133,9 @@ def main():
                 b0 = busy(t)
                 g0 = time.monotonic()
                 argv = ["setsid", "ip", "netns", "exec", t.ns["cl"],
-                        "taskset", "-c", "0", "trafgen", "-i", str(cfgfile),
+                        "taskset", "-c", "0"] + (
+                            ["chrt", "-i", "0"] if args.gen_sched == "idle"
+                            else []) + ["trafgen", "-i", str(cfgfile),
                         "-o", "dtap0", "-P", "1", "-q"]
                 if args.rate:
                     argv += ["-b", "%dpps" % args.rate]
