@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,16 +41,6 @@ EF_LOG_REGISTER(edgefwd);
 
 static volatile sig_atomic_t got_stop;
 static volatile sig_atomic_t got_hup;
-
-static void
-block_sigio(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGIO);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
 
 static void
 on_signal(int sig)
@@ -515,18 +504,6 @@ main(int argc, char **argv)
 	cfg = load_config(opts.config);
 	if (cfg == NULL)
 		return 1;
-	/* net_tap wakes its RX with SIGIO, sent to the process (F_SETOWN):
-	 * its handler bumps a counter each rx_burst compares with what it
-	 * saw last, and an rx_burst that sees no new signal reads nothing.
-	 * Left to the kernel's choice the signal goes to this thread (the
-	 * control lcore), and while that waits for a CPU every worker's
-	 * TAP reads nothing and the kernel's TAP queue overflows (a SYN
-	 * flood's generator on the control lcore's CPU made the workers
-	 * idle half the time while 200 000 frames/s were dropped). Block
-	 * it here, before EAL makes its threads (they inherit the mask);
-	 * each worker unblocks it (ef_fwd_worker_main()), so the signal
-	 * lands on the thread that reads, already running on its CPU. */
-	block_sigio();
 	if (rte_eal_init(sep, argv) < 0) {
 		EF_EDGEFWD_LOG(ERR, "EAL init failed: %s",
 			rte_strerror(rte_errno));

@@ -5,8 +5,6 @@
  * control lcore and telemetry, post-reload sweeps, counters.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -217,12 +215,7 @@ ef_fwd_worker_main(void *arg)
 	struct ef_fwd_worker *w = arg;
 	struct ef_fwd_shared *sh = w->sh;
 	uint32_t idle = 0;
-	sigset_t sigio;
 
-	/* the TAP RX wake-up signal is the workers' (edgefwd's main.c) */
-	sigemptyset(&sigio);
-	sigaddset(&sigio, SIGIO);
-	pthread_sigmask(SIG_UNBLOCK, &sigio, NULL);
 	rte_rcu_qsbr_thread_register(sh->qsbr, w->idx);
 	rte_rcu_qsbr_thread_online(sh->qsbr, w->idx);
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
