@@ -85,8 +85,11 @@ run_picks(const struct ef_nat_map *m, const struct ef_ct *ct, uint32_t n_q,
 	uint32_t failed = 0;
 
 	*fallback = 0;
-	if (w == NULL)
+	*cpp = 0;
+	if (w == NULL || n_q == 0 || n == 0) {
+		rte_free(w);
 		return n;
+	}
 	for (uint32_t r = 0; r < reps && r < RTE_DIM(cyc); r++) {
 		uint64_t t0;
 
@@ -123,6 +126,8 @@ handoff_share(const struct ef_nat_map *m, const struct rss_pick *p,
 {
 	uint32_t h = 0;
 
+	if (n == 0)
+		return 0;
 	for (uint32_t i = 0; i < n; i++)
 		if (ef_nat_rss_queue(m, p[i].ep, p[i].eport, p[i].snat,
 				     p[i].sport, IPPROTO_TCP) !=
