@@ -62,7 +62,7 @@ edgefwd_rss_read(uint16_t port_id, uint16_t n_rxq, struct ef_nat_rss *r,
 					     RTE_ETH_RETA_GROUP_SIZE];
 	struct rte_eth_dev_info info;
 	struct rte_eth_rss_conf rc;
-	uint32_t i;
+	uint32_t i, key_len;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -80,15 +80,21 @@ edgefwd_rss_read(uint16_t port_id, uint16_t n_rxq, struct ef_nat_rss *r,
 		*why = "no RSS";
 		return -ENOTSUP;
 	}
-	if (info.hash_key_size < 16 || info.hash_key_size > EF_NAT_RSS_KEY_MAX ||
+	/* a driver that does not report the size (net_null) holds the
+	 * standard 40 bytes */
+	key_len = info.hash_key_size != 0 ? info.hash_key_size : 40;
+	if (key_len < 16 || key_len > EF_NAT_RSS_KEY_MAX || key_len % 4 != 0 ||
 	    info.reta_size == 0 || info.reta_size > EF_NAT_RSS_RETA_MAX ||
 	    (info.reta_size & (info.reta_size - 1)) != 0) {
+		EF_EDGEFWD_LOG(DEBUG, "port %u: key %u bytes, RETA %u "
+			"entries", port_id, info.hash_key_size,
+			info.reta_size);
 		*why = "key or RETA size not modelled";
 		return -ENOTSUP;
 	}
 	memset(&rc, 0, sizeof(rc));
 	rc.rss_key = r->key;
-	rc.rss_key_len = info.hash_key_size;
+	rc.rss_key_len = (uint8_t)key_len;
 	ret = rte_eth_dev_rss_hash_conf_get(port_id, &rc);
 	if (ret != 0) {
 		*why = "hash configuration not readable";
@@ -110,7 +116,7 @@ edgefwd_rss_read(uint16_t port_id, uint16_t n_rxq, struct ef_nat_rss *r,
 		*why = "RETA not readable";
 		return ret;
 	}
-	r->key_len = info.hash_key_size;
+	r->key_len = key_len;
 	r->reta_size = info.reta_size;
 	for (i = 0; i < info.reta_size; i++) {
 		r->reta[i] = reta[i / RTE_ETH_RETA_GROUP_SIZE]
