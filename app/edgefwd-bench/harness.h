@@ -34,6 +34,7 @@ struct ef_bench_opts {
 	bool telemetry_only;	/* --telemetry: that benchmark alone */
 	bool edge_only;		/* --edge: the edge family alone */
 	bool scrape_only;	/* --scrape: the scrape cost alone */
+	bool rss_only;		/* --rss: the RSS family alone */
 	uint32_t reps;
 	uint64_t pkts;		/* per measured repetition */
 	uint32_t seq_len;
@@ -185,6 +186,21 @@ struct ef_bench_scrape_fig {
  * packet without and with a scraper on another CPU, alternated. */
 int ef_bench_scrape(const struct ef_bench_opts *o, uint32_t n_svc,
 		    struct ef_bench_scrape_fig *f);
+
+/* The RSS family (bench_rss.c): SNAT picks on 2, 4, 8, 16 simulated
+ * queues, by index: handoff shares of the replies (0..1), cycles per
+ * pick, the RSS pick's fallback share. */
+#define EF_BENCH_RSS_QUEUES 4
+struct ef_bench_rss_fig {
+	uint32_t queues[EF_BENCH_RSS_QUEUES];
+	double handoff_old[EF_BENCH_RSS_QUEUES];
+	double handoff_new[EF_BENCH_RSS_QUEUES];
+	double cycles_old[EF_BENCH_RSS_QUEUES];
+	double cycles_new[EF_BENCH_RSS_QUEUES];
+	double fallback_new[EF_BENCH_RSS_QUEUES];
+};
+
+int ef_bench_rss(const struct ef_bench_opts *o, struct ef_bench_rss_fig *f);
 
 /* Maglev table build, 65537 entries x 100 endpoints (median, ms). */
 int ef_bench_maglev(const struct ef_bench_opts *o, double *ms);

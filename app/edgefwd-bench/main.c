@@ -108,6 +108,9 @@ usage(const char *prog)
 	       "  --scrape  only the /metrics scrape cost (10 000 services; "
 	       "1 000\n"
 	       "            with --quick)\n"
+	       "  --rss     only the RSS family: SNAT picks on 2..16 "
+	       "simulated queues\n"
+	       "            (reply handoff share, cycles per pick)\n"
 	       "  --reps N  repetitions per figure (median; default 5, "
 	       "quick 3)\n"
 	       "  --pkts N  packets per repetition (default 4M, quick 512K)\n",
@@ -123,6 +126,7 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 		{ "telemetry", no_argument, NULL, 't' },
 		{ "edge", no_argument, NULL, 'e' },
 		{ "scrape", no_argument, NULL, 's' },
+		{ "rss", no_argument, NULL, 'R' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "pkts", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -147,6 +151,9 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 			break;
 		case 's':
 			o->scrape_only = true;
+			break;
+		case 'R':
+			o->rss_only = true;
 			break;
 		case 'r':
 			o->reps = (uint32_t)atoi(optarg);
@@ -207,7 +214,8 @@ start(int argc, char **argv, struct ef_bench_opts *o, struct eal_args *ea,
 			return 2;
 		snprintf(ea->lcore, sizeof(ea->lcore), "%d", sched_getcpu());
 		/* --edge: one edge appliance at a time, 2 M entries at most */
-		need_mb = o->quick || o->edge_only || o->scrape_only ? 1024 :
+		need_mb = o->quick || o->edge_only || o->scrape_only ||
+			o->rss_only ? 1024 :
 			o->no_16m ? 2048 : 4608;
 		/* 2 MiB pages when enough are free (figures without 4 KiB
 		 * TLB misses), else anonymous memory */
@@ -337,6 +345,33 @@ scrape(const struct ef_bench_opts *o)
 	return ret;
 }
 
+/* The RSS family (bench_rss.c); JSON keys rss_<N>q_*. */
+static int
+rss(const struct ef_bench_opts *o)
+{
+	struct ef_bench_rss_fig r;
+	int ret = ef_bench_rss(o, &r);
+	char key[64];
+
+	if (ret != 0)
+		return ret;
+	for (uint32_t i = 0; i < EF_BENCH_RSS_QUEUES; i++) {
+#define RSS_KEY(name, v) \
+		do { \
+			snprintf(key, sizeof(key), "rss_%uq_%s", r.queues[i], \
+				 name); \
+			jnum(key, v); \
+		} while (0)
+		RSS_KEY("handoff_old", r.handoff_old[i]);
+		RSS_KEY("handoff_new", r.handoff_new[i]);
+		RSS_KEY("pick_cycles_old", r.cycles_old[i]);
+		RSS_KEY("pick_cycles_new", r.cycles_new[i]);
+		RSS_KEY("fallback_new", r.fallback_new[i]);
+#undef RSS_KEY
+	}
+	return 0;
+}
+
 /* SYN flood costs: the ratios are the figures (issue 17, target 3) */
 static int
 flood(const struct ef_bench_opts *o)
@@ -370,6 +405,8 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 		return edge(o);
 	if (o->scrape_only)
 		return scrape(o);
+	if (o->rss_only)
+		return rss(o);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_CLUSTER, &f->cl64k,
 				    &f->floor64k);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL, &f->lo64k,
@@ -408,6 +445,7 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 		jnum(key, n);
 	}
 	ret |= scrape(o);
+	ret |= rss(o);
 	ret |= ef_bench_maglev(o, &f->mg);
 	for (uint32_t i = 0; i < (o->quick ? 2u : 3u); i++) {
 		char key[64];
@@ -428,9 +466,10 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 static void
 print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 {
-	/* --telemetry / --edge / --scrape: that family's keys alone (the others were
+	/* --telemetry / --edge / --scrape / --rss: that family's keys alone (the others were
 	 * not measured: no zeros, no NaN ratios) */
-	if (o->telemetry_only || o->edge_only || o->scrape_only)
+	if (o->telemetry_only || o->edge_only || o->scrape_only ||
+	    o->rss_only)
 		goto tail;
 	/* the headline floor is the 1 M run's (the targets' reference) */
 	jnum("floor_cycles_per_pkt", o->quick ? f->floor64k : f->floor1m);

@@ -244,8 +244,7 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 	memset(&conf, 0, sizeof(conf));
 	if (p->n_rxq > 1 && info.flow_type_rss_offloads != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP &
-			info.flow_type_rss_offloads;
+		edgefwd_rss_conf(&info, &conf.rx_adv_conf.rss_conf);
 	}
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
@@ -362,6 +361,22 @@ count_workers(const struct ef_cfg *cfg)
 	return n_workers;
 }
 
+/* The SNAT pick's RSS model from the started ports (rss.c). */
+static void
+rss_model(struct ef_ctl *ctl, const struct ef_fwd_shared *sh,
+	  uint32_t n_workers)
+{
+	const char *names[EF_FWD_MAX_PORTS];
+	uint16_t ids[EF_FWD_MAX_PORTS], nrxq[EF_FWD_MAX_PORTS];
+
+	for (uint16_t i = 0; i < sh->n_ports; i++) {
+		names[i] = sh->gen->cfg->interfaces[i].port;
+		ids[i] = sh->ports[i].port_id;
+		nrxq[i] = sh->ports[i].n_rxq;
+	}
+	edgefwd_rss_model(ctl, names, ids, nrxq, sh->n_ports, n_workers);
+}
+
 /* Ports up, the control lcore's services started, telemetry commands
  * registered. *n_started: the ports started (stop_dataplane stops them). */
 static int
@@ -378,6 +393,7 @@ start_dataplane(struct ef_ctl *ctl, const struct app_opts *o,
 	for (*n_started = 0; *n_started < sh->n_ports; (*n_started)++)
 		if (port_init(sh, sh->gen->cfg, *n_started, n_workers) != 0)
 			return -1;
+	rss_model(ctl, sh, n_workers);
 	if (ef_ctl_start(ctl, err, sizeof(err)) != 0) {
 		EF_EDGEFWD_LOG(ERR, "%s", err);
 		return -1;

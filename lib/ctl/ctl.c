@@ -114,6 +114,12 @@ ef_ctl_shared(struct ef_ctl *c)
 	return &c->sh;
 }
 
+int
+ef_ctl_nat_rss_set(struct ef_ctl *c, const struct ef_nat_rss *r)
+{
+	return ef_nat_map_set_rss(&c->nat_map, r);
+}
+
 uint64_t
 ef_ctl_generation(const struct ef_ctl *c)
 {

@@ -43,6 +43,11 @@ struct ef_ctl *ef_ctl_create(struct ef_cfg *cfg, const char *file,
 /* The state shared with the workers. */
 struct ef_fwd_shared *ef_ctl_shared(struct ef_ctl *c);
 
+/* Give the SNAT map the ports' RSS model (NULL: none, replies to SNAT
+ * ports are handed off as before; docs/RSS.md), before ef_ctl_start().
+ * 0 or -EINVAL (ef_nat_map_set_rss()). Control lcore. */
+int ef_ctl_nat_rss_set(struct ef_ctl *c, const struct ef_nat_rss *r);
+
 /* Create worker states, rings and the exception path (ports must be set
  * in the shared state: port_id, mac, mtu, n_rxq). 0 or -1 with err. */
 int ef_ctl_start(struct ef_ctl *c, char *err, size_t errlen);

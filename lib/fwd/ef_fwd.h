@@ -167,6 +167,9 @@ struct ef_fwd_counters {
 	uint64_t syn_cookies_bad;	/* ACKs that did not (dropped no_flow) */
 	uint64_t syn_proxy_held;	/* client segments held for the
 					 * endpoint's SYN-ACK (fwd_syn.h) */
+	uint64_t snat_rss_fallback;	/* SNAT picks whose reply RSS puts
+					 * on another worker's queue, with
+					 * an RSS model (docs/RSS.md) */
 	uint64_t busy_cycles;
 	uint64_t total_cycles;
 	uint64_t drops[EF_FWD_DROP_MAX];

@@ -477,6 +477,8 @@ new_flow_fi(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		drop(w, m, EF_FWD_DROP_SNAT_EXHAUSTED);
 		return;
 	}
+	/* lib/nat counts; the worker's counters mirror it for readers */
+	w->c.snat_rss_fallback = w->nat.rss_fallback;
 	f = new_flow_install(w, m, k, ep, snat, sport, svc_id);
 	if (f == NULL)
 		return;

@@ -201,7 +201,7 @@ enum {
 	V_CT_CAPACITY, V_HANDOFF, V_EXCEPTION, V_MBUFS_USED, V_MBUFS_TOTAL,
 	V_GENERATION, V_RELOAD_TS, V_RELOAD_FAIL_TS, V_RELOAD_OK,
 	V_HC_TRANSITIONS, V_HC_PROBES, V_HC_PROBE_FAILURES, V_UPTIME,
-	V_SCRAPES, V_SCRAPE_S, V_SNAT_FLOWS,
+	V_SCRAPES, V_SCRAPE_S, V_SNAT_FLOWS, V_SNAT_RSS_FALLBACK,
 };
 
 static int
@@ -266,6 +266,9 @@ emit_scalar(struct ef_metrics *m, const struct mx_cursor *cur,
 					     m->stats.last_scrape_s);
 	case V_SNAT_FLOWS:
 		return ef_metrics_sample_u64(b, name, NULL, 0, s->c.snat_flows);
+	case V_SNAT_RSS_FALLBACK:
+		return ef_metrics_sample_u64(b, name, NULL, 0,
+					     s->c.snat_rss_fallback);
 	default:
 		return -EINVAL;
 	}
@@ -300,6 +303,7 @@ EMIT_SCALAR(e_hc_probe_failures, V_HC_PROBE_FAILURES)
 EMIT_SCALAR(e_scrapes, V_SCRAPES)
 EMIT_SCALAR(e_scrape_s, V_SCRAPE_S)
 EMIT_SCALAR(e_snat_flows, V_SNAT_FLOWS)
+EMIT_SCALAR(e_snat_rss_fallback, V_SNAT_RSS_FALLBACK)
 #undef EMIT_SCALAR
 
 enum { P_RX_PKTS, P_TX_PKTS, P_RX_BYTES, P_TX_BYTES, P_MISSED, P_RX_ERR,
@@ -724,6 +728,9 @@ static const struct mx_family families[] = {
 	  one, e_ct_capacity },
 	{ "edgefwd_snat_flows", "gauge", "Flows holding a SNAT port.",
 	  one, e_snat_flows },
+	{ "edgefwd_snat_rss_fallback_total", "counter",
+	  "SNAT picks whose reply RSS puts on another worker's queue despite "
+	  "the RSS model (docs/RSS.md).", one, e_snat_rss_fallback },
 	{ "edgefwd_snat_ports_in_use", "gauge",
 	  "SNAT ports held by live flows, per SNAT address.",
 	  n_snat, e_snat_used },

@@ -15,6 +15,13 @@
  * echo the "port" is the echo id, with the same slices.
  *
  * IPv4 only, like ct; at most EF_NAT_MAX_ADDRS SNAT addresses.
+ *
+ * RSS model (optional, docs/RSS.md): when the ports' Toeplitz key, RETA
+ * and hash fields are known (ef_nat_map_set_rss()), a pick accepts, inside
+ * the worker's own slice, only a port whose reply tuple hashes to a RX
+ * queue the worker serves (queue q is served by worker q), so that the
+ * reply needs no handoff. Ownership stays the slice arithmetic above: a
+ * wrong model costs handoff, never correctness.
  */
 
 #include <stdbool.h>
@@ -33,6 +40,60 @@ extern "C" {
 #define EF_NAT_MAX_ADDRS 16
 /* Candidate ports probed per pick before giving up (snat_exhausted). */
 #define EF_NAT_PROBES 64
+/* With an RSS model: candidate ports whose reply queue is computed per
+ * pick (a table lookup each, no conntrack lookup) before falling back to
+ * the plain pick. 256 misses in a row at 16 queues: (15/16)^256 < 1e-7. */
+#define EF_NAT_RSS_PROBES 256
+/* Toeplitz keys up to 52 bytes (i40e/ice); the standard key is 40. */
+#define EF_NAT_RSS_KEY_MAX 52
+/* RETA sizes up to RTE_ETH_RSS_RETA_SIZE_512. */
+#define EF_NAT_RSS_RETA_MAX 512
+
+/* What the NIC hashes for a protocol's IPv4 packets. */
+enum ef_nat_rss_fields {
+	EF_NAT_RSS_NONE,	/* not hashed: every packet on queue 0 */
+	EF_NAT_RSS_L3,		/* addresses only: the port cannot steer */
+	EF_NAT_RSS_L4,		/* addresses and ports */
+};
+
+/*
+ * The ports' RSS configuration as read back from the NIC (control thread,
+ * main.c). key: as the NIC uses it (rte_eth_rss_conf.rss_key); reta[i]:
+ * the RX queue of hash % reta_size; fields by protocol.
+ */
+struct ef_nat_rss {
+	uint8_t key[EF_NAT_RSS_KEY_MAX];
+	uint32_t key_len;	/* bytes, a multiple of 4, >= 16 */
+	uint16_t reta[EF_NAT_RSS_RETA_MAX];
+	uint32_t reta_size;	/* a power of two, <= EF_NAT_RSS_RETA_MAX */
+	uint8_t tcp;		/* enum ef_nat_rss_fields */
+	uint8_t udp;
+	uint8_t icmp;
+};
+
+/* The model as the pick uses it (built by ef_nat_map_set_rss()). */
+struct ef_nat_rss_model {
+	uint8_t key_be[EF_NAT_RSS_KEY_MAX];	/* rte_convert_rss_key() */
+	uint32_t key_len;
+	uint32_t reta_mask;		/* reta_size - 1 */
+	uint8_t fields[3];		/* by EF_NAT_RSS_P_* */
+	uint8_t pad;
+	/* Toeplitz is linear over XOR: the hash of a reply tuple is the hash
+	 * with dport = 0 XOR the hash of dport alone (all else zero), and
+	 * the latter is dport_hi[dport >> 8] ^ dport_lo[dport & 0xff]. Both
+	 * tables are computed with rte_softrss_be(), so a probe is two loads
+	 * and the RETA's. */
+	uint32_t dport_hi[256];
+	uint32_t dport_lo[256];
+	uint16_t reta[EF_NAT_RSS_RETA_MAX];
+};
+
+/* Index of a protocol in ef_nat_rss_model.fields. */
+enum {
+	EF_NAT_RSS_P_TCP,
+	EF_NAT_RSS_P_UDP,
+	EF_NAT_RSS_P_ICMP,
+};
 
 /* Immutable after ef_nat_map_init(); shared read-only by every worker. */
 struct ef_nat_map {
@@ -42,6 +103,8 @@ struct ef_nat_map {
 	uint32_t slice;		/* S, ports per worker */
 	uint16_t port_min;	/* host order */
 	uint16_t port_max;	/* host order, as configured */
+	bool rss_on;		/* rss holds the ports' model */
+	struct ef_nat_rss_model rss;
 };
 
 /* Per-worker picking state (in the worker's own memory). */
@@ -53,6 +116,8 @@ struct ef_nat_worker {
 	uint32_t cursor[EF_NAT_MAX_ADDRS];	/* next offset in the slice */
 	uint64_t picks;
 	uint64_t exhausted;
+	uint64_t rss_picks;	/* picks whose reply lands on our queue */
+	uint64_t rss_fallback;	/* picks whose reply will need handoff */
 };
 
 /*
@@ -64,6 +129,23 @@ struct ef_nat_worker {
 int ef_nat_map_init(struct ef_nat_map *m, const struct ef_addr *addrs,
 		    uint32_t n, uint16_t port_min, uint16_t port_max,
 		    uint32_t n_workers);
+
+/*
+ * Give the map the ports' RSS model (NULL: none, the plain pick). Returns
+ * 0, or -EINVAL (key_len not a multiple of 4 or outside 16..
+ * EF_NAT_RSS_KEY_MAX, reta_size not a power of two or above
+ * EF_NAT_RSS_RETA_MAX, a field value out of range). Control thread, before
+ * any worker picks (the map is read without synchronisation).
+ */
+int ef_nat_map_set_rss(struct ef_nat_map *m, const struct ef_nat_rss *r);
+
+/*
+ * RX queue the NIC puts a packet src:sport -> dst:dport (network order) of
+ * proto on under the map's model; UINT32_MAX without a model. Any thread.
+ */
+uint32_t ef_nat_rss_queue(const struct ef_nat_map *m, uint32_t src,
+			  uint16_t sport, uint32_t dst, uint16_t dport,
+			  uint8_t proto);
 
 /* First and last port (host order) of worker w's slice. Any thread. */
 void ef_nat_slice(const struct ef_nat_map *m, uint32_t w, uint16_t *lo,
@@ -115,8 +197,12 @@ int ef_nat_worker_init(struct ef_nat_worker *w, const struct ef_nat_map *m,
  * after the flow holding that tuple is gone. ICMP echo: the port is the
  * echo id, and the probed key has sport = dport = id. Returns 0 with *snat,
  * *sport (network order), or -ENOSPC after EF_NAT_PROBES taken ports (or
- * the whole slice, if smaller): the caller counts snat_exhausted. Owning
- * worker.
+ * the whole slice, if smaller): the caller counts snat_exhausted.
+ * With an RSS model whose fields for proto include ports, only ports whose
+ * reply lands on queue w->worker are taken (up to EF_NAT_RSS_PROBES
+ * candidates); when none is free, or the fields do not include ports and
+ * the addresses alone hash elsewhere, the plain pick runs and
+ * rss_fallback counts a reply that will need handoff. Owning worker.
  */
 int ef_nat_snat_pick(struct ef_nat_worker *w, const struct ef_ct *ct,
 		     uint32_t client, uint16_t cport, uint32_t endpoint,

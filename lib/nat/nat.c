@@ -11,6 +11,7 @@
 #include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_hash_crc.h>
+#include <rte_thash.h>
 
 #include "ef_nat.h"
 
@@ -47,6 +48,96 @@ ef_nat_map_init(struct ef_nat_map *m, const struct ef_addr *addrs,
 	return 0;
 }
 
+static int
+rss_proto(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return EF_NAT_RSS_P_TCP;
+	case IPPROTO_UDP:
+		return EF_NAT_RSS_P_UDP;
+	case IPPROTO_ICMP:
+		return EF_NAT_RSS_P_ICMP;
+	default:
+		return -1;
+	}
+}
+
+int
+ef_nat_map_set_rss(struct ef_nat_map *m, const struct ef_nat_rss *r)
+{
+	struct ef_nat_rss_model *md = &m->rss;
+	uint32_t t[3] = { 0, 0, 0 }, i;
+
+	if (r == NULL) {
+		m->rss_on = false;
+		return 0;
+	}
+	if (r->key_len < 16 || r->key_len > EF_NAT_RSS_KEY_MAX ||
+	    r->key_len % 4 != 0 || r->reta_size == 0 ||
+	    r->reta_size > EF_NAT_RSS_RETA_MAX ||
+	    (r->reta_size & (r->reta_size - 1)) != 0 ||
+	    r->tcp > EF_NAT_RSS_L4 || r->udp > EF_NAT_RSS_L4 ||
+	    r->icmp > EF_NAT_RSS_L3)
+		return -EINVAL;
+	m->rss_on = false;
+	memset(md, 0, sizeof(*md));
+	/* rte_softrss_be() wants the key with its 32-bit words swapped */
+	rte_convert_rss_key((const uint32_t *)(const void *)r->key,
+			    (uint32_t *)(void *)md->key_be, (int)r->key_len);
+	md->key_len = r->key_len;
+	md->reta_mask = r->reta_size - 1;
+	md->fields[EF_NAT_RSS_P_TCP] = r->tcp;
+	md->fields[EF_NAT_RSS_P_UDP] = r->udp;
+	md->fields[EF_NAT_RSS_P_ICMP] = r->icmp;
+	memcpy(md->reta, r->reta, sizeof(md->reta[0]) * r->reta_size);
+	/* the third tuple word is sport << 16 | dport (struct
+	 * rte_ipv4_tuple, host order): dport's bytes alone */
+	for (i = 0; i < 256; i++) {
+		t[2] = i << 8;
+		md->dport_hi[i] = rte_softrss_be(t, RTE_THASH_V4_L4_LEN,
+						 md->key_be);
+		t[2] = i;
+		md->dport_lo[i] = rte_softrss_be(t, RTE_THASH_V4_L4_LEN,
+						 md->key_be);
+	}
+	m->rss_on = true;
+	return 0;
+}
+
+/* Hash of src:sport -> dst:dport over fields (network order in). */
+static uint32_t
+rss_hash(const struct ef_nat_rss_model *md, uint8_t fields, uint32_t src,
+	 uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	uint32_t t[3];
+
+	t[0] = rte_be_to_cpu_32(src);
+	t[1] = rte_be_to_cpu_32(dst);
+	t[2] = (uint32_t)rte_be_to_cpu_16(sport) << 16 |
+		rte_be_to_cpu_16(dport);
+	return rte_softrss_be(t, fields == EF_NAT_RSS_L4 ?
+			      RTE_THASH_V4_L4_LEN : RTE_THASH_V4_L3_LEN,
+			      md->key_be);
+}
+
+uint32_t
+ef_nat_rss_queue(const struct ef_nat_map *m, uint32_t src, uint16_t sport,
+		 uint32_t dst, uint16_t dport, uint8_t proto)
+{
+	const struct ef_nat_rss_model *md = &m->rss;
+	int p = rss_proto(proto);
+	uint8_t f;
+
+	if (!m->rss_on || p < 0)
+		return UINT32_MAX;
+	f = md->fields[p];
+	if (f == EF_NAT_RSS_NONE)
+		return 0;
+	return md->reta[rss_hash(md, f, src, sport, dst, dport) &
+			md->reta_mask];
+}
+
 void
 ef_nat_slice(const struct ef_nat_map *m, uint32_t w, uint16_t *lo,
 	     uint16_t *hi)
@@ -74,6 +165,43 @@ ef_nat_worker_init(struct ef_nat_worker *w, const struct ef_nat_map *m,
 	return 0;
 }
 
+/*
+ * The RSS walk: from the cursor, up to EF_NAT_RSS_PROBES candidates of the
+ * slice whose reply queue is ours, the first not in ct taken (at most
+ * EF_NAT_PROBES conntrack lookups). The reply's hash is base (dport = 0)
+ * XOR dport's part, from the map's tables. 0 with k->dport set, or
+ * -ENOENT.
+ */
+static int
+rss_walk(struct ef_nat_worker *w, const struct ef_ct *ct, uint32_t a,
+	 struct ef_ct_key4 *k)
+{
+	const struct ef_nat_map *m = w->map;
+	const struct ef_nat_rss_model *md = &m->rss;
+	uint32_t base, h, i, off, n, looked = 0;
+	uint16_t port;
+
+	base = rss_hash(md, EF_NAT_RSS_L4, k->src, k->sport, k->dst, 0);
+	n = RTE_MIN((uint32_t)EF_NAT_RSS_PROBES, m->slice);
+	off = w->cursor[a];
+	for (i = 0; i < n && looked < EF_NAT_PROBES; i++) {
+		port = (uint16_t)(w->lo + off);
+		if (++off == m->slice)
+			off = 0;
+		h = base ^ md->dport_hi[port >> 8] ^ md->dport_lo[port & 0xff];
+		if (md->reta[h & md->reta_mask] != w->worker)
+			continue;
+		looked++;
+		k->dport = rte_cpu_to_be_16(port);
+		if (!ef_ct_key_in_use(ct, k)) {
+			w->cursor[a] = off;
+			return 0;
+		}
+	}
+	w->cursor[a] = off;
+	return -ENOENT;
+}
+
 int
 ef_nat_snat_pick(struct ef_nat_worker *w, const struct ef_ct *ct,
 		 uint32_t client, uint16_t cport, uint32_t endpoint,
@@ -82,8 +210,9 @@ ef_nat_snat_pick(struct ef_nat_worker *w, const struct ef_ct *ct,
 {
 	const struct ef_nat_map *m = w->map;
 	struct ef_ct_key4 k;
-	uint32_t a, i, off, probes;
+	uint32_t a, i, off, probes, q;
 	uint16_t port;
+	int p;
 
 	(void)cport;
 	/* Same address for a client on every worker: stable per client. */
@@ -93,6 +222,15 @@ ef_nat_snat_pick(struct ef_nat_worker *w, const struct ef_ct *ct,
 	k.dst = m->addrs[a];
 	k.sport = eport;
 	k.proto = proto;
+	p = rss_proto(proto);
+	if (m->rss_on && p >= 0 && m->rss.fields[p] == EF_NAT_RSS_L4 &&
+	    rss_walk(w, ct, a, &k) == 0) {
+		w->picks++;
+		w->rss_picks++;
+		*snat = m->addrs[a];
+		*sport = k.dport;
+		return 0;
+	}
 	probes = RTE_MIN((uint32_t)EF_NAT_PROBES, m->slice);
 	off = w->cursor[a];
 	for (i = 0; i < probes; i++) {
@@ -105,6 +243,16 @@ ef_nat_snat_pick(struct ef_nat_worker *w, const struct ef_ct *ct,
 		if (!ef_ct_key_in_use(ct, &k)) {
 			w->cursor[a] = off;
 			w->picks++;
+			if (m->rss_on && p >= 0) {
+				/* L3 hashing: the addresses decide, any
+				 * port does; L4: the walk found none */
+				q = ef_nat_rss_queue(m, k.src, k.sport,
+						     k.dst, port, proto);
+				if (q == w->worker)
+					w->rss_picks++;
+				else
+					w->rss_fallback++;
+			}
 			*snat = m->addrs[a];
 			*sport = port;
 			return 0;

@@ -263,6 +263,8 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "syn_cookies_ok", c.syn_cookies_ok);
 	rte_tel_data_add_dict_u64(d, "syn_cookies_bad", c.syn_cookies_bad);
 	rte_tel_data_add_dict_u64(d, "syn_proxy_held", c.syn_proxy_held);
+	rte_tel_data_add_dict_u64(d, "snat_rss_fallback",
+				  c.snat_rss_fallback);
 	drops = rte_tel_data_alloc();
 	if (drops == NULL)
 		return -ENOMEM;

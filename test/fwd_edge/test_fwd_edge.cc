@@ -8,6 +8,7 @@
  * shares no code with lib/edge.
  */
 #include <arpa/inet.h>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -222,9 +223,13 @@ TEST_F(Edge, MssClampedToTheTunnel)
 					     out[0].frame.end())));
 	EXPECT_EQ(1u, w()->c.mss_clamped);
 	/* the inner segment's checksum holds after the clamp */
-	Bytes as_frame(out[0].frame.begin(), out[0].frame.begin() + 14);
-	as_frame.insert(as_frame.end(), out[0].frame.begin() + 34,
-			out[0].frame.end());
+	/* sized once: GCC 12 at -O3 warns (-Warray-bounds, a false
+	 * positive) on insert() after a 14-byte constructor */
+	Bytes as_frame(out[0].frame.size() - 20);
+	std::copy(out[0].frame.begin(), out[0].frame.begin() + 14,
+		  as_frame.begin());
+	std::copy(out[0].frame.begin() + 34, out[0].frame.end(),
+		  as_frame.begin() + 14);
 	as_frame[12] = 0x08;
 	as_frame[13] = 0x00;
 	EXPECT_TRUE(checksums_ok(as_frame));

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <arpa/inet.h>
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -95,24 +96,26 @@ tcp_segment(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
 Bytes
 udp_datagram(uint16_t sport, uint16_t dport, const Bytes &data)
 {
-	Bytes b(8);
+	/* sized once: GCC 12 at -O3 warns (-Warray-bounds, a false
+	 * positive) on insert() after an 8-byte constructor */
+	Bytes b(8 + data.size());
 
 	put16(&b[0], sport);
 	put16(&b[2], dport);
 	put16(&b[4], (uint16_t)(8 + data.size()));
-	b.insert(b.end(), data.begin(), data.end());
+	std::copy(data.begin(), data.end(), b.begin() + 8);
 	return b;
 }
 
 Bytes
 icmp_message(uint8_t type, uint8_t code, uint32_t rest, const Bytes &data)
 {
-	Bytes b(8);
+	Bytes b(8 + data.size());	/* as udp_datagram() */
 
 	b[0] = type;
 	b[1] = code;
 	put32(&b[4], rest);
-	b.insert(b.end(), data.begin(), data.end());
+	std::copy(data.begin(), data.end(), b.begin() + 8);
 	return b;
 }
 
