@@ -18,6 +18,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
 
 #include "ef_cfg.h"
 #include "ef_ctl.h"
@@ -445,6 +446,8 @@ ef_bench_run_polls(struct ef_bench_ctx *b, const uint32_t *seq, uint32_t len,
 		/* what ef_fwd_poll() does after its bursts: one command
 		 * slice (EF_FWD_CMD_BUDGET slots), expiry */
 		ef_fwd_housekeep(b->w, 64);
+		if (b->rcu_online)
+			rte_rcu_qsbr_quiescent(b->sh->qsbr, 0);
 		now = rte_rdtsc();
 		gaps[n++] = now - prev;
 		prev = now;

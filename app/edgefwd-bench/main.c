@@ -108,6 +108,9 @@ usage(const char *prog)
 	       "  --scrape  only the /metrics scrape cost (10 000 services; "
 	       "1 000\n"
 	       "            with --quick)\n"
+	       "  --reload  only reloads of 10 000 services x 4 endpoints "
+	       "under load\n"
+	       "            (1M flows; 64K with --quick): burst gaps\n"
 	       "  --reps N  repetitions per figure (median; default 5, "
 	       "quick 3)\n"
 	       "  --pkts N  packets per repetition (default 4M, quick 512K)\n",
@@ -123,6 +126,7 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 		{ "telemetry", no_argument, NULL, 't' },
 		{ "edge", no_argument, NULL, 'e' },
 		{ "scrape", no_argument, NULL, 's' },
+		{ "reload", no_argument, NULL, 'R' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "pkts", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -147,6 +151,9 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 			break;
 		case 's':
 			o->scrape_only = true;
+			break;
+		case 'R':
+			o->reload_only = true;
 			break;
 		case 'r':
 			o->reps = (uint32_t)atoi(optarg);
@@ -208,7 +215,7 @@ start(int argc, char **argv, struct ef_bench_opts *o, struct eal_args *ea,
 		snprintf(ea->lcore, sizeof(ea->lcore), "%d", sched_getcpu());
 		/* --edge: one edge appliance at a time, 2 M entries at most */
 		need_mb = o->quick || o->edge_only || o->scrape_only ? 1024 :
-			o->no_16m ? 2048 : 4608;
+			o->no_16m || o->reload_only ? 2048 : 4608;
 		/* 2 MiB pages when enough are free (figures without 4 KiB
 		 * TLB misses), else anonymous memory */
 		if (free_huge_mb() >= need_mb)
@@ -337,6 +344,22 @@ scrape(const struct ef_bench_opts *o)
 	return ret;
 }
 
+/* Reloads under load (bench_reload.c); JSON keys reload_*. */
+static int
+reload(const struct ef_bench_opts *o)
+{
+	struct ef_bench_reload_fig r;
+	int ret = ef_bench_reload(o, 10000, 4, o->quick ? 1u << 16 : 1u << 20,
+				  &r);
+
+	jnum("reload_max_gap_us", r.max_us);
+	jnum("reload_p999_gap_us", r.p999_us);
+	jnum("reload_base_max_gap_us", r.base_max_us);
+	jnum("reload_base_p999_gap_us", r.base_p999_us);
+	jnum("reload_lost_pkts", (double)r.lost);
+	return ret;
+}
+
 /* SYN flood costs: the ratios are the figures (issue 17, target 3) */
 static int
 flood(const struct ef_bench_opts *o)
@@ -370,6 +393,8 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 		return edge(o);
 	if (o->scrape_only)
 		return scrape(o);
+	if (o->reload_only)
+		return reload(o);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_CLUSTER, &f->cl64k,
 				    &f->floor64k);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL, &f->lo64k,
@@ -395,6 +420,7 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 	ret |= edge(o);
 	ret |= ef_bench_memory(o->quick ? 1u << 16 : 1u << 20, &f->bpf);
 	ret |= telemetry(o);
+	ret |= reload(o);
 	for (uint32_t i = 0; i < (o->quick ? 2u : 3u); i++) {
 		double e = 0, n = 0;
 		char key[64];
@@ -430,7 +456,8 @@ print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 {
 	/* --telemetry / --edge / --scrape: that family's keys alone (the others were
 	 * not measured: no zeros, no NaN ratios) */
-	if (o->telemetry_only || o->edge_only || o->scrape_only)
+	if (o->telemetry_only || o->edge_only || o->scrape_only ||
+	    o->reload_only)
 		goto tail;
 	/* the headline floor is the 1 M run's (the targets' reference) */
 	jnum("floor_cycles_per_pkt", o->quick ? f->floor64k : f->floor1m);
