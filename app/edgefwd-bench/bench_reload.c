@@ -34,7 +34,7 @@
 #include "bench.h"
 #include "harness.h"
 
-#define MORE_EVERY 100	/* the superset: one endpoint more per 100 services */
+#define MORE_EVERY 100u	/* the superset: one endpoint more per 100 services */
 
 struct reloader {
 	struct ef_bench_ctx *b;
@@ -105,6 +105,36 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Before the sort: the gaps over 50 us, how many of them the scheduler
+ * made (this thread switched out), and the longest of the others (us). */
+static void
+print_attribution(const struct ef_bench_ctx *b, const uint64_t *gaps,
+		  uint64_t n)
+{
+	double us = 1e6 / ef_bench_tsc_hz, own = 0;
+	uint64_t over = 0, pre = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (gaps[i] <= b->check_tsc)
+			continue;
+		over++;
+		if (b->preempted[i])
+			pre++;
+		else if ((double)gaps[i] * us > own)
+			own = (double)gaps[i] * us;
+	}
+	printf("    gaps > 50 us: %" PRIu64 ", %" PRIu64 " with the worker "
+	       "thread preempted; longest without: %.2f us\n", over, pre,
+	       own);
+}
+
+/* The p/10000 quantile of n sorted values. */
+static uint64_t
+quantile(const uint64_t *v, uint64_t n, uint64_t p)
+{
+	return v[n * p / 10000];
+}
+
 /* Sorts gaps, prints their distribution and histogram; *p999 and the
  * return value: p99.9 and the longest gap (us). */
 static double
@@ -123,11 +153,12 @@ print_dist(const char *what, uint64_t *gaps, uint64_t n, double *p999)
 			k++;
 		cnt[k]++;
 	}
-	*p999 = (double)gaps[n * 999 / 1000] * us;
+	*p999 = (double)quantile(gaps, n, 9990) * us;
 	printf("  burst gap us, %s (%" PRIu64 " bursts): p50 %.2f p99 %.2f "
 	       "p99.9 %.2f p99.99 %.2f max %.2f\n    histogram:", what, n,
-	       (double)gaps[n / 2] * us, (double)gaps[n * 99 / 100] * us,
-	       *p999, (double)gaps[n * 9999 / 10000] * us,
+	       (double)quantile(gaps, n, 5000) * us,
+	       (double)quantile(gaps, n, 9900) * us, *p999,
+	       (double)quantile(gaps, n, 9999) * us,
 	       (double)gaps[n - 1] * us);
 	for (k = 0; k <= RTE_DIM(lim); k++) {
 		if (k < RTE_DIM(lim))
@@ -183,8 +214,11 @@ ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc, uint32_t eps,
 	b.fes = malloc(sizeof(*b.fes) * n_svc);
 	b.rec = malloc(sizeof(*b.rec) * n);
 	gaps = malloc(sizeof(*gaps) * n_gaps);
+	b.preempted = calloc(n_gaps, 1);
+	b.check_tsc = (uint64_t)(ef_bench_tsc_hz * 50e-6);
 	seq = ef_bench_seq_uniform(n, o->seq_len, 50, 13 + n);
-	if (b.fes == NULL || b.rec == NULL || gaps == NULL || seq == NULL)
+	if (b.fes == NULL || b.rec == NULL || gaps == NULL ||
+	    b.preempted == NULL || seq == NULL)
 		goto out;
 	for (uint32_t s = 0; s < n_svc; s++)
 		b.fes[s] = rte_cpu_to_be_32(EF_BENCH_CLUSTER_IP_NET + s);
@@ -193,6 +227,7 @@ ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc, uint32_t eps,
 	/* fault the gap buffer in now: a page fault in the run waits for the
 	 * address-space lock that the reloader's mmap/munmap hold */
 	memset(gaps, 0, sizeof(*gaps) * n_gaps);
+	memset(b.preempted, 0, n_gaps);
 	/* this thread is the worker: the reload's grace period waits for it */
 	rte_rcu_qsbr_thread_register(b.sh->qsbr, 0);
 	rte_rcu_qsbr_thread_online(b.sh->qsbr, 0);
@@ -228,6 +263,7 @@ ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc, uint32_t eps,
 	       ran * EF_BENCH_BURST - f->lost, f->lost,
 	       b.w->c.flows_swept - sw0,
 	       b.w->c.drops[EF_FWD_DROP_ENDPOINT_REMOVED] - rm0);
+	print_attribution(&b, gaps, ran);
 	f->max_us = print_dist("with reloads", gaps, ran, &f->p999_us);
 	printf("    the worker thread was preempted %ld times\n", cs1);
 	/* the same number of bursts without reloads: what the machine adds
@@ -236,10 +272,12 @@ ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc, uint32_t eps,
 		int no_stop = 0;
 		uint64_t base;
 
+		memset(b.preempted, 0, ran);
 		cs0 = preempted();
 		base = ef_bench_run_polls(&b, seq, o->seq_len, &no_stop, gaps,
 					  ran);
 		cs1 = preempted() - cs0;
+		print_attribution(&b, gaps, base);
 		f->base_max_us = print_dist("no reload   ", gaps, base,
 					    &f->base_p999_us);
 		printf("    the worker thread was preempted %ld times\n", cs1);
@@ -253,6 +291,8 @@ offline:
 out:
 	free(seq);
 	free(gaps);
+	free(b.preempted);
+	b.preempted = NULL;
 	ef_bench_ctx_free(&b);
 out_text:
 	free(r.text[0]);

@@ -56,6 +56,12 @@ struct ef_bench_ctx {
 	uint32_t proxy_h;	/* PROXY header length of the flows, or 0 */
 	bool rcu_online;	/* this thread is QSBR id 0: polls report
 				 * quiescent states */
+	/* ef_bench_run_polls(): after a gap of more than check_tsc (0:
+	 * never), preempted[i] tells whether this thread was switched out
+	 * involuntarily since the last check (getrusage) */
+	uint64_t check_tsc;
+	uint8_t *preempted;
+	long nivcsw;		/* at the last check */
 };
 
 struct ef_bench_result {
