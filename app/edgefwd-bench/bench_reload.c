@@ -7,9 +7,10 @@
  * another CPU reloads the whole configuration through ef_ctl_reload_cfg():
  * generation build, publish, grace period, the post-reload sweep of the
  * worker's table, the deferred frees (ef_ctl_reclaim()). The reloads
- * alternate between the configuration and a superset of it (one endpoint
- * more in every 100th service), so that each reload changes services and
- * no established flow loses its endpoint. Printed: the TSC gap between
+ * alternate between the configuration and another (one endpoint more in
+ * every 100th service, service 0's endpoints moved), so that each reload
+ * changes services and no flow of the traffic loses its endpoint; service
+ * 0 holds IDLE_FLOWS idle flows that the first sweep closes. Printed: the TSC gap between
  * consecutive bursts (distribution and histogram) with reloads and, for
  * the same number of bursts, without; packets offered and forwarded.
  * Figures, never asserted.
@@ -34,7 +35,8 @@
 #include "bench.h"
 #include "harness.h"
 
-#define MORE_EVERY 100u	/* the superset: one endpoint more per 100 services */
+#define MORE_EVERY 100u	/* the other config: one endpoint more per 100 */
+#define IDLE_FLOWS 4096u	/* to service 0, no traffic: swept */
 
 struct reloader {
 	struct ef_bench_ctx *b;
@@ -204,15 +206,16 @@ ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc, uint32_t eps,
 	int ret = -1;
 
 	memset(f, 0, sizeof(*f));
-	r.text[0] = ef_bench_conf_more(false, n_svc, eps, n, 0);
-	r.text[1] = ef_bench_conf_more(false, n_svc, eps, n, MORE_EVERY);
+	r.text[0] = ef_bench_conf_more(false, n_svc, eps, n + IDLE_FLOWS, 0);
+	r.text[1] = ef_bench_conf_more(false, n_svc, eps, n + IDLE_FLOWS,
+				       MORE_EVERY);
 	if (r.text[0] == NULL || r.text[1] == NULL)
 		goto out_text;
-	if (ef_bench_ctx_init_text(&b, strdup(r.text[0]), n_svc + 64, n) != 0)
+	if (ef_bench_ctx_init_text(&b, strdup(r.text[0]), n_svc + 64,
+				   n + IDLE_FLOWS) != 0)
 		goto out_text;
-	b.n_fes = n_svc;
 	b.fes = malloc(sizeof(*b.fes) * n_svc);
-	b.rec = malloc(sizeof(*b.rec) * n);
+	b.rec = malloc(sizeof(*b.rec) * (n + IDLE_FLOWS));
 	gaps = malloc(sizeof(*gaps) * n_gaps);
 	b.preempted = calloc(n_gaps, 1);
 	b.check_tsc = (uint64_t)(ef_bench_tsc_hz * 50e-6);
@@ -220,8 +223,14 @@ ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc, uint32_t eps,
 	if (b.fes == NULL || b.rec == NULL || gaps == NULL ||
 	    b.preempted == NULL || seq == NULL)
 		goto out;
-	for (uint32_t s = 0; s < n_svc; s++)
-		b.fes[s] = rte_cpu_to_be_32(EF_BENCH_CLUSTER_IP_NET + s);
+	/* the idle flows to service 0, then the traffic's to the others */
+	b.n_fes = 1;
+	b.fes[0] = rte_cpu_to_be_32(EF_BENCH_CLUSTER_IP_NET);
+	if (ef_bench_precreate(&b, n, IDLE_FLOWS) != 0)
+		goto out;
+	b.n_fes = n_svc - 1;
+	for (uint32_t s = 1; s < n_svc; s++)
+		b.fes[s - 1] = rte_cpu_to_be_32(EF_BENCH_CLUSTER_IP_NET + s);
 	if (ef_bench_precreate(&b, 0, n) != 0)
 		goto out;
 	/* fault the gap buffer in now: a page fault in the run waits for the
@@ -249,9 +258,10 @@ ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc, uint32_t eps,
 	}
 	pthread_join(th, NULL);
 	f->lost = b.lost - lost0;
-	printf("reload under load: %u services x %u endpoints, %u flows, "
-	       "%u/%u reloads (config <-> +1 endpoint in every %uth service)"
-	       "%s\n", n_svc, eps, n, r.ok, r.n_reloads, MORE_EVERY,
+	printf("reload under load: %u services x %u endpoints, %u flows "
+	       "forwarding + %u idle, %u/%u reloads (config <-> +1 endpoint "
+	       "in every %uth service, service 0's moved)%s\n", n_svc, eps,
+	       n, IDLE_FLOWS, r.ok, r.n_reloads, MORE_EVERY,
 	       ran == n_gaps ? " (gap buffer full)" : "");
 	for (uint32_t i = 0; i < r.ok; i++)
 		printf("  reload %u: build+publish+grace %.1f ms, then sweep "

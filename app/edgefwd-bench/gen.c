@@ -242,8 +242,13 @@ ef_bench_conf_more(bool vips, uint32_t n_extra, uint32_t eps,
 			" port = 80; target_port = 8080; } );\n",
 			vips || s > 0 ? "," : "", s, a);
 		/* 10.128.0.1 + s * eps: distinct addresses, >= 1 M in all */
-		endpoints_more(f, 0x0a800001u + s * eps, eps,
-			       more_every != 0 && s % more_every == 0 ?
+		bool other = more_every != 0;
+
+		/* the other configuration: service 0's endpoints moved, one
+		 * more in every more_every-th service */
+		endpoints_more(f, other && s == 0 ? EF_BENCH_MOVED_NET :
+			       0x0a800001u + s * eps, eps,
+			       other && s != 0 && s % more_every == 0 ?
 			       EF_BENCH_MORE_NET + s : 0, "node-b");
 		fputs("  }", f);
 	}
