@@ -27,6 +27,8 @@ extern "C" {
 #define EF_BENCH_EDGE_NODES 4		/* node-N (10.0.0.10 + N) runs N pods */
 #define EF_BENCH_PROXY_LEN 28		/* its header, H */
 #define EF_BENCH_CLUSTER_IP_NET 0x0a600000u	/* 10.96.0.0/12 */
+#define EF_BENCH_MORE_NET 0x0ac80000u	/* 10.200.0.0/16: extra endpoints */
+#define EF_BENCH_MOVED_NET 0x0ac90000u	/* 10.201.0.0/16: moved endpoints */
 #define EF_BENCH_SVC_PORT 80
 #define EF_BENCH_TARGET_PORT 8080
 #define EF_BENCH_EPS_MAIN 64		/* endpoints of the two VIP services */
@@ -140,6 +142,13 @@ uint32_t *ef_bench_seq_zipf(uint32_t n, uint32_t len, double theta,
  * string, NULL on failure.
  */
 char *ef_bench_conf(bool vips, uint32_t n_extra, uint32_t eps, uint32_t max_flows);
+
+/* The same, or when more_every is not 0 the reload family's other
+ * configuration: every more_every-th ClusterIP service N but the first
+ * has one endpoint more, at EF_BENCH_MORE_NET + N, and service 0's
+ * endpoints move to EF_BENCH_MOVED_NET + i (its flows go). */
+char *ef_bench_conf_more(bool vips, uint32_t n_extra, uint32_t eps,
+			 uint32_t max_flows, uint32_t more_every);
 
 /*
  * Configuration text of an edge appliance: one edge service (bench/edge,

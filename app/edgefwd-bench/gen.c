@@ -137,18 +137,27 @@ ip4(char *buf, size_t len, uint32_t a)
 		 (a >> 8) & 0xff, a & 0xff);
 }
 
+/* n endpoints from first on, then one at extra when not 0 */
 static void
-endpoints(FILE *f, uint32_t first, uint32_t n, const char *node)
+endpoints_more(FILE *f, uint32_t first, uint32_t n, uint32_t extra,
+	       const char *node)
 {
+	uint32_t all = n + (extra != 0);
 	char a[16];
 
 	fputs("    endpoints = (\n", f);
-	for (uint32_t e = 0; e < n; e++) {
-		ip4(a, sizeof(a), first + e);
+	for (uint32_t e = 0; e < all; e++) {
+		ip4(a, sizeof(a), e < n ? first + e : extra);
 		fprintf(f, "      { address = \"%s\"; node = \"%s\"; }%s\n", a,
-			node, e + 1 < n ? "," : "");
+			node, e + 1 < all ? "," : "");
 	}
 	fputs("    );\n", f);
+}
+
+static void
+endpoints(FILE *f, uint32_t first, uint32_t n, const char *node)
+{
+	endpoints_more(f, first, n, 0, node);
 }
 
 /* The two VIP services of the established-flow and new-flow runs. */
@@ -181,6 +190,13 @@ main_services(FILE *f)
 
 char *
 ef_bench_conf(bool vips, uint32_t n_extra, uint32_t eps, uint32_t max_flows)
+{
+	return ef_bench_conf_more(vips, n_extra, eps, max_flows, 0);
+}
+
+char *
+ef_bench_conf_more(bool vips, uint32_t n_extra, uint32_t eps,
+		   uint32_t max_flows, uint32_t more_every)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -226,7 +242,14 @@ ef_bench_conf(bool vips, uint32_t n_extra, uint32_t eps, uint32_t max_flows)
 			" port = 80; target_port = 8080; } );\n",
 			vips || s > 0 ? "," : "", s, a);
 		/* 10.128.0.1 + s * eps: distinct addresses, >= 1 M in all */
-		endpoints(f, 0x0a800001u + s * eps, eps, "node-b");
+		bool other = more_every != 0;
+
+		/* the other configuration: service 0's endpoints moved, one
+		 * more in every more_every-th service */
+		endpoints_more(f, other && s == 0 ? EF_BENCH_MOVED_NET :
+			       0x0a800001u + s * eps, eps,
+			       other && s != 0 && s % more_every == 0 ?
+			       EF_BENCH_MORE_NET + s : 0, "node-b");
 		fputs("  }", f);
 	}
 	fputs("\n);\n", f);

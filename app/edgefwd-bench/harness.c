@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -18,6 +19,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
 
 #include "ef_cfg.h"
 #include "ef_ctl.h"
@@ -421,12 +423,24 @@ ef_bench_run_syn(struct ef_bench_ctx *b, uint32_t first, uint32_t n,
 	return ef_bench_run_fresh(b, first, n, EF_BENCH_SYN, created);
 }
 
+/* Involuntary context switches of this thread. */
+static long
+nivcsw(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1;
+}
+
 uint64_t
 ef_bench_run_polls(struct ef_bench_ctx *b, const uint32_t *seq, uint32_t len,
 		   const int *stop, uint64_t *gaps, uint64_t n_gaps)
 {
 	uint32_t mask = len - 1, p = 0;
 	uint64_t n = 0, prev = rte_rdtsc();
+
+	if (b->check_tsc != 0)
+		b->nivcsw = nivcsw();
 
 	while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE) && n < n_gaps) {
 		uint64_t now;
@@ -445,8 +459,18 @@ ef_bench_run_polls(struct ef_bench_ctx *b, const uint32_t *seq, uint32_t len,
 		/* what ef_fwd_poll() does after its bursts: one command
 		 * slice (EF_FWD_CMD_BUDGET slots), expiry */
 		ef_fwd_housekeep(b->w, 64);
+		if (b->rcu_online)
+			rte_rcu_qsbr_quiescent(b->sh->qsbr, 0);
 		now = rte_rdtsc();
-		gaps[n++] = now - prev;
+		gaps[n] = now - prev;
+		if (b->check_tsc != 0 && gaps[n] > b->check_tsc) {
+			long c = nivcsw();
+
+			b->preempted[n] = c != b->nivcsw;
+			b->nivcsw = c;
+			now = rte_rdtsc();	/* the syscall is not the worker's */
+		}
+		n++;
 		prev = now;
 	}
 	return n;

@@ -35,6 +35,7 @@ struct ef_bench_opts {
 	bool edge_only;		/* --edge: the edge family alone */
 	bool scrape_only;	/* --scrape: the scrape cost alone */
 	bool rss_only;		/* --rss: the RSS family alone */
+	bool reload_only;	/* --reload: reloads under load alone */
 	uint32_t reps;
 	uint64_t pkts;		/* per measured repetition */
 	uint32_t seq_len;
@@ -54,6 +55,14 @@ struct ef_bench_ctx {
 	struct rte_mbuf *pkts[EF_BENCH_BURST];
 	uint64_t lost;		/* frames not forwarded */
 	uint32_t proxy_h;	/* PROXY header length of the flows, or 0 */
+	bool rcu_online;	/* this thread is QSBR id 0: polls report
+				 * quiescent states */
+	/* ef_bench_run_polls(): after a gap of more than check_tsc (0:
+	 * never), preempted[i] tells whether this thread was switched out
+	 * involuntarily since the last check (getrusage) */
+	uint64_t check_tsc;
+	uint8_t *preempted;
+	long nivcsw;		/* at the last check */
 };
 
 struct ef_bench_result {
@@ -122,6 +131,20 @@ uint64_t ef_bench_run_polls(struct ef_bench_ctx *b, const uint32_t *seq,
  * /edgefwd/service sizes); longest poll (us) and packets lost. */
 int ef_bench_telemetry(const struct ef_bench_opts *o, uint32_t n,
 		       double *max_gap_us, uint64_t *lost);
+
+/* The reload family's figures (bench_reload.c), burst gaps in us. */
+struct ef_bench_reload_fig {
+	double max_us, p999_us;		/* during reloads */
+	double base_max_us, base_p999_us;	/* the same bursts, no reload */
+	uint64_t lost;
+};
+
+/* n_svc ClusterIP services x eps endpoints, n established flows over
+ * them forwarding while another thread reloads the configuration through
+ * ef_ctl (with the post-reload sweep); the gaps between bursts with and
+ * without reloads. -1 when a reload failed or a packet was lost. */
+int ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc,
+		    uint32_t eps, uint32_t n, struct ef_bench_reload_fig *f);
 
 /* One line of the results table. */
 void ef_bench_print_row(const char *what, const struct ef_bench_result *r);

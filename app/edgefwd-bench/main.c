@@ -111,6 +111,9 @@ usage(const char *prog)
 	       "  --rss     only the RSS family: SNAT picks on 2..16 "
 	       "simulated queues\n"
 	       "            (reply handoff share, cycles per pick)\n"
+	       "  --reload  only reloads of 10 000 services x 4 endpoints "
+	       "under load\n"
+	       "            (1M flows; 64K with --quick): burst gaps\n"
 	       "  --reps N  repetitions per figure (median; default 5, "
 	       "quick 3)\n"
 	       "  --pkts N  packets per repetition (default 4M, quick 512K)\n",
@@ -127,6 +130,7 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 		{ "edge", no_argument, NULL, 'e' },
 		{ "scrape", no_argument, NULL, 's' },
 		{ "rss", no_argument, NULL, 'R' },
+		{ "reload", no_argument, NULL, 'L' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "pkts", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -154,6 +158,9 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 			break;
 		case 'R':
 			o->rss_only = true;
+			break;
+		case 'L':
+			o->reload_only = true;
 			break;
 		case 'r':
 			o->reps = (uint32_t)atoi(optarg);
@@ -216,7 +223,7 @@ start(int argc, char **argv, struct ef_bench_opts *o, struct eal_args *ea,
 		/* --edge: one edge appliance at a time, 2 M entries at most */
 		need_mb = o->quick || o->edge_only || o->scrape_only ||
 			o->rss_only ? 1024 :
-			o->no_16m ? 2048 : 4608;
+			o->no_16m || o->reload_only ? 2048 : 4608;
 		/* 2 MiB pages when enough are free (figures without 4 KiB
 		 * TLB misses), else anonymous memory */
 		if (free_huge_mb() >= need_mb)
@@ -372,6 +379,22 @@ rss(const struct ef_bench_opts *o)
 	return 0;
 }
 
+/* Reloads under load (bench_reload.c); JSON keys reload_*. */
+static int
+reload(const struct ef_bench_opts *o)
+{
+	struct ef_bench_reload_fig r;
+	int ret = ef_bench_reload(o, 10000, 4, o->quick ? 1u << 16 : 1u << 20,
+				  &r);
+
+	jnum("reload_max_gap_us", r.max_us);
+	jnum("reload_p999_gap_us", r.p999_us);
+	jnum("reload_base_max_gap_us", r.base_max_us);
+	jnum("reload_base_p999_gap_us", r.base_p999_us);
+	jnum("reload_lost_pkts", (double)r.lost);
+	return ret;
+}
+
 /* SYN flood costs: the ratios are the figures (issue 17, target 3) */
 static int
 flood(const struct ef_bench_opts *o)
@@ -407,6 +430,8 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 		return scrape(o);
 	if (o->rss_only)
 		return rss(o);
+	if (o->reload_only)
+		return reload(o);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_CLUSTER, &f->cl64k,
 				    &f->floor64k);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL, &f->lo64k,
@@ -432,6 +457,7 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 	ret |= edge(o);
 	ret |= ef_bench_memory(o->quick ? 1u << 16 : 1u << 20, &f->bpf);
 	ret |= telemetry(o);
+	ret |= reload(o);
 	for (uint32_t i = 0; i < (o->quick ? 2u : 3u); i++) {
 		double e = 0, n = 0;
 		char key[64];
@@ -469,7 +495,7 @@ print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 	/* --telemetry / --edge / --scrape / --rss: that family's keys alone (the others were
 	 * not measured: no zeros, no NaN ratios) */
 	if (o->telemetry_only || o->edge_only || o->scrape_only ||
-	    o->rss_only)
+	    o->rss_only || o->reload_only)
 		goto tail;
 	/* the headline floor is the 1 M run's (the targets' reference) */
 	jnum("floor_cycles_per_pkt", o->quick ? f->floor64k : f->floor1m);

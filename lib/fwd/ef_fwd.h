@@ -195,6 +195,11 @@ struct ef_fwd_port {
  */
 #define EF_FWD_CMD_BUDGET 256u
 
+/* Microseconds a post-reload sweep runs per poll at most: flows whose
+ * service lost no endpoint cost an array load (ef_svc_endpoint_kept()),
+ * the others a hash lookup; a time, not a slot count, bounds both. */
+#define EF_FWD_SWEEP_SLICE_US 15u
+
 enum ef_fwd_cmd_type {
 	EF_FWD_CMD_FLOW_SAMPLE,		/* copy up to max flows into out */
 	EF_FWD_CMD_FLUSH_FLOWS,		/* delete every flow */
@@ -311,6 +316,9 @@ struct ef_fwd_worker {
 						      * sweep for */
 	uint64_t sweep_done __rte_cache_aligned; /* generation last swept */
 	uint32_t sweep_cursor;
+	uint64_t sweep_slice_tsc;	/* TSC a sweep runs per poll at most
+					 * (EF_FWD_SWEEP_SLICE_US; tests set
+					 * it lower) */
 	struct ef_svc_gen *gen;		/* generation of this burst */
 	/* output of ef_fwd_process(): frames per port, sent by ef_fwd_tx() */
 	uint16_t n_out[EF_FWD_MAX_PORTS];

@@ -513,7 +513,8 @@ revalidate(struct ef_fwd_worker *w, struct ef_ct_flow *f)
 {
 	const struct ef_svc_gen *g = w->gen;
 
-	if (ef_svc_endpoint_exists(g, f->svc_id, f->endpoint, f->eport,
+	if (ef_svc_endpoint_kept(g, f->svc_id, f->gen) ||
+	    ef_svc_endpoint_exists(g, f->svc_id, f->endpoint, f->eport,
 				   f->proto)) {
 		f->gen = (uint32_t)g->number;
 		return true;

@@ -21,7 +21,11 @@
 #include "fwd_syn.h"
 
 #define SPSC (RING_F_SP_ENQ | RING_F_SC_DEQ)
-#define SWEEP_BUDGET 1024	/* flow slots a sweep visits per poll */
+/* A post-reload sweep runs for EF_FWD_SWEEP_SLICE_US of TSC per poll,
+ * looking at the clock every SWEEP_CHUNK flow slots, at most
+ * SWEEP_MAX_SLOTS slots (a TSC that does not move). */
+#define SWEEP_CHUNK 32
+#define SWEEP_MAX_SLOTS 65536
 
 static const char *const drop_names[] = {
 #define EF_FWD_DROP_NAME(e, s) s,
@@ -162,7 +166,9 @@ sweep_cb(void *arg, struct ef_ct_flow *f)
 
 	if (f->gen == (uint32_t)w->gen->number)
 		return 0;
-	if (ef_svc_endpoint_exists(w->gen, f->svc_id, f->endpoint, f->eport,
+	/* a service the reloads left whole: no lookup */
+	if (ef_svc_endpoint_kept(w->gen, f->svc_id, f->gen) ||
+	    ef_svc_endpoint_exists(w->gen, f->svc_id, f->endpoint, f->eport,
 				   f->proto)) {
 		f->gen = (uint32_t)w->gen->number;
 		return 0;
@@ -181,6 +187,22 @@ ef_fwd_request_sweep(struct ef_fwd_shared *sh, uint64_t generation)
 					 generation, __ATOMIC_RELEASE);
 }
 
+/* One slice of the post-reload sweep: sweep_slice_tsc of TSC at most
+ * (checked every SWEEP_CHUNK slots), so that the gap between two bursts
+ * does not grow with the table or with the cost of each flow. */
+static void
+sweep_slice(struct ef_fwd_worker *w)
+{
+	uint64_t t0 = rte_rdtsc();
+	uint32_t slots = 0;
+
+	do {
+		ef_ct_walk(w->ct, &w->sweep_cursor, SWEEP_CHUNK, sweep_cb, w);
+		slots += SWEEP_CHUNK;
+	} while (w->sweep_cursor != 0 && slots < SWEEP_MAX_SLOTS &&
+		 rte_rdtsc() - t0 < w->sweep_slice_tsc);
+}
+
 void
 ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
 {
@@ -196,7 +218,7 @@ ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
 		command_slice(w);
 	/* a sweep asked for a generation this burst already sees */
 	if (req != w->sweep_done && req <= w->gen->number) {
-		ef_ct_walk(w->ct, &w->sweep_cursor, SWEEP_BUDGET, sweep_cb, w);
+		sweep_slice(w);
 		if (w->sweep_cursor == 0)
 			w->sweep_done = req;
 	}
@@ -324,6 +346,8 @@ ef_fwd_worker_create(struct ef_fwd_shared *sh, uint32_t idx,
 	w->tsc_per_ms = rte_get_tsc_hz() / 1000;
 	if (w->tsc_per_ms == 0)
 		w->tsc_per_ms = 1;
+	w->sweep_slice_tsc = RTE_MAX(rte_get_tsc_hz() / 1000000 *
+				     EF_FWD_SWEEP_SLICE_US, (uint64_t)1);
 	w->icmp_tokens = ICMP_BURST;
 	per_worker = RTE_MAX(cfg->conntrack.max_flows / sh->n_workers, 1024u);
 	rc = worker_ct_create(w, cfg, per_worker, socket_id);

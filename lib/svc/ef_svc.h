@@ -152,6 +152,11 @@ struct ef_svc_gen {
 	uint32_t n_pools_reused;	/* pools copied from prev's same port
 					 * (same endpoints and health), not
 					 * built again */
+	/* By stable id: the (32-bit) generation since which the service has
+	 * lost no endpoint, each generation up to this one holding every
+	 * (endpoint, port, proto) of the one before; UINT32_MAX when the
+	 * service is not in this generation. ef_svc_endpoint_kept(). */
+	uint32_t *kept_since;
 };
 
 /* Frontend key: 8 bytes, network order, pad zero. */
@@ -184,7 +189,8 @@ uint32_t ef_svc_registry_capacity(const struct ef_svc_registry *r);
  * also on failure). 'prev' (may be NULL) supplies health state to carry
  * over for endpoints that still exist, and the pools of service ports
  * whose endpoints and health did not change (copied, not shared: each
- * generation owns and frees its own; n_pools_reused counts them). Returns NULL with rte_errno set and
+ * generation owns and frees its own; n_pools_reused counts them), and
+ * kept_since (prev must be the generation g replaces). Returns NULL with rte_errno set and
  * a message in err (size errlen) on failure. Control lcore.
  */
 struct ef_svc_gen *ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
@@ -205,6 +211,22 @@ uint32_t ef_svc_owned4(const struct ef_svc_gen *g, uint32_t addr);
 /* true when (svc stable id, endpoint addr, port, proto) exists in g. */
 bool ef_svc_endpoint_exists(const struct ef_svc_gen *g, uint32_t svc_id,
 			    uint32_t addr, uint16_t port, uint8_t proto);
+
+/*
+ * true when a flow whose endpoint existed for service svc_id in
+ * generation flow_gen (32 bits, as flows keep it) still has it in g: the
+ * service has lost no endpoint since flow_gen. An array load, no lookup:
+ * the post-reload sweep and the revalidation of a flow skip the services
+ * a reload left whole. false means "look it up"
+ * (ef_svc_endpoint_exists()), not "gone". Any thread.
+ */
+static inline bool
+ef_svc_endpoint_kept(const struct ef_svc_gen *g, uint32_t svc_id,
+		     uint32_t flow_gen)
+{
+	return svc_id < g->by_stable_n && flow_gen <= (uint32_t)g->number &&
+		flow_gen >= g->kept_since[svc_id];
+}
 
 /* Current pool of a service port (acquire load). Any thread. */
 static inline const struct ef_svc_pool *

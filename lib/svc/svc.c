@@ -155,6 +155,7 @@ ef_svc_gen_free(struct ef_svc_gen *g)
 	rte_free(g->svcs);
 	rte_free(g->health);
 	rte_free(g->by_stable);
+	rte_free(g->kept_since);
 	rte_hash_free(g->fe_hash);
 	rte_hash_free(g->ep_hash);
 	rte_hash_free(g->owned);
@@ -265,6 +266,9 @@ gen_alloc(struct ef_svc_gen *g, const struct ef_cfg *cfg,
 	g->by_stable = rte_malloc_socket("ef_by_stable",
 					 sizeof(int32_t) * g->by_stable_n, 0,
 					 socket_id);
+	g->kept_since = rte_malloc_socket("ef_kept_since",
+					  sizeof(uint32_t) * g->by_stable_n, 0,
+					  socket_id);
 	g->fe_hash = hash_create("fe", n_fes * 2, sizeof(struct ef_svc_fe_key),
 				 socket_id);
 	g->ep_hash = hash_create("ep", n_eps * 2, sizeof(struct ef_svc_ep_key),
@@ -272,10 +276,12 @@ gen_alloc(struct ef_svc_gen *g, const struct ef_cfg *cfg,
 	g->owned = hash_create("own", n_owned * 2, sizeof(uint32_t),
 			       socket_id);
 	if (g->svcs == NULL || g->sps == NULL || g->fes == NULL ||
-	    g->health == NULL || g->by_stable == NULL || g->fe_hash == NULL ||
+	    g->health == NULL || g->by_stable == NULL ||
+	    g->kept_since == NULL || g->fe_hash == NULL ||
 	    g->ep_hash == NULL || g->owned == NULL)
 		return -ENOMEM;
 	memset(g->by_stable, 0xff, sizeof(int32_t) * g->by_stable_n);
+	memset(g->kept_since, 0xff, sizeof(uint32_t) * g->by_stable_n);
 	return 0;
 }
 
@@ -414,6 +420,37 @@ port_frontends(struct ef_svc_gen *g, const struct ef_cfg_service *cs,
 }
 
 /*
+ * kept_since of service sv (pv: the same service in prev, or NULL), once
+ * its ports are in g->ep_hash: prev's value when every endpoint key prev
+ * had for it is still there, else this generation (ef_svc_endpoint_kept()
+ * must never say "kept" for an endpoint that is gone).
+ */
+static uint32_t
+kept_since_of(const struct ef_svc_gen *g, const struct ef_svc_service *sv,
+	      const struct ef_svc_gen *prev, const struct ef_svc_service *pv)
+{
+	if (pv == NULL || prev->kept_since == NULL ||
+	    sv->stable_id >= prev->by_stable_n)
+		return (uint32_t)g->number;
+	for (uint32_t p = 0; p < pv->n_sp; p++) {
+		const struct ef_svc_port *sp = &prev->sps[pv->first_sp + p];
+
+		for (uint32_t e = 0; e < sp->n_eps; e++) {
+			struct ef_svc_ep_key k = {
+				.svc_id = sv->stable_id,
+				.addr = sp->eps[e].addr,
+				.port = sp->eps[e].port,
+				.proto = sp->proto,
+			};
+
+			if (rte_hash_lookup(g->ep_hash, &k) < 0)
+				return (uint32_t)g->number;
+		}
+	}
+	return prev->kept_since[sv->stable_id];
+}
+
+/*
  * Service s of the configuration: its stable id, health entries (state
  * carried over from prev), ports with their endpoints, pools and
  * frontends. 0, or < 0 with *what set when it is not out of memory.
@@ -479,6 +516,7 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 		if (port_frontends(g, cs, cp, spi, &ff) != 0)
 			return -ENOSPC;
 	}
+	g->kept_since[id] = kept_since_of(g, sv, prev, pv);
 	if ((cs->mode == EF_SVC_MODE_EDGE ||
 	     cs->cluster_forwarding == EF_CLUSTER_FWD_ENCAP) &&
 	    ef_svc_edge_build(g, s, prev, socket_id) != 0)

@@ -605,6 +605,57 @@ TEST_F(Pipeline, SweepAfterReloadClosesIdleFlowsToRemovedEndpoints)
 	ef_svc_gen_free(old);
 }
 
+TEST_F(Pipeline, CappedSweepKeepsSurvivorsAndClosesTheRestAcrossSlices)
+{
+	/* 40 TCP flows to t/local (10.244.0.5, unchanged by the reload)
+	 * and 40 UDP flows to t/cluster's 10.244.1.7 (gone), interleaved */
+	const uint32_t n = 40;
+	for (uint32_t i = 0; i < n; i++) {
+		Tcp t = syn_to("198.51.100.10");
+		t.sport = (uint16_t)(40000 + i);
+		ASSERT_EQ(1u, run(tcp_frame(t), 0).size());
+		Udp u = udp_to("198.51.100.11");
+		u.sport = (uint16_t)(50000 + i);
+		ASSERT_EQ(1u, run(udp_frame(u), 0).size());
+	}
+	ASSERT_EQ(2 * n, ef_ct_stats(w()->ct)->active);
+
+	struct ef_svc_gen *g2 = moved_endpoint_gen();
+	ASSERT_NE(nullptr, g2);
+	/* t/local lost nothing: its flows are kept without a lookup */
+	uint32_t local = g2->svcs[ef_svc_find(g2, "t/local")].stable_id;
+	uint32_t cluster = g2->svcs[ef_svc_find(g2, "t/cluster")].stable_id;
+	EXPECT_TRUE(ef_svc_endpoint_kept(g2, local, 1));
+	EXPECT_FALSE(ef_svc_endpoint_kept(g2, cluster, 1));
+	struct ef_svc_gen *old = sh.gen;
+	sh.gen = g2;
+	ef_fwd_request_sweep(&sh, 2);
+	/* the shortest slice: one look at the clock, SWEEP_CHUNK slots */
+	w()->sweep_slice_tsc = 1;
+	ef_fwd_begin(w());
+	ef_fwd_housekeep(w(), 0);
+	EXPECT_NE(2u, w()->sweep_done);
+	EXPECT_GT(ef_ct_stats(w()->ct)->active, n);
+	uint32_t polls = 1;
+	while (w()->sweep_done != 2 && polls < 10000) {
+		ef_fwd_begin(w());
+		ef_fwd_housekeep(w(), 0);
+		polls++;
+	}
+	EXPECT_EQ(2u, w()->sweep_done);
+	EXPECT_GE(polls, ef_ct_capacity(w()->ct) / 64);
+	EXPECT_EQ(n, ef_ct_stats(w()->ct)->active);
+	EXPECT_EQ(n, w()->c.flows_swept);
+	/* a kept flow forwards on (its SYN retransmitted): no new flow */
+	Tcp t = syn_to("198.51.100.10");
+	t.sport = 40007;
+	uint64_t created = w()->c.flows_created;
+	EXPECT_EQ(1u, run(tcp_frame(t), 0).size());
+	EXPECT_EQ(created, w()->c.flows_created);
+	EXPECT_EQ(0u, drops(EF_FWD_DROP_ENDPOINT_REMOVED));
+	ef_svc_gen_free(old);
+}
+
 TEST_F(Pipeline, TwoWorkersHandOffToTheOwner)
 {
 	build("", 2);

@@ -602,6 +602,78 @@ TEST_F(Svc, ReloadRebuildsChangedPoolsAndDropsRemovedServices)
 	g = g4;
 }
 
+/* WEB with 10.244.1.7 gone */
+static const char *WEB_SHRUNK = R"(
+  { name = "ns/web"; type = "LoadBalancer"; cluster_ip = "10.96.0.10";
+    load_balancer_ips = [ "198.51.100.10" ]; external_ips = [ "203.0.113.5" ];
+    external_traffic_policy = "Local";
+    ports = ( { name = "http"; protocol = "TCP"; port = 80; node_port = 30080; target_port = 8080; },
+              { name = "dns"; protocol = "UDP"; port = 53; target_port = 5353; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; },
+                  { address = "10.244.0.6"; node = "node-a"; } ); }
+)";
+
+/* DB with one endpoint more */
+static const char *DB_GROWN = R"(,
+  { name = "ns/db"; cluster_ip = "10.96.0.20";
+    ports = ( { protocol = "TCP"; port = 5432; } );
+    endpoints = ( { address = "10.244.0.8"; node = "node-a"; weight = 2; },
+                  { address = "10.244.1.8"; node = "node-b"; },
+                  { address = "10.244.1.9"; node = "node-b"; ready = false; serving = true; terminating = true; },
+                  { address = "10.244.1.10"; node = "node-b"; } ); }
+)";
+
+TEST_F(Svc, KeptSinceIsTheGenerationSinceWhichNoEndpointWent)
+{
+	g = make(std::string(WEB) + DB);			/* 1 */
+	ASSERT_NE(nullptr, g);
+	uint32_t web = g->svcs[ef_svc_find(g, "ns/web")].stable_id;
+	uint32_t db = g->svcs[ef_svc_find(g, "ns/db")].stable_id;
+	EXPECT_TRUE(ef_svc_endpoint_kept(g, web, 1));
+	EXPECT_FALSE(ef_svc_endpoint_kept(g, web, 0));
+	EXPECT_FALSE(ef_svc_endpoint_kept(g, web, 2));	/* not yet */
+	EXPECT_FALSE(ef_svc_endpoint_kept(g, 63, 1));	/* no such service */
+
+	/* web loses an endpoint, db gains one */
+	struct ef_svc_gen *g2 = make(std::string(WEB_SHRUNK) + DB_GROWN, g);
+	ASSERT_NE(nullptr, g2);
+	EXPECT_FALSE(ef_svc_endpoint_kept(g2, web, 1));
+	EXPECT_TRUE(ef_svc_endpoint_kept(g2, web, 2));
+	EXPECT_TRUE(ef_svc_endpoint_kept(g2, db, 1));
+
+	/* the same again: what was true stays true */
+	struct ef_svc_gen *g3 = make(std::string(WEB_SHRUNK) + DB_GROWN, g2);
+	ASSERT_NE(nullptr, g3);
+	EXPECT_FALSE(ef_svc_endpoint_kept(g3, web, 1));
+	EXPECT_TRUE(ef_svc_endpoint_kept(g3, web, 2));
+	EXPECT_TRUE(ef_svc_endpoint_kept(g3, db, 1));
+
+	/* db loses the endpoint it gained: a flow of 1..3 may be on it */
+	struct ef_svc_gen *g4 = make(std::string(WEB_SHRUNK) + DB, g3);
+	ASSERT_NE(nullptr, g4);
+	EXPECT_FALSE(ef_svc_endpoint_kept(g4, db, 3));
+	EXPECT_TRUE(ef_svc_endpoint_kept(g4, db, 4));
+	EXPECT_TRUE(ef_svc_endpoint_kept(g4, web, 2));
+
+	/* db removed, then back under the same stable id: never "kept"
+	 * from before it came back */
+	struct ef_svc_gen *g5 = make(WEB_SHRUNK, g4);
+	ASSERT_NE(nullptr, g5);
+	EXPECT_FALSE(ef_svc_endpoint_kept(g5, db, 4));
+	EXPECT_FALSE(ef_svc_endpoint_kept(g5, db, 5));
+	struct ef_svc_gen *g6 = make(std::string(WEB_SHRUNK) + DB, g5);
+	ASSERT_NE(nullptr, g6);
+	EXPECT_FALSE(ef_svc_endpoint_kept(g6, db, 4));
+	EXPECT_TRUE(ef_svc_endpoint_kept(g6, db, 6));
+	EXPECT_TRUE(ef_svc_endpoint_kept(g6, web, 2));
+	ef_svc_gen_free(g);
+	ef_svc_gen_free(g2);
+	ef_svc_gen_free(g3);
+	ef_svc_gen_free(g4);
+	ef_svc_gen_free(g5);
+	g = g6;
+}
+
 TEST_F(Svc, ReloadCopiesThePoolAsHealthLeftIt)
 {
 	g = make(std::string(WEB) + DB);
