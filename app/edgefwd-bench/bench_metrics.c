@@ -119,25 +119,11 @@ scrape_loop(void *arg)
 	return NULL;
 }
 
-/* The scraper on another CPU than this one when there is one (EAL pinned
- * this thread and a new thread inherits that). */
+/* The scraper on another CPU than this one when there is one. */
 static int
 start_scraper(pthread_t *th, struct scraper *s)
 {
-	pthread_attr_t at;
-	cpu_set_t cs;
-	int me = sched_getcpu(), rc;
-
-	pthread_attr_init(&at);
-	CPU_ZERO(&cs);
-	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN); c++)
-		if (c != me)
-			CPU_SET((int)c, &cs);
-	if (CPU_COUNT(&cs) > 0)
-		pthread_attr_setaffinity_np(&at, sizeof(cs), &cs);
-	rc = pthread_create(th, &at, scrape_loop, s);
-	pthread_attr_destroy(&at);
-	return rc == 0 ? 0 : -1;
+	return ef_bench_thread_elsewhere(th, scrape_loop, s) == 0 ? 0 : -1;
 }
 
 /* Switch the other thread to what (once it has done one round of it, so

@@ -172,26 +172,6 @@ print_dist(const char *what, uint64_t *gaps, uint64_t n, double *p999)
 	return (double)gaps[n - 1] * us;
 }
 
-/* Start fn on the CPUs other than this one (when there are others). */
-static int
-thread_elsewhere(pthread_t *th, void *(*fn)(void *), void *arg)
-{
-	pthread_attr_t at;
-	cpu_set_t cs;
-	int me = sched_getcpu(), rc;
-
-	pthread_attr_init(&at);
-	CPU_ZERO(&cs);
-	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN); c++)
-		if (c != me)
-			CPU_SET((int)c, &cs);
-	if (CPU_COUNT(&cs) > 0)
-		pthread_attr_setaffinity_np(&at, sizeof(cs), &cs);
-	rc = pthread_create(th, &at, fn, arg);
-	pthread_attr_destroy(&at);
-	return rc;
-}
-
 int
 ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc, uint32_t eps,
 		uint32_t n, struct ef_bench_reload_fig *f)
@@ -244,7 +224,7 @@ ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc, uint32_t eps,
 	lost0 = b.lost;
 	sw0 = b.w->c.flows_swept;
 	rm0 = b.w->c.drops[EF_FWD_DROP_ENDPOINT_REMOVED];
-	if (thread_elsewhere(&th, reload_loop, &r) != 0)
+	if (ef_bench_thread_elsewhere(&th, reload_loop, &r) != 0)
 		goto offline;
 	cs0 = preempted();
 	ran = ef_bench_run_polls(&b, seq, o->seq_len, &r.stop, gaps, n_gaps);

@@ -6,10 +6,13 @@
  * the timed runs (harness.h).
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -474,4 +477,23 @@ ef_bench_run_polls(struct ef_bench_ctx *b, const uint32_t *seq, uint32_t len,
 		prev = now;
 	}
 	return n;
+}
+
+int
+ef_bench_thread_elsewhere(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t at;
+	cpu_set_t cs;
+	int me = sched_getcpu(), rc;
+
+	pthread_attr_init(&at);
+	CPU_ZERO(&cs);
+	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN); c++)
+		if (c != me)
+			CPU_SET((int)c, &cs);
+	if (CPU_COUNT(&cs) > 0)
+		pthread_attr_setaffinity_np(&at, sizeof(cs), &cs);
+	rc = pthread_create(th, &at, fn, arg);
+	pthread_attr_destroy(&at);
+	return rc;
 }

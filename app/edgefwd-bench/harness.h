@@ -16,6 +16,7 @@
  * floor/edgefwd, medians of the repetitions.
  */
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -231,5 +232,11 @@ int ef_bench_maglev(const struct ef_bench_opts *o, double *ms);
 /* Reload cost: generation build + publish + free, and the parse (ms). */
 int ef_bench_generation(uint32_t n_svc, uint32_t reps, double *build_ms,
 			double *parse_ms);
+
+/* Start fn(arg) on the CPUs other than the caller's, when there are
+ * others (EAL pinned the caller, and a new thread inherits that): the
+ * scraper and the reloader beside a worker. pthread_create()'s result. */
+int ef_bench_thread_elsewhere(pthread_t *th, void *(*fn)(void *),
+			      void *arg);
 
 #endif /* EF_BENCH_HARNESS_H */
