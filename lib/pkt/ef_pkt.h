@@ -311,6 +311,18 @@ void ef_pkt_nat6(uint8_t *frame, struct ef_pkt_meta *m, const uint8_t src[16],
  */
 int ef_pkt_icmp6_echo_reply(uint8_t *frame, struct ef_pkt_meta *m);
 
+/*
+ * ef_pkt_tcp4_rst_reply for IPv6: the RST answering a TCP segment, in
+ * place, without the extension chain the segment had (40-byte header, hop
+ * limit 64). Returns the new L3 length (the caller trims the mbuf to
+ * l3_off + it) or -EINVAL (not TCP, an RST, a fragment, to a group).
+ */
+int ef_pkt_tcp6_rst_reply(uint8_t *frame, struct ef_pkt_meta *m);
+
+/* Decrement the hop limit of a parsed IPv6 frame (the caller checked it
+ * is above 1). No checksum changes. Any thread. */
+void ef_pkt_hop_dec6(uint8_t *frame, struct ef_pkt_meta *m);
+
 /* ICMPv6 types of Neighbor Discovery (RFC 4861 4.3, 4.4) */
 #define EF_PKT_ND_NS 135
 #define EF_PKT_ND_NA 136

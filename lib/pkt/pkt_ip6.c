@@ -17,6 +17,7 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
+#include <rte_tcp.h>
 
 #include "ef_pkt.h"
 #include "pkt_priv.h"
@@ -379,4 +380,83 @@ ef_pkt_build_icmp6_error(uint8_t *out, uint32_t cap,
 	memcpy(ih + ICMP_HDR_LEN, orig_l3, quote);
 	wr16(ih + 2, l4_csum6(src, ip6->dst_addr, IPPROTO_ICMPV6, ih, plen));
 	return (int)(IP6_HDR_LEN + plen);
+}
+
+int
+ef_pkt_tcp6_rst_reply(uint8_t *frame, struct ef_pkt_meta *m)
+{
+	struct rte_ipv6_hdr *ip6;
+	struct rte_tcp_hdr *th;
+	uint32_t seq, ack, seglen;
+	uint16_t sport, dport;
+	uint8_t src[16], dst[16], fl;
+
+	if (m->ip_version != 6 || m->proto != IPPROTO_TCP ||
+	    !(m->flags & EF_PKT_F_L4) || (m->flags & EF_PKT_F_FRAG))
+		return -EINVAL;
+	ip6 = (struct rte_ipv6_hdr *)(frame + m->l3_off);
+	th = (struct rte_tcp_hdr *)(frame + m->l4_off);
+	fl = th->tcp_flags;
+	if ((fl & RTE_TCP_RST_FLAG) || ip6_is_mcast(ip6->dst_addr))
+		return -EINVAL;	/* never answer a reset, nor for a group */
+	/* read everything first: the TCP header moves up over the
+	 * extension chain, which the answer does not carry */
+	seglen = m->l4_len - (uint32_t)(th->data_off >> 4) * 4;
+	if (fl & RTE_TCP_SYN_FLAG)
+		seglen++;
+	if (fl & RTE_TCP_FIN_FLAG)
+		seglen++;
+	seq = rte_be_to_cpu_32(th->sent_seq);
+	ack = rte_be_to_cpu_32(th->recv_ack);
+	sport = th->src_port;
+	dport = th->dst_port;
+	memcpy(src, ip6->src_addr, 16);
+	memcpy(dst, ip6->dst_addr, 16);
+
+	ip6->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip6->payload_len = RTE_BE16(sizeof(struct rte_tcp_hdr));
+	ip6->proto = IPPROTO_TCP;
+	ip6->hop_limits = 64;
+	memcpy(ip6->src_addr, dst, 16);
+	memcpy(ip6->dst_addr, src, 16);
+	th = (struct rte_tcp_hdr *)(ip6 + 1);
+	th->src_port = dport;
+	th->dst_port = sport;
+	if (fl & RTE_TCP_ACK_FLAG) {
+		th->sent_seq = rte_cpu_to_be_32(ack);
+		th->recv_ack = 0;
+		th->tcp_flags = RTE_TCP_RST_FLAG;
+	} else {
+		th->sent_seq = 0;
+		th->recv_ack = rte_cpu_to_be_32(seq + seglen);
+		th->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+	}
+	th->data_off = (sizeof(struct rte_tcp_hdr) / 4) << 4;
+	th->rx_win = 0;
+	th->tcp_urp = 0;
+	th->cksum = 0;
+	th->cksum = l4_csum6(ip6->src_addr, ip6->dst_addr, IPPROTO_TCP,
+			     (const uint8_t *)th, sizeof(*th));
+
+	m->flags &= (uint16_t)~EF_PKT_F_IP6_EXT;
+	m->l3_len = (uint16_t)(sizeof(*ip6) + sizeof(*th));
+	m->l4_off = (uint16_t)(m->l3_off + sizeof(*ip6));
+	m->l4_len = sizeof(*th);
+	m->ttl = 64;
+	m->tcp_flags = th->tcp_flags;
+	m->sport = dport;
+	m->dport = sport;
+	memcpy(m->src.v6, dst, 16);
+	memcpy(m->dst.v6, src, 16);
+	return (int)m->l3_len;
+}
+
+void
+ef_pkt_hop_dec6(uint8_t *frame, struct ef_pkt_meta *m)
+{
+	struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(frame + m->l3_off);
+
+	/* no header checksum to fix (RFC 8200) */
+	ip6->hop_limits--;
+	m->ttl--;
 }

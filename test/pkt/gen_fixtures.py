@@ -223,6 +223,18 @@ FIXTURES = [
     ("rst_to_opts", '{E}/IP(src="10.96.0.10", dst="10.0.0.1", id=0, '
                     'flags="DF", ttl=64)/TCP(sport=80, dport=40000, '
                     'flags="R", seq=22, ack=0, window=0)'),
+    # IPv6 RST replies (ef_pkt_tcp6_rst_reply): no extension chain kept
+    ("ip6_syn", '{E6}/IPv6(src="2001:db8::1", dst="2001:db8::10", hlim=60)/'
+                '{SYN}'),
+    ("rst6_to_syn", '{E6}/IPv6(src="2001:db8::10", dst="2001:db8::1", '
+                    'hlim=64)/TCP(sport=80, dport=40000, flags="RA", seq=0, '
+                    'ack=1001, window=0)'),
+    ("ip6_ext_ack_data", '{E6}/{V6}/IPv6ExtHdrHopByHop()/'
+                         'IPv6ExtHdrDestOpt()/TCP(sport=40000, dport=80, '
+                         'flags="PA", seq=5000, ack=7000)/Raw(b"hello")'),
+    ("rst6_to_ack", '{E6}/IPv6(src="2001:db8::10", dst="2001:db8::1", '
+                    'hlim=64)/TCP(sport=80, dport=40000, flags="R", '
+                    'seq=7000, ack=0, window=0)'),
     # ICMP error builder: originals (IP only) and expected errors
     ("big_tcp_l3", 'IP(src="10.0.0.1", dst="10.244.1.5", id=11, flags="DF")/'
                    'TCP(sport=40000, dport=8080, flags="PA", seq=1, ack=1)/'

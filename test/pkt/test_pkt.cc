@@ -1155,6 +1155,58 @@ TEST(Rst, NeverAnswersRstOrNonTcp)
 	EXPECT_GT(0, ef_pkt_tcp4_rst_reply(u.data(), &m));
 }
 
+void
+rst6_fixture(const Bytes &in, const Bytes &want)
+{
+	struct ef_pkt_meta m;
+	Heap h(in);
+
+	ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(h.data(), h.size(), &m));
+	int n = ef_pkt_tcp6_rst_reply(h.data(), &m);
+	ASSERT_EQ(60, n);
+	expect_bytes(want, h.data(), (size_t)(m.l3_off + n));
+	struct ef_pkt_meta m2;
+	ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(h.data(), m.l3_off + n, &m2));
+	EXPECT_EQ(0, memcmp(&m, &m2, sizeof(m)));
+	EXPECT_TRUE(ef_pkt_l4_csum_ok(h.data(), &m2));
+}
+
+TEST(Rst6, AnswersSynWithRstAck)
+{
+	rst6_fixture(vec(ip6_syn), vec(rst6_to_syn));
+}
+
+TEST(Rst6, AnswersAckAndDropsTheExtensionChain)
+{
+	rst6_fixture(vec(ip6_ext_ack_data), vec(rst6_to_ack));
+}
+
+TEST(Rst6, NeverAnswersRstNonTcpOrIpv4)
+{
+	struct ef_pkt_meta m;
+	Heap h(vec(rst6_to_ack)), u(vec(ip6_udp)), v4(vec(tcp_syn));
+
+	ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(h.data(), h.size(), &m));
+	EXPECT_EQ(-EINVAL, ef_pkt_tcp6_rst_reply(h.data(), &m));
+	expect_bytes(vec(rst6_to_ack), h.data(), h.size());
+	ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(u.data(), u.size(), &m));
+	EXPECT_EQ(-EINVAL, ef_pkt_tcp6_rst_reply(u.data(), &m));
+	ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(v4.data(), v4.size(), &m));
+	EXPECT_EQ(-EINVAL, ef_pkt_tcp6_rst_reply(v4.data(), &m));
+}
+
+TEST(HopLimit6, DecrementsWithoutChecksumChange)
+{
+	struct ef_pkt_meta m;
+	Heap h(vec(ip6_syn));
+
+	ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(h.data(), h.size(), &m));
+	ef_pkt_hop_dec6(h.data(), &m);
+	EXPECT_EQ(59, m.ttl);
+	EXPECT_EQ(59, h.data()[14 + 7]);
+	EXPECT_TRUE(ef_pkt_l4_csum_ok(h.data(), &m));
+}
+
 /* ===================== ICMP error builder ===================== */
 
 TEST(IcmpErrorBuild, FragNeededCarriesMtuAndQuotes576)
