@@ -109,3 +109,4 @@ def demo():
             ], all_pods, session_affinity="ClientIP"),
         ],
     }
+

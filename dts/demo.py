@@ -37,16 +37,18 @@ def say(msg=""):
 def show(t, label, addr, port, count, snat):
     """count GETs to addr:port from the client; one line each. Returns the
     number that failed."""
-    url = "http://%s:%d/" % (addr, port) if port != 80 else \
-        "http://%s/" % addr
+    host = "[%s]" % addr if ":" in addr else addr
+    url = "http://%s:%d/" % (host, port) if port != 80 else \
+        "http://%s/" % host
     failed = 0
     for r in t.client("cl", "get", url, "--count", str(count),
                       "--connect-timeout", "2"):
         where = "%-8s(%s)" % (label, addr if port == 80 else
-                              "%s:%d" % (addr, port))
+                              "%s:%d" % (host, port))
         if r["ok"] and r["status"] == 200:
             b = r["body"]
-            note = " (SNAT)" if snat and b["client"] == topo.SNAT_ADDR else ""
+            note = " (SNAT)" if snat and b["client"] in (
+                topo.SNAT_ADDR, topo.SNAT_ADDR6) else ""
             say("%s: %s answered, saw client %s%s"
                 % (where, b["pod"], b["client"], note))
         else:
@@ -151,7 +153,9 @@ def main():
                     help="exit after the requests instead of waiting for "
                     "Ctrl-C")
     ap.add_argument("--workers", type=int, default=1, choices=(1, 2))
-    ap.add_argument("--conf", type=Path, default=topo.DEMO_CONF)
+    ap.add_argument("--conf", type=Path, default=None,
+                    help="an IPv4-only config for the demo topology "
+                    "(default: conf/demo-dual.conf, dual-stack)")
     ap.add_argument("--requests", type=int, default=4,
                     help="requests per service")
     ap.add_argument("--cleanup", action="store_true",
@@ -169,13 +173,17 @@ def main():
     if args.edge:
         return edge_demo(args)
 
-    t = topo.Topology(PREFIX)
+    # the default demo is dual-stack (conf/demo-dual.conf); --conf FILE
+    # runs FILE on the IPv4-only topology
+    dual = args.conf is None
+    conf = topo.DEMO_DUAL_CONF if dual else args.conf
+    t = topo.Topology(PREFIX, ipv6=dual)
     try:
         say("==> building the topology (namespaces %s-*)" % PREFIX)
         t.up()
         say("==> starting edgefwd (%d worker%s) with %s"
-            % (args.workers, "s" if args.workers > 1 else "", args.conf))
-        dp = t.start_edgefwd(args.conf, args.workers)
+            % (args.workers, "s" if args.workers > 1 else "", conf))
+        dp = t.start_edgefwd(conf, args.workers)
         say(DIAGRAM)
         n = args.requests
         failed = 0
@@ -188,6 +196,15 @@ def main():
         failed += show_udp(t, "Cluster", topo.LB_CLUSTER, 2)
         say("==> Local with no local endpoint: dropped (expect no answer)")
         show(t, "Local", topo.LB_REMOTE_ONLY, 80, 1, False)
+        if dual:
+            say("==> IPv6 (the same services, dual-stack): Local keeps the "
+                "client, Cluster SNATs to %s" % topo.SNAT_ADDR6)
+            failed += show(t, "Local", topo.LB_LOCAL6, 80, 2, False)
+            failed += show(t, "NodePort", topo.NODE_EXT_ADDR6, 30080, 1,
+                           False)
+            failed += show_udp(t, "Local", topo.LB_LOCAL6, 1)
+            failed += show(t, "Cluster", topo.LB_CLUSTER6, 80, 3, True)
+            failed += show_udp(t, "Cluster", topo.LB_CLUSTER6, 1)
         if args.once:
             say("==> done (%d request%s failed)"
                 % (failed, "" if failed == 1 else "s"))

@@ -37,6 +37,7 @@ PEERS = REPO / "dts" / "peers"
 EDGEFWD = Path(os.environ.get("EF_EDGEFWD",
                               REPO / "build" / "app" / "edgefwd" / "edgefwd"))
 DEMO_CONF = REPO / "conf" / "demo.conf"
+DEMO_DUAL_CONF = REPO / "conf" / "demo-dual.conf"
 STATE_DIR = Path("/run/ef-dts")
 DPDK_RUN_DIR = Path("/var/run/dpdk")
 READY_LINE = "edgefwd: ready"
@@ -55,6 +56,26 @@ LB_LOCAL = "198.51.100.10"
 LB_CLUSTER = "198.51.100.11"
 LB_REMOTE_ONLY = "198.51.100.12"
 LB_AFFINITY = "198.51.100.13"
+
+# IPv6 twins (Topology(ipv6=True), conf from dts.config.dual_stack()):
+# the same links, each with an IPv6 prefix beside its IPv4 one.
+CLIENT_ADDR6 = "2001:db8:100::2"
+NODE_EXT_ADDR6 = "2001:db8:100::1"
+NODE_POD_ADDR6 = "fd00:244::1"
+NODE_INT_ADDR6 = "fd00:10::1"
+NODE_B_ADDR6 = "fd00:10::2"
+NODE_B_POD_GW6 = "fd00:244:1::1"
+REMOTE_POD_NET6 = "fd00:244:1::/64"
+SNAT_ADDR6 = NODE_INT_ADDR6
+LB_LOCAL6 = "2001:db8:100::10"
+LB_CLUSTER6 = "2001:db8:100::11"
+LB_REMOTE_ONLY6 = "2001:db8:100::12"
+LB_AFFINITY6 = "2001:db8:100::13"
+LB_EMPTY6 = "2001:db8:100::14"
+PODS6 = {"pod-a1": "fd00:244::5", "pod-a2": "fd00:244::6",
+         "pod-b1": "fd00:244:1::7"}
+TAPS6 = {"dtap0": CLIENT_ADDR6 + "/64", "dtap1": None,
+         "dtap2": NODE_B_ADDR6 + "/64"}
 
 # pod name -> (namespace role, address, namespace role of its network)
 PODS = {
@@ -298,7 +319,8 @@ class Topology:
     """Build with up(), start the data plane with start_edgefwd() (or
     start_kernel_router() to test the topology alone), remove with down()."""
 
-    def __init__(self, prefix=None):
+    def __init__(self, prefix=None, ipv6=False):
+        self.ipv6 = ipv6
         self.prefix = prefix or "ef%d" % (os.getpid() % 1000)
         self.ns = {role: "%s-%s" % (self.prefix, role) for role in ROLES}
         self.workdir = Path(tempfile.mkdtemp(prefix=self.prefix + "-"))
@@ -322,10 +344,20 @@ class Topology:
             name = self.ns[role]
             run(["ip", "netns", "add", name])
             self.ip(role, "link", "set", "lo", "up")
-            # No IPv6: router solicitations and DAD would only be noise
-            # on the data plane's ports.
             for key in ("all", "default"):
-                self.sysctl(role, "net.ipv6.conf.%s.disable_ipv6" % key, 1)
+                if not self.ipv6:
+                    # No IPv6: router solicitations and DAD would only
+                    # be noise on the data plane's ports.
+                    self.sysctl(role,
+                                "net.ipv6.conf.%s.disable_ipv6" % key, 1)
+                    continue
+                # Dual stack: static addresses only, no DAD wait, no
+                # router discovery (edgefwd sends no RAs, docs/IPV6.md)
+                for opt, val in (("accept_dad", 0), ("dad_transmits", 0),
+                                 ("accept_ra", 0),
+                                 ("router_solicitations", 0)):
+                    self.sysctl(role, "net.ipv6.conf.%s.%s" % (key, opt),
+                                val)
         # Pod network of node-a: a bridge that the TAP dtap1 joins later.
         self.ip("pods", "link", "add", "br0", "type", "bridge")
         self.ip("pods", "link", "set", "br0", "up")
@@ -342,10 +374,23 @@ class Topology:
                 gw = NODE_B_POD_GW
             self.ip(net, "link", "set", role, "up")
             self.ip(role, "route", "add", "default", "via", gw)
+            if self.ipv6:
+                self.ip(role, "addr", "add", PODS6[pod] + "/64", "dev",
+                        "eth0", "nodad")
+                if net == "pods":
+                    gw6 = NODE_POD_ADDR6
+                else:
+                    self.ip(net, "addr", "add", NODE_B_POD_GW6 + "/64",
+                            "dev", role, "nodad")
+                    gw6 = NODE_B_POD_GW6
+                self.ip(role, "-6", "route", "add", "default", "via", gw6)
         self.sysctl("nb", "net.ipv4.ip_forward", 1)
+        if self.ipv6:
+            self.sysctl("nb", "net.ipv6.conf.all.forwarding", 1)
         for pod, (role, addr, net) in PODS.items():
+            extra = ["--bind6", "::"] if self.ipv6 else []
             proc = self.spawn(pod, role, [PYTHON, PEERS / "podserver.py",
-                                          "--name", pod])
+                                          "--name", pod] + extra)
             self.pods[pod] = proc
         for proc in self.pods.values():
             proc.wait_for("podserver: ready", 10)
@@ -367,9 +412,17 @@ class Topology:
                 self.ip(role, "link", "set", tap, "master", "br0")
             else:
                 self.ip(role, "addr", "add", addr, "dev", tap)
+                if self.ipv6:
+                    self.ip(role, "addr", "add", TAPS6[tap], "dev", tap,
+                            "nodad")
             self.ip(role, "link", "set", tap, "up")
         self.ip("cl", "route", "add", "default", "via", NODE_EXT_ADDR)
         self.ip("nb", "route", "add", "default", "via", NODE_INT_ADDR)
+        if self.ipv6:
+            self.ip("cl", "-6", "route", "add", "default", "via",
+                    NODE_EXT_ADDR6)
+            self.ip("nb", "-6", "route", "add", "default", "via",
+                    NODE_INT_ADDR6)
 
     def start_edgefwd(self, conf=DEMO_CONF, workers=1, binary=None):
         """Start edgefwd in the lb namespace, wait for its ready line, then
@@ -431,7 +484,8 @@ class Topology:
     def ping(self, role, addr, count=2):
         """True when addr answers ICMP echo from namespace role."""
         cp = self.exec(role, ["ping", "-n", "-q", "-c", count, "-i", "0.2",
-                              "-W", "1", addr], check=False, timeout=15)
+                              "-W", "1"] + (["-6"] if ":" in addr else []) +
+                       [addr], check=False, timeout=15)
         return cp.returncode == 0
 
     def link_stats(self, role, ifname):

@@ -131,6 +131,11 @@ ef_bench_ctx_init_text(struct ef_bench_ctx *b, char *text,
 		p->n_rxq = 1;
 		p->addr = ci->address.v4;
 		p->prefix_len = ci->prefix_len;
+		if (ci->address6.family == EF_AF_INET6) {
+			p->has_addr6 = 1;
+			p->prefix_len6 = ci->prefix_len6;
+			memcpy(p->addr6, ci->address6.v6, 16);
+		}
 		p->mtu = RTE_ETHER_MTU;
 		memcpy(p->mac, mac, 6);
 		b->sh->port_to_if[i] = (int16_t)i;

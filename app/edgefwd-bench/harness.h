@@ -37,6 +37,7 @@ struct ef_bench_opts {
 	bool scrape_only;	/* --scrape: the scrape cost alone */
 	bool rss_only;		/* --rss: the RSS family alone */
 	bool reload_only;	/* --reload: reloads under load alone */
+	bool ipv6_only;		/* --ipv6: the IPv6 family alone */
 	uint32_t reps;
 	uint64_t pkts;		/* per measured repetition */
 	uint32_t seq_len;
@@ -146,6 +147,20 @@ struct ef_bench_reload_fig {
  * without reloads. -1 when a reload failed or a packet was lost. */
 int ef_bench_reload(const struct ef_bench_opts *o, uint32_t n_svc,
 		    uint32_t eps, uint32_t n, struct ef_bench_reload_fig *f);
+
+/* The IPv6 family's figures (bench_ipv6.c): one dual-stack config,
+ * Cluster (SNAT) flows of each family, the same copy loop. */
+struct ef_bench_ipv6_fig {
+	double floor_cpp, est4_cpp, est6_cpp;	/* established, cycles/pkt */
+	double new4_cpf, new6_cpf;		/* SYNs of fresh flows */
+	double bpf4, bpf6;			/* conntrack bytes per flow */
+	uint64_t lost;
+};
+
+/* n established flows per family, then new flows of each; -1 when a
+ * frame was not forwarded. */
+int ef_bench_ipv6(const struct ef_bench_opts *o, uint32_t n,
+		  struct ef_bench_ipv6_fig *fig);
 
 /* One line of the results table. */
 void ef_bench_print_row(const char *what, const struct ef_bench_result *r);

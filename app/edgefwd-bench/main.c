@@ -114,6 +114,9 @@ usage(const char *prog)
 	       "  --reload  only reloads of 10 000 services x 4 endpoints "
 	       "under load\n"
 	       "            (1M flows; 64K with --quick): burst gaps\n"
+	       "  --ipv6    only the IPv6 family: IPv6 beside IPv4 in one "
+	       "dual-stack\n"
+	       "            config (1M flows each; 64K with --quick)\n"
 	       "  --reps N  repetitions per figure (median; default 5, "
 	       "quick 3)\n"
 	       "  --pkts N  packets per repetition (default 4M, quick 512K)\n",
@@ -131,6 +134,7 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 		{ "scrape", no_argument, NULL, 's' },
 		{ "rss", no_argument, NULL, 'R' },
 		{ "reload", no_argument, NULL, 'L' },
+		{ "ipv6", no_argument, NULL, '6' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "pkts", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -161,6 +165,9 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 			break;
 		case 'L':
 			o->reload_only = true;
+			break;
+		case '6':
+			o->ipv6_only = true;
 			break;
 		case 'r':
 			o->reps = (uint32_t)atoi(optarg);
@@ -223,7 +230,8 @@ start(int argc, char **argv, struct ef_bench_opts *o, struct eal_args *ea,
 		/* --edge: one edge appliance at a time, 2 M entries at most */
 		need_mb = o->quick || o->edge_only || o->scrape_only ||
 			o->rss_only ? 1024 :
-			o->no_16m || o->reload_only ? 2048 : 4608;
+			o->no_16m || o->reload_only || o->ipv6_only ? 2048 :
+			4608;
 		/* 2 MiB pages when enough are free (figures without 4 KiB
 		 * TLB misses), else anonymous memory */
 		if (free_huge_mb() >= need_mb)
@@ -412,6 +420,26 @@ flood(const struct ef_bench_opts *o)
 	return ret;
 }
 
+/* IPv6 beside IPv4 (issue 12): the ratio is the figure (target: IPv6
+ * established <= 1.25x IPv4's) */
+static int
+ipv6(const struct ef_bench_opts *o)
+{
+	struct ef_bench_ipv6_fig f = { 0 };
+	int ret = ef_bench_ipv6(o, o->quick ? 1u << 16 : 1u << 20, &f);
+
+	jnum("ipv6_floor_cycles_per_pkt", f.floor_cpp);
+	jnum("ipv6_est_ipv4_cycles_per_pkt", f.est4_cpp);
+	jnum("ipv6_est_cycles_per_pkt", f.est6_cpp);
+	if (f.est4_cpp > 0)
+		jnum("ipv6_est_over_ipv4", f.est6_cpp / f.est4_cpp);
+	jnum("ipv6_new_flow_cycles", f.new6_cpf);
+	jnum("ipv6_new_flow_ipv4_cycles", f.new4_cpf);
+	jnum("ipv6_bytes_per_flow", f.bpf6);
+	jnum("ipv6_ipv4_bytes_per_flow", f.bpf4);
+	return ret;
+}
+
 /* Every benchmark in order; the scaling ones write their JSON keys as
  * they go. Returns 0 when all succeeded. */
 static int
@@ -432,6 +460,8 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 		return rss(o);
 	if (o->reload_only)
 		return reload(o);
+	if (o->ipv6_only)
+		return ipv6(o);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_CLUSTER, &f->cl64k,
 				    &f->floor64k);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL, &f->lo64k,
@@ -456,6 +486,7 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 	ret |= flood(o);
 	ret |= edge(o);
 	ret |= ef_bench_memory(o->quick ? 1u << 16 : 1u << 20, &f->bpf);
+	ret |= ipv6(o);
 	ret |= telemetry(o);
 	ret |= reload(o);
 	for (uint32_t i = 0; i < (o->quick ? 2u : 3u); i++) {
@@ -495,7 +526,7 @@ print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 	/* --telemetry / --edge / --scrape / --rss: that family's keys alone (the others were
 	 * not measured: no zeros, no NaN ratios) */
 	if (o->telemetry_only || o->edge_only || o->scrape_only ||
-	    o->rss_only || o->reload_only)
+	    o->rss_only || o->reload_only || o->ipv6_only)
 		goto tail;
 	/* the headline floor is the 1 M run's (the targets' reference) */
 	jnum("floor_cycles_per_pkt", o->quick ? f->floor64k : f->floor1m);

@@ -241,6 +241,11 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 	p->n_rxq = (uint16_t)RTE_MIN(n_workers, (uint32_t)info.max_rx_queues);
 	p->addr = ci->address.v4;
 	p->prefix_len = ci->prefix_len;
+	if (ci->address6.family == EF_AF_INET6) {
+		p->has_addr6 = 1;
+		p->prefix_len6 = ci->prefix_len6;
+		memcpy(p->addr6, ci->address6.v6, 16);
+	}
 	memset(&conf, 0, sizeof(conf));
 	if (p->n_rxq > 1 && info.flow_type_rss_offloads != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;

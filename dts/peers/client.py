@@ -175,15 +175,17 @@ def cmd_udp(args):
     results = []
     for i in range(args.count):
         result = {"ok": False}
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        v6 = ":" in args.host
+        sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
+                             socket.SOCK_DGRAM)
         sock.settimeout(args.timeout)
         try:
-            sock.bind(("0.0.0.0", 0))
+            sock.bind(("::" if v6 else "0.0.0.0", 0))
             result["local_port"] = sock.getsockname()[1]
             msg = "%s %d" % (args.message, i)
             sock.sendto(msg.encode(), (args.host, args.port))
             data, peer = sock.recvfrom(65535)
-            result["from"] = "%s:%d" % peer
+            result["from"] = ("[%s]:%d" if v6 else "%s:%d") % peer[:2]
             result["body"] = json.loads(data)
             result["ok"] = result["body"].get("echo") == msg
             if not result["ok"]:

@@ -123,6 +123,16 @@ class TCPServer(http.server.ThreadingHTTPServer):
         """A peer that resets mid-transfer is normal in these suites."""
 
 
+class TCPServer6(TCPServer):
+    """IPv6 only (IPV6_V6ONLY), beside the IPv4 one: IPv4 clients keep
+    their dotted-quad text in the answers."""
+    address_family = socket.AF_INET6
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        super().server_bind()
+
+
 def serve_udp(sock, name, stop):
     while not stop.is_set():
         try:
@@ -147,6 +157,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--name", required=True, help="pod name to report")
     ap.add_argument("--bind", default="0.0.0.0")
+    ap.add_argument("--bind6", default="",
+                    help="also listen on this IPv6 address (same ports)")
     ap.add_argument("--tcp-port", type=int, default=8080)
     ap.add_argument("--udp-port", type=int, default=5353,
                     help="0 disables UDP")
@@ -155,25 +167,41 @@ def main():
     stop = threading.Event()
     tcp = TCPServer((args.bind, args.tcp_port), Handler)
     tcp.pod_name = args.name
-    udp = None
-    if args.udp_port:
-        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        udp.bind((args.bind, args.udp_port))
-        udp.settimeout(0.2)
-        threading.Thread(target=serve_udp, args=(udp, args.name, stop),
+    servers = [tcp]
+    udps = []
+    if args.bind6:
+        tcp6 = TCPServer6((args.bind6, args.tcp_port), Handler)
+        tcp6.pod_name = args.name
+        servers.append(tcp6)
+        threading.Thread(target=tcp6.serve_forever, args=(0.2,),
                          daemon=True).start()
+    if args.udp_port:
+        for fam, addr in ((socket.AF_INET, args.bind),
+                          (socket.AF_INET6, args.bind6)):
+            if not addr:
+                continue
+            udp = socket.socket(fam, socket.SOCK_DGRAM)
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if fam == socket.AF_INET6:
+                udp.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            udp.bind((addr, args.udp_port))
+            udp.settimeout(0.2)
+            udps.append(udp)
+            threading.Thread(target=serve_udp, args=(udp, args.name, stop),
+                             daemon=True).start()
 
     def on_signal(signum, frame):
         stop.set()
-        threading.Thread(target=tcp.shutdown, daemon=True).start()
+        for srv in servers:
+            threading.Thread(target=srv.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     print("podserver: ready", flush=True)
     tcp.serve_forever(poll_interval=0.2)
-    tcp.server_close()
-    if udp is not None:
+    for srv in servers:
+        srv.server_close()
+    for udp in udps:
         udp.close()
     return 0
 

@@ -458,6 +458,9 @@ free_service(struct ef_cfg_service *s)
 	free(s->external_ips);
 	free(s->ports);
 	free(s->endpoints);
+	free(s->load_balancer_ips6);
+	free(s->external_ips6);
+	free(s->endpoints6);
 }
 
 void
@@ -519,19 +522,22 @@ ef_cfg_summarize(const struct ef_cfg *cfg, struct ef_cfg_summary *out)
 	out->services = cfg->n_services;
 	for (i = 0; i < cfg->n_services; i++) {
 		const struct ef_cfg_service *s = &cfg->services[i];
-		uint32_t per_port = s->n_external_ips;
+		uint32_t per_port = s->n_external_ips + s->n_external_ips6;
 
 		if (s->cluster_ip.family != 0)
 			per_port++;
+		if (s->cluster_ip6.family != 0)
+			per_port++;
 		if (s->type == EF_SVC_TYPE_LOAD_BALANCER)
-			per_port += s->n_load_balancer_ips;
+			per_port += s->n_load_balancer_ips +
+				s->n_load_balancer_ips6;
 		for (j = 0; j < s->n_ports; j++) {
 			out->frontends += per_port;
 			/* a node port is answered on every interface address */
 			if (s->ports[j].node_port != 0)
 				out->frontends += cfg->n_interfaces;
 		}
-		out->endpoints += s->n_endpoints;
+		out->endpoints += s->n_endpoints + s->n_endpoints6;
 	}
 }
 

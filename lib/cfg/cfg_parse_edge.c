@@ -398,10 +398,15 @@ cfg_parse_service_edge(struct cfg_ctx *c, struct ef_cfg_service *svc,
 			cfg_err_at(c, sm, "%s: an edge service needs the "
 				   "top-level nodes list (its backends are "
 				   "nodes)", lbl);
-		if (svc->n_load_balancer_ips == 0 && svc->n_external_ips == 0)
+		if (svc->n_load_balancer_ips == 0 && svc->n_external_ips == 0 &&
+		    svc->n_load_balancer_ips6 == 0 &&
+		    svc->n_external_ips6 == 0)
 			cfg_err_at(c, sm, "%s: an edge service answers on its "
 				   "load_balancer_ips and external_ips: it has "
 				   "none", lbl);
+		if (ef_cfg_serves(svc, EF_AF_INET6))
+			cfg_err_at(c, sm, "%s: edge mode: IPv6 is not "
+				   "supported yet (docs/IPV6.md)", lbl);
 		if (cfg->edge.health_check &&
 		    svc->external_traffic_policy == EF_POLICY_LOCAL &&
 		    svc->health_check_node_port == 0)

@@ -108,15 +108,27 @@ port_claims(struct cfg_ctx *c, const struct svc_state *st,
 		add_claim(c, CFG_CLAIM_CLUSTER_IP, p->protocol,
 			  &svc->cluster_ip, p->port, st->idx, port_idx,
 			  p->line);
+	if (svc->cluster_ip6.family != 0)
+		add_claim(c, CFG_CLAIM_CLUSTER_IP, p->protocol,
+			  &svc->cluster_ip6, p->port, st->idx, port_idx,
+			  p->line);
 	if (svc->type == EF_SVC_TYPE_LOAD_BALANCER) {
 		for (uint32_t i = 0; i < svc->n_load_balancer_ips; i++)
 			add_claim(c, CFG_CLAIM_LOAD_BALANCER_IP, p->protocol,
 				  &svc->load_balancer_ips[i], p->port, st->idx,
 				  port_idx, p->line);
+		for (uint32_t i = 0; i < svc->n_load_balancer_ips6; i++)
+			add_claim(c, CFG_CLAIM_LOAD_BALANCER_IP, p->protocol,
+				  &svc->load_balancer_ips6[i], p->port,
+				  st->idx, port_idx, p->line);
 	}
 	for (uint32_t i = 0; i < svc->n_external_ips; i++)
 		add_claim(c, CFG_CLAIM_EXTERNAL_IP, p->protocol,
 			  &svc->external_ips[i], p->port, st->idx, port_idx,
+			  p->line);
+	for (uint32_t i = 0; i < svc->n_external_ips6; i++)
+		add_claim(c, CFG_CLAIM_EXTERNAL_IP, p->protocol,
+			  &svc->external_ips6[i], p->port, st->idx, port_idx,
 			  p->line);
 	if (p->node_port != 0)
 		add_claim(c, CFG_CLAIM_NODE_PORT, p->protocol, NULL,
@@ -251,19 +263,25 @@ parse_endpoint(struct cfg_ctx *c, struct ef_cfg_service *svc,
 	ep.weight = 1;
 	cfg_check_keys(c, g, path, keys);
 
-	rc = cfg_get_addr(c, g, path, "address", &ep.address, &s);
+	rc = cfg_get_addr46(c, g, path, "address", &ep.address, &s);
 	cfg_label(lbl, path, "address");
 	if (rc == 0) {
 		cfg_err_at(c, g, "%s: missing", lbl);
 		ok = false;
 	} else if (rc == 1) {
-		for (uint32_t i = 0; i < svc->n_endpoints; i++) {
-			if (ef_addr_eq(&svc->endpoints[i].address,
-				       &ep.address)) {
+		/* IPv6 endpoints apart (issue 12): IPv4 users see no change */
+		const struct ef_cfg_endpoint *same =
+			ep.address.family == EF_AF_INET6 ? svc->endpoints6 :
+			svc->endpoints;
+		uint32_t n_same = ep.address.family == EF_AF_INET6 ?
+			svc->n_endpoints6 : svc->n_endpoints;
+
+		for (uint32_t i = 0; i < n_same; i++) {
+			if (ef_addr_eq(&same[i].address, &ep.address)) {
 				cfg_err_at(c, s, "%s: %s is already an "
 					   "endpoint at line %d", lbl,
 					   config_setting_get_string(s),
-					   svc->endpoints[i].line);
+					   same[i].line);
 				ok = false;
 			}
 		}
@@ -294,7 +312,9 @@ parse_endpoint(struct cfg_ctx *c, struct ef_cfg_service *svc,
 	}
 	if (cfg_get_u32(c, g, path, "weight", 1, 65535, &ep.weight, NULL) < 0)
 		ok = false;
-	if (ok)
+	if (ok && ep.address.family == EF_AF_INET6)
+		svc->endpoints6[svc->n_endpoints6++] = ep;
+	else if (ok)
 		svc->endpoints[svc->n_endpoints++] = ep;
 }
 
@@ -396,6 +416,112 @@ parse_service_name(struct cfg_ctx *c, struct svc_state *st,
 	c->svc_names[st->idx].line = config_setting_source_line(s);
 }
 
+/*
+ * cluster_ips (Service.spec.clusterIPs, issue 12): at most one address per
+ * family, agreeing with cluster_ip when both are given.
+ */
+static void
+service_cluster_ips(struct cfg_ctx *c, struct svc_state *st,
+		    const config_setting_t *g, const char *path)
+{
+	struct ef_cfg_service *svc = st->svc;
+	struct ef_addr *a4 = NULL, *a6 = NULL;
+	uint32_t n4 = 0, n6 = 0;
+	const config_setting_t *s;
+	char lbl[CFG_LABEL_MAX];
+	int rc;
+
+	rc = cfg_get_addr_array2(c, g, path, "cluster_ips", &a4, &n4, &a6,
+				 &n6, &s);
+	cfg_label(lbl, path, "cluster_ips");
+	if (rc == 1 && (n4 > 1 || n6 > 1)) {
+		cfg_err_at(c, s, "%s: at most one address per family", lbl);
+	} else if (rc == 1) {
+		if (n4 == 1 && svc->cluster_ip.family != 0 &&
+		    !ef_addr_eq(&svc->cluster_ip, &a4[0]))
+			cfg_err_at(c, s, "%s: its IPv4 address differs from "
+				   "cluster_ip", lbl);
+		else if (n4 == 1)
+			svc->cluster_ip = a4[0];
+		if (n6 == 1 && svc->cluster_ip6.family != 0 &&
+		    !ef_addr_eq(&svc->cluster_ip6, &a6[0]))
+			cfg_err_at(c, s, "%s: its IPv6 address differs from "
+				   "cluster_ip", lbl);
+		else if (n6 == 1)
+			svc->cluster_ip6 = a6[0];
+		if (st->headless && n4 + n6 > 0)
+			cfg_err_at(c, s, "%s: a headless service (cluster_ip "
+				   "\"None\") has no cluster IPs", lbl);
+	}
+	free(a4);
+	free(a6);
+}
+
+/*
+ * ip_families (Service.spec.ipFamilies): "IPv4" / "IPv6", each once, the
+ * first the primary; default the families of the addresses given (after
+ * every address is parsed), else IPv4. Every address must be of a family
+ * served.
+ */
+static void
+service_families(struct cfg_ctx *c, struct svc_state *st,
+		 const config_setting_t *g, const char *path)
+{
+	struct ef_cfg_service *svc = st->svc;
+	const config_setting_t *s = config_setting_get_member(g, "ip_families");
+	char lbl[CFG_LABEL_MAX];
+	bool has4, has6;
+
+	cfg_label(lbl, path, "ip_families");
+	has4 = svc->cluster_ip.family != 0 || svc->n_load_balancer_ips != 0 ||
+		svc->n_external_ips != 0 || svc->n_endpoints != 0;
+	has6 = svc->cluster_ip6.family != 0 ||
+		svc->n_load_balancer_ips6 != 0 || svc->n_external_ips6 != 0 ||
+		svc->n_endpoints6 != 0;
+	if (s == NULL) {
+		if (has4 || !has6)
+			svc->ip_families[svc->n_ip_families++] = EF_AF_INET4;
+		if (has6)
+			svc->ip_families[svc->n_ip_families++] = EF_AF_INET6;
+		return;
+	}
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		cfg_err_at(c, s, "%s: must be an array of \"IPv4\" and/or "
+			   "\"IPv6\"", lbl);
+		return;
+	}
+	if (config_setting_length(s) < 1 || config_setting_length(s) > 2)
+		cfg_err_at(c, s, "%s: one or two families", lbl);
+	for (int i = 0; i < config_setting_length(s) && i < 2; i++) {
+		const config_setting_t *e =
+			config_setting_get_elem(s, (unsigned int)i);
+		const char *t = config_setting_get_string(e);
+		uint8_t fam = t == NULL ? 0 : strcmp(t, "IPv4") == 0 ?
+			EF_AF_INET4 : strcmp(t, "IPv6") == 0 ? EF_AF_INET6 : 0;
+
+		if (fam == 0) {
+			cfg_err_at(c, e, "%s[%d]: \"%s\" is not a family "
+				   "(expected \"IPv4\" or \"IPv6\")", lbl, i,
+				   t != NULL ? t : "?");
+			continue;
+		}
+		if (ef_cfg_serves(svc, fam)) {
+			cfg_err_at(c, e, "%s[%d]: \"%s\" is listed twice", lbl,
+				   i, t);
+			continue;
+		}
+		svc->ip_families[svc->n_ip_families++] = fam;
+	}
+	if (svc->n_ip_families == 0)
+		return;
+	if (has4 && !ef_cfg_serves(svc, EF_AF_INET4))
+		cfg_err_at(c, s, "%s: the service has IPv4 addresses or "
+			   "endpoints but does not serve IPv4", lbl);
+	if (has6 && !ef_cfg_serves(svc, EF_AF_INET6))
+		cfg_err_at(c, s, "%s: the service has IPv6 addresses or "
+			   "endpoints but does not serve IPv6", lbl);
+}
+
 /* type, and cluster_ip with the headless case. */
 static void
 service_type(struct cfg_ctx *c, struct svc_state *st,
@@ -422,9 +548,16 @@ service_type(struct cfg_ctx *c, struct svc_state *st,
 			cfg_err_at(c, s, "%s: \"None\" (headless) needs type "
 				   "ClusterIP, not %s", lbl,
 				   ef_svc_type_name(svc->type));
+	} else if (rc == 1 && strchr(text, ':') != NULL) {
+		if (ef_addr_parse(text, &svc->cluster_ip6) != 0) {
+			cfg_err_at(c, s, "%s: \"%s\" is not an IP address",
+				   lbl, text);
+			memset(&svc->cluster_ip6, 0, sizeof(svc->cluster_ip6));
+		}
 	} else if (rc == 1) {
 		cfg_addr_value(c, s, lbl, text, &svc->cluster_ip);
 	}
+	service_cluster_ips(c, st, g, path);
 }
 
 /* load_balancer_ips and external_ips. */
@@ -438,17 +571,20 @@ service_addresses(struct cfg_ctx *c, const struct svc_state *st,
 	char lbl[CFG_LABEL_MAX];
 	int rc;
 
-	rc = cfg_get_addr_array(c, g, path, "load_balancer_ips",
-				&svc->load_balancer_ips,
-				&svc->n_load_balancer_ips, &slb);
+	rc = cfg_get_addr_array2(c, g, path, "load_balancer_ips",
+				 &svc->load_balancer_ips,
+				 &svc->n_load_balancer_ips,
+				 &svc->load_balancer_ips6,
+				 &svc->n_load_balancer_ips6, &slb);
 	if (rc != 0 && st->type_ok && svc->type != EF_SVC_TYPE_LOAD_BALANCER &&
 	    config_setting_length(slb) > 0)
 		cfg_err_at(c, slb, "%s: only a LoadBalancer service has "
 			   "load balancer IPs, not %s",
 			   cfg_label(lbl, path, "load_balancer_ips"),
 			   ef_svc_type_name(svc->type));
-	cfg_get_addr_array(c, g, path, "external_ips", &svc->external_ips,
-			   &svc->n_external_ips, &s);
+	cfg_get_addr_array2(c, g, path, "external_ips", &svc->external_ips,
+			    &svc->n_external_ips, &svc->external_ips6,
+			    &svc->n_external_ips6, &s);
 }
 
 /*
@@ -568,7 +704,8 @@ service_endpoints(struct cfg_ctx *c, const struct svc_state *st,
 	if (n == 0)
 		return;
 	svc->endpoints = calloc((size_t)n, sizeof(*svc->endpoints));
-	if (svc->endpoints == NULL) {
+	svc->endpoints6 = calloc((size_t)n, sizeof(*svc->endpoints6));
+	if (svc->endpoints == NULL || svc->endpoints6 == NULL) {
 		c->oom = true;
 		return;
 	}
@@ -592,7 +729,7 @@ parse_service(struct cfg_ctx *c, struct svc_state *st,
 		"internal_traffic_policy", "session_affinity",
 		"session_affinity_timeout", "health_check_node_port", "ports",
 		"endpoints", "health", "mode", "cluster_forwarding",
-		"max_flows", NULL,
+		"max_flows", "ip_families", "cluster_ips", NULL,
 	};
 	struct ef_cfg_service *svc = st->svc;
 	const config_setting_t *s;
@@ -619,7 +756,8 @@ parse_service(struct cfg_ctx *c, struct svc_state *st,
 	if (service_ports(c, st, g, path) != 0)
 		return;
 	service_endpoints(c, st, g, path);
-	cfg_parse_service_edge(c, svc, g, path);
+	service_families(c, st, g, path);
+	cfg_parse_service_edge(c, svc, g, path);	/* after the families */
 }
 
 void

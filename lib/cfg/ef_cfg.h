@@ -137,7 +137,34 @@ struct ef_cfg_service {
 	struct ef_cfg_health health;	/* global defaults with the override */
 	bool health_overridden;
 	int line;
+	/*
+	 * IPv6 (issue 12): the families served (ip_families, first =
+	 * primary; default: those of the addresses given, else IPv4) and
+	 * the IPv6 addresses, apart from the IPv4 fields above so that no
+	 * IPv4 user sees an IPv6 address: cluster_ips' IPv6 entry (or an
+	 * IPv6 cluster_ip), the IPv6 entries of load_balancer_ips and
+	 * external_ips, and the IPv6 endpoints.
+	 */
+	uint8_t n_ip_families;
+	uint8_t ip_families[2];		/* EF_AF_INET4 / EF_AF_INET6 */
+	struct ef_addr cluster_ip6;	/* family 0 = none */
+	struct ef_addr *load_balancer_ips6;
+	uint32_t n_load_balancer_ips6;
+	struct ef_addr *external_ips6;
+	uint32_t n_external_ips6;
+	struct ef_cfg_endpoint *endpoints6;
+	uint32_t n_endpoints6;
 };
+
+/* true when service s serves family (EF_AF_INET4 / EF_AF_INET6). */
+static inline bool
+ef_cfg_serves(const struct ef_cfg_service *s, uint8_t family)
+{
+	for (uint8_t i = 0; i < s->n_ip_families; i++)
+		if (s->ip_families[i] == family)
+			return true;
+	return false;
+}
 
 struct ef_cfg_interface {
 	char port[EF_CFG_DEV_MAX];	/* DPDK device name */

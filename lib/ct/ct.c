@@ -134,6 +134,15 @@ alloc_flows(struct ef_ct *ct, int socket_id)
 		return -ENOMEM;
 	ct->own_bytes = sizeof(*ct) + flows_sz +
 		2 * (size_t)max_flows * sizeof(uint32_t);
+	if (ct->family == 6) {
+		size_t a6_sz = (size_t)max_flows * sizeof(struct ef_ct_addr6);
+
+		ct->a6 = rte_zmalloc_socket("ef_ct_a6", a6_sz,
+					    RTE_CACHE_LINE_SIZE, socket_id);
+		if (ct->a6 == NULL)
+			return -ENOMEM;
+		ct->own_bytes += a6_sz;
+	}
 
 	/* Low indexes first: fresh tables touch the array front to back. */
 	for (i = 0; i < max_flows; i++)
@@ -149,7 +158,8 @@ ef_ct_create(const struct ef_ct_params *p)
 	int rc;
 
 	if (p == NULL || p->name == NULL || p->max_flows < 4 ||
-	    p->max_flows > EF_CT_MAX_FLOWS || check_timeouts(&p->timeouts)) {
+	    p->max_flows > EF_CT_MAX_FLOWS || check_timeouts(&p->timeouts) ||
+	    (p->family != 0 && p->family != 4 && p->family != 6)) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -166,6 +176,7 @@ ef_ct_create(const struct ef_ct_params *p)
 	}
 	snprintf(ct->name, sizeof(ct->name), "%s", p->name);
 	ct->max_flows = p->max_flows;
+	ct->family = p->family == 6 ? 6 : 4;
 	ct->evict_cb = p->evict_cb;
 	ct->evict_arg = p->evict_arg;
 	set_timeouts(ct, &p->timeouts);
@@ -182,6 +193,7 @@ ef_ct_create(const struct ef_ct_params *p)
 
 err_nomem:
 	EF_CT_LOG(ERR, "%s: no memory for %u flows", p->name, p->max_flows);
+	rte_free(ct->a6);
 	rte_free(ct->fifo);
 	rte_free(ct->free_stack);
 	rte_free(ct->flows);
@@ -197,6 +209,7 @@ ef_ct_free(struct ef_ct *ct)
 	if (ct == NULL)
 		return;
 	rte_memzone_free(ct->mz);
+	rte_free(ct->a6);
 	rte_free(ct->fifo);
 	rte_free(ct->free_stack);
 	rte_free(ct->flows);

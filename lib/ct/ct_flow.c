@@ -87,36 +87,12 @@ early_drop(struct ef_ct *ct, uint32_t now_ms)
 }
 
 struct ef_ct_flow *
-ef_ct_create_flow(struct ef_ct *ct, const struct ef_ct_key4 *orig,
-		  const struct ef_ct_key4 *reply, uint32_t now_ms, int *err)
+ef_ct_flow_claim(struct ef_ct *ct, const struct ef_ct_hpos *po,
+		 const struct ef_ct_hpos *pr, uint32_t now_ms, int *err)
 {
-	struct ef_ct_key4 ko = *orig, kr = *reply;
-	struct ef_ct_hpos po, pr;
 	struct ef_ct_flow *f;
-	uint64_t wo[2], wr[2];
 	uint32_t idx;
-	uint8_t dir;
 
-	memset(ko.pad, 0, sizeof(ko.pad));
-	memset(kr.pad, 0, sizeof(kr.pad));
-	/*
-	 * The reply key's destination must be rebuildable from the flow
-	 * (ef_ct_flow_key4): an address of 0 cannot mean SNAT.
-	 */
-	if (memcmp(&ko, &kr, sizeof(ko)) == 0 || ko.proto != kr.proto ||
-	    ((kr.dst != ko.src || kr.dport != ko.sport) && kr.dst == 0)) {
-		*err = -EINVAL;
-		return NULL;
-	}
-	key_words(&ko, wo);
-	key_words(&kr, wr);
-	key_hash(ct, wo, &po);
-	key_hash(ct, wr, &pr);
-	if (idx_find(ct, wo, &po, &dir) != NULL ||
-	    idx_find(ct, wr, &pr, &dir) != NULL) {
-		*err = -EEXIST;
-		return NULL;
-	}
 	if (ct->free_top == 0 && !early_drop(ct, now_ms)) {
 		ct->stats.full++;
 		*err = -ENOSPC;
@@ -124,30 +100,16 @@ ef_ct_create_flow(struct ef_ct *ct, const struct ef_ct_key4 *orig,
 	}
 	idx = ct->free_stack[ct->free_top - 1];
 	/* The index needs only the hash positions: the flow is filled after. */
-	if (ef_ct_idx_insert(ct, &po, idx << 1) != 0)
+	if (ef_ct_idx_insert(ct, po, idx << 1) != 0)
 		goto err_full;
-	if (ef_ct_idx_insert(ct, &pr, idx << 1 | 1) != 0) {
-		ef_ct_idx_remove(ct, &po, idx << 1);
+	if (ef_ct_idx_insert(ct, pr, idx << 1 | 1) != 0) {
+		ef_ct_idx_remove(ct, po, idx << 1);
 		goto err_full;
 	}
 	ct->free_top--;
 
 	f = &ct->flows[idx];
 	f->flags &= EF_CT_F_QUEUED;	/* its FIFO entry may remain */
-	f->client = ko.src;
-	f->frontend = ko.dst;
-	f->cport = ko.sport;
-	f->fport = ko.dport;
-	f->endpoint = kr.src;
-	f->eport = kr.sport;
-	if (kr.dst != ko.src || kr.dport != ko.sport) {
-		f->snat = kr.dst;
-		f->sport_snat = kr.dport;
-	} else {
-		f->snat = 0;
-		f->sport_snat = 0;
-	}
-	f->proto = ko.proto;
 	f->state = EF_CT_NONE;
 	f->flags |= EF_CT_F_IN_USE;
 	f->wscale = 0xff;
@@ -179,6 +141,56 @@ err_full:
 	return NULL;
 }
 
+struct ef_ct_flow *
+ef_ct_create_flow(struct ef_ct *ct, const struct ef_ct_key4 *orig,
+		  const struct ef_ct_key4 *reply, uint32_t now_ms, int *err)
+{
+	struct ef_ct_key4 ko = *orig, kr = *reply;
+	struct ef_ct_hpos po, pr;
+	struct ef_ct_flow *f;
+	uint64_t wo[2], wr[2];
+	uint8_t dir;
+
+	memset(ko.pad, 0, sizeof(ko.pad));
+	memset(kr.pad, 0, sizeof(kr.pad));
+	/*
+	 * The reply key's destination must be rebuildable from the flow
+	 * (ef_ct_flow_key4): an address of 0 cannot mean SNAT.
+	 */
+	if (memcmp(&ko, &kr, sizeof(ko)) == 0 || ko.proto != kr.proto ||
+	    ((kr.dst != ko.src || kr.dport != ko.sport) && kr.dst == 0)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	key_words(&ko, wo);
+	key_words(&kr, wr);
+	key_hash(ct, wo, &po);
+	key_hash(ct, wr, &pr);
+	if (idx_find(ct, wo, &po, &dir) != NULL ||
+	    idx_find(ct, wr, &pr, &dir) != NULL) {
+		*err = -EEXIST;
+		return NULL;
+	}
+	f = ef_ct_flow_claim(ct, &po, &pr, now_ms, err);
+	if (f == NULL)
+		return NULL;
+	f->client = ko.src;
+	f->frontend = ko.dst;
+	f->cport = ko.sport;
+	f->fport = ko.dport;
+	f->endpoint = kr.src;
+	f->eport = kr.sport;
+	if (kr.dst != ko.src || kr.dport != ko.sport) {
+		f->snat = kr.dst;
+		f->sport_snat = kr.dport;
+	} else {
+		f->snat = 0;
+		f->sport_snat = 0;
+	}
+	f->proto = ko.proto;
+	return f;
+}
+
 void
 ef_ct_delete(struct ef_ct *ct, struct ef_ct_flow *f)
 {
@@ -190,8 +202,12 @@ ef_ct_delete(struct ef_ct *ct, struct ef_ct_flow *f)
 	if (!(f->flags & EF_CT_F_IN_USE))
 		return;
 	for (dir = 0; dir < 2; dir++) {
-		flow_words(f, dir, w);
-		key_hash(ct, w, &p);
+		if (unlikely(ct->a6 != NULL)) {
+			ef_ct6_flow_hpos(ct, f, dir, &p);
+		} else {
+			flow_words(f, dir, w);
+			key_hash(ct, w, &p);
+		}
 		ef_ct_idx_remove(ct, &p, idx << 1 | dir);
 	}
 	ct->stats.by_state[f->state]--;
@@ -208,7 +224,7 @@ ef_ct_timeout_ms(const struct ef_ct *ct, const struct ef_ct_flow *f)
 	if (f->state == EF_CT_NONE) {
 		if (f->proto == IPPROTO_TCP)
 			return ct->timeout_none_ms[0];
-		if (f->proto == IPPROTO_ICMP)
+		if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6)
 			return ct->timeout_none_ms[2];
 		return ct->timeout_none_ms[1];
 	}

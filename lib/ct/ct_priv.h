@@ -79,7 +79,27 @@ struct ef_ct {
 	struct ef_ct_stats stats;
 	struct ef_ct_stash stash[EF_CT_STASH_MAX];
 	char name[EF_CT_NAME_MAX + 1];
+	/* IPv6 tables (family 6): addresses by flow index, SNAT addresses
+	 * by f->snat - 1; a6 == NULL for an IPv4 table */
+	struct ef_ct_addr6 *a6;
+	uint8_t family;		/* 4 or 6 */
+	uint32_t n_snat6;
+	uint8_t snat6[EF_CT_SNAT6_MAX][16];
 };
+
+/*
+ * ct_flow.c: take a free slot (early-dropping when full) and enter its
+ * two keys at po / pr; the flow's common fields are initialised, its
+ * tuple is the caller's to fill. NULL with *err -ENOSPC. (Shared by the
+ * IPv4 and IPv6 creates.)
+ */
+struct ef_ct_flow *ef_ct_flow_claim(struct ef_ct *ct,
+				    const struct ef_ct_hpos *po,
+				    const struct ef_ct_hpos *pr,
+				    uint32_t now_ms, int *err);
+/* ct6.c: the hash positions of IPv6 flow f's key in direction dir. */
+void ef_ct6_flow_hpos(const struct ef_ct *ct, const struct ef_ct_flow *f,
+		      uint8_t dir, struct ef_ct_hpos *p);
 
 /*
  * Reserve and clear the index of ct (ct->name and ct->max_flows set):

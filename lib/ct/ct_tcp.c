@@ -318,6 +318,7 @@ ef_ct_update(struct ef_ct *ct, struct ef_ct_flow *f, uint8_t dir,
 		v = tcp_update(ct, f, dir, frame, m);
 		break;
 	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
 		if (f->state == EF_CT_NONE) {
 			if (dir != 0)
 				v = EF_CT_VERDICT_INVALID;

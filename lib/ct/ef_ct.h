@@ -18,9 +18,15 @@
  * Flow entries live in a preallocated array of max_flows entries with a
  * free-index stack; nothing is allocated after ef_ct_create().
  *
- * IPv4 only for now. Key and flow types carry a "4" so that an IPv6 table
- * (ef_ct_key6 / ef_ct_flow6, 40-byte keys, same state machine and
- * timeouts) can be added beside this one without changing these types.
+ * IPv6 (issue 12): a table created with family 6 holds IPv6 flows. Its
+ * flows are the same struct ef_ct_flow (ports, state, timers, caller
+ * fields), with the addresses in a side array by flow index (struct
+ * ef_ct_addr6, 48 bytes: client, frontend, endpoint) and the SNAT address
+ * in a small table-level list (a node has one per family): f->snat is 0
+ * (no SNAT) or that list's index + 1; client, frontend and endpoint are 0.
+ * Lookups and creation have IPv6 twins (..._6); update, delete, expiry,
+ * walks, stats serve both families. The index is the same cuckoo index,
+ * keys confirmed against the flow and its side-array entry.
  *
  * Time is the caller's millisecond clock as a uint32_t: every comparison
  * is (int32_t)(a - b), so the clock may wrap. A flow must be examined by
@@ -67,6 +73,27 @@ extern "C" {
 #define EF_CT_MAX_FLOWS (1u << 30)
 /* Longest timeout, seconds: timeouts in ms must compare as int32_t. */
 #define EF_CT_TIMEOUT_MAX_S 1000000u
+/* SNAT addresses an IPv6 table knows (CONFIG.md: one per family). */
+#define EF_CT_SNAT6_MAX 4u
+
+/* One direction of an IPv6 flow, network order; the index hashes and
+ * compares the first 37 bytes (pad ignored). ICMPv6 echo: id in both.
+ * 8-byte aligned: rte_hash_crc() reads keys by 64-bit words. */
+struct ef_ct_key6 {
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t proto;
+	uint8_t pad[3];
+} __attribute__((aligned(8)));
+
+/* The addresses of an IPv6 flow (side array of a family-6 table). */
+struct ef_ct_addr6 {
+	uint8_t client[16];
+	uint8_t frontend[16];
+	uint8_t endpoint[16];
+};
 
 /*
  * One direction of a flow, as on the wire (network order). For ICMP echo
@@ -156,6 +183,7 @@ struct ef_ct_params {
 	uint32_t max_flows;	/* this table's limit, 4 .. EF_CT_MAX_FLOWS */
 	struct ef_cfg_conntrack timeouts; /* seconds; max_flows there unused */
 	int socket_id;		/* NUMA socket of the worker, or SOCKET_ID_ANY */
+	uint8_t family;		/* 0 or 4: IPv4 keys; 6: IPv6 keys */
 	/* Called with the victim before an early drop deletes it (may be NULL) */
 	void (*evict_cb)(void *arg, struct ef_ct_flow *f);
 	void *evict_arg;
@@ -198,6 +226,21 @@ ef_ct_key4_from_meta(const struct ef_pkt_meta *m, struct ef_ct_key4 *k)
 		return -EINVAL;
 	k->src = m->src.v4;
 	k->dst = m->dst.v4;
+	k->sport = m->sport;
+	k->dport = m->dport;
+	k->proto = m->proto;
+	memset(k->pad, 0, sizeof(k->pad));
+	return 0;
+}
+
+/* ef_ct_key4_from_meta for IPv6. */
+static inline int
+ef_ct_key6_from_meta(const struct ef_pkt_meta *m, struct ef_ct_key6 *k)
+{
+	if (m->ip_version != 6 || !(m->flags & EF_PKT_F_L4))
+		return -EINVAL;
+	memcpy(k->src, m->src.v6, 16);
+	memcpy(k->dst, m->dst.v6, 16);
 	k->sport = m->sport;
 	k->dport = m->dport;
 	k->proto = m->proto;
@@ -306,6 +349,31 @@ uint32_t ef_ct_expire(struct ef_ct *ct, uint32_t now_ms, uint32_t budget,
  */
 uint32_t ef_ct_walk(struct ef_ct *ct, uint32_t *cursor, uint32_t budget,
 		    ef_ct_walk_fn cb, void *arg);
+
+/*
+ * IPv6 twins (a family-6 table only; calling them on an IPv4 table, or the
+ * IPv4 functions on an IPv6 table, is a caller error). Same semantics as
+ * the IPv4 functions; ef_ct_create_flow6 also returns -ENOSPC when the
+ * reply key names a fifth SNAT address (EF_CT_SNAT6_MAX). Owning worker.
+ */
+void ef_ct_lookup6_bulk(struct ef_ct *ct, const struct ef_ct_key6 *keys[],
+			uint32_t n, struct ef_ct_flow *flows[], uint8_t dir[]);
+struct ef_ct_flow *ef_ct_lookup6(struct ef_ct *ct, const struct ef_ct_key6 *k,
+				 uint8_t *dir);
+bool ef_ct_key6_in_use(const struct ef_ct *ct, const struct ef_ct_key6 *k);
+struct ef_ct_flow *ef_ct_create_flow6(struct ef_ct *ct,
+				      const struct ef_ct_key6 *orig,
+				      const struct ef_ct_key6 *reply,
+				      uint32_t now_ms, int *err);
+void ef_ct_flow_key6(const struct ef_ct *ct, const struct ef_ct_flow *f,
+		     uint8_t dir, struct ef_ct_key6 *k);
+/* The addresses of IPv6 flow f (NULL for an IPv4 table), and its SNAT
+ * address (NULL when the flow is not SNAT'd). Any thread that may read
+ * the flow. */
+const struct ef_ct_addr6 *ef_ct_flow_addr6(const struct ef_ct *ct,
+					   const struct ef_ct_flow *f);
+const uint8_t *ef_ct_flow_snat6(const struct ef_ct *ct,
+				const struct ef_ct_flow *f);
 
 /* Counters of the table. Owning worker (or a reader tolerating tears). */
 const struct ef_ct_stats *ef_ct_stats(const struct ef_ct *ct);

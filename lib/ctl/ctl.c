@@ -259,6 +259,11 @@ neigh_create(struct ef_ctl *c, const struct ef_cfg *cfg, char *err,
 					      ci->prefix_len))
 				ef_neigh_set_static4(sh->neigh, (uint16_t)k,
 						     n->address.v4, n->mac);
+			else if (ci->address6.family == EF_AF_INET6 &&
+				 ef_addr_in_prefix(&n->address, &ci->address6,
+						   ci->prefix_len6))
+				ef_neigh_set_static6(sh->neigh, (uint16_t)k,
+						     n->address.v6, n->mac);
 		}
 	}
 	return 0;
@@ -326,6 +331,8 @@ fail:
 	return NULL;
 }
 
+static void send_ns_cb(void *arg, uint16_t iface, const uint8_t target[16]);
+
 int
 ef_ctl_start(struct ef_ctl *c, char *err, size_t errlen)
 {
@@ -348,6 +355,7 @@ ef_ctl_start(struct ef_ctl *c, char *err, size_t errlen)
 	c->exc = ef_exc_create(sh->gen->cfg, sh, err, errlen);
 	if (c->exc == NULL)
 		return -1;
+	ef_neigh_set_send6(sh->neigh, send_ns_cb, c);
 	c->started_ms = rte_rdtsc() / c->tsc_per_ms;
 	/* probes and healthCheckNodePort use the exception path's
 	 * addresses: after the TAPs exist */
@@ -377,6 +385,61 @@ send_arp_cb(void *arg, uint16_t iface, uint32_t ip)
 	struct ef_ctl *c = arg;
 
 	ef_exc_send_arp(&c->sh, iface, ip);
+}
+
+static void
+send_ns_cb(void *arg, uint16_t iface, const uint8_t target[16])
+{
+	struct ef_ctl *c = arg;
+
+	ef_exc_send_ns(&c->sh, iface, target);
+}
+
+/*
+ * IPv6 (issue 12): unsolicited NAs (RFC 4861 7.2.6: to ff02::1, override)
+ * for the interfaces' IPv6 addresses and the IPv6 VIPs on their subnets,
+ * with the same repeats as the gratuitous ARPs; an NS for each IPv6
+ * gateway not resolved yet.
+ */
+static void
+announce6(struct ef_ctl *c)
+{
+	struct ef_fwd_shared *sh = &c->sh;
+	const struct ef_cfg *cfg = sh->gen->cfg;
+	uint8_t mac[6];
+
+	for (uint16_t i = 0; i < sh->n_ports; i++) {
+		const struct ef_cfg_interface *ci = &cfg->interfaces[i];
+
+		if (!sh->ports[i].has_addr6)
+			continue;
+		ef_exc_send_una(sh, i, sh->ports[i].addr6);
+		if (ci->gateway6.family == EF_AF_INET6 &&
+		    ef_neigh_lookup6(sh->neigh, i, ci->gateway6.v6, mac) != 0)
+			ef_exc_send_ns(sh, i, ci->gateway6.v6);
+	}
+	for (uint32_t s = 0; s < cfg->n_services; s++) {
+		const struct ef_cfg_service *cs = &cfg->services[s];
+
+		for (uint32_t k = 0; k < cs->n_load_balancer_ips6 +
+		     cs->n_external_ips6; k++) {
+			const uint8_t *a = k < cs->n_load_balancer_ips6 ?
+				cs->load_balancer_ips6[k].v6 :
+				cs->external_ips6[k - cs->n_load_balancer_ips6].v6;
+			struct ef_addr x = { .family = EF_AF_INET6 };
+
+			memcpy(x.v6, a, 16);
+			for (uint16_t i = 0; i < sh->n_ports; i++) {
+				const struct ef_cfg_interface *ci =
+					&cfg->interfaces[i];
+
+				if (sh->ports[i].has_addr6 &&
+				    ef_addr_in_prefix(&x, &ci->address6,
+						      ci->prefix_len6))
+					ef_exc_send_una(sh, i, a);
+			}
+		}
+	}
 }
 
 /*
@@ -494,6 +557,7 @@ ef_ctl_announce(struct ef_ctl *c)
 			}
 		}
 	}
+	announce6(c);
 	resolve_next_hops(c);
 }
 
@@ -515,7 +579,11 @@ restart_only_change(const struct ef_cfg *a, const struct ef_cfg *b)
 
 		if (strcmp(x->port, y->port) != 0 ||
 		    !ef_addr_eq(&x->address, &y->address) ||
-		    x->prefix_len != y->prefix_len || x->mtu != y->mtu)
+		    x->prefix_len != y->prefix_len || x->mtu != y->mtu ||
+		    x->address6.family != y->address6.family ||
+		    (x->address6.family == EF_AF_INET6 &&
+		     (!ef_addr_eq(&x->address6, &y->address6) ||
+		      x->prefix_len6 != y->prefix_len6)))
 			return "interfaces";
 	}
 	if (a->n_snat_addresses != b->n_snat_addresses ||

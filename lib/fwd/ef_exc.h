@@ -35,6 +35,8 @@ struct ef_exc_stats {
 	uint64_t inject_drops;
 	uint64_t arp_learned;
 	uint64_t arp_requests_seen;
+	uint64_t nd_learned;		/* IPv6 neighbours learned (NS/NA) */
+	uint64_t nd_solicits_seen;	/* NSs the worker answered */
 };
 
 /*
@@ -66,6 +68,17 @@ int ef_exc_inject(struct ef_fwd_shared *sh, uint16_t iface,
 
 /* ARP request (or gratuitous ARP when tip == the interface address). */
 int ef_exc_send_arp(struct ef_fwd_shared *sh, uint16_t iface, uint32_t tip);
+
+/*
+ * IPv6 (issue 12): a Neighbor Solicitation for target from the
+ * interface's IPv6 address; an unsolicited NA (to ff02::1, override, not
+ * solicited) announcing one of our addresses. 0, -ENOENT (the interface
+ * has no IPv6 address) or -ENOMEM / -ENOBUFS.
+ */
+int ef_exc_send_ns(struct ef_fwd_shared *sh, uint16_t iface,
+		   const uint8_t target[16]);
+int ef_exc_send_una(struct ef_fwd_shared *sh, uint16_t iface,
+		    const uint8_t addr[16]);
 
 /* Counters. */
 void ef_exc_stats(const struct ef_exc *x, struct ef_exc_stats *out);

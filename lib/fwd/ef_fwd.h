@@ -170,6 +170,10 @@ struct ef_fwd_counters {
 	uint64_t snat_rss_fallback;	/* SNAT picks whose reply RSS puts
 					 * on another worker's queue, with
 					 * an RSS model (docs/RSS.md) */
+	uint64_t rx6_packets;		/* IPv6 frames taken by fwd6.c */
+	uint64_t flows6_created;	/* IPv6 flows (also in flows_created) */
+	uint64_t nd_advertisements;	/* NAs answering NSs for our
+					 * addresses */
 	uint64_t busy_cycles;
 	uint64_t total_cycles;
 	uint64_t drops[EF_FWD_DROP_MAX];
@@ -185,6 +189,9 @@ struct ef_fwd_port {
 	uint8_t prefix_len;
 	uint8_t mac[6];
 	uint16_t mtu;		/* IP MTU of the port */
+	uint8_t has_addr6;	/* 1: addr6/prefix_len6 are set */
+	uint8_t prefix_len6;
+	uint8_t addr6[16];	/* interface IPv6 address (issue 12) */
 };
 
 /*
@@ -208,6 +215,9 @@ enum ef_fwd_cmd_type {
 struct ef_fwd_flow_info {
 	struct ef_ct_flow flow;
 	uint32_t now_ms;
+	uint8_t family;			/* EF_AF_INET4 or EF_AF_INET6 */
+	struct ef_ct_addr6 a6;		/* IPv6 flows: their addresses */
+	uint8_t snat6[16];		/* ... and SNAT address (f.snat != 0) */
 };
 
 struct ef_fwd_cmd {
@@ -239,6 +249,8 @@ struct ef_fwd_hold {
 	uint32_t gw;			/* next hop, network order */
 	uint16_t iface;
 	uint16_t n;
+	uint8_t v6;			/* 1: the next hop is gw6 */
+	uint8_t gw6[16];
 	uint32_t since_ms;		/* first packet held */
 	struct rte_mbuf *m[EF_FWD_HOLD_PKTS];
 };
@@ -276,6 +288,8 @@ struct ef_fwd_worker {
 	unsigned int lcore_id;
 	struct ef_fwd_shared *sh;
 	struct ef_ct *ct;
+	struct ef_ct *ct6;		/* IPv6 flows; NULL without IPv6 */
+	uint32_t snat6_cursor;		/* next SNAT66 port offset */
 	struct ef_nat_worker nat;
 	struct rte_hash *affinity;
 	struct ef_fwd_affinity *aff;	/* by affinity hash position */
@@ -297,6 +311,7 @@ struct ef_fwd_worker {
 	uint16_t edge_ip_id;		/* outer IPv4 ID of non-DF tunnels */
 	struct ef_fwd_cmd *cmd_cur;	/* command in progress, or NULL */
 	uint32_t cmd_cursor;		/* its next flow slot */
+	uint32_t cmd_table;		/* 0: in ct, 1: in ct6 */
 	/* PROXY protocol (fwd_proxy.h): by flow slot, ct capacity each */
 	struct ef_fwd_proxy *proxy;
 	uint32_t *proxy_pend;		/* slots whose header may need a resend */
@@ -410,6 +425,9 @@ int ef_fwd_command(struct ef_fwd_shared *sh, uint32_t w,
  * "Flow ownership"). Any thread. */
 uint32_t ef_fwd_owner(const struct ef_fwd_shared *sh,
 		      const struct ef_svc_gen *g, const struct ef_ct_key4 *k);
+/* The worker that owns an IPv6 tuple (fwd6.c), as ef_fwd_owner(). */
+uint32_t ef_fwd_owner6(const struct ef_fwd_shared *sh,
+		       const struct ef_svc_gen *g, const struct ef_ct_key6 *k);
 
 #ifdef __cplusplus
 }

@@ -362,26 +362,6 @@ new_flow_install(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	return f;
 }
 
-/*
- * The service's flow quota (max_flows, extension): each worker holds at
- * most its share, ceil(max_flows / workers), of the service's live flows
- * (the per-worker count ef_fwd_flow_closed() keeps). True when a new flow
- * of svc_id may not be created: m dropped, counted svc_quota.
- */
-static inline bool
-over_quota(struct ef_fwd_worker *w, struct rte_mbuf *m,
-	   const struct ef_svc_service *sv, uint32_t svc_id)
-{
-	uint32_t max = sv->cfg != NULL ? sv->cfg->max_flows : 0;
-	uint32_t nw = w->sh->n_workers != 0 ? w->sh->n_workers : 1;
-
-	if (likely(max == 0) || svc_id >= w->n_svc_ids ||
-	    w->svc_flows[svc_id] < (int64_t)((max + nw - 1) / nw))
-		return false;
-	drop(w, m, EF_FWD_DROP_SVC_QUOTA);
-	return true;
-}
-
 static void tracked(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		    struct ef_pkt_meta *pm, struct ef_ct_flow *f, uint8_t dir,
 		    const struct ef_ct_key4 *k);
@@ -457,7 +437,7 @@ new_flow_fi(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		ef_fwd_icmp_error(w, m, pm, 11, 0, 0, 0);
 		return;
 	}
-	if (over_quota(w, m, &g->svcs[sp->svc_idx], svc_id))
+	if (ef_fwd_over_quota(w, m, &g->svcs[sp->svc_idx], svc_id))
 		return;
 	if (!new_flow_endpoint(w, m, pm, k, fe, svc_id, &epi, &from_affinity))
 		return;
@@ -672,7 +652,8 @@ ef_fwd_begin(struct ef_fwd_worker *w)
  * drop).
  */
 static inline bool
-classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm)
+classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
+	 bool may_hand_off)
 {
 	const uint8_t *frame;
 
@@ -689,8 +670,11 @@ classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm)
 		if (pm->l3 == EF_PKT_L3_ARP && !(pm->flags & EF_PKT_F_VLAN))
 			ef_fwd_arp(w, m, pm);
 		else if (pm->l3 == EF_PKT_L3_IPV6 &&
+			 !(pm->flags & EF_PKT_F_VLAN) && w->ct6 != NULL)
+			ef_fwd6_packet(w, m, pm, may_hand_off);	/* fwd6.c */
+		else if (pm->l3 == EF_PKT_L3_IPV6 &&
 			 !(pm->flags & EF_PKT_F_VLAN))
-			to_control(w, m);	/* ND, v6 to the node */
+			to_control(w, m);	/* no IPv6 configured: the node's */
 		else
 			drop(w, m, EF_FWD_DROP_UNSUPPORTED);
 		return false;
@@ -731,7 +715,7 @@ classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm)
 		if (rc < 0)
 			return false;
 		if (rc > 0)	/* the inner frame, once (flagged) */
-			return classify(w, m, pm);
+			return classify(w, m, pm, may_hand_off);
 	}
 	if (unlikely((pm->flags & EF_PKT_F_FRAG) ||
 		     !(pm->flags & (EF_PKT_F_L4 | EF_PKT_F_ICMP_ERROR)))) {
@@ -870,7 +854,7 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			w->c.rx_packets++;
 			w->c.rx_bytes += m->pkt_len;
 		}
-		if (!classify(w, m, &meta[i]) ||
+		if (!classify(w, m, &meta[i], may_hand_off) ||
 		    !flow_key(w, m, &meta[i], &keys[nk], &is_err[nk]) ||
 		    (may_hand_off && handed_off(w, m, &keys[nk])))
 			continue;

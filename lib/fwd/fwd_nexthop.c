@@ -12,12 +12,12 @@
  * resolver and keep the frame in that next hop's hold slot (ef_fwd.h,
  * EF_FWD_HOLD_*). Consumes m.
  */
-void
-ef_fwd_hold(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface, uint32_t gw)
+static void
+hold_any(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface,
+	 uint32_t gw, const uint8_t *gw6)
 {
 	struct ef_fwd_hold *free_slot = NULL, *h = NULL;
 
-	ef_neigh_miss4(w->sh->neigh, w->idx, iface, gw);
 	for (uint32_t i = 0, seen = 0; i < EF_FWD_HOLD_HOPS &&
 	     (seen < w->n_hold || free_slot == NULL); i++) {
 		struct ef_fwd_hold *s = &w->hold[i];
@@ -28,7 +28,9 @@ ef_fwd_hold(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface, uint32_
 			continue;
 		}
 		seen++;
-		if (s->gw == gw && s->iface == iface) {
+		if (s->iface == iface && (gw6 != NULL ?
+		    s->v6 && memcmp(s->gw6, gw6, 16) == 0 :
+		    !s->v6 && s->gw == gw)) {
 			h = s;
 			break;
 		}
@@ -40,6 +42,9 @@ ef_fwd_hold(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface, uint32_
 		}
 		h = free_slot;
 		h->gw = gw;
+		h->v6 = gw6 != NULL;
+		if (gw6 != NULL)
+			memcpy(h->gw6, gw6, 16);
 		h->iface = iface;
 		h->since_ms = w->now_ms;
 		w->n_hold++;
@@ -49,6 +54,21 @@ ef_fwd_hold(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface, uint32_
 	}
 	h->m[h->n++] = m;
 	w->c.neigh_held++;
+}
+
+void
+ef_fwd_hold(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface, uint32_t gw)
+{
+	ef_neigh_miss4(w->sh->neigh, w->idx, iface, gw);
+	hold_any(w, m, iface, gw, NULL);
+}
+
+void
+ef_fwd_hold6(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface,
+	     const uint8_t gw[16])
+{
+	ef_neigh_miss6(w->sh->neigh, w->idx, iface, gw);
+	hold_any(w, m, iface, 0, gw);
 }
 
 /*
@@ -66,7 +86,9 @@ ef_fwd_hold_release(struct ef_fwd_worker *w)
 
 		if (h->n == 0)
 			continue;
-		ok = ef_neigh_lookup4(w->sh->neigh, h->iface, h->gw, mac) == 0;
+		ok = (h->v6 ? ef_neigh_lookup6(w->sh->neigh, h->iface, h->gw6,
+					       mac) :
+		      ef_neigh_lookup4(w->sh->neigh, h->iface, h->gw, mac)) == 0;
 		if (!ok && w->now_ms - h->since_ms < EF_FWD_HOLD_MS)
 			continue;
 		for (uint16_t j = 0; j < h->n; j++) {

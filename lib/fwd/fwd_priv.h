@@ -106,6 +106,46 @@ neigh_mac(struct ef_fwd_worker *w, uint16_t iface, uint32_t gw,
 	return 0;
 }
 
+/*
+ * The service's flow quota (max_flows, extension): each worker holds at
+ * most its share, ceil(max_flows / workers), of the service's live flows
+ * (the per-worker count ef_fwd_flow_closed() keeps). True when a new flow
+ * of svc_id may not be created: m dropped, counted svc_quota.
+ */
+static inline bool
+ef_fwd_over_quota(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	   const struct ef_svc_service *sv, uint32_t svc_id)
+{
+	uint32_t max = sv->cfg != NULL ? sv->cfg->max_flows : 0;
+	uint32_t nw = w->sh->n_workers != 0 ? w->sh->n_workers : 1;
+
+	if (likely(max == 0) || svc_id >= w->n_svc_ids ||
+	    w->svc_flows[svc_id] < (int64_t)((max + nw - 1) / nw))
+		return false;
+	drop(w, m, EF_FWD_DROP_SVC_QUOTA);
+	return true;
+}
+
+/* fwd_reply.c: one token of the ICMP error bucket (RFC 1812 4.3.2.8,
+ * RFC 4443 2.4(f)); false when none is left. */
+bool ef_fwd_icmp_allowed(struct ef_fwd_worker *w);
+
+/*
+ * fwd6.c: the IPv6 path (docs/IPV6.md). ef_fwd6_packet: a parsed IPv6
+ * frame, consumed (forwarded, answered, handed off when may_hand_off,
+ * to the control lcore, or dropped). ef_fwd_icmp6_error: an ICMPv6 error
+ * about m's packet from src (NULL: the receiving interface's address);
+ * consumes m.
+ */
+void ef_fwd6_packet(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		    struct ef_pkt_meta *pm, bool may_hand_off);
+bool ef_fwd_icmp6_error(struct ef_fwd_worker *w, struct rte_mbuf *m,
+			const struct ef_pkt_meta *pm, uint8_t type,
+			uint8_t code, uint32_t param, const uint8_t *src);
+/* fwd_nexthop.c: ef_fwd_hold for an IPv6 next hop. */
+void ef_fwd_hold6(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface,
+		  const uint8_t gw[16]);
+
 /* fwd_reply.c: answers of the worker itself. Each consumes m. */
 void ef_fwd_bounce(struct ef_fwd_worker *w, struct rte_mbuf *m);
 bool ef_fwd_icmp_error(struct ef_fwd_worker *w, struct rte_mbuf *m,

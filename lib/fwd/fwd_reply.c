@@ -25,8 +25,8 @@ ef_fwd_bounce(struct ef_fwd_worker *w, struct rte_mbuf *m)
 }
 
 /* Token bucket for the ICMP errors we generate (RFC 1812 4.3.2.8). */
-static bool
-icmp_allowed(struct ef_fwd_worker *w)
+bool
+ef_fwd_icmp_allowed(struct ef_fwd_worker *w)
 {
 	uint32_t dt = w->now_ms - w->icmp_last_ms;
 
@@ -55,7 +55,7 @@ ef_fwd_icmp_error(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	int len;
 
-	if (!icmp_allowed(w)) {
+	if (!ef_fwd_icmp_allowed(w)) {
 		w->c.drops[EF_FWD_DROP_ICMP_RATELIMIT]++;
 		rte_pktmbuf_free(m);
 		return false;
@@ -87,7 +87,7 @@ ef_fwd_reject(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *p
 	if (pm->proto == IPPROTO_TCP) {
 		int len;
 
-		if (!icmp_allowed(w)) {
+		if (!ef_fwd_icmp_allowed(w)) {
 			w->c.drops[EF_FWD_DROP_ICMP_RATELIMIT]++;
 			rte_pktmbuf_free(m);
 			return;

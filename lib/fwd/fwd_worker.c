@@ -48,6 +48,7 @@ expire_cb(void *arg, struct ef_ct_flow *f)
 struct sample_ctx {
 	struct ef_fwd_cmd *cmd;
 	uint32_t now_ms;
+	const struct ef_ct *ct6;	/* walking the IPv6 table, or NULL */
 };
 
 static int
@@ -56,8 +57,18 @@ sample_cb(void *arg, struct ef_ct_flow *f)
 	struct sample_ctx *s = arg;
 
 	if (s->cmd->n_out < s->cmd->max) {
-		s->cmd->out[s->cmd->n_out].flow = *f;
-		s->cmd->out[s->cmd->n_out].now_ms = s->now_ms;
+		struct ef_fwd_flow_info *o = &s->cmd->out[s->cmd->n_out];
+
+		o->flow = *f;
+		o->now_ms = s->now_ms;
+		o->family = s->ct6 != NULL ? EF_AF_INET6 : EF_AF_INET4;
+		if (s->ct6 != NULL) {
+			const uint8_t *sn = ef_ct_flow_snat6(s->ct6, f);
+
+			o->a6 = *ef_ct_flow_addr6(s->ct6, f);
+			if (sn != NULL)
+				memcpy(o->snat6, sn, 16);
+		}
 		s->cmd->n_out++;
 	}
 	return 0;
@@ -84,21 +95,38 @@ command_slice(struct ef_fwd_worker *w)
 
 	switch (cmd->type) {
 	case EF_FWD_CMD_FLOW_SAMPLE: {
-		struct sample_ctx s = { .cmd = cmd, .now_ms = w->now_ms };
+		/* the IPv4 table, then the IPv6 one (cmd_table 1) */
+		struct ef_ct *ct = w->cmd_table == 0 ? w->ct : w->ct6;
+		struct sample_ctx s = {
+			.cmd = cmd, .now_ms = w->now_ms,
+			.ct6 = w->cmd_table == 0 ? NULL : w->ct6,
+		};
 
 		if (cmd->n_out < cmd->max)
-			ef_ct_walk(w->ct, &w->cmd_cursor, EF_FWD_CMD_BUDGET,
+			ef_ct_walk(ct, &w->cmd_cursor, EF_FWD_CMD_BUDGET,
 				   sample_cb, &s);
-		done = cmd->n_out >= cmd->max || w->cmd_cursor == 0;
-		if (done)
+		done = cmd->n_out >= cmd->max || (w->cmd_cursor == 0 &&
+			(w->cmd_table == 1 || w->ct6 == NULL));
+		if (w->cmd_cursor == 0 && !done)
+			w->cmd_table = 1;
+		if (done) {
 			memcpy(cmd->by_state, ef_ct_stats(w->ct)->by_state,
 			       sizeof(cmd->by_state));
+			for (unsigned int k = 0; w->ct6 != NULL &&
+			     k < EF_CT_STATE_MAX; k++)
+				cmd->by_state[k] +=
+					ef_ct_stats(w->ct6)->by_state[k];
+		}
 		break;
 	}
 	case EF_FWD_CMD_FLUSH_FLOWS:
-		ef_ct_walk(w->ct, &w->cmd_cursor, EF_FWD_CMD_BUDGET, flush_cb,
-			   w);
-		done = w->cmd_cursor == 0;
+		/* the IPv4 table, then the IPv6 one (cmd_table 1) */
+		ef_ct_walk(w->cmd_table == 0 ? w->ct : w->ct6, &w->cmd_cursor,
+			   EF_FWD_CMD_BUDGET, flush_cb, w);
+		done = w->cmd_cursor == 0 &&
+			(w->cmd_table == 1 || w->ct6 == NULL);
+		if (w->cmd_cursor == 0 && !done)
+			w->cmd_table = 1;
 		break;
 	default:
 		done = true;
@@ -212,6 +240,7 @@ ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
 	if (w->cmd_cur == NULL && rte_ring_sc_dequeue(w->cmd, &cmd) == 0) {
 		w->cmd_cur = cmd;
 		w->cmd_cursor = 0;
+		w->cmd_table = 0;
 		w->cmd_cur->n_out = 0;
 	}
 	if (w->cmd_cur != NULL)
@@ -223,6 +252,8 @@ ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
 			w->sweep_done = req;
 	}
 	ef_ct_expire(w->ct, w->now_ms, budget, expire_cb, w);
+	if (w->ct6 != NULL)
+		ef_ct_expire(w->ct6, w->now_ms, budget, expire_cb, w);
 	ef_fwd_edge_expire(w, budget);
 	ef_fwd_affinity_sweep(w);
 	if (w->n_proxy_pend != 0)
@@ -296,7 +327,19 @@ worker_ct_create(struct ef_fwd_worker *w, const struct ef_cfg *cfg,
 	ctp.evict_cb = expire_cb;
 	ctp.evict_arg = w;
 	w->ct = ef_ct_create(&ctp);
-	return w->ct == NULL ? -rte_errno : 0;
+	if (w->ct == NULL)
+		return -rte_errno;
+	/* IPv6 (issue 12): a second table of the same size when some
+	 * interface has an IPv6 address; IPv4-only nodes pay nothing */
+	for (uint16_t i = 0; i < w->sh->n_ports; i++) {
+		if (!w->sh->ports[i].has_addr6)
+			continue;
+		snprintf(name, sizeof(name), "ef_ct6_w%u", w->idx);
+		ctp.family = 6;
+		w->ct6 = ef_ct_create(&ctp);
+		return w->ct6 == NULL ? -rte_errno : 0;
+	}
+	return 0;
 }
 
 /* Per-service counters and the rings to the control lcore. 0 or -ENOMEM. */
@@ -432,6 +475,7 @@ ef_fwd_worker_free(struct ef_fwd_worker *w)
 	ef_fwd_syn_fini(w);
 	ef_fwd_proxy_fini(w);
 	ef_ct_free(w->ct);
+	ef_ct_free(w->ct6);
 	rte_free(w);
 }
 

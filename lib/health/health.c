@@ -51,6 +51,8 @@ struct target {
 
 struct listener {
 	uint32_t addr;
+	uint8_t v6;		/* 1: on addr6 (an interface IPv6 address) */
+	uint8_t addr6[16];
 	uint16_t port;		/* host order */
 	int fd;
 	char service[EF_CFG_NAME_MAX];
@@ -209,8 +211,20 @@ wanted_listeners(const struct ef_svc_gen *g, struct listener *out,
 		if (cs->external_traffic_policy != EF_POLICY_LOCAL ||
 		    cs->health_check_node_port == 0)
 			continue;
-		for (uint32_t i = 0; i < cfg->n_interfaces && n < cap; i++) {
-			out[n].addr = cfg->interfaces[i].address.v4;
+		/* every interface address, of each family (issue 12) */
+		for (uint32_t i = 0; i < 2 * cfg->n_interfaces && n < cap;
+		     i++) {
+			const struct ef_cfg_interface *ci =
+				&cfg->interfaces[i / 2];
+
+			if ((i & 1) && ci->address6.family != EF_AF_INET6)
+				continue;
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].v6 = (uint8_t)(i & 1);
+			if (i & 1)
+				memcpy(out[n].addr6, ci->address6.v6, 16);
+			else
+				out[n].addr = ci->address.v4;
 			out[n].port = cs->health_check_node_port;
 			out[n].fd = -1;
 			snprintf(out[n].service, sizeof(out[n].service), "%s",
@@ -226,7 +240,7 @@ sync_listeners(struct ef_health *h, const struct ef_svc_gen *g)
 {
 	struct listener *nl = calloc(MAX_LISTENERS, sizeof(*nl));
 	uint32_t n, failed = 0;
-	char a[INET_ADDRSTRLEN];
+	char a[EF_ADDR_STRLEN];
 
 	if (nl == NULL)
 		return -ENOMEM;
@@ -235,6 +249,8 @@ sync_listeners(struct ef_health *h, const struct ef_svc_gen *g)
 	for (uint32_t i = 0; i < n; i++)
 		for (uint32_t j = 0; j < h->n_l; j++)
 			if (h->l[j].fd >= 0 && h->l[j].addr == nl[i].addr &&
+			    h->l[j].v6 == nl[i].v6 &&
+			    memcmp(h->l[j].addr6, nl[i].addr6, 16) == 0 &&
 			    h->l[j].port == nl[i].port) {
 				nl[i].fd = h->l[j].fd;
 				h->l[j].fd = -1;
@@ -247,14 +263,26 @@ sync_listeners(struct ef_health *h, const struct ef_svc_gen *g)
 		struct epoll_event e = { .events = EPOLLIN };
 
 		if (nl[i].fd < 0) {
-			int fd = ef_health_http_listen(nl[i].addr,
-							 nl[i].port);
+			int fd = nl[i].v6 ?
+				ef_health_http_listen6(nl[i].addr6,
+						       nl[i].port) :
+				ef_health_http_listen(nl[i].addr,
+						      nl[i].port);
 
 			if (fd < 0) {
+				struct ef_addr x = { .family = nl[i].v6 ?
+					EF_AF_INET6 : EF_AF_INET4 };
+
+				if (nl[i].v6)
+					memcpy(x.v6, nl[i].addr6, 16);
+				else
+					x.v4 = nl[i].addr;
 				failed++;
 				EF_HEALTH_LOG(ERR, "%s: healthCheckNodePort "
-					"%s:%u: %s", nl[i].service,
-					fmt4(nl[i].addr, a, sizeof(a)),
+					"%s%s%s:%u: %s", nl[i].service,
+					nl[i].v6 ? "[" : "",
+					ef_addr_fmt(&x, a, sizeof(a)),
+					nl[i].v6 ? "]" : "",
 					nl[i].port, strerror(-fd));
 				continue;
 			}

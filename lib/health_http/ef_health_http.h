@@ -102,6 +102,8 @@ bool ef_health_sm_update(struct ef_health_sm *sm, bool success,
  * not be up yet). Returns the fd or -errno. Any thread.
  */
 int ef_health_http_listen(uint32_t addr, uint16_t port);
+/* The same on an IPv6 address (IPV6_V6ONLY). */
+int ef_health_http_listen6(const uint8_t addr[16], uint16_t port);
 
 /*
  * Read what a client's non-blocking socket fd has into buf[*len .. cap)

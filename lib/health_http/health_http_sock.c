@@ -44,6 +44,34 @@ ef_health_http_listen(uint32_t addr, uint16_t port)
 }
 
 int
+ef_health_http_listen6(const uint8_t addr[16], uint16_t port)
+{
+	struct sockaddr_in6 sa = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(port),
+	};
+	int one = 1;
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
+
+	if (fd < 0)
+		return -errno;
+	memcpy(&sa.sin6_addr, addr, 16);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* as IPv4: the exception TAP's address may not be there yet */
+	setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(fd, 64) != 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int
 ef_health_http_recv(int fd, char *buf, uint32_t *len, size_t cap,
 		    struct ef_health_http_req *req)
 {

@@ -85,13 +85,20 @@ mx_cursor_start(struct ef_metrics *m, struct mx_cursor *cur)
 
 		if (wk == NULL)
 			continue;
-		cs = ef_ct_stats(wk->ct);
-		s->flows_active += __atomic_load_n(&cs->active,
-						   __ATOMIC_RELAXED);
-		s->ct_capacity += ef_ct_capacity(wk->ct);
-		for (unsigned int k = 0; k < EF_CT_STATE_MAX; k++)
-			s->by_state[k] += __atomic_load_n(&cs->by_state[k],
-							  __ATOMIC_RELAXED);
+		/* the IPv4 table, and the IPv6 one when there is one */
+		for (int t = 0; t < 2; t++) {
+			const struct ef_ct *ct = t == 0 ? wk->ct : wk->ct6;
+
+			if (ct == NULL)
+				continue;
+			cs = ef_ct_stats(ct);
+			s->flows_active += __atomic_load_n(&cs->active,
+							   __ATOMIC_RELAXED);
+			s->ct_capacity += ef_ct_capacity(ct);
+			for (unsigned int k = 0; k < EF_CT_STATE_MAX; k++)
+				s->by_state[k] += __atomic_load_n(
+					&cs->by_state[k], __ATOMIC_RELAXED);
+		}
 	}
 	s->mbufs_in_use = sh->pool != NULL ?
 		rte_mempool_in_use_count(sh->pool) : 0;
@@ -202,6 +209,7 @@ enum {
 	V_GENERATION, V_RELOAD_TS, V_RELOAD_FAIL_TS, V_RELOAD_OK,
 	V_HC_TRANSITIONS, V_HC_PROBES, V_HC_PROBE_FAILURES, V_UPTIME,
 	V_SCRAPES, V_SCRAPE_S, V_SNAT_FLOWS, V_SNAT_RSS_FALLBACK,
+	V_RX6, V_ND_ADVERTS,
 };
 
 static int
@@ -269,6 +277,11 @@ emit_scalar(struct ef_metrics *m, const struct mx_cursor *cur,
 	case V_SNAT_RSS_FALLBACK:
 		return ef_metrics_sample_u64(b, name, NULL, 0,
 					     s->c.snat_rss_fallback);
+	case V_RX6:
+		return ef_metrics_sample_u64(b, name, NULL, 0, s->c.rx6_packets);
+	case V_ND_ADVERTS:
+		return ef_metrics_sample_u64(b, name, NULL, 0,
+					     s->c.nd_advertisements);
 	default:
 		return -EINVAL;
 	}
@@ -304,6 +317,8 @@ EMIT_SCALAR(e_scrapes, V_SCRAPES)
 EMIT_SCALAR(e_scrape_s, V_SCRAPE_S)
 EMIT_SCALAR(e_snat_flows, V_SNAT_FLOWS)
 EMIT_SCALAR(e_snat_rss_fallback, V_SNAT_RSS_FALLBACK)
+EMIT_SCALAR(e_rx6, V_RX6)
+EMIT_SCALAR(e_nd_adverts, V_ND_ADVERTS)
 #undef EMIT_SCALAR
 
 enum { P_RX_PKTS, P_TX_PKTS, P_RX_BYTES, P_TX_BYTES, P_MISSED, P_RX_ERR,
@@ -731,6 +746,12 @@ static const struct mx_family families[] = {
 	{ "edgefwd_snat_rss_fallback_total", "counter",
 	  "SNAT picks whose reply RSS puts on another worker's queue despite "
 	  "the RSS model (docs/RSS.md).", one, e_snat_rss_fallback },
+	{ "edgefwd_ipv6_packets_total", "counter",
+	  "IPv6 frames the workers received and handled (docs/IPV6.md).",
+	  one, e_rx6 },
+	{ "edgefwd_nd_advertisements_total", "counter",
+	  "Neighbor Advertisements sent for our IPv6 addresses.",
+	  one, e_nd_adverts },
 	{ "edgefwd_snat_ports_in_use", "gauge",
 	  "SNAT ports held by live flows, per SNAT address.",
 	  n_snat, e_snat_used },

@@ -319,6 +319,19 @@ int ef_pkt_icmp6_echo_reply(uint8_t *frame, struct ef_pkt_meta *m);
  */
 int ef_pkt_tcp6_rst_reply(uint8_t *frame, struct ef_pkt_meta *m);
 
+/*
+ * ef_pkt_nat4_icmp_error for IPv6: an ICMPv6 error quoting a NAT'd flow's
+ * packet gets the outer addresses, the quoted addresses and ports (echo:
+ * the id) given, the quoted TCP/UDP/ICMPv6 checksum updated when it is
+ * quoted (a zero UDP one stays zero) and the error's checksum summed
+ * again over its pseudo-header. Updates m. Any thread.
+ */
+void ef_pkt_nat6_icmp_error(uint8_t *frame, struct ef_pkt_meta *m,
+			    const uint8_t outer_src[16],
+			    const uint8_t outer_dst[16],
+			    const uint8_t inner_src[16], uint16_t inner_sport,
+			    const uint8_t inner_dst[16], uint16_t inner_dport);
+
 /* Decrement the hop limit of a parsed IPv6 frame (the caller checked it
  * is above 1). No checksum changes. Any thread. */
 void ef_pkt_hop_dec6(uint8_t *frame, struct ef_pkt_meta *m);

@@ -460,3 +460,66 @@ ef_pkt_hop_dec6(uint8_t *frame, struct ef_pkt_meta *m)
 	ip6->hop_limits--;
 	m->ttl--;
 }
+
+void
+ef_pkt_nat6_icmp_error(uint8_t *frame, struct ef_pkt_meta *m,
+		       const uint8_t outer_src[16], const uint8_t outer_dst[16],
+		       const uint8_t inner_src[16], uint16_t inner_sport,
+		       const uint8_t inner_dst[16], uint16_t inner_dport)
+{
+	struct rte_ipv6_hdr *o = (struct rte_ipv6_hdr *)(frame + m->l3_off);
+	struct rte_ipv6_hdr *q = (struct rte_ipv6_hdr *)
+		(frame + m->inner_l3_off);
+	uint8_t *ih = frame + m->l4_off;
+	uint32_t end = (uint32_t)m->l4_off + m->l4_len;
+
+	if (m->ip_version != 6 || !(m->flags & EF_PKT_F_ICMP_ERROR) ||
+	    m->inner_src.family != EF_AF_INET6)
+		return;
+	/* the quoted L4 checksum, when it is quoted: its pseudo-header
+	 * changes with the addresses, its header with the ports (echo: the
+	 * id, in both "ports") */
+	if (m->inner_l4_off != 0) {
+		uint8_t *l4 = frame + m->inner_l4_off;
+		uint32_t coff = m->inner_proto == IPPROTO_TCP ? 16 :
+			m->inner_proto == IPPROTO_UDP ? 6 : 2;
+		bool echo = m->inner_proto == IPPROTO_ICMPV6;
+
+		if (m->inner_l4_off + coff + 2 <= end &&
+		    !(m->inner_proto == IPPROTO_UDP && rd16(l4 + coff) == 0)) {
+			uint16_t c = rd16(l4 + coff);
+
+			c = ef_csum_update_addr6(c, q->src_addr, inner_src);
+			c = ef_csum_update_addr6(c, q->dst_addr, inner_dst);
+			if (echo) {
+				c = ef_csum_update16(c, rd16(l4 + 4),
+						     inner_sport);
+			} else {
+				c = ef_csum_update16(c, rd16(l4), inner_sport);
+				c = ef_csum_update16(c, rd16(l4 + 2),
+						     inner_dport);
+			}
+			wr16(l4 + coff, c);
+		}
+		if (echo && m->inner_l4_off + 6u <= end) {
+			wr16(l4 + 4, inner_sport);
+		} else if (!echo && m->inner_l4_off + 4u <= end) {
+			wr16(l4, inner_sport);
+			wr16(l4 + 2, inner_dport);
+		}
+		m->inner_sport = inner_sport;
+		m->inner_dport = echo ? inner_sport : inner_dport;
+	}
+	memcpy(q->src_addr, inner_src, 16);
+	memcpy(q->dst_addr, inner_dst, 16);
+	memcpy(o->src_addr, outer_src, 16);
+	memcpy(o->dst_addr, outer_dst, 16);
+	memcpy(m->inner_src.v6, inner_src, 16);
+	memcpy(m->inner_dst.v6, inner_dst, 16);
+	memcpy(m->src.v6, outer_src, 16);
+	memcpy(m->dst.v6, outer_dst, 16);
+	/* the error itself: at most 1280 bytes, summed again (RFC 4443 2.3) */
+	wr16(ih + 2, 0);
+	wr16(ih + 2, l4_csum6(m->src.v6, m->dst.v6, IPPROTO_ICMPV6, ih,
+			      m->l4_len));
+}

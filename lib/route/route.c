@@ -296,9 +296,7 @@ build6(struct ef_route_table *t, const struct ef_cfg_interface *ifs,
 		break;	/* the first IPv6 gateway is the IPv6 default */
 	}
 	if (rc == 0)
-		EF_ROUTE_LOG(INFO, "IPv6: %u rules (routing only; the data "
-			     "plane passes IPv6 to the kernel until it serves "
-			     "it, docs/IPV6.md)", t->n_nh6);
+		EF_ROUTE_LOG(INFO, "IPv6: %u rules", t->n_nh6);
 	return rc;
 }
 

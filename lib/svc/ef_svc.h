@@ -65,6 +65,8 @@ struct ef_svc_endpoint {
 	uint32_t health_idx;	/* index into ef_svc_gen.health */
 	uint32_t node_addr;	/* its node's address (network order) for
 				 * cluster_forwarding = "encap"; 0 = none */
+	uint8_t family;		/* EF_AF_INET4, or EF_AF_INET6: addr6 */
+	uint8_t addr6[16];	/* IPv6 endpoints (addr is 0) */
 };
 
 /*
@@ -93,6 +95,7 @@ struct ef_svc_port {
 	struct ef_svc_endpoint *eps;
 	uint32_t n_eps;
 	struct ef_svc_pool *pool;	/* atomic: ef_svc_pool_get() */
+	uint8_t family;		/* of its endpoints and frontends */
 };
 
 struct ef_svc_frontend {
@@ -102,6 +105,8 @@ struct ef_svc_frontend {
 	uint8_t flags;		/* EF_SVC_FE_* */
 	uint32_t sp_idx;
 	uint32_t affinity_timeout_ms;
+	uint8_t family;		/* EF_AF_INET4, or EF_AF_INET6: addr6 */
+	uint8_t addr6[16];	/* IPv6 frontends (addr is 0) */
 };
 
 struct ef_svc_edge;
@@ -114,6 +119,10 @@ struct ef_svc_service {
 	uint32_t n_sp;
 	uint32_t first_health;
 	uint32_t n_health;
+	/* IPv6 (issue 12): the service's IPv6 ports, one per cfg port when
+	 * it serves IPv6, right after its IPv4 ones (first_sp + n_sp) */
+	uint32_t first_sp6;
+	uint32_t n_sp6;
 };
 
 /* Health of one (service, endpoint address): written by the control lcore
@@ -157,6 +166,32 @@ struct ef_svc_gen {
 	 * (endpoint, port, proto) of the one before; UINT32_MAX when the
 	 * service is not in this generation. ef_svc_endpoint_kept(). */
 	uint32_t *kept_since;
+	/* IPv6 (issue 12), NULL when the configuration has no IPv6 at all:
+	 * frontends (ef_svc_fe6_key -> index into fes), owned addresses
+	 * (16 bytes -> EF_SVC_OWN_*), endpoints (ef_svc_ep6_key). IPv6
+	 * endpoints are not probed: their health_idx is health_ok6, an
+	 * entry past n_health that is always healthy. */
+	struct rte_hash *fe6_hash;
+	struct rte_hash *owned6;
+	struct rte_hash *ep6_hash;
+	uint32_t health_ok6;
+};
+
+/* IPv6 frontend key: 20 bytes, network order, pad zero. */
+struct ef_svc_fe6_key {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t proto;
+	uint8_t pad;
+};
+
+/* IPv6 endpoint key (reload validation). */
+struct ef_svc_ep6_key {
+	uint32_t svc_id;
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t proto;
+	uint8_t pad;
 };
 
 /* Frontend key: 8 bytes, network order, pad zero. */
@@ -211,6 +246,19 @@ uint32_t ef_svc_owned4(const struct ef_svc_gen *g, uint32_t addr);
 /* true when (svc stable id, endpoint addr, port, proto) exists in g. */
 bool ef_svc_endpoint_exists(const struct ef_svc_gen *g, uint32_t svc_id,
 			    uint32_t addr, uint16_t port, uint8_t proto);
+
+/*
+ * IPv6 twins (issue 12): the frontend of (addr, port, proto) or NULL;
+ * the EF_SVC_OWN_* flags of an address, 0 if not ours; whether an IPv6
+ * endpoint exists. NULL / 0 / false when g has no IPv6. Any thread.
+ */
+const struct ef_svc_frontend *ef_svc_lookup6(const struct ef_svc_gen *g,
+					     const uint8_t addr[16],
+					     uint16_t port, uint8_t proto);
+int ef_svc_owned6(const struct ef_svc_gen *g, const uint8_t addr[16]);
+bool ef_svc_endpoint_exists6(const struct ef_svc_gen *g, uint32_t svc_id,
+			     const uint8_t addr[16], uint16_t port,
+			     uint8_t proto);
 
 /*
  * true when a flow whose endpoint existed for service svc_id in

@@ -118,16 +118,49 @@ registry_id(struct ef_svc_registry *r, const char *name, bool add)
 
 static uint32_t hash_serial;
 
+/*
+ * rte_hash_crc() for keys at any alignment: the DPDK inline reads the key
+ * through uint64_t pointers, and IPv6 keys come from packet metadata and
+ * config structs where the 16 address bytes sit at offset 4 (struct
+ * ef_addr). Same CRC32C steps and result, each word read with memcpy.
+ */
+static uint32_t
+hash_crc_unaligned(const void *key, uint32_t len, uint32_t init)
+{
+	const uint8_t *p = key;
+	uint64_t w8;
+	uint32_t w4;
+	uint16_t w2;
+
+	for (; len >= 8; len -= 8, p += 8) {
+		memcpy(&w8, p, 8);
+		init = rte_hash_crc_8byte(w8, init);
+	}
+	if (len & 4) {
+		memcpy(&w4, p, 4);
+		init = rte_hash_crc_4byte(w4, init);
+		p += 4;
+	}
+	if (len & 2) {
+		memcpy(&w2, p, 2);
+		init = rte_hash_crc_2byte(w2, init);
+		p += 2;
+	}
+	if (len & 1)
+		init = rte_hash_crc_1byte(*p, init);
+	return init;
+}
+
 static struct rte_hash *
-hash_create(const char *what, uint32_t entries, uint32_t key_len,
-	    int socket_id)
+hash_create_fn(const char *what, uint32_t entries, uint32_t key_len,
+	       int socket_id, rte_hash_function fn)
 {
 	char name[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters p = {
 		.name = name,
 		.entries = RTE_MAX(entries, 16u),
 		.key_len = key_len,
-		.hash_func = rte_hash_crc,
+		.hash_func = fn,
 		.hash_func_init_val = 0,
 		.socket_id = socket_id,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
@@ -136,6 +169,22 @@ hash_create(const char *what, uint32_t entries, uint32_t key_len,
 	snprintf(name, sizeof(name), "ef_%s_%u", what,
 		 __atomic_fetch_add(&hash_serial, 1, __ATOMIC_RELAXED));
 	return rte_hash_create(&p);
+}
+
+static struct rte_hash *
+hash_create(const char *what, uint32_t entries, uint32_t key_len,
+	    int socket_id)
+{
+	return hash_create_fn(what, entries, key_len, socket_id, rte_hash_crc);
+}
+
+/* The IPv6 tables: keys at any alignment (hash_crc_unaligned()). */
+static struct rte_hash *
+hash6_create(const char *what, uint32_t entries, uint32_t key_len,
+	     int socket_id)
+{
+	return hash_create_fn(what, entries, key_len, socket_id,
+			      hash_crc_unaligned);
 }
 
 void
@@ -159,6 +208,9 @@ ef_svc_gen_free(struct ef_svc_gen *g)
 	rte_hash_free(g->fe_hash);
 	rte_hash_free(g->ep_hash);
 	rte_hash_free(g->owned);
+	rte_hash_free(g->fe6_hash);
+	rte_hash_free(g->owned6);
+	rte_hash_free(g->ep6_hash);
 	ef_route_free(g->routes);
 	ef_cfg_free(g->cfg);
 	rte_free(g);
@@ -188,12 +240,51 @@ fe_add(struct ef_svc_gen *g, uint32_t addr, uint16_t port_host, uint8_t proto,
 	struct ef_svc_frontend *fe = &g->fes[g->n_fes];
 
 	fe->addr = addr;
+	fe->family = EF_AF_INET4;
 	fe->port = k.port;
 	fe->proto = proto;
 	fe->flags = flags;
 	fe->sp_idx = sp_idx;
 	fe->affinity_timeout_ms = aff_ms;
 	if (rte_hash_add_key_data(g->fe_hash, &k,
+				  (void *)(uintptr_t)g->n_fes) < 0)
+		return -ENOSPC;
+	g->n_fes++;
+	return 0;
+}
+
+static int
+owned6_add(struct ef_svc_gen *g, const uint8_t addr[16], uint32_t flag)
+{
+	void *data = NULL;
+	uintptr_t v = 0;
+
+	if (rte_hash_lookup_data(g->owned6, addr, &data) >= 0)
+		v = (uintptr_t)data;
+	v |= flag;
+	return rte_hash_add_key_data(g->owned6, addr, (void *)v);
+}
+
+static int
+fe6_add(struct ef_svc_gen *g, const uint8_t addr[16], uint16_t port_host,
+	uint8_t proto, uint8_t flags, uint32_t sp_idx, uint32_t aff_ms)
+{
+	struct ef_svc_fe6_key k = {
+		.port = rte_cpu_to_be_16(port_host),
+		.proto = proto,
+	};
+	struct ef_svc_frontend *fe = &g->fes[g->n_fes];
+
+	memcpy(k.addr, addr, 16);
+	memset(fe, 0, sizeof(*fe));
+	fe->family = EF_AF_INET6;
+	memcpy(fe->addr6, addr, 16);
+	fe->port = k.port;
+	fe->proto = proto;
+	fe->flags = flags;
+	fe->sp_idx = sp_idx;
+	fe->affinity_timeout_ms = aff_ms;
+	if (rte_hash_add_key_data(g->fe6_hash, &k,
 				  (void *)(uintptr_t)g->n_fes) < 0)
 		return -ENOSPC;
 	g->n_fes++;
@@ -234,6 +325,8 @@ gen_alloc(struct ef_svc_gen *g, const struct ef_cfg *cfg,
 	  const struct ef_svc_registry *reg, int socket_id)
 {
 	uint32_t n_fes = 0, n_sps = 0, n_eps = 0, n_owned;
+	uint32_t n_fes6 = 0, n_eps6 = 0;
+	bool any6 = false;
 
 	for (uint32_t s = 0; s < cfg->n_services; s++) {
 		const struct ef_cfg_service *cs = &cfg->services[s];
@@ -242,12 +335,25 @@ gen_alloc(struct ef_svc_gen *g, const struct ef_cfg *cfg,
 			(cs->type == EF_SVC_TYPE_LOAD_BALANCER ?
 			 cs->n_load_balancer_ips : 0);
 
+		uint32_t per_port6 = (cs->cluster_ip6.family != 0) +
+			cs->n_external_ips6 +
+			(cs->type == EF_SVC_TYPE_LOAD_BALANCER ?
+			 cs->n_load_balancer_ips6 : 0);
+		bool v6 = ef_cfg_serves(cs, EF_AF_INET6);
+
 		for (uint32_t p = 0; p < cs->n_ports; p++)
 			n_fes += per_port + (cs->ports[p].node_port != 0 ?
 					     cfg->n_interfaces : 0);
-		n_sps += cs->n_ports;
+		for (uint32_t p = 0; v6 && p < cs->n_ports; p++)
+			n_fes6 += per_port6 + (cs->ports[p].node_port != 0 ?
+					       cfg->n_interfaces : 0);
+		n_sps += cs->n_ports * (v6 ? 2 : 1);
 		n_eps += cs->n_endpoints;
+		n_eps6 += cs->n_endpoints6 * cs->n_ports;
+		any6 = any6 || v6;
 	}
+	for (uint32_t i = 0; i < cfg->n_interfaces; i++)
+		any6 = any6 || cfg->interfaces[i].address6.family == EF_AF_INET6;
 	n_owned = cfg->n_interfaces + cfg->n_snat_addresses + n_fes;
 
 	g->svcs = rte_zmalloc_socket("ef_svcs",
@@ -257,11 +363,30 @@ gen_alloc(struct ef_svc_gen *g, const struct ef_cfg *cfg,
 				    sizeof(*g->sps) * RTE_MAX(n_sps, 1u), 0,
 				    socket_id);
 	g->fes = rte_zmalloc_socket("ef_fes",
-				    sizeof(*g->fes) * RTE_MAX(n_fes, 1u), 0,
-				    socket_id);
+				    sizeof(*g->fes) * RTE_MAX(n_fes + n_fes6, 1u),
+				    0, socket_id);
+	/* one more: the always-healthy entry of IPv6 endpoints */
 	g->health = rte_zmalloc_socket("ef_health",
-				       sizeof(*g->health) * RTE_MAX(n_eps, 1u),
-				       0, socket_id);
+				       sizeof(*g->health) * (n_eps + 1), 0,
+				       socket_id);
+	if (g->health != NULL) {
+		g->health_ok6 = n_eps;
+		g->health[n_eps].healthy = 1;
+		g->health[n_eps].svc_idx = UINT32_MAX;
+	}
+	if (any6) {
+		g->fe6_hash = hash6_create("fe6", n_fes6 * 2,
+					   sizeof(struct ef_svc_fe6_key),
+					   socket_id);
+		g->ep6_hash = hash6_create("ep6", n_eps6 * 2,
+					   sizeof(struct ef_svc_ep6_key),
+					   socket_id);
+		g->owned6 = hash6_create("own6", (cfg->n_interfaces + 1 +
+						  n_fes6) * 2, 16, socket_id);
+		if (g->fe6_hash == NULL || g->ep6_hash == NULL ||
+		    g->owned6 == NULL)
+			return -ENOMEM;
+	}
 	g->by_stable_n = ef_svc_registry_capacity(reg);
 	g->by_stable = rte_malloc_socket("ef_by_stable",
 					 sizeof(int32_t) * g->by_stable_n, 0,
@@ -296,6 +421,16 @@ own_node_addresses(struct ef_svc_gen *g, const struct ef_cfg *cfg)
 	for (uint32_t i = 0; i < cfg->n_snat_addresses; i++)
 		if (owned_add(g, cfg->snat_addresses[i].v4, EF_SVC_OWN_SNAT) < 0)
 			return -ENOSPC;
+	if (g->owned6 == NULL)
+		return 0;
+	for (uint32_t i = 0; i < cfg->n_interfaces; i++)
+		if (cfg->interfaces[i].address6.family == EF_AF_INET6 &&
+		    owned6_add(g, cfg->interfaces[i].address6.v6,
+			       EF_SVC_OWN_IFACE) < 0)
+			return -ENOSPC;
+	if (cfg->snat_address6.family == EF_AF_INET6 &&
+	    owned6_add(g, cfg->snat_address6.v6, EF_SVC_OWN_SNAT) < 0)
+		return -ENOSPC;
 	return 0;
 }
 
@@ -353,6 +488,7 @@ port_endpoints(struct ef_svc_gen *g, const struct ef_svc_service *sv,
 		};
 
 		ep->addr = ce->address.v4;
+		ep->family = EF_AF_INET4;
 		ep->port = k.port;
 		ep->weight = ce->weight;
 		ep->health_idx = sv->first_health + e;
@@ -419,6 +555,84 @@ port_frontends(struct ef_svc_gen *g, const struct ef_cfg_service *cs,
 	return 0;
 }
 
+/* The IPv6 endpoints of IPv6 service port sp (issue 12): never probed
+ * (health_ok6), otherwise as IPv4's. 0 or < 0. */
+static int
+port_endpoints6(struct ef_svc_gen *g, const struct ef_svc_service *sv,
+		const struct ef_cfg_port *cp, struct ef_svc_port *sp,
+		int socket_id)
+{
+	const struct ef_cfg_service *cs = sv->cfg;
+
+	sp->eps = rte_zmalloc_socket("ef_eps6",
+		sizeof(*sp->eps) * RTE_MAX(sp->n_eps, 1u), 0, socket_id);
+	if (sp->eps == NULL)
+		return -ENOMEM;
+	for (uint32_t e = 0; e < cs->n_endpoints6; e++) {
+		const struct ef_cfg_endpoint *ce = &cs->endpoints6[e];
+		struct ef_svc_endpoint *ep = &sp->eps[e];
+		struct ef_svc_ep6_key k = {
+			.svc_id = sv->stable_id,
+			.port = rte_cpu_to_be_16(cp->target_port),
+			.proto = cp->protocol,
+		};
+
+		memcpy(k.addr, ce->address.v6, 16);
+		ep->family = EF_AF_INET6;
+		memcpy(ep->addr6, ce->address.v6, 16);
+		ep->port = k.port;
+		ep->weight = ce->weight;
+		ep->health_idx = g->health_ok6;
+		ep->flags = (ce->ready ? EF_SVC_EP_READY : 0) |
+			(ce->serving ? EF_SVC_EP_SERVING : 0) |
+			(ce->terminating ? EF_SVC_EP_TERMINATING : 0) |
+			(strcmp(ce->node, g->cfg->node_name) == 0 ?
+			 EF_SVC_EP_LOCAL : 0);
+		if (rte_hash_add_key(g->ep6_hash, &k) < 0)
+			return -ENOSPC;
+	}
+	return 0;
+}
+
+/* The IPv6 frontends of port cp (IPv6 service port spi). */
+static int
+port_frontends6(struct ef_svc_gen *g, const struct ef_cfg_service *cs,
+		const struct ef_cfg_port *cp, uint32_t spi,
+		const struct fe_flags *ff)
+{
+	const struct ef_cfg *cfg = g->cfg;
+
+	if (cs->cluster_ip6.family == EF_AF_INET6 &&
+	    (fe6_add(g, cs->cluster_ip6.v6, cp->port, cp->protocol, ff->in,
+		     spi, ff->aff_ms) < 0 ||
+	     owned6_add(g, cs->cluster_ip6.v6, EF_SVC_OWN_CLUSTER_IP) < 0))
+		return -ENOSPC;
+	for (uint32_t i = 0; cs->type == EF_SVC_TYPE_LOAD_BALANCER &&
+	     i < cs->n_load_balancer_ips6; i++) {
+		const uint8_t *a = cs->load_balancer_ips6[i].v6;
+
+		if (fe6_add(g, a, cp->port, cp->protocol, ff->ext, spi,
+			    ff->aff_ms) < 0 ||
+		    owned6_add(g, a, EF_SVC_OWN_VIP) < 0)
+			return -ENOSPC;
+	}
+	for (uint32_t i = 0; i < cs->n_external_ips6; i++) {
+		const uint8_t *a = cs->external_ips6[i].v6;
+
+		if (fe6_add(g, a, cp->port, cp->protocol, ff->ext, spi,
+			    ff->aff_ms) < 0 ||
+		    owned6_add(g, a, EF_SVC_OWN_VIP) < 0)
+			return -ENOSPC;
+	}
+	for (uint32_t i = 0; cp->node_port != 0 && i < cfg->n_interfaces; i++)
+		if (cfg->interfaces[i].address6.family == EF_AF_INET6 &&
+		    fe6_add(g, cfg->interfaces[i].address6.v6, cp->node_port,
+			    cp->protocol, ff->ext | EF_SVC_FE_NODEPORT, spi,
+			    ff->aff_ms) < 0)
+			return -ENOSPC;
+	return 0;
+}
+
 /*
  * kept_since of service sv (pv: the same service in prev, or NULL), once
  * its ports are in g->ep_hash: prev's value when every endpoint key prev
@@ -446,6 +660,16 @@ kept_since_of(const struct ef_svc_gen *g, const struct ef_svc_service *sv,
 			if (rte_hash_lookup(g->ep_hash, &k) < 0)
 				return (uint32_t)g->number;
 		}
+	}
+	for (uint32_t p = 0; p < pv->n_sp6; p++) {
+		const struct ef_svc_port *sp = &prev->sps[pv->first_sp6 + p];
+
+		for (uint32_t e = 0; e < sp->n_eps; e++)
+			if (!ef_svc_endpoint_exists6(g, sv->stable_id,
+						     sp->eps[e].addr6,
+						     sp->eps[e].port,
+						     sp->proto))
+				return (uint32_t)g->number;
 	}
 	return prev->kept_since[sv->stable_id];
 }
@@ -501,6 +725,7 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 		sp->port_idx = p;
 		sp->proto = cp->protocol;
 		sp->proxy = cp->proxy_protocol;
+		sp->family = EF_AF_INET4;
 		sp->n_eps = cs->n_endpoints;
 		if (port_endpoints(g, sv, cp, sp, socket_id) != 0)
 			return -ENOMEM;
@@ -514,6 +739,30 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 		if (sp->pool == NULL)
 			return -ENOMEM;
 		if (port_frontends(g, cs, cp, spi, &ff) != 0)
+			return -ENOSPC;
+	}
+	/* IPv6 (issue 12): a second set of ports with the IPv6 endpoints,
+	 * reached by the IPv6 frontends only (no NAT46) */
+	sv->first_sp6 = g->n_sps;
+	sv->n_sp6 = g->owned6 != NULL && ef_cfg_serves(cs, EF_AF_INET6) &&
+		cs->mode != EF_SVC_MODE_EDGE ? cs->n_ports : 0;
+	for (uint32_t p = 0; p < sv->n_sp6; p++) {
+		const struct ef_cfg_port *cp = &cs->ports[p];
+		struct ef_svc_port *sp = &g->sps[g->n_sps];
+		uint32_t spi = g->n_sps++;
+
+		sp->svc_idx = s;
+		sp->port_idx = p;
+		sp->proto = cp->protocol;
+		sp->proxy = cp->proxy_protocol;
+		sp->family = EF_AF_INET6;
+		sp->n_eps = cs->n_endpoints6;
+		if (port_endpoints6(g, sv, cp, sp, socket_id) != 0)
+			return -ENOMEM;
+		sp->pool = ef_svc_pool_build(g, sp, socket_id);
+		if (sp->pool == NULL)
+			return -ENOMEM;
+		if (port_frontends6(g, cs, cp, spi, &ff) != 0)
 			return -ENOSPC;
 	}
 	g->kept_since[id] = kept_since_of(g, sv, prev, pv);
@@ -627,4 +876,44 @@ ef_svc_find(const struct ef_svc_gen *g, const char *name)
 	if (id < 0 || (uint32_t)id >= g->by_stable_n)
 		return -1;
 	return g->by_stable[id];
+}
+
+const struct ef_svc_frontend *
+ef_svc_lookup6(const struct ef_svc_gen *g, const uint8_t addr[16],
+	       uint16_t port, uint8_t proto)
+{
+	struct ef_svc_fe6_key k = { .port = port, .proto = proto };
+	void *data;
+
+	if (g->fe6_hash == NULL)
+		return NULL;
+	memcpy(k.addr, addr, 16);
+	if (rte_hash_lookup_data(g->fe6_hash, &k, &data) < 0)
+		return NULL;
+	return &g->fes[(uintptr_t)data];
+}
+
+int
+ef_svc_owned6(const struct ef_svc_gen *g, const uint8_t addr[16])
+{
+	void *data;
+
+	if (g->owned6 == NULL ||
+	    rte_hash_lookup_data(g->owned6, addr, &data) < 0)
+		return 0;
+	return (int)(uintptr_t)data;
+}
+
+bool
+ef_svc_endpoint_exists6(const struct ef_svc_gen *g, uint32_t svc_id,
+			const uint8_t addr[16], uint16_t port, uint8_t proto)
+{
+	struct ef_svc_ep6_key k = {
+		.svc_id = svc_id, .port = port, .proto = proto,
+	};
+
+	if (g->ep6_hash == NULL)
+		return false;
+	memcpy(k.addr, addr, 16);
+	return rte_hash_lookup(g->ep6_hash, &k) >= 0;
 }

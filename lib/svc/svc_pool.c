@@ -75,11 +75,15 @@ pool_table(const struct ef_svc_port *sp, uint8_t *elig, uint8_t bit,
 		goto out;
 	}
 	for (uint32_t i = 0; i < sp->n_eps && k < n; i++) {
-		struct ef_addr a = { .family = EF_AF_INET4 };
+		struct ef_addr a = { .family = sp->eps[i].family ==
+				     EF_AF_INET6 ? EF_AF_INET6 : EF_AF_INET4 };
 
 		if (!(elig[i] & bit))
 			continue;
-		a.v4 = sp->eps[i].addr;
+		if (a.family == EF_AF_INET6)
+			memcpy(a.v6, sp->eps[i].addr6, 16);
+		else
+			a.v4 = sp->eps[i].addr;
 		b[k].id = ef_maglev_backend_id(&a, sp->eps[i].port);
 		b[k].weight = sp->eps[i].weight;
 		map[k] = i;
@@ -221,6 +225,8 @@ ef_svc_pool_reuse(const struct ef_svc_gen *g, const struct ef_svc_port *sp,
 		const struct ef_svc_endpoint *a = &sp->eps[i], *b = &pp->eps[i];
 
 		if (a->addr != b->addr || a->port != b->port ||
+		    a->family != b->family ||
+		    memcmp(a->addr6, b->addr6, 16) != 0 ||
 		    a->flags != b->flags || a->weight != b->weight ||
 		    ep_healthy(g, a) != ep_healthy(prev, b))
 			return NULL;

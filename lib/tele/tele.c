@@ -24,6 +24,7 @@ EF_LOG_REGISTER(tele);
 
 #define SAMPLE_PER_WORKER 4096	/* flows copied per worker for counts */
 #define CMD_TIMEOUT_MS 500
+#define NEIGH_PAGE 48		/* neighbours per /edgefwd/neighbors answer */
 #define RELOAD_TIMEOUT_MS 30000
 #define PIECE 120		/* < RTE_TEL_MAX_STRING_LEN */
 
@@ -161,7 +162,9 @@ cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 static uint32_t
 worker_flows(const struct ef_fwd_worker *w)
 {
-	return __atomic_load_n(&ef_ct_stats(w->ct)->active, __ATOMIC_RELAXED);
+	return __atomic_load_n(&ef_ct_stats(w->ct)->active, __ATOMIC_RELAXED) +
+		(w->ct6 == NULL ? 0 : __atomic_load_n(
+			&ef_ct_stats(w->ct6)->active, __ATOMIC_RELAXED));
 }
 
 /*
@@ -265,6 +268,12 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "syn_proxy_held", c.syn_proxy_held);
 	rte_tel_data_add_dict_u64(d, "snat_rss_fallback",
 				  c.snat_rss_fallback);
+	rte_tel_data_add_dict_u64(d, "icmp_errors_translated",
+				  c.icmp_errors_translated);
+	rte_tel_data_add_dict_u64(d, "rx6_packets", c.rx6_packets);
+	rte_tel_data_add_dict_u64(d, "flows6_created", c.flows6_created);
+	rte_tel_data_add_dict_u64(d, "nd_advertisements",
+				  c.nd_advertisements);
 	drops = rte_tel_data_alloc();
 	if (drops == NULL)
 		return -ENOMEM;
@@ -507,19 +516,70 @@ static void
 add_frontends(struct rte_tel_data *fes, const struct ef_svc_gen *g,
 	      int32_t idx)
 {
-	char buf[64], a[INET_ADDRSTRLEN];
+	char buf[EF_ENDPOINT_STRLEN], a[EF_ADDR_STRLEN];
 
 	for (uint32_t f = 0; f < g->n_fes; f++) {
 		const struct ef_svc_frontend *fe = &g->fes[f];
+		struct ef_addr x = { .family = fe->family == EF_AF_INET6 ?
+				     EF_AF_INET6 : EF_AF_INET4 };
 
 		if (g->sps[fe->sp_idx].svc_idx != (uint32_t)idx)
 			continue;
-		snprintf(buf, sizeof(buf), "%s:%u/%s",
-			 inet_ntop(AF_INET, &fe->addr, a, sizeof(a)),
+		if (x.family == EF_AF_INET6)
+			memcpy(x.v6, fe->addr6, 16);
+		else
+			x.v4 = fe->addr;
+		/* RFC 5952, bracketed before a port (TELEMETRY.md) */
+		snprintf(buf, sizeof(buf), x.family == EF_AF_INET6 ?
+			 "[%s]:%u/%s" : "%s:%u/%s", ef_addr_fmt(&x, a, sizeof(a)),
 			 rte_be_to_cpu_16(fe->port),
 			 fe->proto == IPPROTO_TCP ? "TCP" : "UDP");
 		rte_tel_data_add_array_string(fes, buf);
 	}
+}
+
+/* The IPv6 endpoints of sv (issue 12), the first NEIGH_PAGE of them:
+ * address, target port, node, readiness; a dict keyed by index, as
+ * "endpoints" (DPDK 22.11 telemetry holds no dict inside an array). */
+static void
+add_endpoints6(struct rte_tel_data *d, const struct ef_svc_gen *g,
+	       const struct ef_svc_service *sv)
+{
+	const struct ef_cfg_service *cs = sv->cfg;
+	struct rte_tel_data *l;
+
+	if (cs->n_endpoints6 == 0)
+		return;
+	l = rte_tel_data_alloc();
+	if (l == NULL)
+		return;
+	rte_tel_data_start_dict(l);
+	for (uint32_t e = 0; e < cs->n_endpoints6 && e < NEIGH_PAGE; e++) {
+		const struct ef_cfg_endpoint *ce = &cs->endpoints6[e];
+		const struct ef_svc_endpoint *se = sv->n_sp6 > 0 ?
+			&g->sps[sv->first_sp6].eps[e] : NULL;
+		struct rte_tel_data *o = rte_tel_data_alloc();
+		char a[EF_ADDR_STRLEN], key[16];
+
+		if (o == NULL)
+			break;
+		rte_tel_data_start_dict(o);
+		rte_tel_data_add_dict_string(o, "address",
+					     ef_addr_fmt(&ce->address, a,
+							 sizeof(a)));
+		rte_tel_data_add_dict_u64(o, "port", se != NULL ?
+					  rte_be_to_cpu_16(se->port) : 0);
+		rte_tel_data_add_dict_string(o, "node", ce->node);
+		add_bool(o, "local", strcmp(ce->node, g->cfg->node_name) == 0);
+		add_bool(o, "ready", ce->ready);
+		add_bool(o, "serving", ce->serving);
+		add_bool(o, "terminating", ce->terminating);
+		rte_tel_data_add_dict_u64(o, "weight", ce->weight);
+		snprintf(key, sizeof(key), "%u", e);
+		rte_tel_data_add_dict_container(l, key, o, 0);
+	}
+	rte_tel_data_add_dict_u64(d, "total_endpoints6", cs->n_endpoints6);
+	rte_tel_data_add_dict_container(d, "endpoints6", l, 0);
 }
 
 /* The endpoint page [off, off + n) of sv into dict eps, keyed by index. */
@@ -630,6 +690,7 @@ cmd_service(const char *cmd, const char *params, struct rte_tel_data *d)
 		local = RTE_MAX(local, ef_svc_pool_get(&g->sps[sv->first_sp +
 					p])->n_local_ready);
 	add_endpoints(eps, g, sv, off, n, counts);
+	add_endpoints6(d, g, sv);
 	total = sv->cfg->n_endpoints;
 	rte_tel_data_add_dict_u64(d, "total_endpoints", total);
 	if (off + n < total)
@@ -648,34 +709,49 @@ out:
 	return rc;
 }
 
+/* "a.b.c.d:port" or "[v6]:port" (RFC 5952, ef_addr_fmt()) */
+static void
+add_addr_port(struct rte_tel_data *o, const char *key, bool v6, uint32_t a4,
+	      const uint8_t a6[16], uint16_t port_be)
+{
+	struct ef_addr a = { .family = v6 ? EF_AF_INET6 : EF_AF_INET4 };
+	char t[EF_ADDR_STRLEN], buf[EF_ENDPOINT_STRLEN];
+
+	if (v6)
+		memcpy(a.v6, a6, 16);
+	else
+		a.v4 = a4;
+	ef_addr_fmt(&a, t, sizeof(t));
+	snprintf(buf, sizeof(buf), v6 ? "[%s]:%u" : "%s:%u", t,
+		 rte_be_to_cpu_16(port_be));
+	rte_tel_data_add_dict_string(o, key, buf);
+}
+
 static void
 add_flow(struct rte_tel_data *d, const char *key,
 	 const struct ef_fwd_flow_info *fi, unsigned int lcore)
 {
 	const struct ef_ct_flow *f = &fi->flow;
 	struct rte_tel_data *o = rte_tel_data_alloc();
-	char buf[64], a[INET_ADDRSTRLEN];
+	bool v6 = fi->family == EF_AF_INET6;
 
 	if (o == NULL)
 		return;
 	rte_tel_data_start_dict(o);
+	rte_tel_data_add_dict_string(o, "family", v6 ? "IPv6" : "IPv4");
 	rte_tel_data_add_dict_string(o, "proto", f->proto == IPPROTO_TCP ?
 				     "TCP" : f->proto == IPPROTO_UDP ? "UDP" :
-				     "ICMP");
-#define ADDR_PORT(k, addr, port) do { \
-	snprintf(buf, sizeof(buf), "%s:%u", \
-		 inet_ntop(AF_INET, &(addr), a, sizeof(a)), \
-		 rte_be_to_cpu_16(port)); \
-	rte_tel_data_add_dict_string(o, k, buf); \
-} while (0)
-	ADDR_PORT("client", f->client, f->cport);
-	ADDR_PORT("frontend", f->frontend, f->fport);
-	ADDR_PORT("endpoint", f->endpoint, f->eport);
+				     v6 ? "ICMPv6" : "ICMP");
+	add_addr_port(o, "client", v6, f->client, fi->a6.client, f->cport);
+	add_addr_port(o, "frontend", v6, f->frontend, fi->a6.frontend,
+		      f->fport);
+	add_addr_port(o, "endpoint", v6, f->endpoint, fi->a6.endpoint,
+		      f->eport);
 	if (f->snat != 0)
-		ADDR_PORT("snat", f->snat, f->sport_snat);
+		add_addr_port(o, "snat", v6, f->snat, fi->snat6,
+			      f->sport_snat);
 	else
 		rte_tel_data_add_dict_string(o, "snat", "");
-#undef ADDR_PORT
 	rte_tel_data_add_dict_string(o, "state", ef_ct_state_name(f->state));
 	rte_tel_data_add_dict_u64(o, "age_s",
 				  (uint32_t)(fi->now_ms - f->created_ms) / 1000);
@@ -837,6 +913,79 @@ cmd_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
 	return ef_tele_cmd_nodes(tele_ctl, params, d);
 }
 
+struct neigh_ctx {
+	struct rte_tel_data *list;
+	uint32_t off, seen, n;
+	bool more;
+};
+
+static int
+neigh_add(void *arg, const struct ef_neigh_entry *e)
+{
+	static const char *const states[] = {
+		"incomplete", "reachable", "failed", "static",
+	};
+	struct neigh_ctx *c = arg;
+	struct ef_addr a = { .family = e->family };
+	struct rte_tel_data *o;
+	char t[EF_ADDR_STRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE], key[16];
+
+	if (c->seen++ < c->off)
+		return 0;
+	if (c->n >= NEIGH_PAGE) {
+		c->more = true;
+		return 1;
+	}
+	o = rte_tel_data_alloc();
+	if (o == NULL)
+		return 1;
+	if (e->family == EF_AF_INET6)
+		memcpy(a.v6, e->ip6, 16);
+	else
+		a.v4 = e->ip;
+	rte_tel_data_start_dict(o);
+	rte_tel_data_add_dict_string(o, "address", ef_addr_fmt(&a, t,
+							       sizeof(t)));
+	rte_tel_data_add_dict_u64(o, "iface", e->iface);
+	rte_ether_format_addr(mac, sizeof(mac),
+			      (const struct rte_ether_addr *)e->mac);
+	rte_tel_data_add_dict_string(o, "mac", mac);
+	rte_tel_data_add_dict_string(o, "state",
+		(unsigned int)e->state < RTE_DIM(states) ?
+		states[e->state] : "?");
+	add_bool(o, "static", e->is_static);
+	rte_tel_data_add_dict_u64(o, "age_s", e->age_ms / 1000);
+	snprintf(key, sizeof(key), "%u", c->off + c->n);
+	rte_tel_data_add_dict_container(c->list, key, o, 0);
+	c->n++;
+	return 0;
+}
+
+/* /edgefwd/neighbors[,offset] (extension): the neighbour table, IPv4 and
+ * IPv6 entries, NEIGH_PAGE per answer, keyed by their position. */
+static int
+cmd_neighbors(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ef_fwd_shared *sh = ef_ctl_shared(tele_ctl);
+	struct neigh_ctx c = { 0 };
+
+	RTE_SET_USED(cmd);
+	if (ef_tele_parse_uint(params, 0, UINT32_MAX, &c.off) != 0)
+		return reply_error(d, "bad offset '%s' (a number)", params);
+	c.list = rte_tel_data_alloc();
+	if (c.list == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(c.list);
+	ef_neigh_dump(sh->neigh, neigh_add, &c);
+	if (!c.more)
+		ef_neigh_dump6(sh->neigh, neigh_add, &c);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_container(d, "neighbors", c.list, 0);
+	if (c.more)	/* absent when done, as the other lists */
+		rte_tel_data_add_dict_u64(d, "next_offset", c.off + c.n);
+	return 0;
+}
+
 int
 ef_tele_register(struct ef_ctl *c)
 {
@@ -863,6 +1012,8 @@ ef_tele_register(struct ef_ctl *c)
 		  "offset" },
 		{ "/edgefwd/nodes", cmd_nodes, "Nodes of edge services: "
 		  "health and per-service weights. Parameter: offset" },
+		{ "/edgefwd/neighbors", cmd_neighbors, "ARP and NDP "
+		  "neighbours. Parameter: offset" },
 	};
 
 	if (tele_ctl != NULL && tele_ctl != c)

@@ -1198,22 +1198,6 @@ TEST(CfgAddresses, NeighborMacs)
 	EXPECT_TRUE(has_error(p, 8, "is not a unicast MAC address"));
 }
 
-TEST(CfgAddresses, Ipv6IsRefusedNotIgnored)
-{
-	Parsed p;
-
-	parse(&p, service("    name = \"ns/a\";\n"
-			  "    cluster_ip = \"fd00::10\";\n"
-			  "    ports = ( { port = 80; } );\n"
-			  "    endpoints = ( { address = \"fd00::5\";"
-			  " node = \"n\"; } );\n"));
-	EXPECT_EQ(2u, p.errs.size()) << p.all();
-	EXPECT_TRUE(has_error(p, 9, "services[0].cluster_ip: \"fd00::10\": "
-			      "IPv6 is not supported yet"));
-	EXPECT_TRUE(has_error(p, 11, "services[0].endpoints[0].address: "
-			      "\"fd00::5\": IPv6 is not supported yet"));
-}
-
 TEST(CfgAddresses, SnatAddressesAndPortRange)
 {
 	Parsed a;
@@ -1744,6 +1728,149 @@ TEST(Cfg6, SnatOnePerFamily)
 	ASSERT_NE(nullptr, q.cfg) << q.all();
 	EXPECT_EQ(2u, q.cfg->n_snat_addresses);
 	EXPECT_STREQ("fd00::7", ef_addr_fmt(&q.cfg->snat_address6, b, sizeof(b)));
+}
+
+/* Services per family: ip_families, cluster_ips, *6 arrays (issue 12). */
+namespace {
+
+std::string
+dual_service(const std::string &body)
+{
+	return std::string(kDual) + "services = (\n  {\n" + body +	/* 9, 10 */
+		"  }\n);\n";
+}
+
+} /* namespace */
+
+TEST(Cfg6, DualStackServiceKeepsEachFamilyApart)
+{
+	Parsed p;
+	char b[EF_ADDR_STRLEN];
+
+	parse(&p, dual_service(
+		"    name = \"ns/a\"; type = \"LoadBalancer\";\n"		/* 11 */
+		"    ip_families = [ \"IPv6\", \"IPv4\" ];\n"			/* 12 */
+		"    cluster_ips = [ \"10.96.0.10\", \"fd00:96::10\" ];\n"	/* 13 */
+		"    load_balancer_ips = [ \"2001:db8:1::10\", \"198.51.100.10\" ];\n"
+		"    external_ips = [ \"2001:db8:1::11\" ];\n"
+		"    ports = ( { port = 80; } );\n"
+		"    endpoints = ( { address = \"10.244.0.5\"; node = \"node-a\"; },\n"
+		"                  { address = \"fd00:244::5\"; node = \"node-a\"; },\n"
+		"                  { address = \"fd00:244::6\"; node = \"node-b\"; } );\n"));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	const struct ef_cfg_service *s = &p.cfg->services[0];
+	ASSERT_EQ(2u, s->n_ip_families);
+	EXPECT_EQ(EF_AF_INET6, s->ip_families[0]);	/* the primary first */
+	EXPECT_EQ(EF_AF_INET4, s->ip_families[1]);
+	EXPECT_STREQ("10.96.0.10", ef_addr_fmt(&s->cluster_ip, b, sizeof(b)));
+	EXPECT_STREQ("fd00:96::10", ef_addr_fmt(&s->cluster_ip6, b, sizeof(b)));
+	ASSERT_EQ(1u, s->n_load_balancer_ips);
+	EXPECT_STREQ("198.51.100.10",
+		     ef_addr_fmt(&s->load_balancer_ips[0], b, sizeof(b)));
+	ASSERT_EQ(1u, s->n_load_balancer_ips6);
+	EXPECT_STREQ("2001:db8:1::10",
+		     ef_addr_fmt(&s->load_balancer_ips6[0], b, sizeof(b)));
+	EXPECT_EQ(0u, s->n_external_ips);
+	ASSERT_EQ(1u, s->n_external_ips6);
+	/* an IPv4 user sees only IPv4 endpoints where it always did */
+	ASSERT_EQ(1u, s->n_endpoints);
+	EXPECT_STREQ("10.244.0.5",
+		     ef_addr_fmt(&s->endpoints[0].address, b, sizeof(b)));
+	ASSERT_EQ(2u, s->n_endpoints6);
+	EXPECT_STREQ("fd00:244::6",
+		     ef_addr_fmt(&s->endpoints6[1].address, b, sizeof(b)));
+	EXPECT_STREQ("node-b", s->endpoints6[1].node);
+}
+
+TEST(Cfg6, FamiliesDefaultFromTheAddressesGiven)
+{
+	struct {
+		const char *body;
+		std::vector<uint8_t> want;
+	} cases[] = {
+		{ "cluster_ip = \"10.96.0.1\";", { EF_AF_INET4 } },
+		{ "cluster_ip = \"fd00:96::1\";", { EF_AF_INET6 } },
+		{ "cluster_ips = [ \"fd00:96::1\", \"10.96.0.1\" ];",
+		  { EF_AF_INET4, EF_AF_INET6 } },
+		{ "endpoints = ( { address = \"fd00::5\"; node = \"node-a\"; } );",
+		  { EF_AF_INET6 } },
+		{ "", { EF_AF_INET4 } },	/* nothing given: IPv4, as before */
+	};
+	for (const auto &k : cases) {
+		Parsed p;
+
+		parse(&p, dual_service(std::string("    name = \"ns/a\";\n"
+						   "    ports = ( { port = 80; } );\n    ") +
+				       k.body + "\n"));
+		ASSERT_NE(nullptr, p.cfg) << k.body << "\n" << p.all();
+		const struct ef_cfg_service *s = &p.cfg->services[0];
+		ASSERT_EQ(k.want.size(), s->n_ip_families) << k.body;
+		for (size_t i = 0; i < k.want.size(); i++)
+			EXPECT_EQ(k.want[i], s->ip_families[i]) << k.body;
+		EXPECT_EQ(k.want.size() == 2 || k.want[0] == EF_AF_INET6,
+			  ef_cfg_serves(s, EF_AF_INET6)) << k.body;
+	}
+}
+
+TEST(Cfg6, FamilyMistakesAreErrors)
+{
+	struct {
+		const char *body;	/* line 12 */
+		const char *what;
+	} cases[] = {
+		{ "ip_families = [ \"IPv4\" ]; endpoints = ( { address = "
+		  "\"fd00::5\"; node = \"node-a\"; } );",
+		  "services[0].ip_families: the service has IPv6 addresses or "
+		  "endpoints but does not serve IPv6" },
+		{ "ip_families = [ \"IPv6\" ]; cluster_ip = \"10.96.0.1\";",
+		  "services[0].ip_families: the service has IPv4 addresses or "
+		  "endpoints but does not serve IPv4" },
+		{ "ip_families = [ \"IPv6\", \"IPv6\" ];",
+		  "services[0].ip_families[1]: \"IPv6\" is listed twice" },
+		{ "ip_families = [ \"inet6\" ];",
+		  "services[0].ip_families[0]: \"inet6\" is not a family "
+		  "(expected \"IPv4\" or \"IPv6\")" },
+		{ "ip_families = [ ];",
+		  "services[0].ip_families: one or two families" },
+		{ "ip_families = \"IPv6\";",
+		  "services[0].ip_families: must be an array of \"IPv4\" and/or "
+		  "\"IPv6\"" },
+		{ "cluster_ips = [ \"fd00::1\", \"fd00::2\" ];",
+		  "services[0].cluster_ips: at most one address per family" },
+		{ "cluster_ip = \"10.96.0.1\"; cluster_ips = [ \"10.96.0.2\" ];",
+		  "services[0].cluster_ips: its IPv4 address differs from "
+		  "cluster_ip" },
+		{ "cluster_ip = \"fd00:96::zz\";",
+		  "services[0].cluster_ip: \"fd00:96::zz\" is not an IP address" },
+		{ "endpoints = ( { address = \"fd00::5\"; node = \"node-a\"; },\n"
+		  "{ address = \"fd00:0::5\"; node = \"node-a\"; } );",
+		  "is already an endpoint at line 12" },
+	};
+	for (const auto &k : cases) {
+		Parsed p;
+		std::string body = std::string("    name = \"ns/a\";\n") +	/* 10 */
+			"    " + k.body + "\n    ports = ( { port = 80; } );\n";
+
+		parse(&p, dual_service(body));
+		int line = strstr(k.what, "already an endpoint") != nullptr ?
+			13 : 12;
+		EXPECT_TRUE(one_error(p, line, k.what)) << k.body;
+	}
+}
+
+TEST(Cfg6, EdgeModeRefusesIpv6ForNow)
+{
+	Parsed p;
+
+	parse(&p, std::string(kDual) +
+	      "nodes = ( { name = \"node-a\"; address = \"10.0.0.2\"; } );\n"	/* 9 */
+	      "services = (\n"							/* 10 */
+	      "  { name = \"ns/e\"; type = \"LoadBalancer\"; mode = \"edge\";\n"	/* 11 */
+	      "    load_balancer_ips = [ \"2001:db8:1::10\" ];\n"
+	      "    external_traffic_policy = \"Local\"; health_check_node_port = 32000;\n"
+	      "    ports = ( { port = 80; } ); }\n);\n");
+	EXPECT_TRUE(one_error(p, 11, "services[0].mode: edge mode: IPv6 is not "
+			      "supported yet")) << p.all();
 }
 
 /* A reload keeps libconfig's tree until the new generation runs. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libFuzzer target: the whole per-packet pipeline (ef_fwd_process) of one
- * worker with a small fixed configuration (test/shim/hx.c), on null
+ * worker with a small fixed dual-stack configuration (test/shim/hx.c
+ * hx_dual_conf), on null
  * ports. One input is a sequence of frames, so the fuzzer can open a flow
  * and then attack it:
  *
@@ -66,7 +67,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* EAL made /var/run/dpdk/effuzz<pid>/ all the same, empty: remove
 	 * it now, so that neither an exit nor a crash leaves it behind */
 	rmdir(rte_eal_get_runtime_dir());
-	hx = hx_create(NULL, err, sizeof(err));
+	hx = hx_create(hx_dual_conf, err, sizeof(err));
 	if (hx == NULL) {
 		fprintf(stderr, "fuzz_fwd: set-up failed: %s\n", err);
 		abort();

@@ -237,6 +237,58 @@ def sequences(f):
     }
 
 
+# fuzz_fwd runs test/shim/hx.c's hx_dual_conf: these are its IPv6 names.
+CLIENT6 = "2001:db8:100::2"
+VIP6_LOCAL = "2001:db8:100::10"
+VIP6_CLUSTER = "2001:db8:100::11"
+VIP6_EMPTY = "2001:db8:100::14"
+POD6 = "fd00:244::5"
+SNAT6 = "fd00:10::1"
+
+
+def dual_sequences():
+    """fwd seeds for the IPv6 path (lib/fwd/fwd6.c): handshakes through
+    Local and Cluster, the reply of a SNAT66 flow, ND for a VIP, echo, a
+    rejected flow, hop limit 1, and a packet too big quoting a flow."""
+    syn = bytes(eth() / IPv6(src=CLIENT6, dst=VIP6_LOCAL) /
+                TCP(sport=40000, dport=80, flags="S", seq=1000))
+    synack = bytes(eth(src="02:00:00:00:00:05") /
+                   IPv6(src=POD6, dst=CLIENT6) /
+                   TCP(sport=8080, dport=40000, flags="SA", seq=5000,
+                       ack=1001))
+    ack = bytes(eth() / IPv6(src=CLIENT6, dst=VIP6_LOCAL) /
+                TCP(sport=40000, dport=80, flags="A", seq=1001, ack=5001) /
+                Raw(b"GET / HTTP/1.0\r\n\r\n"))
+    csyn = bytes(eth() / IPv6(src=CLIENT6, dst=VIP6_CLUSTER) /
+                 TCP(sport=40001, dport=80, flags="S", seq=7))
+    # what node-b would answer to the SNAT'd SYN (first port of the slice)
+    creply = bytes(eth(src="02:00:00:00:00:0b") /
+                   IPv6(src="fd00:244:1::7", dst=SNAT6) /
+                   TCP(sport=8080, dport=1024, flags="SA", seq=9, ack=8))
+    ptb = bytes(eth(src="02:00:00:00:00:0b") /
+                IPv6(src="fd00:10::2", dst=SNAT6) /
+                ICMPv6PacketTooBig(mtu=1280) /
+                IPv6(src=SNAT6, dst="fd00:244:1::7") /
+                TCP(sport=1024, dport=8080, flags="A") / Raw(b"x" * 64))
+    ns = bytes(Ether(src=CMAC, dst="33:33:ff:00:00:10") /
+               IPv6(src=CLIENT6, dst="ff02::1:ff00:10", hlim=255) /
+               ICMPv6ND_NS(tgt=VIP6_LOCAL) / ICMPv6NDOptSrcLLAddr(lladdr=CMAC))
+    echo = bytes(eth() / IPv6(src=CLIENT6, dst=VIP6_CLUSTER) /
+                 ICMPv6EchoRequest(id=3, seq=1))
+    empty = bytes(eth() / IPv6(src=CLIENT6, dst=VIP6_EMPTY) /
+                  UDP(sport=5, dport=80) / Raw(b"q"))
+    hop1 = bytes(eth() / IPv6(src=CLIENT6, dst=VIP6_CLUSTER, hlim=1) /
+                 UDP(sport=6, dport=5353) / Raw(b"t"))
+    return {
+        "v6_seq_local_handshake": record(0, syn) + record(1, synack) +
+        record(0, ack),
+        "v6_seq_cluster_reply_ptb": record(0, csyn) + record(2, creply) +
+        record(2, ptb),
+        "v6_nd_echo_reject_hop1": record(0, ns) + record(0, echo) +
+        record(0, empty) + record(0, hop1),
+    }
+
+
 def main():
     corpus = os.path.join(HERE, "corpus")
     pkt = os.path.join(corpus, "pkt")
@@ -261,7 +313,8 @@ def main():
         with open(os.path.join(fwd, name), "wb") as fh:
             fh.write(record(0, data))
         n += 1
-    for name, data in sorted(sequences(fr).items()):
+    for name, data in sorted(list(sequences(fr).items()) +
+                             list(dual_sequences().items())):
         with open(os.path.join(fwd, name), "wb") as fh:
             fh.write(data)
     for (d, fn), data in keep.items():

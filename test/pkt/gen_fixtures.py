@@ -235,6 +235,17 @@ FIXTURES = [
     ("rst6_to_ack", '{E6}/IPv6(src="2001:db8::10", dst="2001:db8::1", '
                     'hlim=64)/TCP(sport=80, dport=40000, flags="R", '
                     'seq=7000, ack=0, window=0)'),
+    # ef_pkt_nat6_icmp_error: a packet too big from node-b about a
+    # SNAT66'd segment, and the same error as the client must see it
+    ("ptb6_in", '{E6}/IPv6(src="fd00:10::2", dst="fd00:10::1", hlim=64)/'
+                'ICMPv6PacketTooBig(mtu=1300)/IPv6(src="fd00:10::1", '
+                'dst="fd00:244:1::7", hlim=63)/TCP(sport=1025, dport=8080, '
+                'flags="PA", seq=1, ack=1)/Raw(b"d" * 100)'),
+    ("ptb6_out", '{E6}/IPv6(src="2001:db8:100::11", dst="2001:db8:100::2", '
+                 'hlim=64)/ICMPv6PacketTooBig(mtu=1300)/'
+                 'IPv6(src="2001:db8:100::2", dst="2001:db8:100::11", '
+                 'hlim=63)/TCP(sport=40000, dport=80, flags="PA", seq=1, '
+                 'ack=1)/Raw(b"d" * 100)'),
     # ICMP error builder: originals (IP only) and expected errors
     ("big_tcp_l3", 'IP(src="10.0.0.1", dst="10.244.1.5", id=11, flags="DF")/'
                    'TCP(sport=40000, dport=8080, flags="PA", seq=1, ack=1)/'

@@ -1195,6 +1195,24 @@ TEST(Rst6, NeverAnswersRstNonTcpOrIpv4)
 	EXPECT_EQ(-EINVAL, ef_pkt_tcp6_rst_reply(v4.data(), &m));
 }
 
+TEST(NatIcmp6Error, PacketTooBigAboutSnatIsTranslatedForTheClient)
+{
+	struct ef_pkt_meta m;
+	Heap h(vec(ptb6_in));
+	uint8_t vip[16], client[16];
+
+	inet_pton(AF_INET6, "2001:db8:100::11", vip);
+	inet_pton(AF_INET6, "2001:db8:100::2", client);
+	ASSERT_EQ(EF_PKT_OK, ef_pkt_parse(h.data(), h.size(), &m));
+	ASSERT_TRUE(m.flags & EF_PKT_F_ICMP_ERROR);
+	ef_pkt_nat6_icmp_error(h.data(), &m, vip, client, client, htons(40000),
+			       vip, htons(80));
+	expect_bytes(vec(ptb6_out), h.data(), h.size());
+	EXPECT_TRUE(ef_pkt_l4_csum_ok(h.data(), &m));
+	EXPECT_EQ(htons(40000), m.inner_sport);
+	EXPECT_EQ(0, memcmp(client, m.inner_src.v6, 16));
+}
+
 TEST(HopLimit6, DecrementsWithoutChecksumChange)
 {
 	struct ef_pkt_meta m;

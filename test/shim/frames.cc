@@ -352,3 +352,101 @@ hex(const Bytes &b)
 	}
 	return s;
 }
+
+/* ---- IPv6 (issue 12) ---------------------------------------------------- */
+
+Ip6a
+ip6_of(const char *text)
+{
+	Ip6a a = {};
+
+	inet_pton(AF_INET6, text, a.b);
+	return a;
+}
+
+Bytes
+ipv6_frame(const Mac &dmac, const Mac &smac, const Ip6a &src, const Ip6a &dst,
+	   uint8_t proto, const Bytes &l4, uint8_t hlim)
+{
+	Bytes f(14 + 40, 0);
+	uint32_t sum = 0;
+	size_t off = proto == 6 ? 16 : proto == 17 ? 6 : 2;
+
+	memcpy(&f[0], dmac.b, 6);
+	memcpy(&f[6], smac.b, 6);
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	f[14] = 0x60;
+	put16(&f[18], (uint16_t)l4.size());
+	f[20] = proto;
+	f[21] = hlim;
+	memcpy(&f[22], src.b, 16);
+	memcpy(&f[38], dst.b, 16);
+	f.insert(f.end(), l4.begin(), l4.end());
+	/* RFC 8200 8.1 pseudo-header: addresses, length, next header */
+	for (int i = 0; i < 32; i += 2)
+		sum += (uint32_t)(f[22 + i] << 8 | f[22 + i + 1]);
+	sum += (uint32_t)l4.size() + proto;
+	if (l4.size() >= off + 2) {
+		f[54 + off] = f[54 + off + 1] = 0;
+		uint16_t c = csum(&f[54], l4.size(), sum);
+
+		if (c == 0 && proto == 17)
+			c = 0xffff;
+		put16(&f[54 + off], c);
+	}
+	return f;
+}
+
+Bytes
+tcp6_frame(const Tcp6 &t)
+{
+	Bytes data(t.payload);
+
+	for (size_t i = 0; i < t.payload; i++)
+		data[i] = (uint8_t)i;
+	return ipv6_frame(t.dmac, t.smac, t.sip, t.dip, 6,
+			  tcp_segment(t.sport, t.dport, t.flags, t.seq, t.ack,
+				      65535, data), t.hlim);
+}
+
+Bytes
+udp6_frame(const Mac &dmac, const Mac &smac, const Ip6a &src, const Ip6a &dst,
+	   uint16_t sport, uint16_t dport, const Bytes &data, uint8_t hlim)
+{
+	return ipv6_frame(dmac, smac, src, dst, 17,
+			  udp_datagram(sport, dport, data), hlim);
+}
+
+Bytes
+ns_frame(const Mac &smac, const Ip6a &src, const Ip6a &target)
+{
+	static const Ip6a unspec = {};
+	Mac dmac = { { 0x33, 0x33, 0xff, target.b[13], target.b[14],
+		       target.b[15] } };
+	Ip6a group = ip6_of("ff02::1:ff00:0");
+	Bytes l4(24, 0);
+
+	memcpy(&group.b[13], &target.b[13], 3);
+	l4[0] = 135;
+	memcpy(&l4[8], target.b, 16);
+	if (memcmp(src.b, unspec.b, 16) != 0) {
+		l4.push_back(1);	/* source link-layer address, 8 bytes */
+		l4.push_back(1);
+		l4.insert(l4.end(), smac.b, smac.b + 6);
+	}
+	return ipv6_frame(dmac, smac, src, group, 58, l4, 255);
+}
+
+Bytes
+echo6_frame(const Mac &dmac, const Mac &smac, const Ip6a &src, const Ip6a &dst,
+	    uint16_t id, uint16_t seq)
+{
+	Bytes l4(8, 0);
+
+	l4[0] = 128;
+	put16(&l4[4], id);
+	put16(&l4[6], seq);
+	l4.insert(l4.end(), { 'p', 'i', 'n', 'g' });
+	return ipv6_frame(dmac, smac, src, dst, 58, l4);
+}

@@ -114,6 +114,43 @@ Bytes icmp_error_frame(const Mac &dmac, const Mac &smac, uint32_t sip,
 		       uint32_t dip, uint8_t type, uint8_t code, uint16_t mtu,
 		       const Bytes &quoted_ip, size_t quote = 28);
 
+/* ---- IPv6 in Ethernet (issue 12) ------------------------------------- */
+
+struct Ip6a {
+	uint8_t b[16];
+};
+
+Ip6a ip6_of(const char *text);	/* inet_pton(AF_INET6) */
+
+/* Ethernet + IPv6 header (payload length from l4, hop limit hlim) + l4,
+ * with the L4 checksum (TCP 16, UDP 6: 0 becomes 0xffff, ICMPv6 2) over
+ * the pseudo-header filled in at its offset. */
+Bytes ipv6_frame(const Mac &dmac, const Mac &smac, const Ip6a &src,
+		 const Ip6a &dst, uint8_t proto, const Bytes &l4,
+		 uint8_t hlim = 64);
+
+struct Tcp6 {
+	Mac dmac, smac;
+	Ip6a sip, dip;
+	uint16_t sport, dport;
+	uint8_t flags;
+	uint32_t seq = 1000, ack = 0;
+	uint8_t hlim = 64;
+	size_t payload = 0;		/* bytes 0, 1, 2, ... */
+};
+
+Bytes tcp6_frame(const Tcp6 &t);
+/* UDP over IPv6, data as the payload */
+Bytes udp6_frame(const Mac &dmac, const Mac &smac, const Ip6a &src,
+		 const Ip6a &dst, uint16_t sport, uint16_t dport,
+		 const Bytes &data, uint8_t hlim = 64);
+/* A Neighbor Solicitation for target from src (:: for DAD: no source
+ * link-layer option) to target's solicited-node group, hop limit 255 */
+Bytes ns_frame(const Mac &smac, const Ip6a &src, const Ip6a &target);
+/* ICMPv6 echo request */
+Bytes echo6_frame(const Mac &dmac, const Mac &smac, const Ip6a &src,
+		  const Ip6a &dst, uint16_t id, uint16_t seq);
+
 /* RFC 1071 over a buffer, complemented (the checksum field value). */
 uint16_t csum(const uint8_t *p, size_t n, uint32_t init = 0);
 /* true when every IPv4/TCP/UDP/ICMP checksum in an Ethernet frame holds. */

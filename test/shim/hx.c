@@ -87,6 +87,63 @@ const char hx_default_conf[] =
 	"   endpoints = ( ); }\n"
 	");\n";
 
+/* hx_default_conf's topology dual-stack (issue 12): what fuzz_fwd runs,
+ * so that the IPv6 path (lib/fwd/fwd6.c) is fuzzed beside IPv4's. */
+const char hx_dual_conf[] =
+	"node = { name = \"node-a\";"
+	" snat_addresses = [ \"10.0.0.1\", \"fd00:10::1\" ]; };\n"
+	"interfaces = (\n"
+	"  { port = \"net_null0\";"
+	" addresses = [ \"198.51.100.1/24\", \"2001:db8:100::1/64\" ]; },\n"
+	"  { port = \"net_null1\";"
+	" addresses = [ \"10.244.0.1/24\", \"fd00:244::1/64\" ]; },\n"
+	"  { port = \"net_null2\";"
+	" addresses = [ \"10.0.0.1/24\", \"fd00:10::1/64\" ]; }\n"
+	");\n"
+	"routes = ( { prefix = \"10.244.1.0/24\"; via = \"10.0.0.2\"; },\n"
+	"           { prefix = \"fd00:244:1::/64\"; via = \"fd00:10::2\"; } );\n"
+	"neighbors = (\n"
+	"  { address = \"198.51.100.2\"; mac = \"02:00:00:00:00:02\"; },\n"
+	"  { address = \"10.244.0.5\"; mac = \"02:00:00:00:00:05\"; },\n"
+	"  { address = \"10.0.0.2\"; mac = \"02:00:00:00:00:0b\"; },\n"
+	"  { address = \"2001:db8:100::2\"; mac = \"02:00:00:00:00:02\"; },\n"
+	"  { address = \"fd00:244::5\"; mac = \"02:00:00:00:00:05\"; },\n"
+	"  { address = \"fd00:10::2\"; mac = \"02:00:00:00:00:0b\"; }\n"
+	");\n"
+	"dataplane = { rx_descriptors = 128; tx_descriptors = 128;"
+	" mbufs = 8191; };\n"
+	"conntrack = { max_flows = 1024; tcp_syn_timeout = 1; };\n"
+	"health = { type = \"none\"; };\n"
+	"services = (\n"
+	" { name = \"demo/web-local\"; type = \"LoadBalancer\";\n"
+	"   ip_families = [ \"IPv4\", \"IPv6\" ];\n"
+	"   load_balancer_ips = [ \"198.51.100.10\", \"2001:db8:100::10\" ];\n"
+	"   external_traffic_policy = \"Local\";\n"
+	"   ports = ( { name = \"http\"; protocol = \"TCP\"; port = 80;"
+	" node_port = 30080; target_port = 8080; },\n"
+	"             { name = \"dns\"; protocol = \"UDP\"; port = 5353;"
+	" target_port = 5353; } );\n"
+	"   endpoints = ( { address = \"10.244.0.5\"; node = \"node-a\"; },\n"
+	"                 { address = \"fd00:244::5\"; node = \"node-a\"; },\n"
+	"                 { address = \"fd00:244:1::7\"; node = \"node-b\"; } ); },\n"
+	" { name = \"demo/web-cluster\"; type = \"LoadBalancer\";\n"
+	"   ip_families = [ \"IPv4\", \"IPv6\" ];\n"
+	"   load_balancer_ips = [ \"198.51.100.11\", \"2001:db8:100::11\" ];\n"
+	"   ports = ( { name = \"http\"; protocol = \"TCP\"; port = 80;"
+	" target_port = 8080; },\n"
+	"             { name = \"dns\"; protocol = \"UDP\"; port = 5353;"
+	" target_port = 5353; } );\n"
+	"   endpoints = ( { address = \"10.244.0.5\"; node = \"node-a\"; },\n"
+	"                 { address = \"fd00:244::5\"; node = \"node-a\"; },\n"
+	"                 { address = \"fd00:244:1::7\"; node = \"node-b\"; } ); },\n"
+	" { name = \"demo/empty6\"; type = \"LoadBalancer\";\n"
+	"   ip_families = [ \"IPv6\" ];\n"
+	"   load_balancer_ips = [ \"2001:db8:100::14\" ];\n"
+	"   ports = ( { name = \"http\"; protocol = \"TCP\"; port = 80;"
+	" target_port = 8080; } );\n"
+	"   endpoints = ( ); }\n"
+	");\n";
+
 static int
 port_start(struct hx *h, const struct ef_cfg *cfg, uint16_t i, char *err,
 	   size_t errlen)
@@ -117,6 +174,11 @@ port_start(struct hx *h, const struct ef_cfg *cfg, uint16_t i, char *err,
 	p->n_rxq = 1;
 	p->addr = ci->address.v4;
 	p->prefix_len = ci->prefix_len;
+	if (ci->address6.family == EF_AF_INET6) {
+		p->has_addr6 = 1;
+		p->prefix_len6 = ci->prefix_len6;
+		memcpy(p->addr6, ci->address6.v6, 16);
+	}
 	p->mtu = RTE_ETHER_MTU;
 	memcpy(p->mac, mac.addr_bytes, 6);
 	h->sh->port_to_if[pid] = (int16_t)i;

@@ -30,6 +30,9 @@ extern "C" {
 #define HX_IF_NODES 2	/* 10.0.0.1/24: SNAT address, node-b */
 
 extern const char hx_default_conf[];
+/* The same topology dual-stack (IPv6 addresses, frontends, endpoints,
+ * static IPv6 neighbours): fuzz_fwd's configuration. */
+extern const char hx_dual_conf[];
 
 struct hx;
 

@@ -74,6 +74,8 @@ PipeRig::rig_up(const std::string &text, const RigOpts &o,
 	ASSERT_NE(nullptr, sh.neigh);
 	for (const RigNeigh &n : neigh)
 		ef_neigh_set_static4(sh.neigh, n.iface, n.ip, n.mac.b);
+	for (const RigNeigh6 &n : o.neigh6)
+		ef_neigh_set_static6(sh.neigh, n.iface, n.ip.b, n.mac.b);
 	ASSERT_EQ(0, ef_nat_map_init(&nat, cfg->snat_addresses,
 				     cfg->n_snat_addresses,
 				     cfg->snat_port_min,
@@ -87,6 +89,12 @@ PipeRig::rig_up(const std::string &text, const RigOpts &o,
 		sh.ports[i].n_rxq = 1;
 		sh.ports[i].addr = cfg->interfaces[i].address.v4;
 		sh.ports[i].prefix_len = cfg->interfaces[i].prefix_len;
+		if (cfg->interfaces[i].address6.family == EF_AF_INET6) {
+			sh.ports[i].has_addr6 = 1;
+			sh.ports[i].prefix_len6 = cfg->interfaces[i].prefix_len6;
+			memcpy(sh.ports[i].addr6,
+			       cfg->interfaces[i].address6.v6, 16);
+		}
 		memcpy(sh.ports[i].mac, port_mac(i).b, 6);
 		sh.ports[i].mtu = cfg->interfaces[i].mtu != 0 ?
 			(uint16_t)cfg->interfaces[i].mtu : 1500;

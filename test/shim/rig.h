@@ -44,7 +44,15 @@ struct RigNeigh {
 	Mac mac;
 };
 
+/* The same for an IPv6 neighbour */
+struct RigNeigh6 {
+	uint16_t iface;
+	Ip6a ip;
+	Mac mac;
+};
+
 struct RigOpts {
+	std::vector<RigNeigh6> neigh6;	/* static IPv6 neighbours */
 	const char *pool_prefix = "rpool";	/* + a serial: the mbuf pool */
 	unsigned int pool_size = 4095;
 	uint32_t workers = 1;

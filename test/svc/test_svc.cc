@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <arpa/inet.h>
+#include <array>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 
 #include <rte_lcore.h>
@@ -40,10 +42,12 @@ protected:
 		ef_svc_registry_free(reg);
 	}
 
+	const char *head = HEAD;
+
 	struct ef_svc_gen *make(const std::string &services,
 				const struct ef_svc_gen *prev = nullptr)
 	{
-		std::string text = std::string(HEAD) + services + ");\n";
+		std::string text = std::string(head) + services + ");\n";
 		struct ef_cfg_errors errs = {};
 		struct ef_cfg *cfg = ef_cfg_parse_string(text.c_str(), "t.conf",
 							 &errs);
@@ -712,4 +716,204 @@ TEST_F(Svc, ReloadCopiesThePoolAsHealthLeftIt)
 	ef_svc_gen_free(g);
 	ef_svc_gen_free(g2);
 	g = g3;
+}
+
+/* ===================== IPv6 (issue 12) ===================== */
+
+static const char *HEAD6 = R"(
+node = { name = "node-a"; };
+interfaces = ( { port = "p0"; addresses = [ "198.51.100.1/24", "2001:db8:1::1/64" ]; },
+               { port = "p1"; addresses = [ "10.244.0.1/24", "fd00:244::1/64" ]; } );
+services = (
+)";
+
+static const char *WEB6 = R"(
+  { name = "ns/web"; type = "LoadBalancer"; ip_families = [ "IPv4", "IPv6" ];
+    cluster_ips = [ "10.96.0.10", "fd00:96::10" ];
+    load_balancer_ips = [ "198.51.100.10", "2001:db8:1::10" ];
+    external_ips = [ "2001:db8:1::11" ];
+    external_traffic_policy = "Local";
+    ports = ( { name = "http"; protocol = "TCP"; port = 80; node_port = 30080; target_port = 8080; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; },
+                  { address = "fd00:244::5"; node = "node-a"; },
+                  { address = "fd00:244::6"; node = "node-a"; },
+                  { address = "fd00:244:1::7"; node = "node-b"; } ); }
+)";
+
+static std::array<uint8_t, 16>
+ip6(const char *s)
+{
+	std::array<uint8_t, 16> a;
+
+	EXPECT_EQ(1, inet_pton(AF_INET6, s, a.data())) << s;
+	return a;
+}
+
+class Svc6 : public Svc {
+protected:
+	void SetUp() override
+	{
+		Svc::SetUp();
+		head = HEAD6;
+	}
+
+	const struct ef_svc_frontend *fe6(const char *addr, uint16_t port,
+					  uint8_t proto = IPPROTO_TCP)
+	{
+		return ef_svc_lookup6(g, ip6(addr).data(), htons(port), proto);
+	}
+
+	std::string pick6(const struct ef_svc_frontend *f, uint32_t h,
+			  enum ef_svc_pick *v = nullptr)
+	{
+		uint32_t e;
+		enum ef_svc_pick r = ef_svc_pick(g, f, h, &e);
+		if (v != nullptr)
+			*v = r;
+		if (r != EF_SVC_PICK_OK)
+			return "";
+		char b[INET6_ADDRSTRLEN];
+		const struct ef_svc_endpoint *ep = &g->sps[f->sp_idx].eps[e];
+		EXPECT_EQ(EF_AF_INET6, ep->family);
+		inet_ntop(AF_INET6, ep->addr6, b, sizeof(b));
+		return b;
+	}
+};
+
+TEST_F(Svc6, EachFamilysFrontendsReachOnlyItsEndpoints)
+{
+	g = make(WEB6);
+	ASSERT_NE(nullptr, g);
+	/* IPv4 is as before: its frontend picks the IPv4 endpoint only */
+	const struct ef_svc_frontend *lb4 = fe("198.51.100.10", 80);
+	ASSERT_NE(nullptr, lb4);
+	for (uint32_t h = 0; h < 64; h++)
+		EXPECT_EQ("10.244.0.5", pick(lb4, h * 2654435761u));
+	/* IPv6: LB, external, cluster IP and node port on each interface */
+	const struct ef_svc_frontend *lb6 = fe6("2001:db8:1::10", 80);
+	ASSERT_NE(nullptr, lb6);
+	EXPECT_EQ(EF_AF_INET6, lb6->family);
+	EXPECT_TRUE(lb6->flags & EF_SVC_FE_LOCAL);
+	EXPECT_TRUE(lb6->flags & EF_SVC_FE_EXTERNAL);
+	ASSERT_NE(nullptr, fe6("2001:db8:1::11", 80));
+	const struct ef_svc_frontend *cip6 = fe6("fd00:96::10", 80);
+	ASSERT_NE(nullptr, cip6);
+	EXPECT_FALSE(cip6->flags & EF_SVC_FE_EXTERNAL);
+	const struct ef_svc_frontend *np6 = fe6("2001:db8:1::1", 30080);
+	ASSERT_NE(nullptr, np6);
+	EXPECT_TRUE(np6->flags & EF_SVC_FE_NODEPORT);
+	ASSERT_NE(nullptr, fe6("fd00:244::1", 30080));
+	EXPECT_EQ(nullptr, fe6("2001:db8:1::10", 81));
+	EXPECT_EQ(nullptr, fe6("2001:db8:1::10", 80, IPPROTO_UDP));
+	/* an IPv4 frontend never matches IPv6 bytes, nor the reverse */
+	EXPECT_EQ(nullptr, fe6("::ffff:198.51.100.10", 80));
+	EXPECT_NE(lb4->sp_idx, lb6->sp_idx);
+	EXPECT_EQ(EF_AF_INET6, g->sps[lb6->sp_idx].family);
+	EXPECT_EQ(3u, g->sps[lb6->sp_idx].n_eps);
+	/* Local (external): the two local IPv6 pods, evenly; the cluster IP
+	 * (internal, Cluster) reaches all three */
+	std::map<std::string, int> local, all;
+	for (uint32_t h = 0; h < 3000; h++) {
+		local[pick6(lb6, h * 2654435761u)]++;
+		all[pick6(cip6, h * 2654435761u)]++;
+	}
+	EXPECT_EQ(2u, local.size());
+	EXPECT_EQ(0u, local.count("fd00:244:1::7"));
+	EXPECT_GT(local["fd00:244::5"], 1200);
+	EXPECT_GT(local["fd00:244::6"], 1200);
+	EXPECT_EQ(3u, all.size());
+	EXPECT_EQ(1u, all.count("fd00:244:1::7"));
+	/* the service's ports: IPv4 first, then IPv6 */
+	const struct ef_svc_service *sv = &g->svcs[g->sps[lb6->sp_idx].svc_idx];
+	EXPECT_EQ(1u, sv->n_sp6);
+	EXPECT_EQ(lb6->sp_idx, sv->first_sp6);
+	EXPECT_EQ(lb4->sp_idx, sv->first_sp);
+}
+
+TEST_F(Svc6, OwnedAddressesAndEndpointsPerFamily)
+{
+	g = make(WEB6);
+	ASSERT_NE(nullptr, g);
+	EXPECT_TRUE(ef_svc_owned6(g, ip6("2001:db8:1::1").data()) &
+		    EF_SVC_OWN_IFACE);
+	EXPECT_TRUE(ef_svc_owned6(g, ip6("2001:db8:1::10").data()) &
+		    EF_SVC_OWN_VIP);
+	EXPECT_TRUE(ef_svc_owned6(g, ip6("2001:db8:1::11").data()) &
+		    EF_SVC_OWN_VIP);
+	EXPECT_EQ(EF_SVC_OWN_CLUSTER_IP,
+		  ef_svc_owned6(g, ip6("fd00:96::10").data()));
+	EXPECT_EQ(0, ef_svc_owned6(g, ip6("fd00:244::5").data()));
+	EXPECT_EQ(0, ef_svc_owned6(g, ip6("::").data()));
+	/* the IPv4 view is unchanged by the IPv6 addresses */
+	EXPECT_TRUE(ef_svc_owned4(g, ip("198.51.100.10")) & EF_SVC_OWN_VIP);
+	const struct ef_svc_frontend *lb6 = fe6("2001:db8:1::10", 80);
+	ASSERT_NE(nullptr, lb6);
+	uint32_t id = g->svcs[g->sps[lb6->sp_idx].svc_idx].stable_id;
+	EXPECT_TRUE(ef_svc_endpoint_exists6(g, id, ip6("fd00:244::6").data(),
+					    htons(8080), IPPROTO_TCP));
+	EXPECT_FALSE(ef_svc_endpoint_exists6(g, id, ip6("fd00:244::9").data(),
+					     htons(8080), IPPROTO_TCP));
+	EXPECT_FALSE(ef_svc_endpoint_exists6(g, id, ip6("fd00:244::6").data(),
+					     htons(8081), IPPROTO_TCP));
+	EXPECT_TRUE(ef_svc_endpoint_exists(g, id, ip("10.244.0.5"),
+					   htons(8080), IPPROTO_TCP));
+}
+
+TEST_F(Svc6, AnIpv4OnlyGenerationHasNoIpv6)
+{
+	head = HEAD;
+	g = make(WEB);
+	ASSERT_NE(nullptr, g);
+	EXPECT_EQ(nullptr, fe6("2001:db8:1::10", 80));
+	EXPECT_EQ(0, ef_svc_owned6(g, ip6("2001:db8:1::1").data()));
+	EXPECT_EQ(0u, g->svcs[0].n_sp6);
+}
+
+TEST_F(Svc6, NoLocalIpv6EndpointIsNotNoEndpoint)
+{
+	g = make(R"(
+  { name = "ns/r"; type = "LoadBalancer"; ip_families = [ "IPv6" ];
+    load_balancer_ips = [ "2001:db8:1::20" ]; external_traffic_policy = "Local";
+    ports = ( { protocol = "TCP"; port = 80; } );
+    endpoints = ( { address = "fd00:244:1::7"; node = "node-b"; } ); },
+  { name = "ns/e"; type = "LoadBalancer"; ip_families = [ "IPv6" ];
+    load_balancer_ips = [ "2001:db8:1::21" ];
+    ports = ( { protocol = "TCP"; port = 80; } ); endpoints = ( ); }
+)");
+	ASSERT_NE(nullptr, g);
+	enum ef_svc_pick v;
+	const struct ef_svc_frontend *r = fe6("2001:db8:1::20", 80);
+	ASSERT_NE(nullptr, r);
+	EXPECT_EQ("", pick6(r, 1, &v));
+	EXPECT_EQ(EF_SVC_PICK_NO_LOCAL, v);
+	const struct ef_svc_frontend *e = fe6("2001:db8:1::21", 80);
+	ASSERT_NE(nullptr, e);
+	EXPECT_EQ("", pick6(e, 1, &v));
+	EXPECT_EQ(EF_SVC_PICK_NO_ENDPOINT, v);
+}
+
+TEST_F(Svc6, ReloadKeepsIpv6PoolsAndSeesRemovedIpv6Endpoints)
+{
+	g = make(WEB6);
+	ASSERT_NE(nullptr, g);
+	const struct ef_svc_frontend *lb6 = fe6("2001:db8:1::10", 80);
+	ASSERT_NE(nullptr, lb6);
+	uint32_t id = g->svcs[0].stable_id;
+	std::string gone = WEB6;
+	gone.replace(gone.find("{ address = \"fd00:244::6\"; node = \"node-a\"; },"),
+		     strlen("{ address = \"fd00:244::6\"; node = \"node-a\"; },"), "");
+	struct ef_svc_gen *n = make(gone, g);
+	ASSERT_NE(nullptr, n);
+	EXPECT_TRUE(ef_svc_endpoint_exists6(n, id, ip6("fd00:244::5").data(),
+					    htons(8080), IPPROTO_TCP));
+	EXPECT_FALSE(ef_svc_endpoint_exists6(n, id, ip6("fd00:244::6").data(),
+					     htons(8080), IPPROTO_TCP));
+	ef_svc_gen_free(g);
+	g = n;
+	lb6 = fe6("2001:db8:1::10", 80);
+	ASSERT_NE(nullptr, lb6);
+	std::set<std::string> seen;
+	for (uint32_t h = 0; h < 500; h++)
+		seen.insert(pick6(lb6, h * 2654435761u));
+	EXPECT_EQ(std::set<std::string>{ "fd00:244::5" }, seen);
 }
