@@ -351,6 +351,23 @@ hx_flush_flows(struct hx *h)
 	uint32_t cursor = 0;
 
 	ef_ct_walk(h->w->ct, &cursor, UINT32_MAX, flush_cb, NULL);
+	if (h->w->ct6 != NULL) {
+		cursor = 0;
+		ef_ct_walk(h->w->ct6, &cursor, UINT32_MAX, flush_cb, NULL);
+	}
+}
+
+uint32_t
+hx_expire_holds(struct hx *h)
+{
+	uint64_t before = h->w->c.drops[EF_FWD_DROP_NO_NEIGHBOR];
+	uint64_t now = h->w->now_ms;
+
+	/* as if the resolver had waited EF_FWD_HOLD_MS in vain */
+	h->w->now_ms = now + EF_FWD_HOLD_MS;
+	ef_fwd_hold_release(h->w);
+	h->w->now_ms = now;
+	return (uint32_t)(h->w->c.drops[EF_FWD_DROP_NO_NEIGHBOR] - before);
 }
 
 uint64_t
@@ -387,6 +404,7 @@ hx_counter(const struct hx *h, const char *name)
 		HX_C(arp_replies), HX_C(icmp_echo_replies),
 		HX_C(syn_cookies_sent), HX_C(syn_cookies_ok),
 		HX_C(syn_cookies_bad), HX_C(syn_proxy_held),
+		HX_C(neigh_held), HX_C(neigh_released),
 #undef HX_C
 	};
 

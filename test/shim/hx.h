@@ -75,6 +75,9 @@ uint32_t hx_drain_control(struct hx *h);
 
 /* Delete every flow (so that inputs do not depend on each other). */
 void hx_flush_flows(struct hx *h);
+/* Drop (no_neighbor) every frame still waiting for a next hop's MAC, as
+ * EF_FWD_HOLD_MS later; returns how many. */
+uint32_t hx_expire_holds(struct hx *h);
 
 /* A drop counter by its telemetry name ("ct_full"...); UINT64_MAX if no
  * such reason. Sum of all drop counters. */
