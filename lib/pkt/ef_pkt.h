@@ -273,14 +273,17 @@ ef_csum_update_addr6(uint16_t csum, const uint8_t old_a[16],
 {
 	uint64_t s = (uint16_t)~csum;
 
-	for (unsigned int i = 0; i < 16; i += 2) {
-		uint16_t o, n;
+	/* 32-bit words: 2^16 = 1 modulo 0xffff, so a word's two halves
+	 * fold into the 16-bit sum as if added apart (RFC 1071 2(B)) */
+	for (unsigned int i = 0; i < 16; i += 4) {
+		uint32_t o, n;
 
-		__builtin_memcpy(&o, old_a + i, 2);
-		__builtin_memcpy(&n, new_a + i, 2);
-		s += (uint16_t)~o;
+		__builtin_memcpy(&o, old_a + i, 4);
+		__builtin_memcpy(&n, new_a + i, 4);
+		s += (uint32_t)~o;
 		s += n;
 	}
+	s = (s & 0xffffffff) + (s >> 32);
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
