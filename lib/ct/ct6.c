@@ -184,7 +184,9 @@ ef_ct_lookup6_bulk(struct ef_ct *ct, const struct ef_ct_key6 *keys[],
 			uint32_t e = b->ent[match_slot(m1[i])] >> 1;
 
 			rte_prefetch0(&ct->flows[e]);
+			/* 48 bytes: every other entry spans two lines */
 			rte_prefetch0(&ct->a6[e]);
+			rte_prefetch0((const uint8_t *)&ct->a6[e + 1] - 1);
 		} else {
 			rte_prefetch0(&ct->buckets[p[i].b2]);
 		}

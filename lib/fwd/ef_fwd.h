@@ -267,6 +267,16 @@ struct ef_fwd_nh_memo {
 	uint8_t mac[EF_FWD_NH_MEMO][6];
 };
 
+/* The same for IPv6 next hops (fwd6.c), reset with nh_memo. */
+#define EF_FWD_NH6_MEMO 4
+struct ef_fwd_nh6_memo {
+	uint32_t valid;
+	uint32_t next;
+	uint8_t gw[EF_FWD_NH6_MEMO][16];
+	uint16_t iface[EF_FWD_NH6_MEMO];
+	uint8_t mac[EF_FWD_NH6_MEMO][6];
+};
+
 struct ef_fwd_shared {
 	struct ef_svc_gen *gen;		/* current generation: acquire */
 	struct rte_rcu_qsbr *qsbr;
@@ -339,6 +349,7 @@ struct ef_fwd_worker {
 	uint16_t n_out[EF_FWD_MAX_PORTS];
 	struct rte_mbuf *out[EF_FWD_MAX_PORTS][EF_FWD_BURST_MAX * 2];
 	struct ef_fwd_nh_memo nh_memo;
+	struct ef_fwd_nh6_memo nh6_memo;
 	uint32_t n_hold;		/* slots of hold[] in use */
 	struct ef_fwd_hold hold[EF_FWD_HOLD_HOPS];
 	uint8_t scratch[1600];

@@ -316,15 +316,21 @@ new_flow_endpoint(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	}
 }
 
+static void tracked(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		    struct ef_pkt_meta *pm, struct ef_ct_flow *f, uint8_t dir,
+		    const struct ef_ct_key4 *k);
+
 /*
  * Enter the flow k -> ep (SNAT'd to snat:sport when snat != 0) in the
  * table, both directions, with the counters that follow it. NULL once m
- * has been dropped (table full, or the reply tuple taken).
+ * has been dealt with: dropped (table full, or the reply tuple taken), or
+ * sent along the flow an earlier packet of its burst opened.
  */
 static struct ef_ct_flow *
 new_flow_install(struct ef_fwd_worker *w, struct rte_mbuf *m,
-		 const struct ef_ct_key4 *k, const struct ef_svc_endpoint *ep,
-		 uint32_t snat, uint16_t sport, uint32_t svc_id)
+		 struct ef_pkt_meta *pm, const struct ef_ct_key4 *k,
+		 const struct ef_svc_endpoint *ep, uint32_t snat,
+		 uint16_t sport, uint32_t svc_id)
 {
 	struct ef_ct_key4 rk;
 	struct ef_ct_flow *f;
@@ -338,6 +344,16 @@ new_flow_install(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	rk.proto = k->proto;
 	f = ef_ct_create_flow(w->ct, k, &rk, w->now_ms, &err);
 	if (f == NULL) {
+		uint8_t dir;
+
+		/* an earlier packet of this burst (looked up together, before
+		 * it created the flow: a client's datagrams back to back, a
+		 * retransmitted SYN) opened it: this one follows */
+		if (err == -EEXIST &&
+		    (f = ef_ct_lookup(w->ct, k, &dir)) != NULL) {
+			tracked(w, m, pm, f, dir, k);
+			return NULL;
+		}
 		drop(w, m, err == -ENOSPC ? EF_FWD_DROP_CT_FULL :
 		     EF_FWD_DROP_CT_INVALID);
 		return NULL;
@@ -361,10 +377,6 @@ new_flow_install(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		w->svc_flows[svc_id]++;
 	return f;
 }
-
-static void tracked(struct ef_fwd_worker *w, struct rte_mbuf *m,
-		    struct ef_pkt_meta *pm, struct ef_ct_flow *f, uint8_t dir,
-		    const struct ef_ct_key4 *k);
 
 /*
  * A cookie ACK and the client's first data often share a burst: both were
@@ -459,7 +471,7 @@ new_flow_fi(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	}
 	/* lib/nat counts; the worker's counters mirror it for readers */
 	w->c.snat_rss_fallback = w->nat.rss_fallback;
-	f = new_flow_install(w, m, k, ep, snat, sport, svc_id);
+	f = new_flow_install(w, m, pm, k, ep, snat, sport, svc_id);
 	if (f == NULL)
 		return;
 	/* a cookie's ACK: the endpoint gets the client's SYN (fwd_syn.h) */
@@ -645,44 +657,49 @@ ef_fwd_begin(struct ef_fwd_worker *w)
 	w->now_ms = (uint32_t)(rte_rdtsc() / w->tsc_per_ms);
 }
 
+/* classify()'s answers */
+enum {
+	CL_DONE,	/* m has been dealt with */
+	CL_IPV4,	/* IPv4 TCP/UDP/ICMP for the flow table */
+	CL_IPV6,	/* IPv6: fwd6.c's stage 1 next */
+};
+
 /*
- * First look at a received frame: true when it is IPv4 TCP/UDP/ICMP
- * traffic for the flow table (pm parsed), false once m has been dealt
- * with (ARP, the node's own traffic, link-local groups, or a counted
- * drop).
+ * First look at a received frame (pm parsed): CL_IPV4 or CL_IPV6, else
+ * CL_DONE once m has been dealt with (ARP, the node's own traffic,
+ * link-local groups, or a counted drop).
  */
-static inline bool
-classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
-	 bool may_hand_off)
+static inline int
+classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm)
 {
 	const uint8_t *frame;
 
 	if (unlikely(m->nb_segs != 1)) {
 		drop(w, m, EF_FWD_DROP_MULTI_SEGMENT);
-		return false;
+		return CL_DONE;
 	}
 	frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	if (unlikely(ef_pkt_parse(frame, m->data_len, pm) != 0)) {
 		drop(w, m, EF_FWD_DROP_PARSE_ERROR);
-		return false;
+		return CL_DONE;
 	}
 	if (unlikely(pm->l3 != EF_PKT_L3_IPV4)) {
 		if (pm->l3 == EF_PKT_L3_ARP && !(pm->flags & EF_PKT_F_VLAN))
 			ef_fwd_arp(w, m, pm);
 		else if (pm->l3 == EF_PKT_L3_IPV6 &&
 			 !(pm->flags & EF_PKT_F_VLAN) && w->ct6 != NULL)
-			ef_fwd6_packet(w, m, pm, may_hand_off);	/* fwd6.c */
+			return CL_IPV6;
 		else if (pm->l3 == EF_PKT_L3_IPV6 &&
 			 !(pm->flags & EF_PKT_F_VLAN))
 			to_control(w, m);	/* no IPv6 configured: the node's */
 		else
 			drop(w, m, EF_FWD_DROP_UNSUPPORTED);
-		return false;
+		return CL_DONE;
 	}
 	if (unlikely(pm->flags & (EF_PKT_F_VLAN | EF_PKT_F_BCAST_SRC))) {
 		drop(w, m, (pm->flags & EF_PKT_F_VLAN) ?
 		     EF_FWD_DROP_UNSUPPORTED : EF_FWD_DROP_BAD_SOURCE);
-		return false;
+		return CL_DONE;
 	}
 	if (unlikely(ip4_group(pm->dst.v4))) {
 		/* link-local multicast (224.0.0.0/24: IGMP reports a bridge
@@ -693,29 +710,29 @@ classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 			to_control(w, m);
 		else
 			drop(w, m, EF_FWD_DROP_MULTICAST);
-		return false;
+		return CL_DONE;
 	}
 	if (unlikely(pm->src.v4 == pm->dst.v4)) {
 		drop(w, m, EF_FWD_DROP_BAD_SOURCE);	/* LAND */
-		return false;
+		return CL_DONE;
 	}
 	if (unlikely(pm->flags & EF_PKT_F_IP_OPTIONS) &&
 	    has_source_route(frame, pm)) {
 		drop(w, m, EF_FWD_DROP_IP_SOURCE_ROUTE);
-		return false;
+		return CL_DONE;
 	}
 	if (!(m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_GOOD) &&
 	    unlikely(!ef_pkt_ip4_csum_ok(frame, pm))) {
 		drop(w, m, EF_FWD_DROP_BAD_CHECKSUM);
-		return false;
+		return CL_DONE;
 	}
 	if (unlikely(w->gen->decap != NULL)) {
 		int rc = ef_fwd_decap(w, m, pm);
 
 		if (rc < 0)
-			return false;
+			return CL_DONE;
 		if (rc > 0)	/* the inner frame, once (flagged) */
-			return classify(w, m, pm, may_hand_off);
+			return classify(w, m, pm);
 	}
 	if (unlikely((pm->flags & EF_PKT_F_FRAG) ||
 		     !(pm->flags & (EF_PKT_F_L4 | EF_PKT_F_ICMP_ERROR)))) {
@@ -726,9 +743,9 @@ classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		else
 			drop(w, m, (pm->flags & EF_PKT_F_FRAG) ?
 			     EF_FWD_DROP_FRAGMENT : EF_FWD_DROP_UNSUPPORTED);
-		return false;
+		return CL_DONE;
 	}
-	return true;
+	return CL_IPV4;
 }
 
 /* An ICMP error that no flow claims: the node's, or dropped. */
@@ -821,6 +838,23 @@ edge_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
 	ef_fwd_edge_lookup_bulk(w, pre, ne);
 }
 
+/* Stages 2 and 3 of the burst's IPv6 flow-table frames (fwd6.c). */
+static __rte_noinline void
+process6(struct ef_fwd_worker *w, struct rte_mbuf **pkts,
+	 struct ef_pkt_meta *meta, const struct ef_ct_key6 **kp6,
+	 struct ef_ct_flow **flows6, uint8_t *dirs6, const uint16_t *idx6,
+	 uint16_t n6)
+{
+	if (likely(ef_ct_stats(w->ct6)->active != 0))
+		ef_ct_lookup6_bulk(w->ct6, kp6, n6, flows6, dirs6);
+	else
+		for (uint16_t j = 0; j < n6; j++)
+			flows6[j] = NULL;
+	for (uint16_t j = 0; j < n6; j++)
+		ef_fwd6_flow(w, pkts[idx6[j]], &meta[idx6[j]], flows6[j],
+			     dirs6[j], kp6[j]);
+}
+
 void
 ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	       bool handoff)
@@ -836,10 +870,17 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	uint8_t dirs[EF_FWD_BURST_MAX];
 	uint16_t idx[EF_FWD_BURST_MAX];
 	bool is_err[EF_FWD_BURST_MAX];
+	/* the IPv6 frames of the burst (fwd6.c), staged as IPv4's */
+	struct ef_ct_key6 keys6[EF_FWD_BURST_MAX];
+	const struct ef_ct_key6 *kp6[EF_FWD_BURST_MAX];
+	struct ef_ct_flow *flows6[EF_FWD_BURST_MAX];
+	uint8_t dirs6[EF_FWD_BURST_MAX];
+	uint16_t idx6[EF_FWD_BURST_MAX];
 	bool may_hand_off = !handoff && w->sh->n_workers > 1;
-	uint16_t nk = 0;
+	uint16_t nk = 0, n6 = 0;
 
 	memo_of(w)->valid = 0;
+	w->nh6_memo.valid = 0;
 	/* pkts[0..n) are filled by the caller's burst (the analyzer cannot
 	 * see through rte_eth_rx_burst / rte_ring dequeues) */
 	for (uint16_t i = 0; i < n && i < 4; i++)
@@ -854,14 +895,29 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			w->c.rx_packets++;
 			w->c.rx_bytes += m->pkt_len;
 		}
-		if (!classify(w, m, &meta[i], may_hand_off) ||
-		    !flow_key(w, m, &meta[i], &keys[nk], &is_err[nk]) ||
-		    (may_hand_off && handed_off(w, m, &keys[nk])))
-			continue;
-		kp[nk] = &keys[nk];
-		idx[nk] = i;
-		nk++;
+		switch (classify(w, m, &meta[i])) {
+		case CL_IPV4:
+			if (!flow_key(w, m, &meta[i], &keys[nk], &is_err[nk]) ||
+			    (may_hand_off && handed_off(w, m, &keys[nk])))
+				break;
+			kp[nk] = &keys[nk];
+			idx[nk] = i;
+			nk++;
+			break;
+		case CL_IPV6:
+			if (!ef_fwd6_stage1(w, m, &meta[i], may_hand_off,
+					    &keys6[n6]))
+				break;
+			kp6[n6] = &keys6[n6];
+			idx6[n6] = i;
+			n6++;
+			break;
+		default:
+			break;
+		}
 	}
+	if (unlikely(n6 != 0))
+		process6(w, pkts, meta, kp6, flows6, dirs6, idx6, n6);
 	if (nk == 0)
 		return;
 	/* stage 2: the flow table, staged over the burst; an empty table
@@ -893,6 +949,7 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			new_flow_fi(w, m, pm, &keys[j], fi);
 	}
 	memo_of(w)->valid = 0;
+	w->nh6_memo.valid = 0;
 }
 
 void

@@ -7,11 +7,12 @@
  * unreachable, hop limit and packet-too-big errors, flow ownership and
  * handoff over the same rings.
  *
- * IPv6 packets take this path one by one from stage 1 of the burst
- * (fwd.c classify()): the IPv4 pipeline's stages and their arrays stay
- * as they are, so IPv4 pays one branch it already had (IPv6 went to the
- * kernel there). The flow table is the worker's second conntrack table,
- * w->ct6 (lib/ct, IPv6 keys, the same state machine).
+ * IPv6 frames take the stages of the burst (fwd.c ef_fwd_process())
+ * beside IPv4's: stage 1 here (ef_fwd6_stage1: ND, echo, errors, the
+ * key, handoff), the flow table staged over the burst's IPv6 keys
+ * (ef_ct_lookup6_bulk), stage 3 here (ef_fwd6_flow). The flow table is
+ * the worker's second conntrack table, w->ct6 (lib/ct, IPv6 keys, the
+ * same state machine).
  */
 #include <errno.h>
 #include <string.h>
@@ -242,9 +243,11 @@ forward6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		ef_fwd_icmp6_error(w, m, pm, ICMP6_TIME_EXCEEDED, 0, 0, NULL);
 		return;
 	}
-	if (unlikely(ef_route_lookup6(w->gen->routes,
-				      dir == 0 ? a->endpoint : a->client,
-				      &nh) != 0)) {
+	/* the flow keeps its route per direction (f->user[1 + dir]: lib/
+	 * route's hint, zeroed with each new generation, revalidate6()) */
+	if (unlikely(ef_route_lookup6_hint(w->gen->routes,
+					   dir == 0 ? a->endpoint : a->client,
+					   &f->user[1 + dir], &nh) != 0)) {
 		drop(w, m, EF_FWD_DROP_NO_ROUTE);
 		return;
 	}
@@ -269,8 +272,7 @@ forward6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		w->svc_packets[f->svc_id]++;
 		w->svc_bytes[f->svc_id] += m->pkt_len;
 	}
-	if (unlikely(ef_neigh_lookup6(w->sh->neigh, nh.iface, nh.gw,
-				      mac) != 0)) {
+	if (unlikely(neigh_mac6(w, nh.iface, nh.gw, mac) != 0)) {
 		ef_fwd_hold6(w, m, nh.iface, nh.gw);
 		return;
 	}
@@ -411,6 +413,15 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	}
 	f = ef_ct_create_flow6(w->ct6, k, &rk, w->now_ms, &err);
 	if (f == NULL) {
+		uint8_t dir;
+
+		/* opened by an earlier packet of this burst, as IPv4's
+		 * (fwd.c new_flow_install()) */
+		if (err == -EEXIST &&
+		    (f = ef_ct_lookup6(w->ct6, k, &dir)) != NULL) {
+			tracked6(w, m, pm, f, dir, k);
+			return;
+		}
 		drop(w, m, err == -ENOSPC ? EF_FWD_DROP_CT_FULL :
 		     EF_FWD_DROP_CT_INVALID);
 		return;
@@ -439,6 +450,7 @@ revalidate6(struct ef_fwd_worker *w, struct ef_ct_flow *f)
 	    ef_svc_endpoint_exists6(g, f->svc_id, a->endpoint, f->eport,
 				    f->proto)) {
 		f->gen = (uint32_t)g->number;
+		f->user[1] = f->user[2] = 0;	/* routes of the old one */
 		return true;
 	}
 	ef_fwd_flow_closed(w, f);
@@ -537,8 +549,7 @@ forward_icmp6_error(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	}
 	ef_pkt_hop_dec6(frame, pm);
 	w->c.icmp_errors_translated++;
-	if (unlikely(ef_neigh_lookup6(w->sh->neigh, nh.iface, nh.gw,
-				      mac) != 0)) {
+	if (unlikely(neigh_mac6(w, nh.iface, nh.gw, mac) != 0)) {
 		ef_fwd_hold6(w, m, nh.iface, nh.gw);
 		return;
 	}
@@ -609,48 +620,53 @@ icmp6_error(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		drop(w, m, EF_FWD_DROP_ICMP_UNTRACKED);
 }
 
-void
-ef_fwd6_packet(struct ef_fwd_worker *w, struct rte_mbuf *m,
-	       struct ef_pkt_meta *pm, bool may_hand_off)
+bool
+ef_fwd6_stage1(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	       struct ef_pkt_meta *pm, bool may_hand_off,
+	       struct ef_ct_key6 *k)
 {
-	const struct ef_svc_gen *g = w->gen;
-	struct ef_ct_key6 k;
-	struct ef_ct_flow *f;
-	uint8_t dir;
 	int own;
 
 	w->c.rx6_packets++;
 	if (unlikely(pm->flags & EF_PKT_F_BCAST_SRC)) {
 		drop(w, m, EF_FWD_DROP_BAD_SOURCE);
-		return;
+		return false;
 	}
 	/* ICMPv6 other than echo carries no EF_PKT_F_L4 (no ports); the
 	 * parser set icmp_type for any ICMPv6 header it saw whole */
-	if (pm->proto == IPPROTO_ICMPV6 && !(pm->flags & EF_PKT_F_FRAG) &&
-	    pm->icmp_type == EF_PKT_ND_NS) {
+	if (unlikely(pm->proto == IPPROTO_ICMPV6) &&
+	    !(pm->flags & EF_PKT_F_FRAG) && pm->icmp_type == EF_PKT_ND_NS) {
 		nd_solicit(w, m, pm);
-		return;
+		return false;
 	}
 	if (unlikely(ip6_mcast(pm->dst.v6))) {
 		if (ip6_link_scope_group(pm->dst.v6))
 			to_control(w, m);	/* NA, RA, MLD: the node's */
 		else
 			drop(w, m, EF_FWD_DROP_MULTICAST);
-		return;
+		return false;
 	}
-	own = ef_svc_owned6(g, pm->dst.v6);
-	if (unlikely(memcmp(pm->src.v6, pm->dst.v6, 16) == 0)) {
+	if (unlikely(ef_ip6_eq(pm->src.v6, pm->dst.v6))) {
 		drop(w, m, EF_FWD_DROP_BAD_SOURCE);
-		return;
+		return false;
 	}
-	if (pm->flags & EF_PKT_F_ICMP_ERROR) {
+	if (likely(!(pm->flags & (EF_PKT_F_ICMP_ERROR | EF_PKT_F_FRAG)) &&
+		   (pm->flags & EF_PKT_F_L4) && pm->proto != IPPROTO_ICMPV6)) {
+		/* TCP, UDP: the flow table's. The L4 checksum is the
+		 * endpoint's to check, as for IPv4: the incremental rewrite
+		 * keeps a bad one bad */
+		key6_of(pm, k);
+		return !(may_hand_off && handed_off6(w, m, k));
+	}
+	/* what the node owns of the destination: only off the flow path
+	 * (a hash lookup; new_flow6() makes its own) */
+	own = ef_svc_owned6(w->gen, pm->dst.v6);
+	if (unlikely(pm->flags & EF_PKT_F_ICMP_ERROR)) {
 		icmp6_error(w, m, pm, own, may_hand_off);
-		return;
+		return false;
 	}
-	if (unlikely((pm->flags & EF_PKT_F_FRAG) ||
-		     !(pm->flags & EF_PKT_F_L4) ||
-		     (pm->proto == IPPROTO_ICMPV6 &&
-		      pm->icmp_type != ICMP6_ECHO_REQUEST))) {
+	if ((pm->flags & EF_PKT_F_FRAG) || !(pm->flags & EF_PKT_F_L4) ||
+	    pm->icmp_type != ICMP6_ECHO_REQUEST) {
 		/* the node's own fragments and ND go to its kernel; transit
 		 * fragments are not reassembled (as IPv4) */
 		if (own & EF_SVC_OWN_IFACE)
@@ -658,24 +674,23 @@ ef_fwd6_packet(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		else
 			drop(w, m, (pm->flags & EF_PKT_F_FRAG) ?
 			     EF_FWD_DROP_FRAGMENT : EF_FWD_DROP_UNSUPPORTED);
-		return;
+		return false;
 	}
-	if (pm->proto == IPPROTO_ICMPV6) {
-		if (own != 0)
-			local_delivery6(w, m, pm, own);
-		else
-			drop(w, m, EF_FWD_DROP_NO_FLOW);
-		return;
-	}
-	/* the L4 checksum is the endpoint's to check, as for IPv4: the
-	 * incremental rewrite keeps a bad one bad */
-	key6_of(pm, &k);
-	if (may_hand_off && handed_off6(w, m, &k))
-		return;
-	f = ef_ct_stats(w->ct6)->active != 0 ?
-		ef_ct_lookup6(w->ct6, &k, &dir) : NULL;
-	if (f != NULL)
-		tracked6(w, m, pm, f, dir, &k);
+	/* echo request */
+	if (own != 0)
+		local_delivery6(w, m, pm, own);
 	else
-		new_flow6(w, m, pm, &k, own);
+		drop(w, m, EF_FWD_DROP_NO_FLOW);
+	return false;
+}
+
+void
+ef_fwd6_flow(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	     struct ef_pkt_meta *pm, struct ef_ct_flow *f, uint8_t dir,
+	     const struct ef_ct_key6 *k)
+{
+	if (f != NULL)
+		tracked6(w, m, pm, f, dir, k);
+	else
+		new_flow6(w, m, pm, k, ef_svc_owned6(w->gen, k->dst));
 }

@@ -106,6 +106,47 @@ neigh_mac(struct ef_fwd_worker *w, uint16_t iface, uint32_t gw,
 	return 0;
 }
 
+/* 16 bytes equal: two 8-byte compares, no libc call (GCC calls
+ * memcmp() for these) */
+static inline bool
+ef_ip6_eq(const uint8_t a[16], const uint8_t b[16])
+{
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+/* neigh_mac() for an IPv6 next hop (fwd6.c). */
+static inline int
+neigh_mac6(struct ef_fwd_worker *w, uint16_t iface, const uint8_t gw[16],
+	   uint8_t mac[6])
+{
+	struct ef_fwd_nh6_memo *c = &w->nh6_memo;
+	uint32_t i;
+
+	for (i = 0; i < c->valid; i++)
+		if (c->iface[i] == iface && ef_ip6_eq(c->gw[i], gw)) {
+			memcpy(mac, c->mac[i], 6);
+			return 0;
+		}
+	if (ef_neigh_lookup6(w->sh->neigh, iface, gw, mac) != 0)
+		return -ENOENT;
+	if (c->valid < EF_FWD_NH6_MEMO) {
+		i = c->valid++;
+	} else {
+		i = c->next;
+		c->next = (c->next + 1) % EF_FWD_NH6_MEMO;
+	}
+	memcpy(c->gw[i], gw, 16);
+	c->iface[i] = iface;
+	memcpy(c->mac[i], mac, 6);
+	return 0;
+}
+
 /*
  * The service's flow quota (max_flows, extension): each worker holds at
  * most its share, ceil(max_flows / workers), of the service's live flows
@@ -131,14 +172,21 @@ ef_fwd_over_quota(struct ef_fwd_worker *w, struct rte_mbuf *m,
 bool ef_fwd_icmp_allowed(struct ef_fwd_worker *w);
 
 /*
- * fwd6.c: the IPv6 path (docs/IPV6.md). ef_fwd6_packet: a parsed IPv6
- * frame, consumed (forwarded, answered, handed off when may_hand_off,
- * to the control lcore, or dropped). ef_fwd_icmp6_error: an ICMPv6 error
- * about m's packet from src (NULL: the receiving interface's address);
- * consumes m.
+ * fwd6.c: the IPv6 path (docs/IPV6.md), in the burst's stages.
+ * ef_fwd6_stage1: a parsed IPv6 frame; true when it needs the flow table
+ * (TCP, UDP: its key in *k), false
+ * once m has been consumed (answered, handed off when may_hand_off, to
+ * the control lcore, or dropped). ef_fwd6_flow: stage 3, with the flow
+ * the table found for k (NULL: none); consumes m. ef_fwd_icmp6_error: an
+ * ICMPv6 error about m's packet from src (NULL: the receiving
+ * interface's address); consumes m.
  */
-void ef_fwd6_packet(struct ef_fwd_worker *w, struct rte_mbuf *m,
-		    struct ef_pkt_meta *pm, bool may_hand_off);
+bool ef_fwd6_stage1(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		    struct ef_pkt_meta *pm, bool may_hand_off,
+		    struct ef_ct_key6 *k);
+void ef_fwd6_flow(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		  struct ef_pkt_meta *pm, struct ef_ct_flow *f, uint8_t dir,
+		  const struct ef_ct_key6 *k);
 bool ef_fwd_icmp6_error(struct ef_fwd_worker *w, struct rte_mbuf *m,
 			const struct ef_pkt_meta *pm, uint8_t type,
 			uint8_t code, uint32_t param, const uint8_t *src);

@@ -100,6 +100,18 @@ int ef_route_lookup6(const struct ef_route_table *t, const uint8_t dst[16],
 		     struct ef_nexthop6 *nh);
 
 /*
+ * ef_route_lookup6 with a caller's one-byte memo of the answer (0: none):
+ * *hint names the rule that matched dst in this table, so that a flow
+ * that keeps it pays an array read instead of rte_lpm6's walk of up to
+ * 13 levels on its next packets. A hint belongs to one table and one
+ * destination: the caller keeps it per flow direction and zeroes it when
+ * the table (its configuration generation) changes. Any thread.
+ */
+int ef_route_lookup6_hint(const struct ef_route_table *t,
+			  const uint8_t dst[16], uint8_t *hint,
+			  struct ef_nexthop6 *nh);
+
+/*
  * Same for n destinations through rte_lpm6_lookup_bulk_func, as
  * ef_route_lookup4_bulk. Returns how many were found. Any thread.
  */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_errno.h>
 #include <rte_lpm.h>
@@ -493,6 +494,32 @@ ef_route_lookup6(const struct ef_route_table *t, const uint8_t dst[16],
 		if (!t->has_default6)
 			return -ENOENT;
 		idx = t->default_nh6;
+	}
+	*nh = t->nh6[idx];
+	if (nh->direct)
+		memcpy(nh->gw, dst, 16);
+	return 0;
+}
+
+int
+ef_route_lookup6_hint(const struct ef_route_table *t, const uint8_t dst[16],
+		      uint8_t *hint, struct ef_nexthop6 *nh)
+{
+	uint32_t idx;
+
+	if (likely(*hint != 0 && *hint <= t->n_nh6)) {
+		idx = (uint32_t)*hint - 1;
+	} else {
+		if (t->lpm6 == NULL)
+			return -ENOENT;
+		if (rte_lpm6_lookup(t->lpm6, dst, &idx) != 0) {
+			if (!t->has_default6)
+				return -ENOENT;
+			idx = t->default_nh6;
+		}
+		/* rules past 254 are looked up every time */
+		if (idx < UINT8_MAX)
+			*hint = (uint8_t)(idx + 1);
 	}
 	*nh = t->nh6[idx];
 	if (nh->direct)

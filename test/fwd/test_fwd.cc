@@ -296,6 +296,20 @@ TEST_F(Pipeline, NoEndpointUdpGetsPortUnreachable)
 	EXPECT_EQ(1u, drops(EF_FWD_DROP_NO_ENDPOINT));
 }
 
+/* The burst's flows are looked up before any of its packets is handled:
+ * the second datagram of a new flow in the same burst found nothing, and
+ * must follow the flow the first one created all the same. */
+TEST_F(Pipeline, DatagramsOfANewFlowInOneBurstAllGetThrough)
+{
+	Udp u = udp_to("198.51.100.11");
+	auto out = run_burst({ udp_frame(u), udp_frame(u), udp_frame(u) }, 0);
+	ASSERT_EQ(3u, out.size());
+	EXPECT_EQ(hex(out[0].frame), hex(out[1].frame));
+	EXPECT_EQ(hex(out[0].frame), hex(out[2].frame));
+	EXPECT_EQ(1u, ef_ct_stats(w()->ct)->active);
+	EXPECT_EQ(0u, drops(EF_FWD_DROP_CT_INVALID));
+}
+
 TEST_F(Pipeline, LocalWithOnlyRemoteEndpointsDropsSilently)
 {
 	auto out = run(tcp_frame(syn_to("198.51.100.12")), 0);

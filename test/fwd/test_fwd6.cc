@@ -82,7 +82,11 @@ protected:
 			o.neigh6 = { { 0, CLIENT6, CLIENT_MAC },
 				     { 1, POD5, POD5_MAC },
 				     { 2, ip6_of("fd00:10::2"), NODEB_MAC } };
-		rig_up(DUAL_CONF, o, {});
+		if (neighbours)
+			rig_up(DUAL_CONF, o,
+			       { { 1, htonl(0x0af40005), POD5_MAC } });
+		else
+			rig_up(DUAL_CONF, o, {});
 	}
 
 	uint64_t drops(enum ef_fwd_drop r, uint32_t wi = 0)
@@ -225,6 +229,62 @@ TEST_F(Pipeline6, UdpFlowsGetDistinctSnatPorts)
 	}
 	EXPECT_EQ(20u, ports.size());
 	EXPECT_EQ(20u, ef_ct_stats(w()->ct6)->active);
+}
+
+/* The IPv6 frames of a burst are staged as IPv4's (one bulk lookup):
+ * the second datagram of a new flow in the same burst was looked up
+ * before the first created the flow, and must follow it all the same. */
+TEST_F(Pipeline6, DatagramsOfANewFlowInOneBurstAllGetThrough)
+{
+	std::vector<Bytes> in;
+
+	for (int i = 0; i < 3; i++)
+		in.push_back(udp6_frame(port_mac(0), CLIENT_MAC, CLIENT6,
+					VIP_CLUSTER, 5000, 53, Bytes(12, 'q')));
+	auto out = run_burst(in, 0);
+	ASSERT_EQ(3u, out.size());
+	EXPECT_EQ(hex(out[0].frame), hex(out[1].frame));
+	EXPECT_EQ(hex(out[0].frame), hex(out[2].frame));
+	EXPECT_EQ(1u, ef_ct_stats(w()->ct6)->active);
+	EXPECT_EQ(0u, drops(EF_FWD_DROP_CT_INVALID));
+}
+
+/* Both families in one burst, interleaved: each frame its own way. */
+TEST_F(Pipeline6, MixedFamiliesInOneBurstEachGoTheirWay)
+{
+	std::vector<Bytes> in;
+
+	for (uint16_t i = 0; i < 8; i++) {
+		Tcp t;
+
+		t.dmac = port_mac(0);
+		t.smac = CLIENT_MAC;
+		t.sip = htonl(0xc6336402);	/* 198.51.100.2 */
+		t.dip = htonl(0xc633640a);	/* 198.51.100.10, Local */
+		t.sport = (uint16_t)(6000 + i);
+		t.dport = 80;
+		t.flags = 0x02;
+		in.push_back(tcp_frame(t));
+		in.push_back(udp6_frame(port_mac(0), CLIENT_MAC, CLIENT6,
+					VIP_CLUSTER, (uint16_t)(6000 + i), 53,
+					Bytes(12, 'q')));
+	}
+	auto out = run_burst(in, 0);
+	ASSERT_EQ(16u, out.size());
+	unsigned int v4 = 0, v6 = 0;
+	for (const auto &o : out) {
+		struct ef_pkt_meta m = parse(o.frame);
+
+		EXPECT_TRUE(ef_pkt_l4_csum_ok(o.frame.data(), &m));
+		if (m.l3 == EF_PKT_L3_IPV6)
+			v6++;
+		else
+			v4++;
+	}
+	EXPECT_EQ(8u, v4);
+	EXPECT_EQ(8u, v6);
+	EXPECT_EQ(8u, ef_ct_stats(w()->ct6)->active);
+	EXPECT_EQ(8u, ef_ct_stats(w()->ct)->active);
 }
 
 TEST_F(Pipeline6, NoEndpointTcpGetsRstUdpGetsPortUnreachable)
@@ -459,6 +519,40 @@ TEST_F(Pipeline6, SampleCarriesIpv6FlowsAndFlushClearsThem)
 	EXPECT_EQ(0u, ef_ct_stats(w()->ct6)->active);
 	EXPECT_EQ(2u, w()->c.flows_closed);
 	EXPECT_EQ(0u, w()->c.snat_flows);
+}
+
+/* An established flow keeps its route (a hint in the flow) only within
+ * its generation: a reload that reroutes its endpoint moves it. */
+TEST_F(Pipeline6, ReloadThatReroutesAnEndpointMovesItsFlows)
+{
+	Bytes u = udp6_frame(port_mac(0), CLIENT_MAC, CLIENT6, VIP_CLUSTER,
+			     5000, 53, Bytes(12, 'q'));
+	auto out = run(u, 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(2, out[0].iface);
+	out = run(u, 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(2, out[0].iface);
+	/* generation 2: fd00:244:1::/64 via a pod-side router, its rule one
+	 * place later (a hint kept from generation 1 would name the new
+	 * rule before it, still via fd00:10::2) */
+	std::string text(DUAL_CONF);
+	const char *was = "{ prefix = \"fd00:244:1::/64\"; via = \"fd00:10::2\"; }";
+	size_t at = text.find(was);
+	ASSERT_NE(std::string::npos, at);
+	text.replace(at, strlen(was),
+		     "{ prefix = \"fd00:99::/64\"; via = \"fd00:10::2\"; },\n"
+		     "{ prefix = \"fd00:244:1::/64\"; via = \"fd00:244::5\"; }");
+	struct ef_svc_gen *g2 = gen_of(text, sh.gen);
+	ASSERT_NE(nullptr, g2);
+	struct ef_svc_gen *old = sh.gen;
+	__atomic_store_n(&sh.gen, g2, __ATOMIC_RELEASE);
+	out = run(u, 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(1, out[0].iface);
+	EXPECT_EQ(0, memcmp(POD5_MAC.b, out[0].frame.data(), 6));
+	EXPECT_EQ(1u, ef_ct_stats(w()->ct6)->active);
+	ef_svc_gen_free(old);
 }
 
 TEST_F(Pipeline6, ReloadClosesIpv6FlowsToRemovedEndpoints)

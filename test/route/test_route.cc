@@ -392,6 +392,34 @@ TEST_F(Route6Test, BulkEqualsSingle)
 	}
 }
 
+/* The hint a flow keeps: set by the first lookup, then the same answer
+ * without rte_lpm6 (a direct route's gateway is still the destination);
+ * a hint past the table's rules is looked up again, never read past it. */
+TEST_F(Route6Test, HintGivesTheLookupsAnswer)
+{
+	const char *d[] = { "2001:db8:1::77", "fd00::9", "fd00:10:244:1::5",
+			    "fd00:10:244:2::5", "fd00:10:244:1::99",
+			    "2606:4700::1" };
+
+	for (const char *s : d) {
+		V6 a = ip6(s);
+		struct ef_nexthop6 want, got;
+		uint8_t hint = 0;
+
+		ASSERT_EQ(0, ef_route_lookup6(t, a.b, &want));
+		ASSERT_EQ(0, ef_route_lookup6_hint(t, a.b, &hint, &got)) << s;
+		EXPECT_NE(0, hint) << s;
+		EXPECT_EQ(0, memcmp(&want, &got, sizeof(got))) << s;
+		memset(&got, 0xa5, sizeof(got));
+		ASSERT_EQ(0, ef_route_lookup6_hint(t, a.b, &hint, &got)) << s;
+		EXPECT_EQ(0, memcmp(&want, &got, sizeof(got))) << s;
+		hint = 200;	/* from a bigger table */
+		ASSERT_EQ(0, ef_route_lookup6_hint(t, a.b, &hint, &got)) << s;
+		EXPECT_EQ(0, memcmp(&want, &got, sizeof(got))) << s;
+		EXPECT_LE(hint, ef_route_count6(t)) << s;
+	}
+}
+
 TEST(Route6, Ipv4OnlyTableHasNoIpv6Part)
 {
 	struct ef_cfg_interface f = iface("net_tap0", "10.0.0.1/24",
@@ -422,6 +450,10 @@ TEST(Route6, Ipv6OnlyInterfaceAndMissWithoutDefault)
 	EXPECT_EQ(1u, ef_route_count6(t));
 	EXPECT_EQ(0, ef_route_lookup6(t, ip6("2001:db8::9").b, &nh));
 	EXPECT_EQ(-ENOENT, ef_route_lookup6(t, ip6("2001:db9::9").b, &nh));
+	uint8_t hint = 0;
+	EXPECT_EQ(-ENOENT, ef_route_lookup6_hint(t, ip6("2001:db9::9").b,
+						 &hint, &nh));
+	EXPECT_EQ(0, hint);	/* a miss leaves no hint */
 	ef_route_free(t);
 }
 
