@@ -197,13 +197,13 @@ class K8s:
         return r
 
 
-@pytest.fixture(scope="module")
-def k8s(request, run_prefix):
-    t = topo.Topology("%sk" % run_prefix)
+def running(request, t, conf):
+    """The suite's set-up on topology t, the --base being conf's static
+    part: yields the K8s handles, checks and stops everything after."""
     request.addfinalizer(t.down)
     t.up()
     k = K8s(t)
-    k.base.write_text(topo.DEMO_CONF.read_text().split("services = (")[0])
+    k.base.write_text(conf.read_text().split("services = (")[0])
     k.conf.write_text(k.base.read_text())
     api = t.spawn("apiserver", "lb", [
         topo.PYTHON, APISERVER, "--port", API_PORT,
@@ -219,6 +219,22 @@ def k8s(request, run_prefix):
     k.stalls.stop.set()
     k.stop_sync()
     assert t.stop_dataplane() == 0, t.dataplane.output()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def k8s(request, run_prefix):
+    yield from running(request, topo.Topology("%sk" % run_prefix),
+                       topo.DEMO_CONF)
+
+
+@pytest.fixture(scope="module")
+def k8s6(request, run_prefix):
+    """The same on the dual-stack topology (conf/demo-dual.conf's links and
+    SNAT addresses); requested by the module's last test only, so that the
+    timed tests above run with one topology on the machine."""
+    yield from running(request, topo.Topology("%sk6" % run_prefix,
+                                              ipv6=True),
+                       topo.DEMO_DUAL_CONF)
 
 
 def test_create_service_traffic_flows(k8s):
@@ -459,3 +475,83 @@ def test_ipam_persists_across_restart(k8s):
     assert wait_until(lambda: k8s.lb_ip("api") is None, 10)
     assert wait_until(lambda: not k8s.get("198.51.100.40", 0.5)["ok"], 10)
     assert k8s.counters().get("ipam_freed", 0) >= 1
+
+
+EXT6 = "2001:db8:100::50"       # on the client segment: edgefwd answers NS
+
+
+def slice6_obj(name, eps):
+    """slice_obj()'s IPv6 twin: the same pods' IPv6 addresses."""
+    sl = fixtures.endpoint_slice(NS, name, name + "-6xq8z", [
+        fixtures.endpoint(topo.PODS6[p], POD_EP[p][1], ready=r, serving=s,
+                          terminating=t, pod=p, ns=NS)
+        for p, r, s, t in eps],
+        [{"name": "http", "port": 8080, "protocol": "TCP"}])
+    sl["addressType"] = "IPv6"
+    return sl
+
+
+def endpoints6(k, name):
+    v = k.service(name)
+    return None if v is None else {
+        e["address"]: e for e in (v.get("endpoints6") or {}).values()}
+
+
+def get6(k, addr):
+    [r] = k.t.client("cl", "get", "http://[%s]/" % addr,
+                     "--connect-timeout", "1")
+    return r
+
+
+def test_dual_stack_service(k8s6):
+    """A dual-stack Service as the API gives it (IPv4 primary, one slice
+    per family) is served in both families: the IPv4 address from the
+    pool, the IPv6 external IP, each to its family's endpoints; an IPv6
+    slice's readiness change reaches the data plane; an IPv4-only
+    service's IPv6 slice is left out."""
+    k = k8s6
+    dual = svc_obj("dual", ipFamilies=["IPv4", "IPv6"],
+                   ipFamilyPolicy="RequireDualStack",
+                   clusterIPs=["10.96.50.14", "fd00:96::50:14"],
+                   externalIPs=[EXT6])
+    k.admin.apply([dual, slice_obj("dual", up("pod-a1")),
+                   slice6_obj("dual", up("pod-a1", "pod-b1"))])
+    ip = wait_until(lambda: k.lb_ip("dual"), 10)
+    assert ip == "198.51.100.33"
+    assert wait_until(lambda: set(endpoints6(k, "dual") or ()) ==
+                      {topo.PODS6["pod-a1"], topo.PODS6["pod-b1"]}, 5), \
+        k.sync.output()[-2000:]
+    v = k.service("dual")
+    assert {"%s:80/TCP" % ip, "10.96.50.14:80/TCP", "[%s]:80/TCP" % EXT6,
+            "[fd00:96::50:14]:80/TCP"} <= set(v["frontends"]), v
+    assert set(k.endpoints("dual")) == {"10.244.0.5"}
+    # each family to its own endpoints, SNAT'd (Cluster) in its family
+    r = wait_until(lambda: (lambda r: r if r["ok"] else None)(k.get(ip)), 10)
+    assert r and r["body"]["pod"] == "pod-a1", r
+    assert r["body"]["client"] == topo.SNAT_ADDR
+    pods6 = set()
+    for _ in range(8):
+        r = wait_until(lambda: (lambda r: r if r["ok"] else None)(
+            get6(k, EXT6)), 10)
+        assert r and r["body"]["client"] == topo.SNAT_ADDR6, r
+        pods6.add(r["body"]["pod"])
+    assert pods6 <= {"pod-a1", "pod-b1"}, pods6
+    # the IPv6 slice alone changes: pod-a1 terminating, pod-a2 in
+
+    def changed():
+        e = endpoints6(k, "dual") or {}
+        a1 = e.get(topo.PODS6["pod-a1"])
+        return topo.PODS6["pod-a2"] in e and a1 and a1["terminating"]
+    k.apply_and_time([slice6_obj("dual", [("pod-a1", False, True, True)] +
+                                 up("pod-a2"))], changed)
+    rs = k.t.client("cl", "get", "http://[%s]/" % EXT6, "--count", "6")
+    assert all(r["ok"] for r in rs), rs
+    assert {r["body"]["pod"] for r in rs} == {"pod-a2"}, rs
+    assert set(k.endpoints("dual")) == {"10.244.0.5"}
+    # an IPv4-only service: its IPv6 slice is not rendered, but counted
+    k.admin.apply([svc_obj("only4"), slice_obj("only4", up("pod-a2")),
+                   slice6_obj("only4", up("pod-a2"))])
+    assert wait_until(lambda: k.endpoints("only4"), 10), \
+        k.sync.output()[-2000:]
+    assert "endpoints6" not in k.service("only4")
+    assert wait_until(lambda: k.stats().get("ipv6_slices_skipped") == 1, 5)

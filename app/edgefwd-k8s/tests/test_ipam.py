@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Load-balancer IP assignment decisions (Ipam.plan is pure)."""
 
+import pytest
+
 from dts.k8s import fixtures
 
 from ek import mod
@@ -135,3 +137,21 @@ def test_small_pools():
                                                         "192.0.2.9"]
     assert list(mod.Ipam(["192.0.2.8/32", "192.0.2.20/32"]).hosts()) == [
         "192.0.2.8", "192.0.2.20"]
+
+
+def test_ipv4_pools_serve_services_that_serve_ipv4():
+    """The pools are IPv4 (an IPv6 pool is refused): a dual-stack service
+    (either primary) gets an IPv4 address, an IPv6-only one nothing."""
+    ipam = mod.Ipam(["192.0.2.0/29"])
+    dual = lb("dual", "2026-01-01T00:00:00Z")
+    dual["spec"].update(ipFamilies=["IPv6", "IPv4"],
+                        clusterIPs=["fd00:96::d", "10.96.0.14"])
+    only6 = lb("only6", "2026-01-02T00:00:00Z")
+    only6["spec"].update(ipFamilies=["IPv6"], clusterIP="fd00:96::6",
+                         clusterIPs=["fd00:96::6"])
+    acts, errs = plan(ipam, dual, only6)
+    assert acts == [("ns/dual", ["192.0.2.1"])]
+    assert errs == ["ns/only6: does not serve IPv4 (spec.ipFamilies) and "
+                    "the pools are IPv4; no address"]
+    with pytest.raises(ValueError, match="only IPv4 pools"):
+        mod.Ipam(["2001:db8:100::/120"])
