@@ -341,6 +341,7 @@ struct ef_fwd_worker {
 						      * sweep for */
 	uint64_t sweep_done __rte_cache_aligned; /* generation last swept */
 	uint32_t sweep_cursor;
+	uint32_t sweep_table;		/* 0: in ct, 1: in ct6 */
 	uint64_t sweep_slice_tsc;	/* TSC a sweep runs per poll at most
 					 * (EF_FWD_SWEEP_SLICE_US; tests set
 					 * it lower) */

@@ -439,9 +439,10 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	forward6(w, m, pm, f, 0);
 }
 
-/* A flow of an older generation: kept while its endpoint exists. */
+/* A flow of an older generation: kept (brought to this one) while its
+ * endpoint exists. */
 static bool
-revalidate6(struct ef_fwd_worker *w, struct ef_ct_flow *f)
+keep6(struct ef_fwd_worker *w, struct ef_ct_flow *f)
 {
 	const struct ef_svc_gen *g = w->gen;
 	const struct ef_ct_addr6 *a = ef_ct_flow_addr6(w->ct6, f);
@@ -453,9 +454,31 @@ revalidate6(struct ef_fwd_worker *w, struct ef_ct_flow *f)
 		f->user[1] = f->user[2] = 0;	/* routes of the old one */
 		return true;
 	}
+	return false;
+}
+
+static bool
+revalidate6(struct ef_fwd_worker *w, struct ef_ct_flow *f)
+{
+	if (keep6(w, f))
+		return true;
 	ef_fwd_flow_closed(w, f);
 	ef_ct_delete(w->ct6, f);
 	return false;
+}
+
+/* revalidate6() without a packet: the sweep after a reload (fwd_worker.c),
+ * which deletes what this returns 1 for. */
+int
+ef_fwd6_sweep_cb(void *arg, struct ef_ct_flow *f)
+{
+	struct ef_fwd_worker *w = arg;
+
+	if (f->gen == (uint32_t)w->gen->number || keep6(w, f))
+		return 0;
+	ef_fwd_flow_closed(w, f);
+	w->c.flows_swept++;
+	return 1;
 }
 
 static void

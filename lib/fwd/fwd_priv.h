@@ -187,6 +187,10 @@ bool ef_fwd6_stage1(struct ef_fwd_worker *w, struct rte_mbuf *m,
 void ef_fwd6_flow(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		  struct ef_pkt_meta *pm, struct ef_ct_flow *f, uint8_t dir,
 		  const struct ef_ct_key6 *k);
+/* fwd6.c: the post-reload sweep's ef_ct_walk() callback for w->ct6 (arg:
+ * the worker): 1 (delete) for a flow whose endpoint the current
+ * generation no longer has, counted as fwd_worker.c's IPv4 one. */
+int ef_fwd6_sweep_cb(void *arg, struct ef_ct_flow *f);
 bool ef_fwd_icmp6_error(struct ef_fwd_worker *w, struct rte_mbuf *m,
 			const struct ef_pkt_meta *pm, uint8_t type,
 			uint8_t code, uint32_t param, const uint8_t *src);

@@ -217,18 +217,32 @@ ef_fwd_request_sweep(struct ef_fwd_shared *sh, uint64_t generation)
 
 /* One slice of the post-reload sweep: sweep_slice_tsc of TSC at most
  * (checked every SWEEP_CHUNK slots), so that the gap between two bursts
- * does not grow with the table or with the cost of each flow. */
-static void
+ * does not grow with the table or with the cost of each flow. True once
+ * both tables have been walked. */
+static bool
 sweep_slice(struct ef_fwd_worker *w)
 {
 	uint64_t t0 = rte_rdtsc();
 	uint32_t slots = 0;
 
-	do {
-		ef_ct_walk(w->ct, &w->sweep_cursor, SWEEP_CHUNK, sweep_cb, w);
+	/* the IPv4 table, then the IPv6 one (w->sweep_table) */
+	for (;;) {
+		bool v6 = w->sweep_table != 0;
+
+		ef_ct_walk(v6 ? w->ct6 : w->ct, &w->sweep_cursor, SWEEP_CHUNK,
+			   v6 ? ef_fwd6_sweep_cb : sweep_cb, w);
 		slots += SWEEP_CHUNK;
-	} while (w->sweep_cursor != 0 && slots < SWEEP_MAX_SLOTS &&
-		 rte_rdtsc() - t0 < w->sweep_slice_tsc);
+		if (w->sweep_cursor == 0) {
+			if (v6 || w->ct6 == NULL) {
+				w->sweep_table = 0;
+				return true;
+			}
+			w->sweep_table = 1;
+		}
+		if (slots >= SWEEP_MAX_SLOTS ||
+		    rte_rdtsc() - t0 >= w->sweep_slice_tsc)
+			return false;
+	}
 }
 
 void
@@ -246,11 +260,8 @@ ef_fwd_housekeep(struct ef_fwd_worker *w, uint32_t budget)
 	if (w->cmd_cur != NULL)
 		command_slice(w);
 	/* a sweep asked for a generation this burst already sees */
-	if (req != w->sweep_done && req <= w->gen->number) {
-		sweep_slice(w);
-		if (w->sweep_cursor == 0)
-			w->sweep_done = req;
-	}
+	if (req != w->sweep_done && req <= w->gen->number && sweep_slice(w))
+		w->sweep_done = req;
 	ef_ct_expire(w->ct, w->now_ms, budget, expire_cb, w);
 	if (w->ct6 != NULL)
 		ef_ct_expire(w->ct6, w->now_ms, budget, expire_cb, w);

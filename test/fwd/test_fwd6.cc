@@ -555,6 +555,46 @@ TEST_F(Pipeline6, ReloadThatReroutesAnEndpointMovesItsFlows)
 	ef_svc_gen_free(old);
 }
 
+/* The sweep after a reload walks the IPv6 table too: an idle flow to a
+ * removed endpoint closes without a packet, the others stay (and come to
+ * the new generation), in slices of any size. */
+TEST_F(Pipeline6, SweepAfterReloadClosesIdleIpv6FlowsToRemovedEndpoints)
+{
+	ASSERT_EQ(1u, run(udp6_frame(port_mac(0), CLIENT_MAC, CLIENT6,
+				     VIP_CLUSTER, 5000, 53, Bytes(12, 'q')),
+			  0).size());			/* to fd00:244:1::7 */
+	ASSERT_EQ(1u, run(tcp6_frame(syn_to(VIP_LOCAL)), 0).size());
+	EXPECT_EQ(2u, ef_ct_stats(w()->ct6)->active);
+	/* generation 2: t/cluster's endpoint moved; t/local unchanged */
+	std::string text(DUAL_CONF);
+	size_t at = text.find("{ address = \"fd00:244:1::7\"; node = \"node-b\"; } ); },\n  { name = \"t/none\"");
+	ASSERT_NE(std::string::npos, at);
+	text.replace(at, strlen("{ address = \"fd00:244:1::7\""),
+		     "{ address = \"fd00:244:1::8\"");
+	struct ef_svc_gen *g2 = gen_of(text, sh.gen);
+	ASSERT_NE(nullptr, g2);
+	struct ef_svc_gen *old = sh.gen;
+	__atomic_store_n(&sh.gen, g2, __ATOMIC_RELEASE);
+	ef_fwd_request_sweep(&sh, 2);
+	w()->sweep_slice_tsc = 1;	/* one chunk per poll */
+	int polls = 0;
+	while (w()->sweep_done != 2 && polls < 10000) {
+		ef_fwd_begin(w());
+		ef_fwd_housekeep(w(), 0);
+		polls++;
+	}
+	EXPECT_EQ(2u, w()->sweep_done);
+	EXPECT_GT(polls, 1);
+	EXPECT_EQ(1u, ef_ct_stats(w()->ct6)->active);
+	EXPECT_EQ(1u, w()->c.flows_swept);
+	EXPECT_EQ(0u, w()->c.snat_flows);
+	/* the survivor is of generation 2 now: its next packet goes on */
+	Tcp6 t = syn_to(VIP_LOCAL);
+	EXPECT_EQ(1u, run(tcp6_frame(t), 0).size());
+	EXPECT_EQ(0u, drops(EF_FWD_DROP_ENDPOINT_REMOVED));
+	ef_svc_gen_free(old);
+}
+
 TEST_F(Pipeline6, ReloadClosesIpv6FlowsToRemovedEndpoints)
 {
 	run(tcp6_frame(syn_to(VIP_CLUSTER)), 0);
