@@ -334,7 +334,8 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	const struct ef_cfg *cfg = g->cfg;
 	struct ef_ct_key6 rk;
 	struct ef_ct_flow *f;
-	uint32_t epi, svc_id;
+	uint32_t epi = 0, svc_id;
+	int32_t ai;
 	uint16_t sport = 0;
 	bool snat;
 	int err;
@@ -373,13 +374,18 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	}
 	if (ef_fwd_over_quota(w, m, &g->svcs[sp->svc_idx], svc_id))
 		return;
-	/* ClientIP affinity: Maglev on the client address alone keeps a
-	 * client on one endpoint while the endpoint set stands (IPv4 also
-	 * remembers the choice across changes, fwd_affinity.c) */
-	switch (ef_svc_pick(g, fe, (fe->flags & EF_SVC_FE_AFFINITY) ?
+	/* ClientIP affinity: the endpoint this worker remembers for the
+	 * client (fwd_affinity.c, across endpoint changes), else Maglev on
+	 * the client address alone */
+	ai = (fe->flags & EF_SVC_FE_AFFINITY) ?
+		ef_fwd_affinity_get6(w, fe, sp, svc_id, k->src) : -1;
+	switch (ai >= 0 ? EF_SVC_PICK_OK :
+		ef_svc_pick(g, fe, (fe->flags & EF_SVC_FE_AFFINITY) ?
 			    rte_hash_crc(k->src, 16, 0x9e3779b9) :
 			    key6_hash(k), &epi)) {
 	case EF_SVC_PICK_OK:
+		if (ai >= 0)
+			epi = (uint32_t)ai;
 		break;
 	case EF_SVC_PICK_NO_LOCAL:
 		drop(w, m, EF_FWD_DROP_NO_LOCAL_ENDPOINT);
@@ -436,6 +442,8 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		w->svc_flows[svc_id]++;
 	ef_ct_update(w->ct6, f, 0, rte_pktmbuf_mtod(m, uint8_t *), pm,
 		     w->now_ms);
+	if ((fe->flags & EF_SVC_FE_AFFINITY) && ai < 0)
+		ef_fwd_affinity_put6(w, fe, sp, svc_id, k->src, ep);
 	forward6(w, m, pm, f, 0);
 }
 

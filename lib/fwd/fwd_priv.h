@@ -222,6 +222,16 @@ void ef_fwd_affinity_put(struct ef_fwd_worker *w,
 			 const struct ef_svc_frontend *fe,
 			 const struct ef_svc_port *sp, uint32_t svc_id,
 			 uint32_t client, const struct ef_svc_endpoint *ep);
+/* The same for an IPv6 client and sp's IPv6 endpoints (fwd6.c). */
+int32_t ef_fwd_affinity_get6(struct ef_fwd_worker *w,
+			     const struct ef_svc_frontend *fe,
+			     const struct ef_svc_port *sp, uint32_t svc_id,
+			     const uint8_t client[16]);
+void ef_fwd_affinity_put6(struct ef_fwd_worker *w,
+			  const struct ef_svc_frontend *fe,
+			  const struct ef_svc_port *sp, uint32_t svc_id,
+			  const uint8_t client[16],
+			  const struct ef_svc_endpoint *ep);
 void ef_fwd_affinity_sweep(struct ef_fwd_worker *w);
 
 /* fwd_nexthop.c: keep m until (iface, gw) resolves (EF_FWD_HOLD_*). */

@@ -50,7 +50,14 @@ services = (
     load_balancer_ips = [ "2001:db8:100::13" ];
     ports = ( { name = "http"; protocol = "TCP"; port = 80; target_port = 8080; },
               { name = "dns"; protocol = "UDP"; port = 53; target_port = 53; } );
-    endpoints = ( ); }
+    endpoints = ( ); },
+  { name = "t/aff6"; type = "LoadBalancer"; ip_families = [ "IPv6" ];
+    load_balancer_ips = [ "2001:db8:100::14" ];
+    session_affinity = "ClientIP"; session_affinity_timeout = 60;
+    ports = ( { protocol = "TCP"; port = 80; target_port = 8080; } );
+    endpoints = ( { address = "fd00:244:1::7"; node = "node-b"; },
+                  { address = "fd00:244:1::8"; node = "node-b"; },
+                  { address = "fd00:244:1::9"; node = "node-b"; } ); }
 );
 )";
 
@@ -592,6 +599,53 @@ TEST_F(Pipeline6, SweepAfterReloadClosesIdleIpv6FlowsToRemovedEndpoints)
 	Tcp6 t = syn_to(VIP_LOCAL);
 	EXPECT_EQ(1u, run(tcp6_frame(t), 0).size());
 	EXPECT_EQ(0u, drops(EF_FWD_DROP_ENDPOINT_REMOVED));
+	ef_svc_gen_free(old);
+}
+
+/* ClientIP affinity for IPv6 clients: each keeps its endpoint across an
+ * endpoint change that moves most of Maglev's choices (3 endpoints to 6),
+ * from the worker's affinity table, as IPv4's clients do. */
+TEST_F(Pipeline6, ClientIpAffinityKeepsIpv6ClientsAcrossEndpointChanges)
+{
+	const Ip6a vip = ip6_of("2001:db8:100::14");
+	std::vector<std::string> first;
+	std::set<std::string> chosen;
+
+	auto endpoint_of = [&](int c, uint16_t sport) -> std::string {
+		Tcp6 t = syn_to(vip, sport);
+		t.sip.b[14] = 0x10;
+		t.sip.b[15] = (uint8_t)c;
+		auto o = run(tcp6_frame(t), 0);
+		if (o.size() != 1)
+			return "none";
+		struct ef_pkt_meta m = parse(o[0].frame);
+		return hex(Bytes(m.dst.v6, m.dst.v6 + 16));
+	};
+	for (int c = 0; c < 24; c++) {
+		first.push_back(endpoint_of(c, 40000));
+		chosen.insert(first.back());
+		EXPECT_EQ(first.back(), endpoint_of(c, 40001)) << c;
+	}
+	EXPECT_GE(chosen.size(), 2u);
+	EXPECT_EQ(0u, chosen.count("none"));
+	/* generation 2: three endpoints more */
+	std::string text(DUAL_CONF);
+	const char *was = "{ address = \"fd00:244:1::9\"; node = \"node-b\"; }";
+	size_t at = text.find(was);
+	ASSERT_NE(std::string::npos, at);
+	text.replace(at, strlen(was),
+		     "{ address = \"fd00:244:1::9\"; node = \"node-b\"; },\n"
+		     "{ address = \"fd00:244:1::a\"; node = \"node-b\"; },\n"
+		     "{ address = \"fd00:244:1::b\"; node = \"node-b\"; },\n"
+		     "{ address = \"fd00:244:1::c\"; node = \"node-b\"; }");
+	struct ef_svc_gen *g2 = gen_of(text, sh.gen);
+	ASSERT_NE(nullptr, g2);
+	struct ef_svc_gen *old = sh.gen;
+	__atomic_store_n(&sh.gen, g2, __ATOMIC_RELEASE);
+	uint64_t hits = w()->c.affinity_hits;
+	for (int c = 0; c < 24; c++)
+		EXPECT_EQ(first[(size_t)c], endpoint_of(c, 40002)) << c;
+	EXPECT_EQ(hits + 24u, w()->c.affinity_hits);
 	ef_svc_gen_free(old);
 }
 
