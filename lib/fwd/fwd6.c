@@ -681,6 +681,15 @@ ef_fwd6_stage1(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		drop(w, m, EF_FWD_DROP_BAD_SOURCE);
 		return false;
 	}
+	if (unlikely(pm->flags & EF_PKT_F_IP6_ROUTING) &&
+	    !(pm->flags & EF_PKT_F_ICMP_ERROR)) {
+		/* a routing header not yet at its end names the next
+		 * waypoint as destination: rewritten to an endpoint it would
+		 * send the pod on a route we never saw. Dropped, counted as
+		 * IPv4's source routes are (Linux drops type 0, RFC 5095) */
+		drop(w, m, EF_FWD_DROP_IP_SOURCE_ROUTE);
+		return false;
+	}
 	if (likely(!(pm->flags & (EF_PKT_F_ICMP_ERROR | EF_PKT_F_FRAG)) &&
 		   (pm->flags & EF_PKT_F_L4) && pm->proto != IPPROTO_ICMPV6)) {
 		/* TCP, UDP: the flow table's. The L4 checksum is the

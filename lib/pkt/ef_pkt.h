@@ -70,6 +70,8 @@ const char *ef_pkt_strerror(int code);
 #define EF_PKT_F_L4		0x0020	/* sport/dport (or ICMP id) valid */
 #define EF_PKT_F_BCAST_SRC	0x0040	/* source MAC or IP source is broadcast/multicast */
 #define EF_PKT_F_IP6_EXT	0x0080	/* IPv6 extension headers were walked */
+#define EF_PKT_F_IP6_ROUTING	0x0100	/* a routing header with segments
+					 * left: the destination is a waypoint */
 
 /* l3 values (host-order ethertypes we handle; anything else is OTHER) */
 #define EF_PKT_L3_OTHER 0
@@ -260,7 +262,8 @@ int ef_pkt_build_icmp4_error(uint8_t *out, uint32_t cap,
  * options, fragment; at most 8 headers and 256 bytes of them) of the IPv6
  * packet at ip6, of which avail bytes are present. Returns 0 with the
  * upper-layer protocol, its offset from ip6 (0 for a non-first fragment:
- * no L4 header) and EF_PKT_F_FRAG / EF_PKT_F_FRAG_FIRST in *frag, or a
+ * no L4 header) and EF_PKT_F_FRAG / EF_PKT_F_FRAG_FIRST /
+ * EF_PKT_F_IP6_ROUTING in *frag, or a
  * negative EF_PKT_ERR_IP6_* code. Any thread.
  */
 int ef_pkt_ip6_upper(const uint8_t *ip6, uint32_t avail, uint8_t *proto,

@@ -98,6 +98,9 @@ ef_pkt_ip6_upper(const uint8_t *p, uint32_t avail, uint8_t *proto,
 			hlen = ((uint32_t)p[pos + 1] + 1) * 8;
 			if (avail - pos < hlen)
 				return EF_PKT_ERR_IP6_EXT_TRUNC;
+			/* RFC 8200 4.4: segments left, byte 3 */
+			if (nh == IPPROTO_ROUTING && p[pos + 3] != 0)
+				*frag |= EF_PKT_F_IP6_ROUTING;
 		}
 		if (pos + hlen - IP6_HDR_LEN > IP6_EXT_BYTES)
 			return EF_PKT_ERR_IP6_EXT_LEN;

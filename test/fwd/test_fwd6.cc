@@ -649,6 +649,31 @@ TEST_F(Pipeline6, ClientIpAffinityKeepsIpv6ClientsAcrossEndpointChanges)
 	ef_svc_gen_free(old);
 }
 
+/* A routing header with segments left names a waypoint, not the VIP's
+ * final destination: dropped as IPv4's source routes are, no flow. One
+ * whose segments are used up is ordinary traffic. */
+TEST_F(Pipeline6, ActiveRoutingHeaderIsDroppedAsASourceRoute)
+{
+	auto with_rh = [](Bytes f, uint8_t segleft) {
+		/* after the 40-byte header: next header 6, 2 x 8 + 8 bytes,
+		 * type 0, segments left, reserved, one address */
+		Bytes rh = { 6, 2, 0, segleft, 0, 0, 0, 0 };
+		Ip6a way = ip6_of("2001:db8:ff::1");
+		rh.insert(rh.end(), way.b, way.b + 16);
+		f.insert(f.begin() + 14 + 40, rh.begin(), rh.end());
+		uint16_t plen = (uint16_t)((f[18] << 8 | f[19]) + rh.size());
+		f[18] = (uint8_t)(plen >> 8);
+		f[19] = (uint8_t)plen;
+		f[20] = 43;	/* routing */
+		return f;
+	};
+	EXPECT_TRUE(run(with_rh(tcp6_frame(syn_to(VIP_CLUSTER)), 1), 0).empty());
+	EXPECT_EQ(1u, drops(EF_FWD_DROP_IP_SOURCE_ROUTE));
+	EXPECT_EQ(0u, ef_ct_stats(w()->ct6)->active);
+	EXPECT_EQ(1u, run(with_rh(tcp6_frame(syn_to(VIP_CLUSTER)), 0), 0).size());
+	EXPECT_EQ(1u, ef_ct_stats(w()->ct6)->active);
+}
+
 TEST_F(Pipeline6, ReloadClosesIpv6FlowsToRemovedEndpoints)
 {
 	run(tcp6_frame(syn_to(VIP_CLUSTER)), 0);

@@ -102,6 +102,10 @@ FIXTURES = [
                         'IPv6ExtHdrDestOpt()/IPv6ExtHdrRouting()/'
                         'TCP(sport=1025, dport=8443, flags="PA", seq=5, '
                         'ack=6)/Raw(b"hello6")'),
+    # a routing header with one segment left: the destination is a
+    # waypoint (EF_PKT_F_IP6_ROUTING)
+    ("ip6_rh_active", '{E}/{V6}/IPv6ExtHdrRouting(addresses=["2001:db8::99"], '
+                      'segleft=1)/TCP(sport=40000, dport=443, flags="S")'),
     ("ip6_udp", '{E}/{V6}/UDP(sport=40001, dport=53)/Raw(b"q6")'),
     ("ip6_udp_nat", '{E}/{V6NAT}/UDP(sport=1026, dport=5353)/Raw(b"q6")'),
     ("ip6_echo_nat", '{E}/{V6NAT}/ICMPv6EchoRequest(id=1027, seq=1)'),

@@ -1361,6 +1361,20 @@ TEST(Ip6, ExtensionChainUpperLayer)
 		  ef_pkt_ip6_upper(ip6_ext_tcp + 14, 39, &proto, &l4, &frag));
 }
 
+/* A routing header with segments left is flagged (the fwd drops it as a
+ * source route); one at its end (ip6_ext_tcp's, segleft 0) is not. */
+TEST(Ip6, ActiveRoutingHeaderIsFlagged)
+{
+	struct ef_pkt_meta m;
+
+	PARSE_OK(vec(ip6_rh_active), m);
+	EXPECT_TRUE(m.flags & EF_PKT_F_IP6_ROUTING);
+	EXPECT_TRUE(m.flags & EF_PKT_F_L4);
+	EXPECT_EQ(6, m.proto);
+	PARSE_OK(vec(ip6_ext_tcp), m);
+	EXPECT_FALSE(m.flags & EF_PKT_F_IP6_ROUTING);
+}
+
 TEST(Ip6, ExtensionBytesBoundIs256)
 {
 	struct ef_pkt_meta m;
