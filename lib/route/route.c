@@ -483,25 +483,6 @@ ef_route_count(const struct ef_route_table *t)
 }
 
 int
-ef_route_lookup6(const struct ef_route_table *t, const uint8_t dst[16],
-		 struct ef_nexthop6 *nh)
-{
-	uint32_t idx;
-
-	if (t->lpm6 == NULL)
-		return -ENOENT;
-	if (rte_lpm6_lookup(t->lpm6, dst, &idx) != 0) {
-		if (!t->has_default6)
-			return -ENOENT;
-		idx = t->default_nh6;
-	}
-	*nh = t->nh6[idx];
-	if (nh->direct)
-		memcpy(nh->gw, dst, 16);
-	return 0;
-}
-
-int
 ef_route_lookup6_hint(const struct ef_route_table *t, const uint8_t dst[16],
 		      uint8_t *hint, struct ef_nexthop6 *nh)
 {
@@ -525,6 +506,15 @@ ef_route_lookup6_hint(const struct ef_route_table *t, const uint8_t dst[16],
 	if (nh->direct)
 		memcpy(nh->gw, dst, 16);
 	return 0;
+}
+
+int
+ef_route_lookup6(const struct ef_route_table *t, const uint8_t dst[16],
+		 struct ef_nexthop6 *nh)
+{
+	uint8_t none = 0;
+
+	return ef_route_lookup6_hint(t, dst, &none, nh);
 }
 
 uint32_t

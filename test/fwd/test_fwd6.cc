@@ -96,6 +96,30 @@ protected:
 			rig_up(DUAL_CONF, o, {});
 	}
 
+	/* The next generation: DUAL_CONF with its first "was" (of which the
+	 * first n bytes, all when n is 0) replaced by "now"; NULL when was is
+	 * not there or the generation fails */
+	struct ef_svc_gen *edited_gen(const char *was, const char *now,
+				      size_t n = 0)
+	{
+		std::string text(DUAL_CONF);
+		size_t at = text.find(was);
+
+		if (at == std::string::npos)
+			return nullptr;
+		text.replace(at, n != 0 ? n : strlen(was), now);
+		return gen_of(text, sh.gen);
+	}
+
+	/* t/cluster's endpoint moved to fd00:244:1::8, the rest unchanged */
+	struct ef_svc_gen *moved_endpoint_gen()
+	{
+		return edited_gen("{ address = \"fd00:244:1::7\"; node = "
+				  "\"node-b\"; } ); },\n  { name = \"t/none\"",
+				  "{ address = \"fd00:244:1::8\"",
+				  strlen("{ address = \"fd00:244:1::7\""));
+	}
+
 	uint64_t drops(enum ef_fwd_drop r, uint32_t wi = 0)
 	{
 		return w(wi)->c.drops[r];
@@ -543,14 +567,10 @@ TEST_F(Pipeline6, ReloadThatReroutesAnEndpointMovesItsFlows)
 	/* generation 2: fd00:244:1::/64 via a pod-side router, its rule one
 	 * place later (a hint kept from generation 1 would name the new
 	 * rule before it, still via fd00:10::2) */
-	std::string text(DUAL_CONF);
-	const char *was = "{ prefix = \"fd00:244:1::/64\"; via = \"fd00:10::2\"; }";
-	size_t at = text.find(was);
-	ASSERT_NE(std::string::npos, at);
-	text.replace(at, strlen(was),
-		     "{ prefix = \"fd00:99::/64\"; via = \"fd00:10::2\"; },\n"
-		     "{ prefix = \"fd00:244:1::/64\"; via = \"fd00:244::5\"; }");
-	struct ef_svc_gen *g2 = gen_of(text, sh.gen);
+	struct ef_svc_gen *g2 = edited_gen(
+		"{ prefix = \"fd00:244:1::/64\"; via = \"fd00:10::2\"; }",
+		"{ prefix = \"fd00:99::/64\"; via = \"fd00:10::2\"; },\n"
+		"{ prefix = \"fd00:244:1::/64\"; via = \"fd00:244::5\"; }");
 	ASSERT_NE(nullptr, g2);
 	struct ef_svc_gen *old = sh.gen;
 	__atomic_store_n(&sh.gen, g2, __ATOMIC_RELEASE);
@@ -573,12 +593,7 @@ TEST_F(Pipeline6, SweepAfterReloadClosesIdleIpv6FlowsToRemovedEndpoints)
 	ASSERT_EQ(1u, run(tcp6_frame(syn_to(VIP_LOCAL)), 0).size());
 	EXPECT_EQ(2u, ef_ct_stats(w()->ct6)->active);
 	/* generation 2: t/cluster's endpoint moved; t/local unchanged */
-	std::string text(DUAL_CONF);
-	size_t at = text.find("{ address = \"fd00:244:1::7\"; node = \"node-b\"; } ); },\n  { name = \"t/none\"");
-	ASSERT_NE(std::string::npos, at);
-	text.replace(at, strlen("{ address = \"fd00:244:1::7\""),
-		     "{ address = \"fd00:244:1::8\"");
-	struct ef_svc_gen *g2 = gen_of(text, sh.gen);
+	struct ef_svc_gen *g2 = moved_endpoint_gen();
 	ASSERT_NE(nullptr, g2);
 	struct ef_svc_gen *old = sh.gen;
 	__atomic_store_n(&sh.gen, g2, __ATOMIC_RELEASE);
@@ -629,16 +644,12 @@ TEST_F(Pipeline6, ClientIpAffinityKeepsIpv6ClientsAcrossEndpointChanges)
 	EXPECT_GE(chosen.size(), 2u);
 	EXPECT_EQ(0u, chosen.count("none"));
 	/* generation 2: three endpoints more */
-	std::string text(DUAL_CONF);
-	const char *was = "{ address = \"fd00:244:1::9\"; node = \"node-b\"; }";
-	size_t at = text.find(was);
-	ASSERT_NE(std::string::npos, at);
-	text.replace(at, strlen(was),
-		     "{ address = \"fd00:244:1::9\"; node = \"node-b\"; },\n"
-		     "{ address = \"fd00:244:1::a\"; node = \"node-b\"; },\n"
-		     "{ address = \"fd00:244:1::b\"; node = \"node-b\"; },\n"
-		     "{ address = \"fd00:244:1::c\"; node = \"node-b\"; }");
-	struct ef_svc_gen *g2 = gen_of(text, sh.gen);
+	struct ef_svc_gen *g2 = edited_gen(
+		"{ address = \"fd00:244:1::9\"; node = \"node-b\"; }",
+		"{ address = \"fd00:244:1::9\"; node = \"node-b\"; },\n"
+		"{ address = \"fd00:244:1::a\"; node = \"node-b\"; },\n"
+		"{ address = \"fd00:244:1::b\"; node = \"node-b\"; },\n"
+		"{ address = \"fd00:244:1::c\"; node = \"node-b\"; }");
 	ASSERT_NE(nullptr, g2);
 	struct ef_svc_gen *old = sh.gen;
 	__atomic_store_n(&sh.gen, g2, __ATOMIC_RELEASE);
@@ -679,12 +690,7 @@ TEST_F(Pipeline6, ReloadClosesIpv6FlowsToRemovedEndpoints)
 	run(tcp6_frame(syn_to(VIP_CLUSTER)), 0);
 	ASSERT_EQ(1u, ef_ct_stats(w()->ct6)->active);
 	/* generation 2: t/cluster's endpoint moved to another address */
-	std::string text(DUAL_CONF);
-	size_t at = text.find("{ address = \"fd00:244:1::7\"; node = \"node-b\"; } ); },\n  { name = \"t/none\"");
-	ASSERT_NE(std::string::npos, at);
-	text.replace(at, strlen("{ address = \"fd00:244:1::7\""),
-		     "{ address = \"fd00:244:1::8\"");
-	struct ef_svc_gen *g2 = gen_of(text, sh.gen);
+	struct ef_svc_gen *g2 = moved_endpoint_gen();
 	ASSERT_NE(nullptr, g2);
 	struct ef_svc_gen *old = sh.gen;
 	__atomic_store_n(&sh.gen, g2, __ATOMIC_RELEASE);
