@@ -842,9 +842,11 @@ edge_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
 static __rte_noinline void
 process6(struct ef_fwd_worker *w, struct rte_mbuf **pkts,
 	 struct ef_pkt_meta *meta, const struct ef_ct_key6 **kp6,
-	 struct ef_ct_flow **flows6, uint8_t *dirs6, const uint16_t *idx6,
-	 uint16_t n6)
+	 const uint16_t *idx6, uint16_t n6)
 {
+	struct ef_ct_flow *flows6[EF_FWD_BURST_MAX];
+	uint8_t dirs6[EF_FWD_BURST_MAX];
+
 	if (likely(ef_ct_stats(w->ct6)->active != 0))
 		ef_ct_lookup6_bulk(w->ct6, kp6, n6, flows6, dirs6);
 	else
@@ -852,7 +854,7 @@ process6(struct ef_fwd_worker *w, struct rte_mbuf **pkts,
 			flows6[j] = NULL;
 	for (uint16_t j = 0; j < n6; j++)
 		ef_fwd6_flow(w, pkts[idx6[j]], &meta[idx6[j]], flows6[j],
-			     dirs6[j], kp6[j]);
+			     flows6[j] != NULL ? dirs6[j] : 0, kp6[j]);
 }
 
 void
@@ -873,8 +875,6 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	/* the IPv6 frames of the burst (fwd6.c), staged as IPv4's */
 	struct ef_ct_key6 keys6[EF_FWD_BURST_MAX];
 	const struct ef_ct_key6 *kp6[EF_FWD_BURST_MAX];
-	struct ef_ct_flow *flows6[EF_FWD_BURST_MAX];
-	uint8_t dirs6[EF_FWD_BURST_MAX];
 	uint16_t idx6[EF_FWD_BURST_MAX];
 	bool may_hand_off = !handoff && w->sh->n_workers > 1;
 	uint16_t nk = 0, n6 = 0;
@@ -917,7 +917,7 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		}
 	}
 	if (unlikely(n6 != 0))
-		process6(w, pkts, meta, kp6, flows6, dirs6, idx6, n6);
+		process6(w, pkts, meta, kp6, idx6, n6);
 	if (nk == 0)
 		return;
 	/* stage 2: the flow table, staged over the burst; an empty table
