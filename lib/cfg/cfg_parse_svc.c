@@ -757,16 +757,6 @@ parse_service(struct cfg_ctx *c, struct svc_state *st,
 		return;
 	service_endpoints(c, st, g, path);
 	service_families(c, st, g, path);
-	/* the IPv6 PROXY header is not built yet (docs/IPV6.md): refused,
-	 * rather than IPv6 connections reaching a backend that expects one
-	 * without it */
-	for (uint32_t j = 0; ef_cfg_serves(svc, EF_AF_INET6) &&
-	     j < svc->n_ports; j++)
-		if (svc->ports[j].proxy_protocol != EF_PROXY_NONE)
-			cfg_err_line(c, c->file, svc->ports[j].line,
-				     "%s.ports[%u].proxy_protocol: not "
-				     "supported yet on a service that serves "
-				     "IPv6 (docs/IPV6.md)", path, j);
 	cfg_parse_service_edge(c, svc, g, path);	/* after the families */
 }
 

@@ -324,7 +324,9 @@ struct ef_fwd_worker {
 	uint32_t cmd_table;		/* 0: in ct, 1: in ct6 */
 	/* PROXY protocol (fwd_proxy.h): by flow slot, ct capacity each */
 	struct ef_fwd_proxy *proxy;
-	uint32_t *proxy_pend;		/* slots whose header may need a resend */
+	struct ef_fwd_proxy *proxy6;	/* the same for ct6 (NULL without) */
+	uint32_t *proxy_pend;		/* slots whose header may need a resend
+					 * (EF_FWD_PROXY_PEND6: of ct6) */
 	uint32_t n_proxy_pend;
 	uint32_t proxy_cursor;
 	uint32_t proxy_cap;

@@ -26,6 +26,7 @@
 #include "ef_fwd.h"
 #include "ef_route.h"
 #include "fwd_priv.h"
+#include "fwd_proxy.h"
 
 #define ICMP6_DST_UNREACH	1
 #define ICMP6_PACKET_TOO_BIG	2
@@ -440,6 +441,9 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		w->c.snat_flows++;
 	if (svc_id < w->n_svc_ids)
 		w->svc_flows[svc_id]++;
+	if (unlikely(sp->proxy != EF_PROXY_NONE) && k->proto == IPPROTO_TCP)
+		ef_fwd_proxy_open(w, f, sp->proxy,
+				  rte_pktmbuf_mtod(m, uint8_t *), pm);
 	ef_ct_update(w->ct6, f, 0, rte_pktmbuf_mtod(m, uint8_t *), pm,
 		     w->now_ms);
 	if ((fe->flags & EF_SVC_FE_AFFINITY) && ai < 0)
@@ -493,6 +497,7 @@ static void
 tracked6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	 struct ef_ct_flow *f, uint8_t dir, const struct ef_ct_key6 *k)
 {
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	int v;
 
 	if (unlikely(f->gen != (uint32_t)w->gen->number) &&
@@ -504,8 +509,10 @@ tracked6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		drop(w, m, EF_FWD_DROP_ENDPOINT_REMOVED);
 		return;
 	}
-	v = ef_ct_update(w->ct6, f, dir, rte_pktmbuf_mtod(m, uint8_t *), pm,
-			 w->now_ms);
+	/* PROXY protocol: ct sees the client's numbers (fwd_proxy.h) */
+	if (unlikely(f->user[0] & EF_FWD_FLOW_PROXY))
+		ef_fwd_proxy_pre(w, f, dir, frame, pm);
+	v = ef_ct_update(w->ct6, f, dir, frame, pm, w->now_ms);
 	if (unlikely(v != EF_CT_VERDICT_OK)) {
 		if (v == EF_CT_VERDICT_NEW_AFTER_CLOSE && dir == 0) {
 			ef_fwd_flow_closed(w, f);
@@ -516,6 +523,8 @@ tracked6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		drop(w, m, EF_FWD_DROP_CT_INVALID);
 		return;
 	}
+	if (unlikely(f->user[0] & EF_FWD_FLOW_PROXY))
+		ef_fwd_proxy_post(w, f, dir, frame, pm);
 	forward6(w, m, pm, f, dir);
 }
 

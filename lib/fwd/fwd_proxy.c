@@ -22,18 +22,27 @@
 #define PROXY_RTO_SHIFT_MAX 4u	/* ... doubling up to 3.2 s */
 #define PROXY_TRIES 7u		/* timeout retransmissions at most */
 #define PROXY_SWEEP 16u		/* pending entries examined per poll */
+/* proxy_pend entry: a slot of ct6 (w->proxy6) */
+#define EF_FWD_PROXY_PEND6 0x80000000u
 
 int
 ef_fwd_proxy_init(struct ef_fwd_worker *w, int socket_id)
 {
 	uint32_t n = ef_ct_capacity(w->ct);
+	uint32_t n6 = w->ct6 != NULL ? ef_ct_capacity(w->ct6) : 0;
 
 	w->proxy = rte_zmalloc_socket("ef_proxy", sizeof(*w->proxy) * n,
 				      RTE_CACHE_LINE_SIZE, socket_id);
+	if (n6 != 0)
+		w->proxy6 = rte_zmalloc_socket("ef_proxy6",
+					       sizeof(*w->proxy6) * n6,
+					       RTE_CACHE_LINE_SIZE, socket_id);
+	/* one entry per slot of either table: never overflows */
 	w->proxy_pend = rte_malloc_socket("ef_proxy_pend",
-					  sizeof(*w->proxy_pend) * n, 0,
-					  socket_id);
-	if (w->proxy == NULL || w->proxy_pend == NULL)
+					  sizeof(*w->proxy_pend) * (n + n6),
+					  0, socket_id);
+	if (w->proxy == NULL || w->proxy_pend == NULL ||
+	    (n6 != 0 && w->proxy6 == NULL))
 		return -ENOMEM;
 	w->proxy_cap = n;
 	return 0;
@@ -43,21 +52,56 @@ void
 ef_fwd_proxy_fini(struct ef_fwd_worker *w)
 {
 	rte_free(w->proxy);
+	rte_free(w->proxy6);
 	rte_free(w->proxy_pend);
 	w->proxy = NULL;
+	w->proxy6 = NULL;
 	w->proxy_pend = NULL;
+}
+
+static inline bool
+is_v6(const struct ef_ct_flow *f)
+{
+	return (f->user[0] & EF_FWD_FLOW_PROXY_V6) != 0;
+}
+
+/* f's pending-list entry: its slot, in its table */
+static inline uint32_t
+entry_of(const struct ef_fwd_worker *w, const struct ef_ct_flow *f)
+{
+	return is_v6(f) ? ef_ct_flow_index(w->ct6, f) | EF_FWD_PROXY_PEND6 :
+		ef_ct_flow_index(w->ct, f);
+}
+
+static inline struct ef_fwd_proxy *
+state_at(struct ef_fwd_worker *w, uint32_t entry)
+{
+	return (entry & EF_FWD_PROXY_PEND6) ?
+		&w->proxy6[entry & ~EF_FWD_PROXY_PEND6] : &w->proxy[entry];
 }
 
 static inline struct ef_fwd_proxy *
 state_of(struct ef_fwd_worker *w, const struct ef_ct_flow *f)
 {
-	return &w->proxy[ef_ct_flow_index(w->ct, f)];
+	return state_at(w, entry_of(w, f));
 }
 
+/* The header of f (client -> frontend, as the client addressed it). */
 static uint32_t
-header_of(const struct ef_ct_flow *f, uint8_t len, uint8_t *out)
+header_of(const struct ef_fwd_worker *w, const struct ef_ct_flow *f,
+	  uint8_t *out)
 {
-	if (len == EF_PROXY_V2_LEN4)
+	bool v2 = (f->user[0] & EF_FWD_FLOW_PROXY_V2) != 0;
+
+	if (is_v6(f)) {
+		const struct ef_ct_addr6 *a = ef_ct_flow_addr6(w->ct6, f);
+
+		return v2 ? ef_proxy_hdr_v2_6(out, a->client, f->cport,
+					      a->frontend, f->fport) :
+			ef_proxy_hdr_v1_6(out, a->client, f->cport,
+					  a->frontend, f->fport);
+	}
+	if (v2)
 		return ef_proxy_hdr_v2(out, f->client, f->cport, f->frontend,
 				       f->fport);
 	return ef_proxy_hdr_v1(out, f->client, f->cport, f->frontend,
@@ -70,20 +114,23 @@ ef_fwd_proxy_open(struct ef_fwd_worker *w, struct ef_ct_flow *f, uint8_t ver,
 {
 	const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)
 		(frame + pm->l4_off);
-	struct ef_fwd_proxy *p = state_of(w, f);
+	struct ef_fwd_proxy *p;
 	uint8_t hdr[EF_PROXY_HDR_MAX];
-	uint8_t pend = p->st & EF_FWD_PROXY_PEND;
+	uint8_t pend;
 
+	f->user[0] |= EF_FWD_FLOW_PROXY;
+	if (ver == EF_PROXY_V2)
+		f->user[0] |= EF_FWD_FLOW_PROXY_V2;
+	if (pm->ip_version == 6)
+		f->user[0] |= EF_FWD_FLOW_PROXY_V6;
+	p = state_of(w, f);
 	/* a slot still on the pending list keeps its place there; the SYN
 	 * proxy's part is its own */
+	pend = p->st & EF_FWD_PROXY_PEND;
 	memset(p, 0, offsetof(struct ef_fwd_proxy, syn));
 	p->st = pend;
 	p->base = rte_be_to_cpu_32(th->sent_seq) + 1;
-	if (ver == EF_PROXY_V2)
-		p->len = EF_PROXY_V2_LEN4;
-	else
-		p->len = (uint8_t)header_of(f, 0, hdr);
-	f->user[0] |= EF_FWD_FLOW_PROXY;
+	p->len = (uint8_t)header_of(w, f, hdr);
 }
 
 /*
@@ -95,14 +142,24 @@ static void
 emit(struct ef_fwd_worker *w, const struct ef_ct_flow *f,
      const struct ef_fwd_proxy *p, bool rst)
 {
+	const struct ef_ct_addr6 *a6 = NULL;
 	uint8_t hdr[EF_PROXY_HDR_MAX];
 	struct ef_pkt_tcp4_seg s;
+	struct ef_nexthop6 nh6;
 	struct ef_nexthop nh;
 	struct rte_mbuf *m;
 	uint8_t *d;
 	uint32_t n;
+	int rc;
 
-	if (unlikely(ef_route_lookup4(w->gen->routes, f->endpoint, &nh) != 0)) {
+	if (is_v6(f)) {
+		a6 = ef_ct_flow_addr6(w->ct6, f);
+		rc = ef_route_lookup6(w->gen->routes, a6->endpoint, &nh6);
+		nh.iface = nh6.iface;
+	} else {
+		rc = ef_route_lookup4(w->gen->routes, f->endpoint, &nh);
+	}
+	if (unlikely(rc != 0)) {
 		w->c.drops[EF_FWD_DROP_NO_ROUTE]++;
 		return;
 	}
@@ -113,9 +170,15 @@ emit(struct ef_fwd_worker *w, const struct ef_ct_flow *f,
 	}
 	memset(&s, 0, sizeof(s));
 	memcpy(s.smac, w->sh->ports[nh.iface].mac, 6);
-	s.src = f->snat != 0 ? f->snat : f->client;
+	if (a6 != NULL) {
+		s.src6 = f->snat != 0 ? ef_ct_flow_snat6(w->ct6, f) :
+			a6->client;
+		s.dst6 = a6->endpoint;
+	} else {
+		s.src = f->snat != 0 ? f->snat : f->client;
+		s.dst = f->endpoint;
+	}
 	s.sport = f->snat != 0 ? f->sport_snat : f->cport;
-	s.dst = f->endpoint;
 	s.dport = f->eport;
 	s.seq = p->base;
 	s.ack = p->ack;
@@ -127,18 +190,24 @@ emit(struct ef_fwd_worker *w, const struct ef_ct_flow *f,
 		s.flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
 	} else {
 		s.flags = RTE_TCP_PSH_FLAG | RTE_TCP_ACK_FLAG;
-		s.len = header_of(f, p->len, hdr);
+		s.len = header_of(w, f, hdr);
 		s.payload = hdr;
 	}
 	d = rte_pktmbuf_mtod(m, uint8_t *);
-	n = ef_pkt_build_tcp4(d, rte_pktmbuf_tailroom(m), &s);
+	n = a6 != NULL ? ef_pkt_build_tcp6(d, rte_pktmbuf_tailroom(m), &s) :
+		ef_pkt_build_tcp4(d, rte_pktmbuf_tailroom(m), &s);
 	if (unlikely(n == 0 || rte_pktmbuf_append(m, (uint16_t)n) == NULL)) {
 		drop(w, m, EF_FWD_DROP_NO_MBUF);
 		return;
 	}
 	if (f->svc_id < w->n_svc_ids)
 		w->svc_packets[f->svc_id]++;
-	if (unlikely(neigh_mac(w, nh.iface, nh.gw, d) != 0)) {
+	if (a6 != NULL) {
+		if (unlikely(neigh_mac6(w, nh6.iface, nh6.gw, d) != 0)) {
+			ef_fwd_hold6(w, m, nh6.iface, nh6.gw);
+			return;
+		}
+	} else if (unlikely(neigh_mac(w, nh.iface, nh.gw, d) != 0)) {
 		ef_fwd_hold(w, m, nh.iface, nh.gw);
 		return;
 	}
@@ -206,7 +275,7 @@ pending_add(struct ef_fwd_worker *w, const struct ef_ct_flow *f,
 	if (p->st & EF_FWD_PROXY_PEND)
 		return;
 	/* one entry per slot at most: the list never overflows */
-	w->proxy_pend[w->n_proxy_pend++] = ef_ct_flow_index(w->ct, f);
+	w->proxy_pend[w->n_proxy_pend++] = entry_of(w, f);
 	p->st |= EF_FWD_PROXY_PEND;
 }
 
@@ -285,15 +354,20 @@ ef_fwd_proxy_post(struct ef_fwd_worker *w, struct ef_ct_flow *f, uint8_t dir,
 		post_reply(w, f, pm);
 }
 
-/* true when slot idx still needs its header resent later. */
+/* true when pending-list entry e still needs its header resent later. */
 static bool
-pending_visit(struct ef_fwd_worker *w, uint32_t idx)
+pending_visit(struct ef_fwd_worker *w, uint32_t e)
 {
-	struct ef_ct_flow *f = ef_ct_flow_at(w->ct, idx);
-	struct ef_fwd_proxy *p = &w->proxy[idx];
+	bool v6 = (e & EF_FWD_PROXY_PEND6) != 0;
+	struct ef_ct_flow *f = ef_ct_flow_at(v6 ? w->ct6 : w->ct,
+					     e & ~EF_FWD_PROXY_PEND6);
+	struct ef_fwd_proxy *p = state_at(w, e);
 	uint32_t tries, rto;
 
+	/* the slot may hold another flow by now (closed, reused): of the
+	 * same table, and a PROXY flow, or nothing to resend */
 	if (f == NULL || !(f->user[0] & EF_FWD_FLOW_PROXY) ||
+	    is_v6(f) != v6 ||
 	    (p->st & EF_FWD_PROXY_DONE) || !(p->st & EF_FWD_PROXY_SENT) ||
 	    !open_state(f->state))
 		return false;
@@ -327,7 +401,7 @@ ef_fwd_proxy_sweep(struct ef_fwd_worker *w)
 			w->proxy_cursor++;
 			continue;
 		}
-		w->proxy[idx].st &= (uint8_t)~EF_FWD_PROXY_PEND;
+		state_at(w, idx)->st &= (uint8_t)~EF_FWD_PROXY_PEND;
 		w->proxy_pend[i] = w->proxy_pend[--w->n_proxy_pend];
 	}
 }

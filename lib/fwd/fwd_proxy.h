@@ -25,8 +25,10 @@
  *
  * State: a flow of such a port has EF_FWD_FLOW_PROXY in f->user[0] (the
  * only test other flows pay) and its entry, by flow slot, in a side table
- * of ct capacity entries (struct ef_fwd_proxy) plus one pending-list slot.
- * Worker lcore only.
+ * of ct capacity entries (struct ef_fwd_proxy; w->proxy6 for the IPv6
+ * table, EF_FWD_FLOW_PROXY_V6) plus one pending-list slot. Over IPv6 the
+ * header is "PROXY TCP6 ..." (at most 104 bytes) or v2 with AF_INET6 (52),
+ * in its own segment as over IPv4. Worker lcore only.
  */
 
 #include <stdint.h>
@@ -41,6 +43,10 @@
 #define EF_FWD_FLOW_PROXY 0x01
 /* f->user[0]: flow opened by a SYN cookie, sequence translated (fwd_syn.h) */
 #define EF_FWD_FLOW_SYNPROXY 0x02
+/* f->user[0]: a PROXY flow's header is v2 (else v1) */
+#define EF_FWD_FLOW_PROXY_V2 0x04
+/* f->user[0]: a PROXY flow of the IPv6 table (w->ct6, w->proxy6) */
+#define EF_FWD_FLOW_PROXY_V6 0x08
 
 /* ef_fwd_proxy.st */
 #define EF_FWD_PROXY_SENT	0x01	/* header sent: the shift applies */
@@ -82,7 +88,7 @@ int ef_fwd_proxy_init(struct ef_fwd_worker *w, int socket_id);
 void ef_fwd_proxy_fini(struct ef_fwd_worker *w);
 
 /* A new flow of a port with PROXY protocol version ver (its SYN in
- * frame/pm). */
+ * frame/pm; an IPv6 SYN: f is of w->ct6). */
 void ef_fwd_proxy_open(struct ef_fwd_worker *w, struct ef_ct_flow *f,
 		       uint8_t ver, const uint8_t *frame,
 		       const struct ef_pkt_meta *pm);

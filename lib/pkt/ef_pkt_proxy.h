@@ -26,7 +26,9 @@ extern "C" {
 #define EF_PROXY_V1_MAX4 56u
 /* v2 over IPv4: 16-byte preamble + 12 bytes of addresses and ports. */
 #define EF_PROXY_V2_LEN4 28u
-/* Room for any header this module writes. */
+/* v2 over IPv6: 16-byte preamble + 36 bytes of addresses and ports. */
+#define EF_PROXY_V2_LEN6 52u
+/* Room for any header this module writes (v1 over IPv6: 104 at most). */
 #define EF_PROXY_HDR_MAX 108u
 
 /*
@@ -44,6 +46,16 @@ uint32_t ef_proxy_hdr_v1(uint8_t *out, uint32_t src, uint16_t sport,
 uint32_t ef_proxy_hdr_v2(uint8_t *out, uint32_t src, uint16_t sport,
 			 uint32_t dst, uint16_t dport);
 
+/* The same over IPv6: "PROXY TCP6 src dst sport dport\r\n", addresses in
+ * their RFC 5952 form (ef_addr_fmt); v2 with AF_INET6, EF_PROXY_V2_LEN6
+ * bytes. Addresses 16 bytes, ports in network order. */
+uint32_t ef_proxy_hdr_v1_6(uint8_t *out, const uint8_t src[16],
+			   uint16_t sport, const uint8_t dst[16],
+			   uint16_t dport);
+uint32_t ef_proxy_hdr_v2_6(uint8_t *out, const uint8_t src[16],
+			   uint16_t sport, const uint8_t dst[16],
+			   uint16_t dport);
+
 /* A TCP segment to build (addresses, ports, numbers in host order except
  * where said). */
 struct ef_pkt_tcp4_seg {
@@ -51,6 +63,8 @@ struct ef_pkt_tcp4_seg {
 	uint8_t smac[6];
 	uint32_t src;		/* network order */
 	uint32_t dst;		/* network order */
+	const uint8_t *src6;	/* ef_pkt_build_tcp6: 16 bytes */
+	const uint8_t *dst6;
 	uint16_t sport;		/* network order */
 	uint16_t dport;		/* network order */
 	uint32_t seq;
@@ -71,6 +85,11 @@ struct ef_pkt_tcp4_seg {
  * it does not fit.
  */
 uint32_t ef_pkt_build_tcp4(uint8_t *out, uint32_t cap,
+			   const struct ef_pkt_tcp4_seg *s);
+
+/* The same with an IPv6 header (hop limit 64) from s->src6 to s->dst6
+ * (s->src and s->dst unused). */
+uint32_t ef_pkt_build_tcp6(uint8_t *out, uint32_t cap,
 			   const struct ef_pkt_tcp4_seg *s);
 
 /* Add delta to the sequence number of a parsed TCP segment, checksum

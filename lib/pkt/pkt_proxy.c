@@ -87,30 +87,60 @@ ef_proxy_hdr_v2(uint8_t *out, uint32_t src, uint16_t sport, uint32_t dst,
 }
 
 uint32_t
-ef_pkt_build_tcp4(uint8_t *out, uint32_t cap, const struct ef_pkt_tcp4_seg *s)
+ef_proxy_hdr_v1_6(uint8_t *out, const uint8_t src[16], uint16_t sport,
+		  const uint8_t dst[16], uint16_t dport)
 {
-	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)out;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
-	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	char *p = (char *)out;
+	struct ef_addr a = { .family = EF_AF_INET6 };
+	char t[EF_ADDR_STRLEN];
+	uint32_t n, k;
+
+	memcpy(p, "PROXY TCP6 ", 11);
+	n = 11;
+	memcpy(a.v6, src, 16);
+	ef_addr_fmt(&a, t, sizeof(t));
+	k = (uint32_t)strlen(t);
+	memcpy(p + n, t, k);
+	n += k;
+	p[n++] = ' ';
+	memcpy(a.v6, dst, 16);
+	ef_addr_fmt(&a, t, sizeof(t));
+	k = (uint32_t)strlen(t);
+	memcpy(p + n, t, k);
+	n += k;
+	p[n++] = ' ';
+	n += put_dec(p + n, rte_be_to_cpu_16(sport));
+	p[n++] = ' ';
+	n += put_dec(p + n, rte_be_to_cpu_16(dport));
+	p[n++] = '\r';
+	p[n++] = '\n';
+	return n;
+}
+
+uint32_t
+ef_proxy_hdr_v2_6(uint8_t *out, const uint8_t src[16], uint16_t sport,
+		  const uint8_t dst[16], uint16_t dport)
+{
+	memcpy(out, v2_sig, sizeof(v2_sig));
+	out[12] = 0x21;		/* version 2, PROXY */
+	out[13] = 0x21;		/* AF_INET6, STREAM */
+	out[14] = 0;
+	out[15] = 36;		/* address block length */
+	memcpy(out + 16, src, 16);
+	memcpy(out + 32, dst, 16);
+	memcpy(out + 48, &sport, 2);
+	memcpy(out + 50, &dport, 2);
+	return EF_PROXY_V2_LEN6;
+}
+
+/* The TCP header (+ options) and payload of s at th; its length. */
+static uint32_t
+tcp_part(struct rte_tcp_hdr *th, const struct ef_pkt_tcp4_seg *s)
+{
 	uint32_t mlen = s->mss != 0 ? 4 : 0;
 	uint32_t optlen = mlen + (s->has_ts ? 12 : 0);
-	uint32_t l3 = 20 + 20 + optlen + s->len;
 	uint8_t *o = (uint8_t *)(th + 1);
 
-	if (14 + l3 > cap)
-		return 0;
-	memcpy(eh->dst_addr.addr_bytes, s->dmac, 6);
-	memcpy(eh->src_addr.addr_bytes, s->smac, 6);
-	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = 0x45;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)l3);
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = s->src;
-	ip->dst_addr = s->dst;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	th->src_port = s->sport;
 	th->dst_port = s->dport;
 	th->sent_seq = rte_cpu_to_be_32(s->seq);
@@ -139,7 +169,63 @@ ef_pkt_build_tcp4(uint8_t *out, uint32_t cap, const struct ef_pkt_tcp4_seg *s)
 		memcpy(o + 8, &e, 4);
 	}
 	if (s->len != 0)
-		memcpy(o + optlen - mlen, s->payload, s->len);
+		memcpy((uint8_t *)(th + 1) + optlen, s->payload, s->len);
+	return 20 + optlen + s->len;
+}
+
+static inline uint32_t
+tcp_len(const struct ef_pkt_tcp4_seg *s)
+{
+	return 20 + (s->mss != 0 ? 4 : 0) + (s->has_ts ? 12 : 0) + s->len;
+}
+
+uint32_t
+ef_pkt_build_tcp6(uint8_t *out, uint32_t cap, const struct ef_pkt_tcp4_seg *s)
+{
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)out;
+	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eh + 1);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	uint32_t l4 = tcp_len(s);
+
+	if (14 + 40 + l4 > cap)
+		return 0;
+	memcpy(eh->dst_addr.addr_bytes, s->dmac, 6);
+	memcpy(eh->src_addr.addr_bytes, s->smac, 6);
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16((uint16_t)l4);
+	ip->proto = IPPROTO_TCP;
+	ip->hop_limits = 64;
+	memcpy(ip->src_addr, s->src6, 16);
+	memcpy(ip->dst_addr, s->dst6, 16);
+	tcp_part(th, s);
+	th->cksum = rte_ipv6_udptcp_cksum(ip, th);
+	return 14 + 40 + l4;
+}
+
+uint32_t
+ef_pkt_build_tcp4(uint8_t *out, uint32_t cap, const struct ef_pkt_tcp4_seg *s)
+{
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)out;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	uint32_t l3 = 20 + tcp_len(s);
+
+	if (14 + l3 > cap)
+		return 0;
+	memcpy(eh->dst_addr.addr_bytes, s->dmac, 6);
+	memcpy(eh->src_addr.addr_bytes, s->smac, 6);
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)l3);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = s->src;
+	ip->dst_addr = s->dst;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	tcp_part(th, s);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	return 14 + l3;
 }

@@ -1858,22 +1858,15 @@ TEST(Cfg6, FamilyMistakesAreErrors)
 	}
 }
 
-TEST(Cfg6, ProxyProtocolRefusedOnIpv6ForNow)
+TEST(Cfg6, ProxyProtocolOnADualStackService)
 {
 	Parsed p;
-	Parsed q;
 
 	parse(&p, dual_service(
 		"    name = \"ns/a\"; cluster_ips = [ \"10.96.0.1\", \"fd00:96::1\" ];\n"
 		"    ports = ( { port = 80; proxy_protocol = \"v2\"; } );\n"));
-	EXPECT_TRUE(one_error(p, 12, "services[0].ports[0].proxy_protocol: "
-			      "not supported yet on a service that serves "
-			      "IPv6")) << p.all();
-	/* IPv4 only: as before */
-	parse(&q, dual_service(
-		"    name = \"ns/a\"; cluster_ip = \"10.96.0.1\";\n"
-		"    ports = ( { port = 80; proxy_protocol = \"v2\"; } );\n"));
-	EXPECT_NE(nullptr, q.cfg) << q.all();
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	EXPECT_EQ(EF_PROXY_V2, p.cfg->services[0].ports[0].proxy_protocol);
 }
 
 TEST(Cfg6, EdgeModeRefusesIpv6ForNow)

@@ -370,6 +370,211 @@ TEST_F(Proxy, PortWithoutTheSettingIsUnchanged)
 	EXPECT_EQ(0u, w()->c.proxy_headers_sent);
 }
 
+/* ===================== over IPv6 (issue 12) ===================== */
+
+static const char *CONF6 = R"(
+node = { name = "node-a"; snat_addresses = [ "10.0.0.1", "fd00:10::1" ]; };
+interfaces = (
+  { port = "p0"; addresses = [ "198.51.100.1/24", "2001:db8:100::1/64" ]; },
+  { port = "p1"; addresses = [ "10.244.0.1/24", "fd00:244::1/64" ]; },
+  { port = "p2"; addresses = [ "10.0.0.1/24", "fd00:10::1/64" ]; }
+);
+conntrack = { max_flows = 1024; };
+services = (
+  { name = "t/v1"; type = "LoadBalancer"; ip_families = [ "IPv4", "IPv6" ];
+    load_balancer_ips = [ "198.51.100.11", "2001:db8:100::11" ];
+    ports = ( { port = 80; target_port = 8080; proxy_protocol = "v1"; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; },
+                  { address = "fd00:244::5"; node = "node-a"; } ); },
+  { name = "t/v2"; type = "LoadBalancer"; ip_families = [ "IPv6" ];
+    load_balancer_ips = [ "2001:db8:100::10" ];
+    external_traffic_policy = "Local";
+    ports = ( { port = 80; target_port = 8080; proxy_protocol = "v2"; } );
+    endpoints = ( { address = "fd00:244::5"; node = "node-a"; } ); }
+);
+)";
+
+static const Ip6a CLIENT6 = ip6_of("2001:db8:100::2");
+static const Ip6a POD6 = ip6_of("fd00:244::5");
+static const Ip6a SNAT6 = ip6_of("fd00:10::1");
+
+class Proxy6 : public PipeRig {
+protected:
+	uint16_t snat_port = 0;
+
+	void SetUp() override
+	{
+		RigOpts o;
+		o.pool_prefix = "p6pool";
+		o.neigh6 = { { 0, CLIENT6, CLIENT_MAC }, { 1, POD6, POD5_MAC } };
+		rig_up(CONF6, o, {});
+	}
+
+	Tcp6 from_client(const char *vip, uint8_t flags, uint32_t seq,
+			 uint32_t ack)
+	{
+		Tcp6 t;
+		t.dmac = port_mac(0);
+		t.smac = CLIENT_MAC;
+		t.sip = CLIENT6;
+		t.dip = ip6_of(vip);
+		t.sport = 40000;
+		t.dport = 80;
+		t.flags = flags;
+		t.seq = seq;
+		t.ack = ack;
+		return t;
+	}
+
+	Tcp6 to_pod(const Tcp6 &c, bool snat)
+	{
+		Tcp6 e = c;
+		e.dmac = POD5_MAC;
+		e.smac = port_mac(1);
+		e.sip = snat ? SNAT6 : CLIENT6;
+		e.sport = snat ? snat_port : c.sport;
+		e.dip = POD6;
+		e.dport = 8080;
+		e.hlim = 63;
+		return e;
+	}
+
+	Tcp6 from_pod(bool snat, uint8_t flags, uint32_t seq, uint32_t ack)
+	{
+		Tcp6 t;
+		t.dmac = port_mac(1);
+		t.smac = POD5_MAC;
+		t.sip = POD6;
+		t.dip = snat ? SNAT6 : CLIENT6;
+		t.sport = 8080;
+		t.dport = snat ? snat_port : 40000;
+		t.flags = flags;
+		t.seq = seq;
+		t.ack = ack;
+		return t;
+	}
+
+	Tcp6 to_client(const Tcp6 &e, const char *vip)
+	{
+		Tcp6 c = e;
+		c.dmac = CLIENT_MAC;
+		c.smac = port_mac(0);
+		c.sip = ip6_of(vip);
+		c.sport = 80;
+		c.dip = CLIENT6;
+		c.dport = 40000;
+		c.hlim = 63;
+		return c;
+	}
+
+	/* edgefwd's own header segment: hop limit 64, PSH|ACK at 1001 */
+	Bytes header_frame(const char *vip, bool snat, const Bytes &hdr)
+	{
+		Tcp6 h = to_pod(from_client(vip, 0x18, 1001, 5001), snat);
+		h.hlim = 64;
+		h.data = hdr;
+		return tcp6_frame(h);
+	}
+
+	std::vector<Out> handshake(const char *vip, bool snat)
+	{
+		auto o = run(tcp6_frame(from_client(vip, 0x02, 1000, 0)), 0);
+		EXPECT_EQ(1u, o.size());
+		if (o.size() != 1)
+			return {};
+		if (snat)
+			snat_port = (uint16_t)(o[0].frame[54] << 8 |
+					       o[0].frame[55]);
+		EXPECT_EQ(hex(tcp6_frame(to_pod(from_client(vip, 0x02, 1000,
+							    0), snat))),
+			  hex(o[0].frame));
+		o = run(tcp6_frame(from_pod(snat, 0x12, 5000, 1001)), 1);
+		EXPECT_EQ(1u, o.size());
+		if (o.size() == 1) {
+			EXPECT_EQ(hex(tcp6_frame(to_client(from_pod(snat, 0x12,
+					5000, 1001), vip))), hex(o[0].frame));
+		}
+		return run(tcp6_frame(from_client(vip, 0x10, 1001, 5001)), 0);
+	}
+};
+
+static const std::string V1_LINE6 =
+	"PROXY TCP6 2001:db8:100::2 2001:db8:100::11 40000 80\r\n";
+
+/* v2: signature, 0x21 (v2 PROXY), 0x21 (TCP6), length 36, addresses,
+ * ports: client [2001:db8:100::2]:40000 -> [2001:db8:100::10]:80 */
+static Bytes
+v2_bytes6()
+{
+	Bytes b{ 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55,
+		 0x49, 0x54, 0x0a, 0x21, 0x21, 0x00, 0x24 };
+	Ip6a vip = ip6_of("2001:db8:100::10");
+
+	b.insert(b.end(), CLIENT6.b, CLIENT6.b + 16);
+	b.insert(b.end(), vip.b, vip.b + 16);
+	b.insert(b.end(), { 0x9c, 0x40, 0x00, 0x50 });
+	return b;
+}
+
+TEST_F(Proxy6, V1HeaderOverIpv6ThroughSnat66)
+{
+	uint32_t h = (uint32_t)V1_LINE6.size();
+	auto o = handshake("2001:db8:100::11", true);
+	ASSERT_EQ(2u, o.size());
+	EXPECT_EQ(1, o[0].iface);
+	EXPECT_EQ(hex(header_frame("2001:db8:100::11", true,
+				   Bytes(V1_LINE6.begin(), V1_LINE6.end()))),
+		  hex(o[0].frame));
+	EXPECT_EQ(hex(tcp6_frame(to_pod(from_client("2001:db8:100::11", 0x10,
+						    1001 + h, 5001), true))),
+		  hex(o[1].frame));
+	EXPECT_EQ(1u, w()->c.proxy_headers_sent);
+}
+
+TEST_F(Proxy6, V2HeaderOverIpv6UnderLocalAndTheShiftBothWays)
+{
+	const char *vip = "2001:db8:100::10";
+	auto o = handshake(vip, false);
+	ASSERT_EQ(2u, o.size());
+	EXPECT_EQ(hex(header_frame(vip, false, v2_bytes6())), hex(o[0].frame));
+	/* client data: shifted by the 52 header bytes */
+	Tcp6 d = from_client(vip, 0x18, 1001, 5001);
+	d.payload = 10;
+	o = run(tcp6_frame(d), 0);
+	ASSERT_EQ(1u, o.size());
+	Tcp6 de = to_pod(d, false);
+	de.seq = 1001 + 52;
+	EXPECT_EQ(hex(tcp6_frame(de)), hex(o[0].frame));
+	/* the pod acks header and data: the client sees its own numbers */
+	o = run(tcp6_frame(from_pod(false, 0x10, 5001, 1001 + 52 + 10)), 1);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(tcp6_frame(to_client(from_pod(false, 0x10, 5001,
+						    1001 + 10), vip))),
+		  hex(o[0].frame));
+	EXPECT_EQ(0u, w()->c.proxy_header_retransmits);
+}
+
+/* The pending list holds IPv6 slots too: a lost header is resent on the
+ * timeout, then on the pod's duplicate ACK of its base. */
+TEST_F(Proxy6, LostHeaderOverIpv6IsResentOnTimeoutAndDupAck)
+{
+	const char *vip = "2001:db8:100::10";
+	ASSERT_EQ(2u, handshake(vip, false).size());
+	now_ms += 250;		/* past the first 200 ms timeout */
+	auto o = housekeep();
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(header_frame(vip, false, v2_bytes6())), hex(o[0].frame));
+	EXPECT_EQ(1u, w()->c.proxy_header_retransmits);
+	/* the pod still waits at the base: resent once more */
+	o = run(tcp6_frame(from_pod(false, 0x10, 5001, 1001)), 1);
+	EXPECT_EQ(2u, w()->c.proxy_header_retransmits);
+	/* now acked: nothing pending any more */
+	run(tcp6_frame(from_pod(false, 0x10, 5001, 1001 + 52)), 1);
+	now_ms += 10000;
+	EXPECT_TRUE(housekeep().empty());
+	EXPECT_EQ(2u, w()->c.proxy_header_retransmits);
+}
+
 TEST(ProxyConfig, OnlyTcpPortsAndKnownWords)
 {
 	const char *bad[] = {

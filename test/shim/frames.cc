@@ -401,10 +401,12 @@ ipv6_frame(const Mac &dmac, const Mac &smac, const Ip6a &src, const Ip6a &dst,
 Bytes
 tcp6_frame(const Tcp6 &t)
 {
-	Bytes data(t.payload);
+	Bytes data(t.data.empty() ? t.payload : 0);
 
-	for (size_t i = 0; i < t.payload; i++)
+	for (size_t i = 0; i < data.size(); i++)
 		data[i] = (uint8_t)i;
+	if (!t.data.empty())
+		data = t.data;
 	return ipv6_frame(t.dmac, t.smac, t.sip, t.dip, 6,
 			  tcp_segment(t.sport, t.dport, t.flags, t.seq, t.ack,
 				      65535, data), t.hlim);

@@ -136,7 +136,8 @@ struct Tcp6 {
 	uint8_t flags;
 	uint32_t seq = 1000, ack = 0;
 	uint8_t hlim = 64;
-	size_t payload = 0;		/* bytes 0, 1, 2, ... */
+	size_t payload = 0;		/* bytes 0, 1, 2, ... unless data */
+	Bytes data;			/* the payload, when not empty */
 };
 
 Bytes tcp6_frame(const Tcp6 &t);

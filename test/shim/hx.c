@@ -131,6 +131,8 @@ const char hx_dual_conf[] =
 	"   load_balancer_ips = [ \"198.51.100.11\", \"2001:db8:100::11\" ];\n"
 	"   ports = ( { name = \"http\"; protocol = \"TCP\"; port = 80;"
 	" target_port = 8080; },\n"
+	"             { name = \"pp\"; protocol = \"TCP\"; port = 81;"
+	" target_port = 8081; proxy_protocol = \"v2\"; },\n"
 	"             { name = \"dns\"; protocol = \"UDP\"; port = 5353;"
 	" target_port = 5353; } );\n"
 	"   endpoints = ( { address = \"10.244.0.5\"; node = \"node-a\"; },\n"
