@@ -250,8 +250,9 @@ def test_rendered_file_passes_edgefwd_check(tmp_path):
 
 
 def test_edge_rendering_shape():
-    """edgefwd does not accept the edge keys yet (the edge director is
-    being built): the shape of CONFIG.md's second wave is checked here."""
+    """The shape of CONFIG.md's second-wave keys in an edge file (the
+    file through edgefwd --check: test_edge_file_passes_edgefwd_check and
+    test_edge_endpoints_off_the_listed_nodes_left_out)."""
     svcs, slices, nodes = ek.by_kind(all_objects())
     r = mod.Renderer(edge=True)
     text, _ = r.render(ek.base_text(), svcs, slices, nodes)
@@ -260,6 +261,49 @@ def test_edge_rendering_shape():
         '  { name = "node-b"; address = "10.0.0.2"; }\n);' in text
     assert 'mode = "edge";' in text
     assert "cluster_ip" not in text.split("rendered by")[1]
+
+
+def test_edge_endpoints_off_the_listed_nodes_left_out(tmp_path):
+    """Edge mode: an endpoint on a node `nodes` does not list (labelled
+    exclude-from-external-load-balancers, or no nodeName) gets no traffic
+    and is left out, counted; edgefwd --check would refuse the file
+    otherwise ("matches no entry of nodes"), holding the service back.
+    When the node set changes, the services are mapped again."""
+    nodes = [o for o in clone(KINDS) if o["kind"] == "Node"]
+    svc = fixtures.service("edge", "web", "10.96.70.1", [
+        {"name": "http", "port": 80, "protocol": "TCP",
+         "targetPort": 8080}], typ="LoadBalancer",
+        lb_ips=["198.51.100.70"])
+    sl = fixtures.endpoint_slice("edge", "web", "web-abcde", [
+        fixtures.endpoint("10.244.0.70", "node-a", ns="edge"),
+        fixtures.endpoint("10.244.2.70", "node-c", ns="edge"),
+        fixtures.endpoint("10.244.9.70", None, ns="edge")],
+        [{"name": "http", "port": 8080, "protocol": "TCP"}])
+    svcs, slices, _ = ek.by_kind([svc, sl])
+    r = mod.Renderer(edge=True)
+    text, msgs = r.render(ek.base_text(), svcs, slices, nodes)
+    assert not msgs
+    assert r.notes["endpoints_off_nodes"] == 2
+    rendered = text.split("rendered by")[1]
+    assert "10.244.0.70" in rendered
+    assert "10.244.2.70" not in rendered and "10.244.9.70" not in rendered
+    out = tmp_path / "edge.conf"
+    out.write_text(text)
+    res = ek.check(out)
+    if res is None:
+        pytest.skip("edgefwd not built (ninja -C build)")
+    assert res[0], res[1]
+    # node-c no longer excluded: listed, and its endpoint comes back
+    for n in nodes:
+        n["metadata"]["labels"].pop(
+            "node.kubernetes.io/exclude-from-external-load-balancers", None)
+    text, msgs = r.render(ek.base_text(), svcs, slices, nodes)
+    assert not msgs
+    assert r.notes["endpoints_off_nodes"] == 1
+    assert "10.244.2.70" in text.split("rendered by")[1]
+    out.write_text(text)
+    ok, output = ek.check(out)
+    assert ok, output
 
 
 def test_cache_and_quarantine():
