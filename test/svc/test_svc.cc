@@ -525,6 +525,35 @@ port_of(const struct ef_svc_gen *x, const char *name, uint32_t p)
 	return &x->sps[x->svcs[s].first_sp + p];
 }
 
+/* All eligible endpoints local: the local table is a copy of the
+ * cluster-wide one (built once), in its own memory; with a remote
+ * endpoint it is built from the local ones alone. */
+TEST_F(Svc, LocalTableIsACopyWhenEveryEndpointIsLocal)
+{
+	g = make(R"(
+  { name = "ns/all-local"; type = "ClusterIP"; cluster_ip = "10.96.0.40";
+    ports = ( { name = "http"; protocol = "TCP"; port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; },
+                  { address = "10.244.0.6"; node = "node-a"; },
+                  { address = "10.244.0.7"; node = "node-a"; } ); },
+  { name = "ns/mixed"; type = "ClusterIP"; cluster_ip = "10.96.0.41";
+    ports = ( { name = "http"; protocol = "TCP"; port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.0.5"; node = "node-a"; },
+                  { address = "10.244.1.7"; node = "node-b"; } ); }
+)");
+	ASSERT_NE(nullptr, g);
+	const struct ef_svc_pool *p = ef_svc_pool_get(port_of(g, "ns/all-local", 0));
+	ASSERT_NE(nullptr, p->tbl_local);
+	EXPECT_NE(p->tbl_all, p->tbl_local);
+	EXPECT_EQ(p->size_all, p->size_local);
+	EXPECT_EQ(0, memcmp(p->tbl_all, p->tbl_local, 2 * p->size_all));
+	const struct ef_svc_pool *q = ef_svc_pool_get(port_of(g, "ns/mixed", 0));
+	ASSERT_NE(nullptr, q->tbl_local);
+	EXPECT_EQ(1u, q->n_local);
+	for (uint32_t i = 0; i < q->size_local; i++)
+		ASSERT_EQ(0, q->tbl_local[i]) << i;	/* 10.244.0.5 only */
+}
+
 TEST_F(Svc, ReloadCopiesUnchangedPoolsEqualToFreshOnes)
 {
 	std::string both = std::string(WEB) + DB;
