@@ -18,9 +18,14 @@ from dts.edge_topo import (EDGE_EXT_ADDR, EDGE_INT_ADDR, NODES, PODS,
 
 VIP_URL = "http://%s/" % VIP
 N_CLIENTS = 64
-# 4096 connections: a pod's share has sigma 0.68 points, so the +-10%
-# (2.5 points) bound sits at 3.7 sigma (no flake at three measurements)
+# 4096 connections: a pod's share has sigma 0.68 points if every
+# connection were an independent draw; the client's ports are not (the
+# kernel hands each source its ports in sequence), and a 2.5-point bound
+# (3.7 sigma) failed once in ten fresh-clone runs. +-3 points (4.4 sigma)
+# still catches a misweighting (nodes weighted 1:1 instead of 1:3 move
+# every pod's share by 8 points or more)
 N_CONNS = 4096
+SHARE_TOL = 0.03
 INTERVAL_MS = 200
 
 
@@ -207,7 +212,7 @@ def test_endpoints_weights_give_every_pod_its_share(edge):
     na = node_view(edge)
     print_table("weights = \"endpoints\"", share)
     for p, s in share.items():
-        assert abs(s - 0.25) <= 0.025, (p, s)
+        assert abs(s - 0.25) <= SHARE_TOL, (p, s)
     after = stats(edge)
     assert after["encap_packets"] - before["encap_packets"] >= N_CONNS * 3
     # per node: packets sent there in the connections' share (every
@@ -495,7 +500,7 @@ def test_tunnels_end_to_end_against_edgefwd_nodes(encap, forwarding):
     print_table("forwarding = \"%s\", weights = \"endpoints\", edgefwd "
                 "nodes" % forwarding, share)
     for p, s in share.items():
-        assert abs(s - 0.25) <= 0.025, (p, s)
+        assert abs(s - 0.25) <= SHARE_TOL, (p, s)
     after = node_stats(encap)
     for n in NODES:
         assert after[n]["decap_packets"] > before[n]["decap_packets"], n

@@ -301,8 +301,9 @@ new_flow_endpoint(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		*epi = (uint32_t)ai;
 		return true;
 	}
-	h = (fe->flags & EF_SVC_FE_AFFINITY) ?
-		rte_hash_crc_4byte(k->src, 0x9e3779b9) : flow_hash(k);
+	h = ef_fwd_pick_hash((fe->flags & EF_SVC_FE_AFFINITY) ?
+			     rte_hash_crc_4byte(k->src, 0x9e3779b9) :
+			     flow_hash(k));
 	switch (ef_svc_pick(w->gen, fe, h, epi)) {
 	case EF_SVC_PICK_OK:
 		return true;

@@ -381,9 +381,10 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	ai = (fe->flags & EF_SVC_FE_AFFINITY) ?
 		ef_fwd_affinity_get6(w, fe, sp, svc_id, k->src) : -1;
 	switch (ai >= 0 ? EF_SVC_PICK_OK :
-		ef_svc_pick(g, fe, (fe->flags & EF_SVC_FE_AFFINITY) ?
-			    rte_hash_crc(k->src, 16, 0x9e3779b9) :
-			    key6_hash(k), &epi)) {
+		ef_svc_pick(g, fe, ef_fwd_pick_hash(
+				(fe->flags & EF_SVC_FE_AFFINITY) ?
+				rte_hash_crc(k->src, 16, 0x9e3779b9) :
+				key6_hash(k)), &epi)) {
 	case EF_SVC_PICK_OK:
 		if (ai >= 0)
 			epi = (uint32_t)ai;
