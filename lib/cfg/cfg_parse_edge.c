@@ -116,11 +116,19 @@ parse_one_node(struct cfg_ctx *c, const config_setting_t *g, const char *path)
 			ok = false;
 		}
 	}
-	rc = cfg_get_addr(c, g, path, "address", &n.address, &s);
+	rc = cfg_get_addr46(c, g, path, "address", &n.address, &s);
 	cfg_label(lbl, path, "address");
 	if (rc == 0)
 		cfg_err_at(c, g, "%s: missing (the address the node is "
 			   "reached at)", lbl);
+	if (rc == 1 && n.address.family != EF_AF_INET4) {
+		/* the underlay is IPv4: IPv6 VIPs reach a node in
+		 * IPv6-in-IPv4 or GUE (docs/EDGE.md "IPv6") */
+		cfg_err_at(c, s, "%s: \"%s\": a node's address is IPv4 (IPv6 "
+			   "services reach nodes over IPv4, docs/EDGE.md)",
+			   lbl, config_setting_get_string(s));
+		rc = -1;
+	}
 	if (rc != 1) {
 		ok = false;
 	} else {
@@ -404,9 +412,6 @@ cfg_parse_service_edge(struct cfg_ctx *c, struct ef_cfg_service *svc,
 			cfg_err_at(c, sm, "%s: an edge service answers on its "
 				   "load_balancer_ips and external_ips: it has "
 				   "none", lbl);
-		if (ef_cfg_serves(svc, EF_AF_INET6))
-			cfg_err_at(c, sm, "%s: edge mode: IPv6 is not "
-				   "supported yet (docs/IPV6.md)", lbl);
 		if (cfg->edge.health_check &&
 		    svc->external_traffic_policy == EF_POLICY_LOCAL &&
 		    svc->health_check_node_port == 0)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Decapsulation of IPIP / GUE addressed to a proxy-mode node, allowed only
- * from decap.sources.
+ * Decapsulation of IPIP, IPv6-in-IPv4 (protocol 41) and GUE (proto 4 or
+ * 41) addressed to a proxy-mode node, allowed only from decap.sources.
  *
  * The source set is a sorted array of disjoint [lo, hi] address ranges
  * (host order), built by merging the configured prefixes; a lookup is a
@@ -18,6 +18,7 @@
 
 #include <rte_byteorder.h>
 #include <rte_errno.h>
+#include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -26,6 +27,7 @@
 #include "ef_edge.h"
 
 #define IP4_MIN 20u
+#define IP6_LEN 40u
 #define UDP_LEN 8u
 
 struct range {
@@ -137,15 +139,15 @@ ef_edge_decap(const struct ef_edge_decap_cfg *d, struct rte_mbuf *m,
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	const struct rte_ipv4_hdr *ip;
-	const struct rte_ipv4_hdr *in;
-	uint32_t ihl, avail, strip, in_ihl, in_tot;
+	uint32_t ihl, avail, strip, in_tot;
+	uint8_t inner;		/* IPPROTO_IPIP or IPPROTO_IPV6 */
 	uint16_t frag;
 	bool gue;
 
 	if (d == NULL || outer->ip_version != 4 || m->nb_segs != 1)
 		return EF_EDGE_DECAP_NOT_ENCAP;
 	ip = (const struct rte_ipv4_hdr *)(frame + outer->l3_off);
-	if (outer->proto == IPPROTO_IPIP)
+	if (outer->proto == IPPROTO_IPIP || outer->proto == IPPROTO_IPV6)
 		gue = false;
 	else if (outer->proto == IPPROTO_UDP &&
 		 (outer->flags & EF_PKT_F_L4) && outer->dport == d->gue_port)
@@ -162,6 +164,7 @@ ef_edge_decap(const struct ef_edge_decap_cfg *d, struct rte_mbuf *m,
 	/* ef_pkt_parse checked ihl <= total length <= the frame */
 	avail = outer->l3_len - ihl;
 	strip = ihl;
+	inner = outer->proto;
 	if (gue) {
 		const struct rte_udp_hdr *uh = (const struct rte_udp_hdr *)
 			((const uint8_t *)ip + ihl);
@@ -181,23 +184,48 @@ ef_edge_decap(const struct ef_edge_decap_cfg *d, struct rte_mbuf *m,
 			return EF_EDGE_DECAP_GUE_CONTROL;
 		if ((g[0] & 0x1f) != 0 || g[2] != 0 || g[3] != 0)
 			return EF_EDGE_DECAP_GUE_OPTIONS;
-		if (g[1] != IPPROTO_IPIP)
+		if (g[1] != IPPROTO_IPIP && g[1] != IPPROTO_IPV6)
 			return EF_EDGE_DECAP_INNER_NOT_IPV4;
+		inner = g[1];
 		avail -= UDP_LEN + EF_EDGE_GUE_HDR_LEN;
 		strip += UDP_LEN + EF_EDGE_GUE_HDR_LEN;
 	}
-	if (avail < IP4_MIN)
-		return EF_EDGE_DECAP_TRUNC;
-	in = (const struct rte_ipv4_hdr *)((const uint8_t *)ip + strip);
-	if ((in->version_ihl >> 4) != 4)
-		return EF_EDGE_DECAP_INNER_NOT_IPV4;
-	in_ihl = (uint32_t)(in->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4;
-	in_tot = rte_be_to_cpu_16(in->total_length);
-	if (in_ihl < IP4_MIN || in_ihl > avail || in_tot != avail)
-		return EF_EDGE_DECAP_INNER_LEN;
+	if (inner == IPPROTO_IPIP) {
+		const struct rte_ipv4_hdr *in = (const struct rte_ipv4_hdr *)
+			((const uint8_t *)ip + strip);
+		uint32_t in_ihl;
+
+		if (avail < IP4_MIN)
+			return EF_EDGE_DECAP_TRUNC;
+		if ((in->version_ihl >> 4) != 4)
+			return EF_EDGE_DECAP_INNER_NOT_IPV4;
+		in_ihl = (uint32_t)(in->version_ihl & RTE_IPV4_HDR_IHL_MASK) *
+			4;
+		in_tot = rte_be_to_cpu_16(in->total_length);
+		if (in_ihl < IP4_MIN || in_ihl > avail || in_tot != avail)
+			return EF_EDGE_DECAP_INNER_LEN;
+	} else {
+		const struct rte_ipv6_hdr *in6 = (const struct rte_ipv6_hdr *)
+			((const uint8_t *)ip + strip);
+
+		if (avail < IP6_LEN)
+			return EF_EDGE_DECAP_TRUNC;
+		if ((rte_be_to_cpu_32(in6->vtc_flow) >> 28) != 6)
+			return EF_EDGE_DECAP_INNER_NOT_IPV4;
+		/* a jumbogram (payload length 0) never fits a frame */
+		in_tot = IP6_LEN + rte_be_to_cpu_16(in6->payload_len);
+		if (in6->payload_len == 0 || in_tot != avail)
+			return EF_EDGE_DECAP_INNER_LEN;
+	}
 
 	/* the L2 header (Ethernet, VLAN tag if any) moves up to the inner
-	 * packet; the outer frame's padding goes */
+	 * packet, its ethertype the inner family's; the outer frame's
+	 * padding goes */
+	if (inner == IPPROTO_IPV6) {
+		uint16_t et = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+
+		memcpy(frame + outer->l3_off - 2, &et, sizeof(et));
+	}
 	memmove(frame + strip, frame, outer->l3_off);
 	rte_pktmbuf_adj(m, (uint16_t)strip);
 	if (m->pkt_len > outer->l3_off + in_tot)

@@ -39,6 +39,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -117,6 +118,18 @@ ef_edge_max_mss(uint32_t egress_mtu, unsigned int fwd)
 	return mtu > 20u + 20u ? mtu - 20u - 20u : 0;	/* IPv4 + TCP */
 }
 
+/* The same for an inner IPv6 packet: inner MTU - 60 (IPv6 + TCP
+ * headers); 0 when nothing fits. The outer header is IPv4 whatever the
+ * inner family (docs/EDGE.md "IPv6"), so the overhead is the same.
+ * Any thread. */
+static inline uint32_t
+ef_edge_max_mss6(uint32_t egress_mtu, unsigned int fwd)
+{
+	uint32_t mtu = ef_edge_inner_mtu(egress_mtu, fwd);
+
+	return mtu > 40u + 20u ? mtu - 40u - 20u : 0;	/* IPv6 + TCP */
+}
+
 /* ------------------------------------------------------------------ */
 /* Encapsulation                                                       */
 /* ------------------------------------------------------------------ */
@@ -140,6 +153,7 @@ const char *ef_edge_encap_rc_name(unsigned int rc);
 /* Where and how to send: one per (service, node) or per packet. */
 struct ef_edge_tunnel {
 	uint8_t fwd;		/* enum ef_edge_fwd */
+	uint8_t frag_ok;	/* IPv6 inner only: outer DF clear (see below) */
 	uint16_t gue_port;	/* GUE destination port, network order */
 	uint32_t src;		/* outer source: our egress interface address */
 	uint32_t dst;		/* outer destination: the node address */
@@ -148,8 +162,8 @@ struct ef_edge_tunnel {
 };
 
 /*
- * Encapsulate the frame in m (Ethernet without VLAN + IPv4; the IPv4
- * header in the first segment) toward t->dst and write the Ethernet
+ * Encapsulate the frame in m (Ethernet without VLAN + IPv4 or IPv6; the
+ * IP header in the first segment) toward t->dst and write the Ethernet
  * addresses t->smac / t->dmac. The inner packet is not modified (DSR: the
  * node sees client -> VIP); Ethernet padding after the inner packet is
  * trimmed.
@@ -165,8 +179,18 @@ struct ef_edge_tunnel {
  * non-DF outer packet, which may be fragmented, has a unique ID; header
  * checksum computed. l2: only the MACs change.
  *
- * Returns EF_EDGE_ENCAP_OK, or NOT_IPV4 (not Ethernet + a whole IPv4
- * header / inner total length beyond the frame), NO_HEADROOM (prepend
+ * An IPv6 inner packet (40-byte header + payload length; extension
+ * headers are payload) goes in the same IPv4 outer header: IPIP becomes
+ * IPv6-in-IPv4 (protocol 41, RFC 4213 "6in4", what Linux sit takes), GUE
+ * carries proto 41. The outer TOS is the inner traffic class; the outer
+ * DF is set (IPv6 routers never fragment, so neither does the tunnel:
+ * a packet beyond the inner MTU is answered with packet-too-big,
+ * ef_edge_fit6) unless t->frag_ok, which the caller sets when the inner
+ * MTU is below IPv6's 1280 and the outer packet must be fragmented
+ * instead (RFC 4213 3.2); then the ID is the next *ip_id.
+ *
+ * Returns EF_EDGE_ENCAP_OK, or NOT_IPV4 (not Ethernet + a whole IPv4 or
+ * IPv6 header / inner length beyond the frame), NO_HEADROOM (prepend
  * failed: the mbuf is unchanged), BAD_METHOD. The mbuf is never freed.
  * Any thread (the caller's own ip_id counter).
  */
@@ -217,6 +241,32 @@ ef_edge_fit(uint32_t inner_len, bool df, uint32_t egress_mtu, unsigned int fwd)
 	return egress_mtu >= 68u ? EF_EDGE_FIT_FRAGMENT : EF_EDGE_FIT_DROP;
 }
 
+/* Minimum IPv6 link MTU (RFC 8200 5). */
+#define EF_EDGE_IPV6_MIN_MTU 1280u
+
+/*
+ * The same decision for an inner IPv6 packet of inner_len bytes (40 +
+ * payload length). IPv6 has no DF: every packet beyond the inner MTU is
+ * answered with ICMPv6 packet-too-big (FRAG_NEEDED) carrying the inner
+ * MTU, as long as that is at least 1280; below 1280 no IPv6 sender can
+ * go smaller, so the tunnel fragments the outer IPv4 packet
+ * (FRAGMENT, RFC 4213 3.2: encapsulate with t.frag_ok, then
+ * ef_edge_fragment). DROP when not even that fits. Any thread.
+ */
+static inline enum ef_edge_fit
+ef_edge_fit6(uint32_t inner_len, uint32_t egress_mtu, unsigned int fwd)
+{
+	uint32_t mtu = ef_edge_inner_mtu(egress_mtu, fwd);
+
+	if (inner_len <= mtu)
+		return EF_EDGE_FIT_OK;
+	if (mtu >= EF_EDGE_IPV6_MIN_MTU)
+		return EF_EDGE_FIT_FRAG_NEEDED;
+	/* l2 has no outer header to fragment */
+	return fwd != EF_EDGE_FWD_L2 && egress_mtu >= 68u ?
+		EF_EDGE_FIT_FRAGMENT : EF_EDGE_FIT_DROP;
+}
+
 /*
  * Fragment an encapsulated frame m (Ethernet + outer IPv4, single
  * segment, as ef_edge_encap() leaves it; outer DF clear) into frames whose
@@ -245,8 +295,9 @@ enum ef_edge_mss {
 };
 
 /*
- * Lower the MSS option of a TCP SYN or SYN-ACK (parsed frame, IPv4,
- * unfragmented) to max_mss when it is larger, updating the TCP checksum
+ * Lower the MSS option of a TCP SYN or SYN-ACK (parsed frame, IPv4 or
+ * IPv6, unfragmented; the checksum update does not involve the
+ * pseudo-header, so it is the same for both) to max_mss when it is larger, updating the TCP checksum
  * incrementally (RFC 1624; an option at an odd offset is handled). The
  * option walk is bounded by the data offset and by the IP payload: an
  * option whose length is < 2 or runs past the header ends the walk
@@ -318,7 +369,8 @@ bool ef_edge_decap_allowed(const struct ef_edge_decap_cfg *d, uint32_t addr);
  * Classify and strip a packet addressed to one of our interface addresses
  * (m parsed into outer; the caller has checked the outer IPv4 checksum):
  *
- *   NOT_ENCAP       neither IPIP (protocol 4) nor UDP to the GUE port, or
+ *   NOT_ENCAP       neither IPIP (protocol 4), IPv6-in-IPv4 (41) nor UDP
+ *                   to the GUE port, or
  *                   d == NULL (no decap configured): not touched, serve it
  *                   as usual
  *   DENIED          encapsulated, outer source not in decap.sources
@@ -331,10 +383,16 @@ bool ef_edge_decap_allowed(const struct ef_edge_decap_cfg *d, uint32_t addr);
  *   GUE_VERSION     GUE version != 0 (version 1, direct IP, included)
  *   GUE_CONTROL     GUE control message (C bit)
  *   GUE_OPTIONS     GUE hlen or flags != 0 (we send none, accept none)
- *   INNER_NOT_IPV4  GUE protocol != 4, or inner version != 4 / IHL < 5
- *   INNER_LEN       inner total length != what the outer header carries
- *   OK              m now holds Ethernet (the outer MACs) + the inner
- *                   packet, to be parsed again and served as external
+ *   INNER_NOT_IPV4  inner packet not of the family the outer protocol
+ *                   (4 or 41, GUE's proto field alike) says: GUE proto
+ *                   neither 4 nor 41, inner version != 4 / IHL < 5 under
+ *                   4, inner version != 6 under 41 (the counter name is
+ *                   IPv4's, kept: it means "inner not the IP promised")
+ *   INNER_LEN       inner total length (IPv6: 40 + payload length; a
+ *                   jumbogram's 0 included) != what the outer header
+ *                   carries
+ *   OK              m now holds Ethernet (the outer MACs, the
+ *                   ethertype of the inner family) + the inner packet, to be parsed again and served as external
  *                   traffic arriving on the same interface; the caller
  *                   must not decapsulate it a second time.
  *
@@ -518,6 +576,32 @@ ef_edge_flow_key_of(const struct ef_pkt_meta *m, struct ef_edge_flow_key *k)
 	k->pad[0] = k->pad[1] = k->pad[2] = 0;
 }
 
+/* The IPv6 client tuple (client -> VIP). pad must be zero. */
+struct ef_edge_flow_key6 {
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+/* Key of a parsed IPv6 packet with ports. Any thread. */
+static inline void
+ef_edge_flow_key6_of(const struct ef_pkt_meta *m, struct ef_edge_flow_key6 *k)
+{
+	memcpy(k->src, m->src.v6, 16);
+	memcpy(k->dst, m->dst.v6, 16);
+	k->sport = m->sport;
+	k->dport = m->dport;
+	k->proto = m->proto;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+}
+
+/* Key lengths of a flow table (ef_edge_flows_params.key_len). */
+#define EF_EDGE_KEY4_LEN ((uint32_t)sizeof(struct ef_edge_flow_key))
+#define EF_EDGE_KEY6_LEN ((uint32_t)sizeof(struct ef_edge_flow_key6))
+
 /*
  * The flow hash Maglev and the GUE source port use: CRC32-C of the 16
  * key bytes with a fixed seed. rte_hash_crc gives the same value with the
@@ -525,6 +609,11 @@ ef_edge_flow_key_of(const struct ef_pkt_meta *m, struct ef_edge_flow_key *k)
  * CPUs agree. Any thread.
  */
 uint32_t ef_edge_flow_hash(const struct ef_edge_flow_key *k);
+
+/* The same over the 40 bytes of an IPv6 key (same seed, same node table:
+ * edges with the same configuration agree for IPv6 flows too).
+ * Any thread. */
+uint32_t ef_edge_flow_hash6(const struct ef_edge_flow_key6 *k);
 
 /* ef_edge_flow.flags */
 #define EF_EDGE_FLOW_F_CLOSING 0x01	/* FIN or RST seen: short timeout */
@@ -556,6 +645,14 @@ struct ef_edge_flows_params {
 	uint32_t timeout_s;	/* edge.flow_timeout, idle seconds, >= 1 */
 	uint32_t fin_timeout_s;	/* after FIN/RST; 0: EF_EDGE_FLOW_FIN_TIMEOUT_S */
 	int socket_id;		/* the worker's NUMA socket, or SOCKET_ID_ANY */
+	/* EF_EDGE_KEY4_LEN (0 means it) or EF_EDGE_KEY6_LEN: every key
+	 * given to the table is a struct ef_edge_flow_key or _key6 */
+	uint32_t key_len;
+	/* NULL: the table has its own per (service, node) counters; else
+	 * those of another table of the same worker (its IPv4 one), which
+	 * must outlive this one: one set of counters per worker for both
+	 * families */
+	struct ef_edge_node_ctr *shared_ctr;
 };
 
 struct ef_edge_flows_stats {
@@ -569,9 +666,9 @@ struct ef_edge_flows_stats {
 
 struct ef_edge_flows;
 
-/* Expiry callback: the flow is intact when it is called. */
-typedef void (*ef_edge_flow_expire_fn)(void *arg,
-				       const struct ef_edge_flow_key *k,
+/* Expiry callback: the flow is intact when it is called; k is the
+ * table's key type (struct ef_edge_flow_key or _key6, per key_len). */
+typedef void (*ef_edge_flow_expire_fn)(void *arg, const void *k,
 				       struct ef_edge_flow *f);
 
 /*
@@ -589,12 +686,12 @@ void ef_edge_flows_free(struct ef_edge_flows *ft);
 /* Look up n (<= EF_EDGE_BULK_MAX) keys at once (rte_hash_lookup_bulk):
  * out[i] is the flow or NULL. Owning worker. */
 void ef_edge_flows_lookup_bulk(struct ef_edge_flows *ft,
-			       const struct ef_edge_flow_key *keys[],
+			       const void *keys[],
 			       uint32_t n, struct ef_edge_flow *out[]);
 
 /* Look up one key: the flow or NULL. Owning worker. */
 struct ef_edge_flow *ef_edge_flows_lookup(struct ef_edge_flows *ft,
-					  const struct ef_edge_flow_key *k);
+					  const void *k);
 
 /*
  * Insert k -> node (index node_idx of lb, whose gen is recorded), flags
@@ -603,14 +700,13 @@ struct ef_edge_flow *ef_edge_flows_lookup(struct ef_edge_flows *ft,
  * range). Owning worker.
  */
 struct ef_edge_flow *ef_edge_flows_insert(struct ef_edge_flows *ft,
-					  const struct ef_edge_flow_key *k,
+					  const void *k,
 					  const struct ef_edge_lb *lb,
 					  uint32_t node_idx, uint32_t svc,
 					  uint32_t now_ms, int *err);
 
 /* Delete k's flow. Returns 0 or -ENOENT. Owning worker. */
-int ef_edge_flows_delete(struct ef_edge_flows *ft,
-			 const struct ef_edge_flow_key *k);
+int ef_edge_flows_delete(struct ef_edge_flows *ft, const void *k);
 
 /*
  * Examine at most budget positions from an internal cursor (wrapping) and
@@ -667,7 +763,8 @@ enum ef_edge_steer {
 /*
  * Choose the node of one packet of an edge service. f is the result of
  * ef_edge_flows_lookup[_bulk]() for k (may be NULL), hash is
- * ef_edge_flow_hash(k), tcp_flags the packet's (0 for non-TCP).
+ * ef_edge_flow_hash(k) (or _hash6), tcp_flags the packet's (0 for
+ * non-TCP: only TCP flags make a closing entry re-pick).
  *
  *  - An entry whose node is still in lb and healthy keeps it, draining
  *    (weight 0) or not, whatever the weights now say: HIT. A TCP SYN
@@ -687,7 +784,7 @@ enum ef_edge_steer {
  * returned. Owning worker.
  */
 int ef_edge_steer(struct ef_edge_flows *ft, const struct ef_edge_lb *lb,
-		  const struct ef_edge_flow_key *k, uint32_t hash,
+		  const void *k, uint32_t hash,
 		  struct ef_edge_flow *f, uint8_t tcp_flags, uint32_t svc,
 		  uint32_t now_ms, uint32_t *node_idx);
 

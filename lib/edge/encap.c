@@ -4,6 +4,8 @@
  * outer fragmentation, and the TCP MSS clamp. See ef_edge.h.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -22,6 +24,7 @@ EF_LOG_REGISTER(edge);
 
 #define ETH_LEN ((uint32_t)sizeof(struct rte_ether_hdr))
 #define IP4_MIN 20u
+#define IP6_LEN 40u
 #define UDP_LEN 8u
 #define TCP_MIN 20u
 
@@ -75,30 +78,65 @@ ef_edge_gue_sport(uint32_t flow_hash)
 					   (h & EF_EDGE_GUE_SPORT_MASK)));
 }
 
+/* The inner packet at the front of m: its length (IPv4 total length,
+ * IPv6 40 + payload length), outer TOS and protocol, the DF of an IPv4
+ * one. false when m does not hold a whole one after Ethernet. */
+static bool
+inner_of(const struct rte_mbuf *m, uint32_t *tot, uint8_t *tos,
+	 uint8_t *proto, bool *df)
+{
+	const struct rte_ether_hdr *eh =
+		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		const struct rte_ipv4_hdr *in =
+			(const struct rte_ipv4_hdr *)(eh + 1);
+		uint32_t ihl = (uint32_t)(in->version_ihl &
+					  RTE_IPV4_HDR_IHL_MASK) * 4;
+
+		*tot = rte_be_to_cpu_16(in->total_length);
+		*tos = in->type_of_service;
+		*proto = IPPROTO_IPIP;
+		*df = (in->fragment_offset &
+		       rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) != 0;
+		return (in->version_ihl >> 4) == 4 && ihl >= IP4_MIN &&
+			ETH_LEN + ihl <= m->data_len && *tot >= ihl &&
+			ETH_LEN + *tot <= m->pkt_len;
+	}
+	if (eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+		const struct rte_ipv6_hdr *in6 =
+			(const struct rte_ipv6_hdr *)(eh + 1);
+		uint32_t vtc = rte_be_to_cpu_32(in6->vtc_flow);
+
+		if (ETH_LEN + IP6_LEN > m->data_len)
+			return false;
+		*tot = IP6_LEN + rte_be_to_cpu_16(in6->payload_len);
+		*tos = (uint8_t)(vtc >> 20);	/* traffic class */
+		*proto = IPPROTO_IPV6;
+		*df = false;	/* the caller's t->frag_ok decides */
+		return (vtc >> 28) == 6 && ETH_LEN + *tot <= m->pkt_len;
+	}
+	return false;
+}
+
 int
 ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 	      uint32_t flow_hash, uint16_t *ip_id)
 {
 	struct rte_ether_hdr *eh;
-	const struct rte_ipv4_hdr *in;
 	struct rte_ipv4_hdr *out;
-	uint32_t ihl, tot, overhead;
+	uint32_t tot, overhead;
+	uint8_t tos, proto;
+	bool df;
 	uint8_t *p;
 
 	if (t->fwd >= EF_EDGE_FWD_MAX)
 		return EF_EDGE_ENCAP_BAD_METHOD;
-	if (m->data_len < ETH_LEN + IP4_MIN)
+	if (m->data_len < ETH_LEN + IP4_MIN ||
+	    !inner_of(m, &tot, &tos, &proto, &df))
 		return EF_EDGE_ENCAP_NOT_IPV4;
-	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	if (eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
-		return EF_EDGE_ENCAP_NOT_IPV4;
-	in = (const struct rte_ipv4_hdr *)(eh + 1);
-	ihl = (uint32_t)(in->version_ihl & RTE_IPV4_HDR_IHL_MASK) * 4;
-	tot = rte_be_to_cpu_16(in->total_length);
-	if ((in->version_ihl >> 4) != 4 || ihl < IP4_MIN ||
-	    ETH_LEN + ihl > m->data_len || tot < ihl ||
-	    ETH_LEN + tot > m->pkt_len)
-		return EF_EDGE_ENCAP_NOT_IPV4;
+	if (proto == IPPROTO_IPV6)
+		df = !t->frag_ok;
 	overhead = ef_edge_overhead(t->fwd);
 	if (tot + overhead > UINT16_MAX)
 		return EF_EDGE_ENCAP_NOT_IPV4;
@@ -107,6 +145,7 @@ ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 	    rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - ETH_LEN - tot)) != 0)
 		return EF_EDGE_ENCAP_NOT_IPV4;
 	if (t->fwd == EF_EDGE_FWD_L2) {
+		eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		memcpy(eh->dst_addr.addr_bytes, t->dmac, 6);
 		memcpy(eh->src_addr.addr_bytes, t->smac, 6);
 		return EF_EDGE_ENCAP_OK;
@@ -115,8 +154,8 @@ ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 	p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)overhead);
 	if (p == NULL)
 		return EF_EDGE_ENCAP_NO_HEADROOM;
-	/* the Ethernet header moves to the new front; the inner IPv4
-	 * header stays where it was (in still points at it) */
+	/* the Ethernet header moves to the new front; the inner header
+	 * stays where it was */
 	eh = (struct rte_ether_hdr *)p;
 	memcpy(eh->dst_addr.addr_bytes, t->dmac, 6);
 	memcpy(eh->src_addr.addr_bytes, t->smac, 6);
@@ -125,9 +164,9 @@ ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 	out = (struct rte_ipv4_hdr *)(eh + 1);
 	out->version_ihl = RTE_IPV4_VHL_DEF;
 	/* DSCP and ECN as the inner packet's (RFC 6040 normal mode) */
-	out->type_of_service = in->type_of_service;
+	out->type_of_service = tos;
 	out->total_length = rte_cpu_to_be_16((uint16_t)(tot + overhead));
-	if (in->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) {
+	if (df) {
 		/* RFC 6864 4.1: an atomic datagram's ID has no meaning */
 		out->packet_id = 0;
 		out->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
@@ -139,7 +178,7 @@ ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 	out->src_addr = t->src;
 	out->dst_addr = t->dst;
 	if (t->fwd == EF_EDGE_FWD_IPIP) {
-		out->next_proto_id = IPPROTO_IPIP;
+		out->next_proto_id = proto;
 	} else {
 		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(out + 1);
 		uint8_t *gue = (uint8_t *)(uh + 1);
@@ -150,9 +189,9 @@ ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 		uh->dgram_len = rte_cpu_to_be_16((uint16_t)(tot + UDP_LEN +
 							    EF_EDGE_GUE_HDR_LEN));
 		uh->dgram_cksum = 0;
-		/* version 0, C 0, hlen 0 | proto 4 | flags 0 */
+		/* version 0, C 0, hlen 0 | proto 4 or 41 | flags 0 */
 		gue[0] = 0;
-		gue[1] = IPPROTO_IPIP;
+		gue[1] = proto;
 		gue[2] = 0;
 		gue[3] = 0;
 	}
@@ -237,7 +276,8 @@ ef_edge_mss_clamp(uint8_t *frame, const struct ef_pkt_meta *m, uint16_t max_mss)
 	uint8_t *th;
 	uint32_t doff, i;
 
-	if (m->ip_version != 4 || m->proto != IPPROTO_TCP || m->l4_off == 0 ||
+	if ((m->ip_version != 4 && m->ip_version != 6) ||
+	    m->proto != IPPROTO_TCP || m->l4_off == 0 ||
 	    (m->flags & EF_PKT_F_FRAG) || !(m->tcp_flags & RTE_TCP_SYN_FLAG) ||
 	    m->l4_len < TCP_MIN)
 		return EF_EDGE_MSS_NOT_SYN;

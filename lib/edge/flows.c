@@ -18,6 +18,7 @@
  * without calling into the hash. Nothing is allocated after creation.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -44,12 +45,20 @@ struct ef_edge_flows {
 	uint32_t fin_timeout_ms;
 	struct ef_edge_flows_stats st;
 	struct ef_edge_node_ctr *ctr;	/* EF_EDGE_CTR_SLOTS */
+	bool own_ctr;			/* false: another table's (shared_ctr) */
 };
 
 _Static_assert(sizeof(struct ef_edge_flow_key) == 16, "key is 16 bytes");
+_Static_assert(sizeof(struct ef_edge_flow_key6) == 40, "key6 is 40 bytes");
 
 uint32_t
 ef_edge_flow_hash(const struct ef_edge_flow_key *k)
+{
+	return rte_hash_crc(k, sizeof(*k), EF_EDGE_HASH_SEED);
+}
+
+uint32_t
+ef_edge_flow_hash6(const struct ef_edge_flow_key6 *k)
 {
 	return rte_hash_crc(k, sizeof(*k), EF_EDGE_HASH_SEED);
 }
@@ -64,7 +73,6 @@ struct ef_edge_flows *
 ef_edge_flows_create(const struct ef_edge_flows_params *p)
 {
 	struct rte_hash_parameters hp = {
-		.key_len = sizeof(struct ef_edge_flow_key),
 		.hash_func = hash_fn,
 		.hash_func_init_val = EF_EDGE_HASH_SEED,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
@@ -74,7 +82,9 @@ ef_edge_flows_create(const struct ef_edge_flows_params *p)
 
 	if (p == NULL || p->name == NULL || p->capacity < 8 ||
 	    p->timeout_s == 0 || p->timeout_s > 1000000 ||
-	    p->fin_timeout_s > 1000000) {
+	    p->fin_timeout_s > 1000000 ||
+	    (p->key_len != 0 && p->key_len != EF_EDGE_KEY4_LEN &&
+	     p->key_len != EF_EDGE_KEY6_LEN)) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -93,15 +103,18 @@ ef_edge_flows_create(const struct ef_edge_flows_params *p)
 		return NULL;
 	}
 	hp.name = p->name;
+	hp.key_len = p->key_len != 0 ? p->key_len : EF_EDGE_KEY4_LEN;
 	hp.entries = p->capacity;
 	hp.socket_id = p->socket_id;
 	ft->h = rte_hash_create(&hp);
 	ft->v = rte_zmalloc_socket("ef_edge_flow_v",
 				   sizeof(ft->v[0]) * p->capacity,
 				   RTE_CACHE_LINE_SIZE, p->socket_id);
-	ft->ctr = rte_zmalloc_socket("ef_edge_ctr",
-				     sizeof(ft->ctr[0]) * EF_EDGE_CTR_SLOTS,
-				     RTE_CACHE_LINE_SIZE, p->socket_id);
+	ft->own_ctr = p->shared_ctr == NULL;
+	ft->ctr = p->shared_ctr != NULL ? p->shared_ctr :
+		rte_zmalloc_socket("ef_edge_ctr",
+				   sizeof(ft->ctr[0]) * EF_EDGE_CTR_SLOTS,
+				   RTE_CACHE_LINE_SIZE, p->socket_id);
 	if (ft->h == NULL || ft->v == NULL || ft->ctr == NULL) {
 		ef_edge_flows_free(ft);
 		rte_errno = ENOMEM;
@@ -122,13 +135,14 @@ ef_edge_flows_free(struct ef_edge_flows *ft)
 		return;
 	rte_hash_free(ft->h);
 	rte_free(ft->v);
-	rte_free(ft->ctr);
+	if (ft->own_ctr)
+		rte_free(ft->ctr);
 	rte_free(ft);
 }
 
 void
 ef_edge_flows_lookup_bulk(struct ef_edge_flows *ft,
-			  const struct ef_edge_flow_key *keys[], uint32_t n,
+			  const void *keys[], uint32_t n,
 			  struct ef_edge_flow *out[])
 {
 	int32_t pos[EF_EDGE_BULK_MAX];
@@ -137,7 +151,7 @@ ef_edge_flows_lookup_bulk(struct ef_edge_flows *ft,
 		n = EF_EDGE_BULK_MAX;
 	if (n == 0)
 		return;
-	if (rte_hash_lookup_bulk(ft->h, (const void **)keys, n, pos) != 0) {
+	if (rte_hash_lookup_bulk(ft->h, keys, n, pos) != 0) {
 		for (uint32_t i = 0; i < n; i++)
 			out[i] = NULL;
 		return;
@@ -152,7 +166,7 @@ ef_edge_flows_lookup_bulk(struct ef_edge_flows *ft,
 }
 
 struct ef_edge_flow *
-ef_edge_flows_lookup(struct ef_edge_flows *ft, const struct ef_edge_flow_key *k)
+ef_edge_flows_lookup(struct ef_edge_flows *ft, const void *k)
 {
 	int32_t pos = rte_hash_lookup(ft->h, k);
 
@@ -170,7 +184,7 @@ flow_count(struct ef_edge_flows *ft, const struct ef_edge_flow *f, int d)
 /* Insert a key known to be absent (one hash probe less than the public
  * insert, which checks). */
 static struct ef_edge_flow *
-insert_new(struct ef_edge_flows *ft, const struct ef_edge_flow_key *k,
+insert_new(struct ef_edge_flows *ft, const void *k,
 	   const struct ef_edge_lb *lb, uint32_t node_idx, uint32_t svc,
 	   uint32_t now_ms, int *err)
 {
@@ -200,7 +214,7 @@ insert_new(struct ef_edge_flows *ft, const struct ef_edge_flow_key *k,
 }
 
 struct ef_edge_flow *
-ef_edge_flows_insert(struct ef_edge_flows *ft, const struct ef_edge_flow_key *k,
+ef_edge_flows_insert(struct ef_edge_flows *ft, const void *k,
 		     const struct ef_edge_lb *lb, uint32_t node_idx,
 		     uint32_t svc, uint32_t now_ms, int *err)
 {
@@ -225,7 +239,7 @@ release(struct ef_edge_flows *ft, struct ef_edge_flow *f)
 }
 
 int
-ef_edge_flows_delete(struct ef_edge_flows *ft, const struct ef_edge_flow_key *k)
+ef_edge_flows_delete(struct ef_edge_flows *ft, const void *k)
 {
 	int32_t pos = rte_hash_del_key(ft->h, k);
 
@@ -307,7 +321,7 @@ note_flags(struct ef_edge_flow *f, uint8_t tcp_flags, uint32_t now_ms)
 
 int
 ef_edge_steer(struct ef_edge_flows *ft, const struct ef_edge_lb *lb,
-	      const struct ef_edge_flow_key *k, uint32_t hash,
+	      const void *k, uint32_t hash,
 	      struct ef_edge_flow *f, uint8_t tcp_flags, uint32_t svc,
 	      uint32_t now_ms, uint32_t *node_idx)
 {
@@ -316,8 +330,8 @@ ef_edge_steer(struct ef_edge_flows *ft, const struct ef_edge_lb *lb,
 
 	if (f != NULL) {
 		uint32_t idx = f->node_idx;
-		bool reopen = k->proto == IPPROTO_TCP &&
-			(f->flags & EF_EDGE_FLOW_F_CLOSING) &&
+		/* tcp_flags is 0 for anything but TCP */
+		bool reopen = (f->flags & EF_EDGE_FLOW_F_CLOSING) &&
 			(tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) ==
 			RTE_TCP_SYN_FLAG;
 

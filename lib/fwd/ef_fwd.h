@@ -317,7 +317,8 @@ struct ef_fwd_worker {
 	uint32_t icmp_last_ms;
 	uint32_t now_ms;
 	struct ef_edge_flows *edge_flows; /* client tuple -> node (edge) */
-	struct ef_edge_node_ctr *edge_ctr; /* its per (service, node) ones */
+	struct ef_edge_flows *edge_flows6; /* the same for IPv6, or NULL */
+	struct ef_edge_node_ctr *edge_ctr; /* per (service, node), both */
 	uint16_t edge_ip_id;		/* outer IPv4 ID of non-DF tunnels */
 	struct ef_fwd_cmd *cmd_cur;	/* command in progress, or NULL */
 	uint32_t cmd_cursor;		/* its next flow slot */

@@ -193,8 +193,8 @@ flow_hash(const struct ef_ct_key4 *k)
 
 /* This node's address in cfg->nodes (network order), 0 when not listed.
  * Linear in the nodes, only for a new flow of an "encap" frontend. */
-static uint32_t
-self_addr(const struct ef_fwd_worker *w)
+uint32_t
+ef_fwd_self_addr(const struct ef_fwd_worker *w)
 {
 	const struct ef_cfg *cfg = w->gen->cfg;
 	const struct ef_cfg_node *n = ef_cfg_node_find(cfg, cfg->node_name);
@@ -257,7 +257,7 @@ new_flow_frontend(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		    (g->fes[fi].flags & EF_SVC_FE_ENCAP) &&
 		    !ef_fwd_is_decapsulated(m) &&
 		    ef_fwd_encap_remote(w, m, pm, &g->fes[fi],
-					self_addr(w)) != 0)
+					ef_fwd_self_addr(w)) != 0)
 			return -1;	/* a flow sent to another node */
 		if ((fl & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG |
 			   RTE_TCP_FIN_FLAG)) == RTE_TCP_ACK_FLAG &&
@@ -434,7 +434,7 @@ new_flow_fi(struct ef_fwd_worker *w, struct rte_mbuf *m,
 			  EF_SVC_FE_ENCAP));
 		fe = &fe_local;
 	} else if (unlikely(fe->flags & EF_SVC_FE_ENCAP) &&
-		   ef_fwd_encap_remote(w, m, pm, fe, self_addr(w)) != 0) {
+		   ef_fwd_encap_remote(w, m, pm, fe, ef_fwd_self_addr(w)) != 0) {
 		return;
 	} else if (fe->flags & EF_SVC_FE_ENCAP) {
 		/* our own node's share: Local, no SNAT */

@@ -330,6 +330,7 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 {
 	const struct ef_svc_gen *g = w->gen;
 	const struct ef_svc_frontend *fe;
+	struct ef_svc_frontend fe_local;
 	const struct ef_svc_port *sp;
 	const struct ef_svc_endpoint *ep;
 	const struct ef_cfg *cfg = g->cfg;
@@ -355,8 +356,28 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		return;
 	}
 	if (unlikely(fe->flags & EF_SVC_FE_EDGE)) {
-		drop(w, m, EF_FWD_DROP_UNSUPPORTED);	/* cfg refuses it */
+		/* any segment: a mid-flow one takes the Maglev choice; the
+		 * node in IPv6-in-IPv4 or GUE (docs/EDGE.md "IPv6") */
+		ef_fwd_edge(w, m, pm, fe);
 		return;
+	}
+	if (unlikely(ef_fwd_is_decapsulated(m))) {
+		/* from an edge or a peer's "encap": served here, Local, the
+		 * client address kept (docs/EDGE.md) */
+		fe_local = *fe;
+		fe_local.flags = (uint8_t)((fe->flags | EF_SVC_FE_LOCAL) &
+			~(EF_SVC_FE_SNAT | EF_SVC_FE_SNAT_REMOTE |
+			  EF_SVC_FE_ENCAP));
+		fe = &fe_local;
+	} else if (unlikely(fe->flags & EF_SVC_FE_ENCAP)) {
+		/* a flow whose node is another goes there unchanged, SYN or
+		 * mid-flow; our own node's share is Local, no SNAT */
+		if (ef_fwd_encap_remote(w, m, pm, fe, ef_fwd_self_addr(w)) != 0)
+			return;
+		fe_local = *fe;
+		fe_local.flags = (uint8_t)((fe->flags | EF_SVC_FE_LOCAL) &
+					   ~EF_SVC_FE_ENCAP);
+		fe = &fe_local;
 	}
 	if (pm->proto == IPPROTO_TCP &&
 	    (pm->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG |
@@ -398,8 +419,6 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		return;
 	}
 	ep = &sp->eps[epi];
-	/* cluster_forwarding "encap" is IPv4's (node addresses are IPv4):
-	 * an IPv6 flow to a remote endpoint is SNAT'd as with "snat" */
 	snat = (fe->flags & EF_SVC_FE_SNAT) ||
 		((fe->flags & (EF_SVC_FE_SNAT_REMOTE | EF_SVC_FE_ENCAP)) &&
 		 !(ep->flags & EF_SVC_EP_LOCAL));

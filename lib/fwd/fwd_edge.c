@@ -8,6 +8,7 @@
  *    one goes there in a tunnel, unchanged, without SNAT.
  * Everything here runs on the worker lcore that owns w.
  */
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -74,7 +75,8 @@ ef_fwd_decap(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	int rc;
 
 	if (likely(g->decap == NULL) || ef_fwd_is_decapsulated(m) ||
-	    (pm->proto != IPPROTO_IPIP && pm->proto != IPPROTO_UDP) ||
+	    (pm->proto != IPPROTO_IPIP && pm->proto != IPPROTO_IPV6 &&
+	     pm->proto != IPPROTO_UDP) ||
 	    !(ef_svc_owned4(g, pm->dst.v4) & EF_SVC_OWN_IFACE))
 		return 0;
 	rc = ef_edge_decap(g->decap, m, pm);
@@ -92,9 +94,11 @@ ef_fwd_decap(struct ef_fwd_worker *w, struct rte_mbuf *m,
 }
 
 /*
- * Send m (client -> VIP, unchanged) to node in a tunnel per the edge
- * settings: MSS clamp, fit (frag-needed through the rate-limited ICMP
- * path), encapsulation, outer fragments. Consumes m.
+ * Send m (client -> VIP, unchanged, IPv4 or IPv6) to node in a tunnel
+ * per the edge settings: MSS clamp, fit (frag-needed / packet-too-big
+ * through the rate-limited ICMP path), encapsulation, outer fragments.
+ * The outer header is IPv4 for both families (node addresses are IPv4:
+ * docs/EDGE.md "IPv6"). Consumes m.
  */
 static void
 to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
@@ -103,8 +107,7 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	const struct ef_cfg_edge *ec = &w->gen->cfg->edge;
 	unsigned int fwd = (unsigned int)ec->forwarding;
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)
-		(frame + pm->l3_off);
+	bool v6 = pm->ip_version == 6;
 	struct rte_mbuf *frags[EDGE_FRAGS_MAX];
 	const struct ef_fwd_port *op;
 	struct ef_edge_tunnel t;
@@ -120,17 +123,30 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	}
 	op = &w->sh->ports[nh.iface];
 	if (pm->proto == IPPROTO_TCP &&
-	    ef_edge_mss_clamp(frame, pm, (uint16_t)ef_edge_max_mss(op->mtu,
-								   fwd)) ==
+	    ef_edge_mss_clamp(frame, pm, (uint16_t)(v6 ?
+				ef_edge_max_mss6(op->mtu, fwd) :
+				ef_edge_max_mss(op->mtu, fwd))) ==
 	    EF_EDGE_MSS_CLAMPED)
 		w->c.mss_clamped++;
-	df = (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) !=
-		0;
-	fit = ef_edge_fit(pm->l3_len, df, op->mtu, fwd);
+	if (v6) {
+		fit = ef_edge_fit6(pm->l3_len, op->mtu, fwd);
+	} else {
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)
+			(frame + pm->l3_off);
+
+		df = (ip->fragment_offset &
+		      rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) != 0;
+		fit = ef_edge_fit(pm->l3_len, df, op->mtu, fwd);
+	}
 	if (unlikely(fit == EF_EDGE_FIT_FRAG_NEEDED)) {
 		w->c.drops[EF_FWD_DROP_MTU_EXCEEDED]++;
-		ef_fwd_icmp_error(w, m, pm, 3, 4,
-				  (uint16_t)ef_edge_inner_mtu(op->mtu, fwd), 0);
+		if (v6)
+			ef_fwd_icmp6_error(w, m, pm, ICMP6_PACKET_TOO_BIG, 0,
+					   ef_edge_inner_mtu(op->mtu, fwd),
+					   NULL);
+		else
+			ef_fwd_icmp_error(w, m, pm, 3, 4, (uint16_t)
+					  ef_edge_inner_mtu(op->mtu, fwd), 0);
 		return;
 	}
 	if (unlikely(fit == EF_EDGE_FIT_DROP)) {
@@ -139,6 +155,8 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	}
 	memset(&t, 0, sizeof(t));
 	t.fwd = (uint8_t)fwd;
+	/* IPv6 below 1280 inside: the outer packet is fragmented */
+	t.frag_ok = fit == EF_EDGE_FIT_FRAGMENT;
 	t.gue_port = rte_cpu_to_be_16(ec->gue_port);
 	t.src = op->addr;
 	t.dst = node;
@@ -176,39 +194,25 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		out_queue(w, nh.iface, frags[i]);
 }
 
-/* Node of a packet of (edge or encap) service svc_idx: the flow table's
- * or Maglev's, and its counter slot; false once m has been dropped (no
- * node). */
+/* The node of one packet from table ft (NULL: stateless Maglev) given
+ * key kp, its hash, and f (the lookup's answer, when known); false once
+ * m has been dropped (no node). */
 static bool
-steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
-      const struct ef_edge_lb *lb, uint32_t svc_id,
-      const struct ef_fwd_edge_pre *pre, uint32_t *node, uint32_t *hash,
-      uint32_t *slot)
+steer_key(struct ef_fwd_worker *w, struct ef_edge_flows *ft,
+	  struct rte_mbuf *m, const struct ef_pkt_meta *pm,
+	  const struct ef_edge_lb *lb, uint32_t svc_id, const void *kp,
+	  uint32_t hash, struct ef_edge_flow *f, uint32_t *node,
+	  uint32_t *slot)
 {
-	struct ef_edge_flow_key kl;
-	const struct ef_edge_flow_key *kp = &kl;
-	struct ef_edge_flow *f = NULL;
 	uint32_t ni;
 	int rc;
 
-	if (pre != NULL)
-		kp = &pre->key;
-	else
-		ef_edge_flow_key_of(pm, &kl);
-	*hash = ef_edge_flow_hash(kp);
-	if (likely(w->edge_flows != NULL)) {
-		/* staged: the bulk lookup's answer, unless an entry was made
-		 * since (the same tuple earlier in this burst) */
-		if (pre == NULL ||
-		    ((f = pre->f) == NULL &&
-		     unlikely(ef_edge_flows_stats(w->edge_flows)->created !=
-			      pre->created)))
-			f = ef_edge_flows_lookup(w->edge_flows, kp);
-		rc = ef_edge_steer(w->edge_flows, lb, kp, *hash, f,
+	if (likely(ft != NULL)) {
+		rc = ef_edge_steer(ft, lb, kp, hash, f,
 				   pm->proto == IPPROTO_TCP ? pm->tcp_flags : 0,
 				   svc_id, w->now_ms, &ni);
 	} else {
-		ni = ef_edge_lb_pick(lb, *hash);
+		ni = ef_edge_lb_pick(lb, hash);
 		rc = ni == EF_EDGE_NO_NODE ? EF_EDGE_STEER_NO_NODE :
 			EF_EDGE_STEER_FULL;
 	}
@@ -225,11 +229,50 @@ steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
 	return true;
 }
 
+/* Node of a packet of (edge or encap) service svc_idx: the flow table's
+ * or Maglev's, and its counter slot; false once m has been dropped (no
+ * node). IPv6 packets use the worker's IPv6 table (never staged). */
+static bool
+steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
+      const struct ef_edge_lb *lb, uint32_t svc_id,
+      const struct ef_fwd_edge_pre *pre, uint32_t *node, uint32_t *hash,
+      uint32_t *slot)
+{
+	struct ef_edge_flow_key kl;
+	struct ef_edge_flow_key6 k6;
+	const struct ef_edge_flow_key *kp = &kl;
+	struct ef_edge_flow *f = NULL;
+
+	if (pm->ip_version == 6) {
+		ef_edge_flow_key6_of(pm, &k6);
+		*hash = ef_edge_flow_hash6(&k6);
+		if (likely(w->edge_flows6 != NULL))
+			f = ef_edge_flows_lookup(w->edge_flows6, &k6);
+		return steer_key(w, w->edge_flows6, m, pm, lb, svc_id, &k6,
+				 *hash, f, node, slot);
+	}
+	if (pre != NULL)
+		kp = &pre->key;
+	else
+		ef_edge_flow_key_of(pm, &kl);
+	*hash = ef_edge_flow_hash(kp);
+	/* staged: the bulk lookup's answer, unless an entry was made since
+	 * (the same tuple earlier in this burst) */
+	if (likely(w->edge_flows != NULL) &&
+	    (pre == NULL ||
+	     ((f = pre->f) == NULL &&
+	      unlikely(ef_edge_flows_stats(w->edge_flows)->created !=
+		       pre->created))))
+		f = ef_edge_flows_lookup(w->edge_flows, kp);
+	return steer_key(w, w->edge_flows, m, pm, lb, svc_id, kp, *hash, f,
+			 node, slot);
+}
+
 void
 ef_fwd_edge_lookup_bulk(struct ef_fwd_worker *w, struct ef_fwd_edge_pre *pre,
 			uint32_t n)
 {
-	const struct ef_edge_flow_key *kp[EF_EDGE_BULK_MAX];
+	const void *kp[EF_EDGE_BULK_MAX];
 	struct ef_edge_flow *out[EF_EDGE_BULK_MAX];
 	uint64_t created;
 
@@ -321,7 +364,15 @@ ef_fwd_edge_flows_create(struct ef_fwd_worker *w, const struct ef_cfg *cfg,
 	if (w->edge_flows == NULL)
 		return -rte_errno;
 	w->edge_ctr = ef_edge_flows_ctr(w->edge_flows);
-	return 0;
+	if (w->ct6 == NULL)
+		return 0;	/* no IPv6 on this appliance */
+	/* IPv6 flows: a table of their own (40-byte keys), the same
+	 * per (service, node) counters */
+	snprintf(name, sizeof(name), "ef_edge6_w%u", w->idx);
+	p.key_len = EF_EDGE_KEY6_LEN;
+	p.shared_ctr = w->edge_ctr;
+	w->edge_flows6 = ef_edge_flows_create(&p);
+	return w->edge_flows6 == NULL ? -rte_errno : 0;
 }
 
 void
@@ -339,8 +390,7 @@ ef_fwd_edge_node_counts(const struct ef_fwd_shared *sh, uint32_t slot,
 }
 
 static void
-edge_expired(void *arg, const struct ef_edge_flow_key *k,
-	     struct ef_edge_flow *f)
+edge_expired(void *arg, const void *k, struct ef_edge_flow *f)
 {
 	struct ef_fwd_worker *w = arg;
 
@@ -354,5 +404,8 @@ ef_fwd_edge_expire(struct ef_fwd_worker *w, uint32_t budget)
 {
 	if (w->edge_flows != NULL)
 		ef_edge_flows_expire(w->edge_flows, w->now_ms, budget,
+				     edge_expired, w);
+	if (w->edge_flows6 != NULL)
+		ef_edge_flows_expire(w->edge_flows6, w->now_ms, budget,
 				     edge_expired, w);
 }

@@ -273,6 +273,9 @@ void ef_fwd_hold(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface,
  * address, network order) serves it here.
  */
 int ef_fwd_edge_init(void);
+/* This node's address in nodes (network order), 0 when not listed:
+ * what ef_fwd_encap_remote() compares the chosen node with. */
+uint32_t ef_fwd_self_addr(const struct ef_fwd_worker *w);
 bool ef_fwd_is_decapsulated(const struct rte_mbuf *m);
 int ef_fwd_decap(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		 struct ef_pkt_meta *pm);

@@ -481,6 +481,8 @@ ef_fwd_worker_free(struct ef_fwd_worker *w)
 	rte_free(w->svc_packets);
 	rte_free(w->svc_bytes);
 	rte_free(w->svc_flows);
+	ef_edge_flows_free(w->edge_flows6);	/* first: it shares the
+						 * IPv4 table's counters */
 	ef_edge_flows_free(w->edge_flows);
 	ef_fwd_affinity_fini(w);
 	ef_fwd_syn_fini(w);

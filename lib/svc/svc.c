@@ -601,8 +601,11 @@ port_frontends6(struct ef_svc_gen *g, const struct ef_cfg_service *cs,
 		const struct fe_flags *ff)
 {
 	const struct ef_cfg *cfg = g->cfg;
+	/* an edge answers on its LB and external addresses only, as for
+	 * IPv4 (port_frontends) */
+	bool cs_edge_only = cs->mode == EF_SVC_MODE_EDGE;
 
-	if (cs->cluster_ip6.family == EF_AF_INET6 &&
+	if (!cs_edge_only && cs->cluster_ip6.family == EF_AF_INET6 &&
 	    (fe6_add(g, cs->cluster_ip6.v6, cp->port, cp->protocol, ff->in,
 		     spi, ff->aff_ms) < 0 ||
 	     owned6_add(g, cs->cluster_ip6.v6, EF_SVC_OWN_CLUSTER_IP) < 0))
@@ -624,7 +627,8 @@ port_frontends6(struct ef_svc_gen *g, const struct ef_cfg_service *cs,
 		    owned6_add(g, a, EF_SVC_OWN_VIP) < 0)
 			return -ENOSPC;
 	}
-	for (uint32_t i = 0; cp->node_port != 0 && i < cfg->n_interfaces; i++)
+	for (uint32_t i = 0; !cs_edge_only && cp->node_port != 0 &&
+	     i < cfg->n_interfaces; i++)
 		if (cfg->interfaces[i].address6.family == EF_AF_INET6 &&
 		    fe6_add(g, cfg->interfaces[i].address6.v6, cp->node_port,
 			    cp->protocol, ff->ext | EF_SVC_FE_NODEPORT, spi,
@@ -744,8 +748,8 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 	/* IPv6 (issue 12): a second set of ports with the IPv6 endpoints,
 	 * reached by the IPv6 frontends only (no NAT46) */
 	sv->first_sp6 = g->n_sps;
-	sv->n_sp6 = g->owned6 != NULL && ef_cfg_serves(cs, EF_AF_INET6) &&
-		cs->mode != EF_SVC_MODE_EDGE ? cs->n_ports : 0;
+	sv->n_sp6 = g->owned6 != NULL && ef_cfg_serves(cs, EF_AF_INET6) ?
+		cs->n_ports : 0;
 	for (uint32_t p = 0; p < sv->n_sp6; p++) {
 		const struct ef_cfg_port *cp = &cs->ports[p];
 		struct ef_svc_port *sp = &g->sps[g->n_sps];

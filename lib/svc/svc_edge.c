@@ -101,6 +101,7 @@ ef_svc_edge_build(struct ef_svc_gen *g, uint32_t s,
 		const struct ef_cfg_node *cn = &cfg->nodes[i];
 		const struct ef_edge_node_view *pv;
 		struct ef_edge_node_view *v = &e->views[i];
+		uint32_t r4 = 0, r6 = 0;
 
 		/* a display name: longer ones are cut */
 		memcpy(e->nodes[i].name, cn->name,
@@ -124,12 +125,22 @@ ef_svc_edge_build(struct ef_svc_gen *g, uint32_t s,
 			v->healthy = pv->healthy;
 			v->draining = pv->draining;
 		}
+		/* the larger of the two families' counts: a dual-stack pod
+		 * is listed once per family, so this counts pods, and an
+		 * IPv6-only service weighs its nodes too */
 		for (uint32_t k = 0; k < cs->n_endpoints; k++) {
 			const struct ef_cfg_endpoint *ep = &cs->endpoints[k];
 
 			if (ep->ready && strcmp(ep->node, cn->name) == 0)
-				v->ready_endpoints++;
+				r4++;
 		}
+		for (uint32_t k = 0; k < cs->n_endpoints6; k++) {
+			const struct ef_cfg_endpoint *ep = &cs->endpoints6[k];
+
+			if (ep->ready && strcmp(ep->node, cn->name) == 0)
+				r6++;
+		}
+		v->ready_endpoints = RTE_MAX(r4, r6);
 	}
 	e->lb = edge_table(e);
 	if (e->lb == NULL) {

@@ -1869,7 +1869,7 @@ TEST(Cfg6, ProxyProtocolOnADualStackService)
 	EXPECT_EQ(EF_PROXY_V2, p.cfg->services[0].ports[0].proxy_protocol);
 }
 
-TEST(Cfg6, EdgeModeRefusesIpv6ForNow)
+TEST(Cfg6, EdgeModeServesIpv6OverIpv4Nodes)
 {
 	Parsed p;
 
@@ -1877,11 +1877,25 @@ TEST(Cfg6, EdgeModeRefusesIpv6ForNow)
 	      "nodes = ( { name = \"node-a\"; address = \"10.0.0.2\"; } );\n"	/* 9 */
 	      "services = (\n"							/* 10 */
 	      "  { name = \"ns/e\"; type = \"LoadBalancer\"; mode = \"edge\";\n"	/* 11 */
-	      "    load_balancer_ips = [ \"2001:db8:1::10\" ];\n"
+	      "    ip_families = [ \"IPv4\", \"IPv6\" ];\n"
+	      "    load_balancer_ips = [ \"203.0.113.10\", \"2001:db8:1::10\" ];\n"
 	      "    external_traffic_policy = \"Local\"; health_check_node_port = 32000;\n"
-	      "    ports = ( { port = 80; } ); }\n);\n");
-	EXPECT_TRUE(one_error(p, 11, "services[0].mode: edge mode: IPv6 is not "
-			      "supported yet")) << p.all();
+	      "    ports = ( { port = 80; } );\n"
+	      "    endpoints = ( { address = \"10.244.1.5\"; node = \"node-a\"; },\n"
+	      "                  { address = \"fd00:244:1::5\"; node = \"node-a\"; } ); }\n);\n");
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	EXPECT_EQ(EF_SVC_MODE_EDGE, p.cfg->services[0].mode);
+	EXPECT_EQ(1u, p.cfg->services[0].n_load_balancer_ips6);
+}
+
+TEST(Cfg6, EdgeNodesStayIpv4)
+{
+	Parsed p;
+
+	parse(&p, std::string(kDual) +
+	      "nodes = ( { name = \"node-a\"; address = \"fd00:1::2\"; } );\n");	/* 9 */
+	EXPECT_TRUE(one_error(p, 9, "nodes[0].address: \"fd00:1::2\": a "
+			      "node's address is IPv4")) << p.all();
 }
 
 /* A reload keeps libconfig's tree until the new generation runs. */

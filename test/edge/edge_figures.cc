@@ -127,7 +127,7 @@ main(int argc, char **argv)
 		c_new.push_back((double)(t1 - t0) / flows);
 		t0 = rte_rdtsc();
 		for (uint32_t i = 0; i + BURST <= flows; i += BURST) {
-			const ef_edge_flow_key *kp[BURST];
+			const void *kp[BURST];
 			ef_edge_flow *f[BURST];
 
 			for (uint32_t j = 0; j < BURST; j++)
@@ -135,7 +135,7 @@ main(int argc, char **argv)
 			ef_edge_flows_lookup_bulk(ft, kp, BURST, f);
 			for (uint32_t j = 0; j < BURST; j++)
 				ef_edge_steer(ft, lb, kp[j],
-					      ef_edge_flow_hash(kp[j]), f[j],
+					      ef_edge_flow_hash(&keys[i + j]), f[j],
 					      RTE_TCP_ACK_FLAG, 0, 1, &idx);
 		}
 		t1 = rte_rdtsc();

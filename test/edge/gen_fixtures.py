@@ -9,7 +9,9 @@ is preceded by the scapy expression that produced it.
 
 The topology the frames assume: a client 198.51.100.2 talks to the VIP
 203.0.113.10 through the edge, whose fabric address is 10.1.0.1; the
-node is 10.1.0.11; decap.sources is 10.1.0.0/24.
+node is 10.1.0.11; decap.sources is 10.1.0.0/24. Over IPv6 the client
+2001:db8:c::2 talks to the VIP 2001:db8:10::10, carried in IPv4 to the
+same node (IPv6-in-IPv4, protocol 41, or GUE proto 41).
 """
 from scapy.all import (IP, TCP, UDP, Ether, ICMP, IPv6, Padding, Raw,
                        fragment)
@@ -39,6 +41,12 @@ SUBST = {
     "BIG_IP": 'IP(src="198.51.100.2", dst="203.0.113.10", id=0x2222, ttl=61)',
     "BIG": 'UDP(sport=40001, dport=53)/Raw(bytes(range(256)) * 5 + '
            'bytes(1472 - 1280))',
+    "IP6": 'IPv6(src="2001:db8:c::2", dst="2001:db8:10::10", tc=0xb8, '
+           'fl=0x12345, hlim=61)',
+    "GUE6": 'UDP(sport=%d, dport=6080, chksum=0)/Raw(b"\\x00\\x29\\x00\\x00")'
+            % GUE_SPORT,
+    "OUT6_NODF": 'IP(src="10.1.0.1", dst="10.1.0.11", id=%d, tos=0xb8, '
+                 'ttl=64' % IP_ID0,
 }
 
 FIXTURES = [
@@ -58,6 +66,14 @@ FIXTURES = [
     ("gue_syn", '{EOUT}/{OUT_DF}, proto=17)/{GUE}/{SYN_IP}/{SYN}'),
     ("gue_udp", '{EOUT}/{OUT_NODF}, proto=17)/{GUE}/{UDP_IP}/{UDP}'),
     ("l2_syn", '{EOUT}/{SYN_IP}/{SYN}'),
+    # IPv6 inside, IPv4 outside: TOS = traffic class, DF set (no ID)
+    ("in6_syn", '{EIN}/{IP6}/{SYN}'),
+    ("in6_udp", '{EIN}/{IP6}/{UDP}'),
+    ("ipip6_syn", '{EOUT}/{OUT_DF}, proto=41)/{IP6}/{SYN}'),
+    ("gue6_syn", '{EOUT}/{OUT_DF}, proto=17)/{GUE6}/{IP6}/{SYN}'),
+    ("l2_6_syn", '{EOUT}/{IP6}/{SYN}'),
+    # frag_ok (inner MTU below 1280): DF clear, the next ID
+    ("ipip6_udp_nodf", '{EOUT}/{OUT6_NODF}, proto=41)/{IP6}/{UDP}'),
 
     # --- too big: non-DF, encapsulated and fragmented ------------------
     ("in_big", '{EIN}/{BIG_IP}/{BIG}'),
@@ -106,6 +122,10 @@ FIXTURES = [
                      'Raw(b"\\x02\\x03\\x05\\x01")'),
     ("ack_data", '{EIN}/{SYN_IP}/{T}, flags="PA", ack=1, '
                  'options=[("MSS", 1460)])/Raw(b"x")'),
+    # IPv6: the same option, clamped to 1500 - 20 - 60
+    ("syn6_1420", '{EIN}/{IP6}/TCP(sport=40000, dport=80, flags="S", '
+                  'seq=1000, options=[("MSS", 1420), ("SAckOK", b""), '
+                  '("WScale", 7)])'),
 
     # --- decapsulation: what a proxy-mode node receives ----------------
     ("dec_ipip", '{EOUT}/{OUT_DF}, proto=4)/{SYN_IP}/{SYN}'),
@@ -137,6 +157,23 @@ FIXTURES = [
     ("dec_ipip_v6", '{EOUT}/{OUT_DF}, proto=4)/'
                     'IPv6(src="2001:db8::2", dst="2001:db8::10")/'
                     'TCP(sport=40000, dport=80, flags="S")'),
+    # IPv6 in IPv4 (protocol 41) and GUE proto 41, and what they become
+    ("dec6_ipip", '{EOUT}/{OUT_DF}, proto=41)/{IP6}/{SYN}'),
+    ("dec6_gue", '{EOUT}/{OUT_DF}, proto=17)/{GUE6}/{IP6}/{SYN}'),
+    ("dec6_inner", '{EOUT}/{IP6}/{SYN}'),
+    ("dec_gue_v6_inner", '{EOUT}/IPv6(src="2001:db8::2", dst="2001:db8::10")/'
+                         'TCP(sport=40000, dport=80, flags="S")'),
+    ("dec6_denied", '{EOUT}/IP(src="192.0.2.66", dst="10.1.0.11", '
+                    'proto=41)/{IP6}/{SYN}'),
+    # protocol 41 promising IPv6 but carrying IPv4; a cut IPv6 header; an
+    # IPv6 payload length that is not what the outer packet carries
+    ("dec6_v4_inside", '{EOUT}/{OUT_DF}, proto=41)/{SYN_IP}/{SYN}'),
+    ("dec6_trunc", '{EOUT}/{OUT_DF}, proto=41)/Raw(bytes([0x60]) + '
+                   'bytes(30))'),
+    ("dec6_len", '{EOUT}/{OUT_DF}, proto=41)/IPv6(src="2001:db8:c::2", '
+                 'dst="2001:db8:10::10", plen=200)/{SYN}'),
+    ("dec6_jumbo", '{EOUT}/{OUT_DF}, proto=41)/IPv6(src="2001:db8:c::2", '
+                   'dst="2001:db8:10::10", plen=0)/{SYN}'),
     ("dec_ipip_trunc", '{EOUT}/{OUT_DF}, proto=4)/Raw(bytes(12))'),
     ("dec_gue_trunc", '{EOUT}/{OUT_DF}, proto=17)/UDP(sport=50000, '
                       'dport=6080, chksum=0)/Raw(b"\\x00\\x04")'),

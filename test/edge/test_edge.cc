@@ -128,6 +128,13 @@ TEST_F(EdgeTest, EncapFramesByteForByte)
 		{ "gue no DF", EF_EDGE_FWD_GUE, FIX(in_udp), FIX(gue_udp),
 		  FIX_IP_ID0 + 1 },
 		{ "l2", EF_EDGE_FWD_L2, FIX(in_syn), FIX(l2_syn), FIX_IP_ID0 },
+		/* IPv6 inside IPv4: DF set, no ID taken */
+		{ "6in4", EF_EDGE_FWD_IPIP, FIX(in6_syn), FIX(ipip6_syn),
+		  FIX_IP_ID0 },
+		{ "gue, IPv6 inside", EF_EDGE_FWD_GUE, FIX(in6_syn),
+		  FIX(gue6_syn), FIX_IP_ID0 },
+		{ "l2, IPv6", EF_EDGE_FWD_L2, FIX(in6_syn), FIX(l2_6_syn),
+		  FIX_IP_ID0 },
 	};
 
 	for (const auto &c : cases) {
@@ -181,6 +188,47 @@ TEST_F(EdgeTest, EncapWithoutHeadroomIsCountedNotCrashed)
 	}
 	EXPECT_STREQ(ef_edge_encap_rc_name(EF_EDGE_ENCAP_NO_HEADROOM),
 		     "encap_no_headroom");
+}
+
+/* An inner MTU below 1280 (RFC 4213 3.2): the outer packet may be
+ * fragmented, so it carries no DF and a fresh ID. */
+TEST_F(EdgeTest, Encap6WithFragOkClearsDfAndTakesAnId)
+{
+	ef_edge_tunnel t = tunnel(EF_EDGE_FWD_IPIP);
+	struct rte_mbuf *m = mbuf_of(FIX(in6_udp));
+	uint16_t id = FIX_IP_ID0;
+
+	t.frag_ok = 1;
+	ASSERT_NE(m, nullptr);
+	EXPECT_EQ(ef_edge_encap(m, &t, 0, &id), EF_EDGE_ENCAP_OK);
+	EXPECT_EQ(bytes_of(m), FIX(ipip6_udp_nodf));
+	EXPECT_EQ(id, FIX_IP_ID0 + 1);
+	rte_pktmbuf_free(m);
+	/* frag_ok means nothing for an IPv4 packet: its own DF decides */
+	m = mbuf_of(FIX(in_syn));
+	id = FIX_IP_ID0;
+	EXPECT_EQ(ef_edge_encap(m, &t, 0, &id), EF_EDGE_ENCAP_OK);
+	EXPECT_EQ(bytes_of(m), FIX(ipip_syn));
+	rte_pktmbuf_free(m);
+}
+
+TEST_F(EdgeTest, Encap6RejectsCutAndLyingHeaders)
+{
+	ef_edge_tunnel t = tunnel(EF_EDGE_FWD_GUE);
+	uint16_t id = 0;
+	Bytes cut(in6_syn, in6_syn + 14 + 39);
+	Bytes longlen = FIX(in6_syn);
+	Bytes v4 = FIX(in6_syn);
+
+	longlen[18] = 0x05;	/* payload length 1280 + ... beyond the frame */
+	v4[14] = 0x45;		/* IPv6 ethertype, version 4 */
+	for (const Bytes *b : { &cut, &longlen, &v4 }) {
+		struct rte_mbuf *m = mbuf_of(*b);
+
+		EXPECT_EQ(ef_edge_encap(m, &t, 0, &id), EF_EDGE_ENCAP_NOT_IPV4);
+		EXPECT_EQ(bytes_of(m), *b);
+		rte_pktmbuf_free(m);
+	}
 }
 
 TEST_F(EdgeTest, EncapRejectsWhatIsNotIpv4)
@@ -262,6 +310,40 @@ TEST(EdgeMtu, OverheadAndLimits)
 	EXPECT_EQ(ef_edge_max_mss(1500, EF_EDGE_FWD_GUE), 1428u);
 	EXPECT_EQ(ef_edge_max_mss(9000, EF_EDGE_FWD_L2), 8960u);
 	EXPECT_EQ(ef_edge_max_mss(60, EF_EDGE_FWD_IPIP), 0u);
+	/* IPv6 inside: 40 more bytes of IP header, the same overhead */
+	EXPECT_EQ(ef_edge_max_mss6(1500, EF_EDGE_FWD_IPIP), 1420u);
+	EXPECT_EQ(ef_edge_max_mss6(1500, EF_EDGE_FWD_GUE), 1408u);
+	EXPECT_EQ(ef_edge_max_mss6(9000, EF_EDGE_FWD_L2), 8940u);
+	EXPECT_EQ(ef_edge_max_mss6(80, EF_EDGE_FWD_IPIP), 0u);
+}
+
+TEST(EdgeMtu, Fit6Decisions)
+{
+	struct {
+		uint32_t len;
+		uint32_t mtu;
+		uint8_t fwd;
+		enum ef_edge_fit want;
+	} cases[] = {
+		{ 1480, 1500, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_OK },
+		/* IPv6 has no DF: always packet-too-big ... */
+		{ 1481, 1500, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_FRAG_NEEDED },
+		{ 1469, 1500, EF_EDGE_FWD_GUE, EF_EDGE_FIT_FRAG_NEEDED },
+		{ 1312, 1312, EF_EDGE_FWD_GUE, EF_EDGE_FIT_FRAG_NEEDED },
+		{ 1501, 1500, EF_EDGE_FWD_L2, EF_EDGE_FIT_FRAG_NEEDED },
+		/* ... unless the inner MTU is below 1280: the outer packet is
+		 * fragmented (RFC 4213 3.2) */
+		{ 1280, 1299, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_FRAGMENT },
+		{ 1280, 1311, EF_EDGE_FWD_GUE, EF_EDGE_FIT_FRAGMENT },
+		{ 1280, 1279, EF_EDGE_FWD_L2, EF_EDGE_FIT_DROP },
+		{ 1280, 60, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_DROP },
+		{ 1280, 1300, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_OK },
+	};
+
+	for (const auto &c : cases)
+		EXPECT_EQ(ef_edge_fit6(c.len, c.mtu, c.fwd), c.want)
+			<< c.len << " mtu " << c.mtu << " "
+			<< ef_edge_fwd_name(c.fwd);
 }
 
 TEST(EdgeMtu, FitDecisions)
@@ -380,6 +462,11 @@ TEST(EdgeMss, Clamp)
 		  EF_EDGE_MSS_NO_OPTION, {} },
 		{ "not a SYN", FIX(ack_data), 1440, EF_EDGE_MSS_NOT_SYN, {} },
 		{ "UDP", FIX(in_udp), 1440, EF_EDGE_MSS_NOT_SYN, {} },
+		{ "IPv6 syn 1460 -> 1420", FIX(in6_syn), 1420,
+		  EF_EDGE_MSS_CLAMPED, FIX(syn6_1420) },
+		{ "IPv6 below the limit", FIX(syn6_1420), 1440,
+		  EF_EDGE_MSS_UNCHANGED, {} },
+		{ "IPv6 UDP", FIX(in6_udp), 1420, EF_EDGE_MSS_NOT_SYN, {} },
 	};
 
 	for (const auto &c : cases) {
@@ -507,6 +594,40 @@ TEST_F(EdgeTest, DecapAcceptsAllowedSources)
 	ef_edge_decap_free(d);
 }
 
+TEST_F(EdgeTest, Decap6in4AndGueProto41)
+{
+	ef_edge_decap_cfg *d = decap_10_1_0_0();
+	const struct {
+		const char *name;
+		Bytes in;
+		Bytes want;
+	} cases[] = {
+		{ "6in4", FIX(dec6_ipip), FIX(dec6_inner) },
+		{ "gue proto 41", FIX(dec6_gue), FIX(dec6_inner) },
+		{ "gue proto 41, no options", FIX(dec_gue_v6),
+		  FIX(dec_gue_v6_inner) },
+	};
+
+	ASSERT_NE(d, nullptr);
+	for (const auto &c : cases) {
+		struct rte_mbuf *m = mbuf_of(c.in);
+		struct ef_pkt_meta pm;
+
+		ASSERT_EQ(ef_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *),
+				       m->data_len, &pm), 0) << c.name;
+		EXPECT_EQ(ef_edge_decap(d, m, &pm), EF_EDGE_DECAP_OK) << c.name;
+		/* the ethertype is IPv6's now */
+		EXPECT_EQ(bytes_of(m), c.want) << c.name;
+		ASSERT_EQ(ef_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *),
+				       m->data_len, &pm), 0) << c.name;
+		EXPECT_EQ(pm.l3, EF_PKT_L3_IPV6) << c.name;
+		EXPECT_EQ(pm.proto, IPPROTO_TCP) << c.name;
+		EXPECT_EQ(pm.dport, htons(80)) << c.name;
+		rte_pktmbuf_free(m);
+	}
+	ef_edge_decap_free(d);
+}
+
 TEST_F(EdgeTest, DecapDeniesMalformedAndForged)
 {
 	const DecapCase cases[] = {
@@ -516,10 +637,16 @@ TEST_F(EdgeTest, DecapDeniesMalformedAndForged)
 		{ "gue version 1", FIX(dec_gue_v1), EF_EDGE_DECAP_GUE_VERSION },
 		{ "gue control", FIX(dec_gue_ctrl), EF_EDGE_DECAP_GUE_CONTROL },
 		{ "gue options", FIX(dec_gue_hlen), EF_EDGE_DECAP_GUE_OPTIONS },
-		{ "gue inner IPv6", FIX(dec_gue_v6),
-		  EF_EDGE_DECAP_INNER_NOT_IPV4 },
+		/* protocol 4 carrying IPv6, 41 carrying IPv4 */
 		{ "ipip inner IPv6", FIX(dec_ipip_v6),
 		  EF_EDGE_DECAP_INNER_NOT_IPV4 },
+		{ "6in4 inner IPv4", FIX(dec6_v4_inside),
+		  EF_EDGE_DECAP_INNER_NOT_IPV4 },
+		{ "6in4 from outside", FIX(dec6_denied), EF_EDGE_DECAP_DENIED },
+		{ "6in4 truncated", FIX(dec6_trunc), EF_EDGE_DECAP_TRUNC },
+		{ "6in4 payload length lies", FIX(dec6_len),
+		  EF_EDGE_DECAP_INNER_LEN },
+		{ "6in4 jumbogram", FIX(dec6_jumbo), EF_EDGE_DECAP_INNER_LEN },
 		{ "ipip truncated", FIX(dec_ipip_trunc), EF_EDGE_DECAP_TRUNC },
 		{ "gue truncated", FIX(dec_gue_trunc), EF_EDGE_DECAP_TRUNC },
 		{ "gue bad UDP checksum", FIX(dec_gue_badcsum),
@@ -590,6 +717,49 @@ TEST_F(EdgeTest, DecapHostileBytesNeverCrash)
 				EXPECT_GE(tot, (in[0] & 0xfu) * 4u);
 				EXPECT_GE((in[0] & 0xfu) * 4u, 20u);
 				EXPECT_EQ(tot + 14u, m->data_len);
+				EXPECT_EQ(m->pkt_len, m->data_len);
+			} else {
+				bad++;
+				EXPECT_EQ(bytes_of(m), f);
+			}
+			rte_pktmbuf_free(m);
+		}
+	}
+	EXPECT_GT(ok, 0u);
+	EXPECT_GT(bad, 0u);
+	ef_edge_decap_free(d);
+}
+
+TEST_F(EdgeTest, Decap6HostileBytesNeverCrash)
+{
+	/* the same over GUE proto 41 and the inner IPv6 header: whatever is
+	 * accepted is a whole IPv6 packet behind an IPv6 ethertype */
+	ef_edge_decap_cfg *d = decap_10_1_0_0();
+	const Bytes base = FIX(dec6_gue);
+	uint32_t ok = 0, bad = 0;
+
+	ASSERT_NE(d, nullptr);
+	for (size_t off = 14 + 20; off < 14 + 20 + 12 + 40; off++) {
+		for (int v = 0; v < 256; v += 5) {
+			Bytes f = base;
+			struct ef_pkt_meta pm;
+
+			f[off] = (uint8_t)v;
+			if (ef_pkt_parse(f.data(), (uint32_t)f.size(), &pm) != 0)
+				continue;
+			struct rte_mbuf *m = mbuf_of(f);
+			int rc = ef_edge_decap(d, m, &pm);
+
+			if (rc == EF_EDGE_DECAP_OK) {
+				const uint8_t *fr = rte_pktmbuf_mtod(m,
+					const uint8_t *);
+				uint32_t plen = (uint32_t)(fr[18] << 8 | fr[19]);
+
+				ok++;
+				EXPECT_EQ(fr[12], 0x86);
+				EXPECT_EQ(fr[13], 0xdd);
+				EXPECT_EQ(fr[14] >> 4, 6);
+				EXPECT_EQ(14u + 40u + plen, m->data_len);
 				EXPECT_EQ(m->pkt_len, m->data_len);
 			} else {
 				bad++;
@@ -855,6 +1025,95 @@ TEST_F(EdgeFlows, CreateErrors)
 	EXPECT_EQ(rte_errno, EEXIST);
 }
 
+/* IPv6 client i: keys that differ only in the bytes an IPv4 key has no
+ * room for (the top of the source address), so a table that looked at
+ * 16 bytes would confuse them all. */
+static ef_edge_flow_key6
+key6(uint32_t i)
+{
+	ef_edge_flow_key6 k;
+
+	memset(&k, 0, sizeof(k));
+	k.src[0] = 0x20;
+	k.src[1] = 0x01;
+	k.src[2] = (uint8_t)(i >> 8);
+	k.src[3] = (uint8_t)i;
+	k.dst[0] = 0x20;
+	k.dst[15] = 0x10;
+	k.sport = htons(40000);
+	k.dport = htons(80);
+	k.proto = IPPROTO_TCP;
+	return k;
+}
+
+TEST_F(EdgeFlows, Ipv6TableKeysAll40BytesAndSharesTheCounters)
+{
+	ef_edge_flows *ft4 = make("edge_v4", 1024);
+	ef_edge_flows_params p = { "edge_v6", 1024, 300, 0, SOCKET_ID_ANY };
+	ef_edge_node n1 = node("n1", "10.1.0.11", 1);
+	ef_edge_node n2 = node("n2", "10.1.0.12", 3);
+	n1.slot = 101;
+	n2.slot = 102;
+	ef_edge_lb *l = lb({ n1, n2 }, 1);
+	std::map<uint32_t, uint32_t> by_node;
+
+	p.key_len = 17;
+	EXPECT_EQ(ef_edge_flows_create(&p), nullptr);
+	EXPECT_EQ(rte_errno, EINVAL);
+	p.key_len = EF_EDGE_KEY6_LEN;
+	p.shared_ctr = ef_edge_flows_ctr(ft4);
+	ef_edge_flows *ft6 = ef_edge_flows_create(&p);
+	ASSERT_NE(ft6, nullptr);
+	/* freed before ft4 (TearDown frees in order): it borrows its
+	 * counters */
+	tables.insert(tables.begin(), ft6);
+	for (uint32_t i = 0; i < 400; i++) {
+		ef_edge_flow_key6 k = key6(i);
+		uint32_t idx = EF_EDGE_NO_NODE;
+
+		EXPECT_EQ(ef_edge_flows_lookup(ft6, &k), nullptr) << i;
+		ASSERT_EQ(ef_edge_steer(ft6, l, &k, ef_edge_flow_hash6(&k),
+					nullptr, SYN, 9, 0, &idx),
+			  EF_EDGE_STEER_NEW) << i;
+		by_node[l->nodes[idx].addr]++;
+	}
+	EXPECT_EQ(ef_edge_flows_stats(ft6)->active, 400u);
+	EXPECT_EQ(ef_edge_flows_stats(ft4)->active, 0u);
+	/* 1:3 over 400 flows */
+	EXPECT_NEAR(by_node[ip_of("10.1.0.11")], 100, 35);
+	/* every flow found again, on its node, whatever the weights */
+	n1.weight = 3;
+	n2.weight = 1;
+	ef_edge_lb *l2 = lb({ n1, n2 }, 2);
+	for (uint32_t i = 0; i < 400; i++) {
+		ef_edge_flow_key6 k = key6(i);
+		ef_edge_flow *f = ef_edge_flows_lookup(ft6, &k);
+		uint32_t idx = EF_EDGE_NO_NODE, again = EF_EDGE_NO_NODE;
+
+		ASSERT_NE(f, nullptr) << i;
+		uint32_t addr = f->node_addr;
+		ASSERT_EQ(ef_edge_steer(ft6, l2, &k, ef_edge_flow_hash6(&k), f,
+					ACK, 9, 1, &idx), EF_EDGE_STEER_HIT);
+		EXPECT_EQ(l2->nodes[idx].addr, addr);
+		/* the hash is a function of the key alone: an edge with
+		 * the same nodes makes the same first choice */
+		again = ef_edge_lb_pick(l, ef_edge_flow_hash6(&k));
+		EXPECT_EQ(l->nodes[again].addr, addr);
+	}
+	/* the flows count where the IPv4 table's counters are read */
+	uint64_t packets = 0;
+	int64_t flows = 0;
+	for (uint32_t n = 0; n < l->n_nodes; n++)
+		ef_edge_flows_ctr_read(ft4, l->nodes[n].slot, &packets, &flows);
+	EXPECT_EQ(flows, 400);
+	ef_edge_flow_key6 k = key6(7);
+	EXPECT_EQ(ef_edge_flows_delete(ft6, &k), 0);
+	flows = 0;
+	for (uint32_t n = 0; n < l->n_nodes; n++)
+		ef_edge_flows_ctr_read(ft4, l->nodes[n].slot, &packets, &flows);
+	EXPECT_EQ(flows, 399);
+}
+
 TEST_F(EdgeFlows, WeightChangeMovesNoEstablishedFlow)
 {
 	ef_edge_flows *ft = make("edge_sticky", 4096);
@@ -1045,7 +1304,7 @@ TEST_F(EdgeFlows, ExpiryInBoundedSlicesAndSoonerAfterFin)
 	ef_edge_flows *ft = make("edge_exp", 64, 300, 10);
 	ef_edge_lb *l = lb({ node("n1", "10.1.0.11", 1) }, 1);
 	uint32_t a, seen = 0;
-	auto count = [](void *arg, const ef_edge_flow_key *, ef_edge_flow *) {
+	auto count = [](void *arg, const void *, ef_edge_flow *) {
 		(*(uint32_t *)arg)++;
 	};
 
@@ -1142,7 +1401,7 @@ TEST_F(EdgeFlows, BulkLookupAgreesWithSingle)
 	ef_edge_lb *l = lb({ node("n1", "10.1.0.11", 1),
 			     node("n2", "10.1.0.12", 1) }, 1);
 	ef_edge_flow_key keys[EF_EDGE_BULK_MAX];
-	const ef_edge_flow_key *kp[EF_EDGE_BULK_MAX];
+	const void *kp[EF_EDGE_BULK_MAX];
 	ef_edge_flow *out[EF_EDGE_BULK_MAX];
 	uint32_t a;
 

@@ -522,6 +522,350 @@ TEST_F(Edge, DecapFromOtherSourcesDeniedAndCounted)
 		     ef_fwd_drop_name(EF_FWD_DROP_ENCAP_TOO_BIG));
 }
 
+/* ---- IPv6 VIPs over the IPv4 underlay (docs/EDGE.md "IPv6") ------- */
+
+/* %s: forwarding */
+const char *const EDGE6_CONF = R"(
+node = { name = "edge-1"; };
+interfaces = (
+  { port = "p0"; addresses = [ "198.51.100.1/24", "2001:db8:c::1/64" ]; },
+  { port = "p1"; address = "10.1.0.1/24"; mtu = 1500; }
+);
+conntrack = { max_flows = 4096; };
+nodes = ( { name = "node-1"; address = "10.1.0.11"; },
+          { name = "node-2"; address = "10.1.0.12"; } );
+edge = { forwarding = "%s"; };
+services = (
+  { name = "default/web"; type = "LoadBalancer"; mode = "edge";
+    ip_families = [ "IPv4", "IPv6" ];
+    load_balancer_ips = [ "203.0.113.10", "2001:db8:10::10" ];
+    external_traffic_policy = "Local"; health_check_node_port = 32000;
+    ports = ( { port = 80; target_port = 8080; } );
+    endpoints = ( { address = "fd00:244:1::5"; node = "node-1"; },
+                  { address = "fd00:244:2::5"; node = "node-2"; },
+                  { address = "fd00:244:2::6"; node = "node-2"; },
+                  { address = "fd00:244:2::7"; node = "node-2"; } ); }
+);
+)";
+
+/* node-1 in proxy mode, dual-stack, decapsulating from 10.1.0.0/24;
+ * %s: the policy and cluster_forwarding; %s: more endpoints */
+const char *const NODE6_CONF = R"(
+node = { name = "node-1"; snat_addresses = [ "10.1.0.11", "2001:db8:f::11" ]; };
+interfaces = (
+  { port = "p0"; addresses = [ "10.1.0.11/24", "2001:db8:f::11/64" ];
+    gateways = [ "10.1.0.254", "2001:db8:f::fe" ]; },
+  { port = "p1"; addresses = [ "10.244.1.1/24", "fd00:244:1::1/64" ]; }
+);
+conntrack = { max_flows = 4096; };
+nodes = ( { name = "node-1"; address = "10.1.0.11"; },
+          { name = "node-2"; address = "10.1.0.12"; } );
+decap = { sources = [ "10.1.0.0/24" ]; };
+services = (
+  { name = "default/web"; type = "LoadBalancer";
+    ip_families = [ "IPv6" ];
+    load_balancer_ips = [ "2001:db8:10::10" ];
+    %s
+    ports = ( { port = 80; target_port = 8080; } );
+    endpoints = ( { address = "fd00:244:1::5"; node = "node-1"; } %s ); }
+);
+)";
+
+const Ip6a CLIENT6 = ip6_of("2001:db8:c::7");
+const Ip6a VIP6 = ip6_of("2001:db8:10::10");
+const Ip6a POD6 = ip6_of("fd00:244:1::5");
+
+class Edge6 : public Edge {
+protected:
+	void build6(const std::string &text)
+	{
+		RigOpts o;
+
+		o.pool_prefix = "e6pool";
+		o.pool_size = 2047;
+		o.n_svc_ids = 64;
+		o.connect = true;
+		o.neigh6 = { { 0, CLIENT6, CLIENT_MAC },
+			     { 0, ip6_of("2001:db8:c::fe"), ROUTER_MAC },
+			     { 0, ip6_of("2001:db8:f::fe"), ROUTER_MAC },
+			     { 1, POD6, POD_MAC } };
+		rig_up(text, o,
+		       { { 0, ip_of("10.1.0.254"), ROUTER_MAC },
+			 { 1, ip_of("10.1.0.11"), NODE1_MAC },
+			 { 1, ip_of("10.1.0.12"), NODE2_MAC },
+			 { 0, ip_of("10.1.0.1"), ROUTER_MAC },
+			 { 0, ip_of("10.1.0.12"), NODE2_MAC } });
+	}
+	static std::string edge6(const char *fwd)
+	{
+		char t[8192];
+
+		snprintf(t, sizeof(t), EDGE6_CONF, fwd);
+		return t;
+	}
+	static std::string node6(const char *policy, const char *extra = "")
+	{
+		char t[8192];
+
+		snprintf(t, sizeof(t), NODE6_CONF, policy, extra);
+		return t;
+	}
+	static Tcp6 tcp6(const Ip6a &src, uint16_t sport, uint8_t flags)
+	{
+		Tcp6 t;
+
+		t.dmac = port_mac(0);
+		t.smac = ROUTER_MAC;
+		t.sip = src;
+		t.dip = VIP6;
+		t.sport = sport;
+		t.dport = 80;
+		t.flags = flags;
+		return t;
+	}
+	static Mac node_mac(uint32_t node)
+	{
+		return node == ip_of("10.1.0.11") ? NODE1_MAC : NODE2_MAC;
+	}
+};
+
+/* client i of 2001:db8:c::/64 */
+Ip6a
+client6(uint32_t i)
+{
+	Ip6a a = CLIENT6;
+
+	a.b[13] = (uint8_t)(i >> 16);
+	a.b[14] = (uint8_t)(i >> 8);
+	a.b[15] = (uint8_t)i;
+	return a;
+}
+
+/* An IPv6 SYN with one option, MSS mss (hand-built, as syn_with_mss). */
+Bytes
+syn6_with_mss(uint16_t sport, uint16_t mss)
+{
+	Bytes seg = tcp_segment(sport, 80, 0x02, 1000, 0, 65535, Bytes());
+	const uint8_t opt[4] = { 2, 4, (uint8_t)(mss >> 8), (uint8_t)mss };
+
+	seg.insert(seg.begin() + 20, opt, opt + 4);
+	seg[12] = 6 << 4;
+	return ipv6_frame(port_mac(0), ROUTER_MAC, CLIENT6, VIP6, 6, seg, 61);
+}
+
+TEST_F(Edge6, SixInFourFrameByteForByte)
+{
+	build6(edge6("ipip"));
+	Bytes in = tcp6_frame(tcp6(CLIENT6, 40000, 0x02));
+	auto out = run(in, 0);
+
+	std::string why;
+	for (unsigned int d = 0; d < EF_FWD_DROP_MAX; d++)
+		if (w()->c.drops[d] != 0)
+			why += std::string(ef_fwd_drop_name(d)) + " ";
+	ASSERT_EQ(1u, out.size()) << why;
+	EXPECT_EQ(1, out[0].iface);
+	uint32_t node = outer_dst(out[0].frame);
+	/* outer IPv4, protocol 41, DF, ID 0, TTL 64; the inner packet
+	 * exactly as it came (hop limit untouched: DSR) */
+	Bytes want = ipv4_frame(ip4(node_mac(node), port_mac(1),
+				    ip_of("10.1.0.1"), node, 41, 64, 0, 0x4000),
+				l3_of(in));
+	EXPECT_EQ(hex(want), hex(out[0].frame));
+	EXPECT_EQ(1u, w()->c.encap_packets);
+	EXPECT_EQ(0u, w()->c.flows_created);
+	ASSERT_NE(nullptr, w()->edge_flows6);
+	EXPECT_EQ(1u, ef_edge_flows_stats(w()->edge_flows6)->active);
+	EXPECT_EQ(0u, ef_edge_flows_stats(w()->edge_flows)->active);
+}
+
+TEST_F(Edge6, GueProto41FrameByteForByte)
+{
+	build6(edge6("gue"));
+	Bytes in = tcp6_frame(tcp6(CLIENT6, 40001, 0x02));
+	auto out = run(in, 0);
+
+	ASSERT_EQ(1u, out.size());
+	const Bytes &f = out[0].frame;
+	uint32_t node = outer_dst(f);
+	uint16_t sport = (uint16_t)(f[34] << 8 | f[35]);
+	EXPECT_EQ(0xc000, sport & 0xc000);
+	Bytes gue = { 0, 41, 0, 0 };	/* v0, hlen 0, proto 41, flags 0 */
+	Bytes inner = l3_of(in);
+	gue.insert(gue.end(), inner.begin(), inner.end());
+	Ip4 ip = ip4(node_mac(node), port_mac(1), ip_of("10.1.0.1"), node, 17,
+		     64, 0, 0x4000);
+	ip.l4_csum = false;
+	EXPECT_EQ(hex(ipv4_frame(ip, udp_datagram(sport, 6080, gue))), hex(f));
+}
+
+TEST_F(Edge6, L2RewritesTheMacsOfAnIpv6Frame)
+{
+	build6(edge6("l2"));
+	Bytes in = tcp6_frame(tcp6(CLIENT6, 40002, 0x02));
+	auto out = run(in, 0);
+
+	ASSERT_EQ(1u, out.size());
+	Bytes want = in;
+	bool n1 = memcmp(&out[0].frame[0], NODE1_MAC.b, 6) == 0;
+	memcpy(&want[0], (n1 ? NODE1_MAC : NODE2_MAC).b, 6);
+	memcpy(&want[6], port_mac(1).b, 6);
+	EXPECT_EQ(hex(want), hex(out[0].frame));
+}
+
+TEST_F(Edge6, MssClampedBy60AndTheTunnel)
+{
+	build6(edge6("ipip"));
+	auto out = run(syn6_with_mss(40003, 1460), 0);
+
+	ASSERT_EQ(1u, out.size());
+	/* 1500 - 20 (IPv4 outer) - 40 (IPv6) - 20 (TCP) = 1420 */
+	EXPECT_EQ(hex(l3_of(syn6_with_mss(40003, 1420))),
+		  hex(Bytes(out[0].frame.begin() + 34, out[0].frame.end())));
+	EXPECT_EQ(1u, w()->c.mss_clamped);
+	out = run(syn6_with_mss(40004, 1400), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(1u, w()->c.mss_clamped);
+}
+
+TEST_F(Edge6, OverTheInnerMtuGetsPacketTooBig)
+{
+	build6(edge6("ipip"));
+	Tcp6 t = tcp6(CLIENT6, 40005, 0x10);
+	t.payload = 1500 - 60;	/* a full 1500-byte IPv6 packet */
+	Bytes in = tcp6_frame(t);
+	auto out = run(in, 0);
+
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(0, out[0].iface);
+	const Bytes &f = out[0].frame;
+	ASSERT_GE(f.size(), 62u + 40u);
+	EXPECT_EQ(0x86, f[12]);
+	EXPECT_EQ(0xdd, f[13]);
+	EXPECT_EQ(58, f[14 + 6]);		/* ICMPv6 */
+	EXPECT_EQ(0, memcmp(&f[14 + 8], ip6_of("2001:db8:c::1").b, 16));
+	EXPECT_EQ(0, memcmp(&f[14 + 24], CLIENT6.b, 16));
+	EXPECT_EQ(2, f[54]);			/* packet too big */
+	EXPECT_EQ(0, f[55]);
+	EXPECT_EQ(1480u, (uint32_t)f[58] << 24 | f[59] << 16 | f[60] << 8 |
+		  f[61]);
+	/* the quote starts with the offending packet's header */
+	EXPECT_EQ(0, memcmp(&f[62], &in[14], 40));
+	EXPECT_EQ(1u, w()->c.drops[EF_FWD_DROP_MTU_EXCEEDED]);
+	EXPECT_EQ(0u, w()->c.encap_packets);
+	/* one byte less fits */
+	t.payload = 1480 - 60;
+	out = run(tcp6_frame(t), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(1, out[0].iface);
+	EXPECT_EQ(1u, w()->c.encap_packets);
+}
+
+TEST_F(Edge6, EndpointWeightsShareAndEveryFlowSticks)
+{
+	build6(edge6("ipip"));
+	std::map<uint32_t, uint32_t> first;
+	uint32_t n1 = 0;
+	const uint32_t n = 2000;
+
+	for (uint32_t i = 0; i < n; i++) {
+		auto out = run(tcp6_frame(tcp6(client6(i), 30000, 0x02)), 0);
+
+		ASSERT_EQ(1u, out.size()) << i;
+		first[i] = outer_dst(out[0].frame);
+		n1 += first[i] == ip_of("10.1.0.11");
+	}
+	/* node-1 has 1 of the 4 IPv6 endpoints: a quarter of the flows */
+	EXPECT_NEAR((double)n1 / n, 0.25, 0.04);
+	EXPECT_EQ(n, ef_edge_flows_stats(w()->edge_flows6)->active);
+	/* mid-flow segments follow their entry */
+	for (uint32_t i = 0; i < n; i += 7) {
+		auto out = run(tcp6_frame(tcp6(client6(i), 30000, 0x10)), 0);
+
+		ASSERT_EQ(1u, out.size()) << i;
+		EXPECT_EQ(first[i], outer_dst(out[0].frame)) << i;
+	}
+	/* the per-node counters are the IPv4 table's, both families */
+	uint64_t packets = 0;
+	int64_t flows = 0;
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(w()->gen, 0);
+	ASSERT_NE(nullptr, lb);
+	for (uint32_t k = 0; k < lb->n_nodes; k++)
+		ef_edge_flows_ctr_read(w()->edge_flows, lb->nodes[k].slot,
+				       &packets, &flows);
+	EXPECT_EQ((int64_t)n, flows);
+	EXPECT_EQ(n + (n + 6) / 7, packets);
+}
+
+/* 6in4 from src to node-1 around an IPv6 frame */
+Bytes
+sit_to_node(uint32_t src, const Bytes &inner6)
+{
+	return ipv4_frame(ip4(port_mac(0), ROUTER_MAC, src, ip_of("10.1.0.11"),
+			      41, 64, 0, 0x4000), l3_of(inner6));
+}
+
+TEST_F(Edge6, DecapOf6in4ServedLocalWithTheClientAddress)
+{
+	build6(node6("external_traffic_policy = \"Local\"; "
+		     "health_check_node_port = 32000;"));
+	Tcp6 t = tcp6(CLIENT6, 41000, 0x02);
+	t.dmac = port_mac(0);
+	auto out = run(sit_to_node(ip_of("10.1.0.1"), tcp6_frame(t)), 0);
+
+	ASSERT_EQ(1u, out.size()) << w()->c.drops[EF_FWD_DROP_NO_FLOW];
+	EXPECT_EQ(1, out[0].iface);
+	const Bytes &f = out[0].frame;
+	ASSERT_GE(f.size(), 54u);
+	EXPECT_EQ(0x86, f[12]);
+	EXPECT_EQ(0, memcmp(&f[14 + 8], CLIENT6.b, 16));	/* no SNAT */
+	EXPECT_EQ(0, memcmp(&f[14 + 24], POD6.b, 16));
+	EXPECT_EQ(8080, f[54 + 2] << 8 | f[54 + 3]);
+	EXPECT_EQ(1u, w()->c.decap_packets);
+	EXPECT_EQ(1u, w()->c.flows_created);
+	/* from outside decap.sources: denied, counted */
+	out = run(sit_to_node(ip_of("198.18.0.1"),
+			      tcp6_frame(tcp6(CLIENT6, 41001, 0x02))), 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, w()->c.drops[EF_FWD_DROP_DECAP_DENIED]);
+	EXPECT_EQ(1u, w()->c.decap_packets);
+}
+
+TEST_F(Edge6, ClusterEncapSendsRemotePicksIn6in4WithoutSnat)
+{
+	build6(node6("external_traffic_policy = \"Cluster\"; "
+		     "cluster_forwarding = \"encap\";",
+		     ", { address = \"fd00:244:2::5\"; node = \"node-2\"; },"
+		     "  { address = \"fd00:244:2::6\"; node = \"node-2\"; },"
+		     "  { address = \"fd00:244:2::7\"; node = \"node-2\"; }"));
+	uint32_t remote = 0, local = 0;
+
+	for (uint32_t i = 0; i < 400; i++) {
+		auto out = run(tcp6_frame(tcp6(client6(i), 31000, 0x02)), 0);
+
+		ASSERT_EQ(1u, out.size()) << i;
+		const Bytes &f = out[0].frame;
+		if (f[12] == 0x08) {
+			/* to node-2, unchanged inside */
+			EXPECT_EQ(41, f[14 + 9]) << i;
+			EXPECT_EQ(ip_of("10.1.0.12"), outer_dst(f)) << i;
+			EXPECT_EQ(0, memcmp(&f[34 + 8], client6(i).b, 16)) << i;
+			EXPECT_EQ(0, memcmp(&f[34 + 24], VIP6.b, 16)) << i;
+			remote++;
+		} else {
+			/* ours: the local pod, the client's address kept */
+			EXPECT_EQ(0, memcmp(&f[14 + 8], client6(i).b, 16)) << i;
+			EXPECT_EQ(0, memcmp(&f[14 + 24], POD6.b, 16)) << i;
+			local++;
+		}
+	}
+	/* 3 of 4 endpoints on node-2 */
+	EXPECT_NEAR(remote / 400.0, 0.75, 0.07);
+	EXPECT_EQ(400u, remote + local);
+	EXPECT_EQ(remote, w()->c.encap_packets);
+	EXPECT_EQ(0u, w()->c.drops[EF_FWD_DROP_SNAT_EXHAUSTED]);
+}
+
 /* Not a check: cycles per packet through ef_fwd_process for the edge path
  * (printed; BENCH.md quotes a quiet run). Bursts of 32. */
 TEST_F(Edge, FiguresThroughThePipeline)

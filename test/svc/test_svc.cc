@@ -946,3 +946,42 @@ TEST_F(Svc6, ReloadKeepsIpv6PoolsAndSeesRemovedIpv6Endpoints)
 		seen.insert(pick6(lb6, h * 2654435761u));
 	EXPECT_EQ(std::set<std::string>{ "fd00:244::5" }, seen);
 }
+
+/* An edge service over both families: the IPv6 VIP is an edge frontend
+ * (no cluster IP, no node port over IPv6 either), and a node weighs its
+ * pods, not its endpoint entries: the larger family's count. */
+TEST_F(Svc6, EdgeDualStackWeighsPodsOnceAndAnswersOnItsVipsOnly)
+{
+	g = build_text(reg, std::string(R"(
+node = { name = "edge-1"; };
+interfaces = ( { port = "p0"; addresses = [ "198.51.100.1/24", "2001:db8:c::1/64" ]; },
+               { port = "p1"; address = "10.1.0.1/24"; } );
+nodes = ( { name = "node-1"; address = "10.1.0.11"; },
+          { name = "node-2"; address = "10.1.0.12"; } );
+services = ( {
+  name = "default/web"; type = "LoadBalancer"; mode = "edge";
+  ip_families = [ "IPv6", "IPv4" ];
+  cluster_ips = [ "fd00:96::10", "10.96.0.10" ];
+  load_balancer_ips = [ "2001:db8:10::10", "203.0.113.10" ];
+  external_traffic_policy = "Local"; health_check_node_port = 32000;
+  ports = ( { port = 80; node_port = 30080; target_port = 8080; } );
+  endpoints = ( { address = "10.244.1.5"; node = "node-1"; },
+                { address = "fd00:244:1::5"; node = "node-1"; },
+                { address = "10.244.2.5"; node = "node-2"; },
+                { address = "fd00:244:2::5"; node = "node-2"; },
+                { address = "fd00:244:2::6"; node = "node-2"; },
+                { address = "fd00:244:2::7"; node = "node-2"; } );
+} );
+)"), 1);
+	ASSERT_NE(nullptr, g);
+	const struct ef_svc_frontend *f = fe6("2001:db8:10::10", 80);
+	ASSERT_NE(nullptr, f);
+	EXPECT_EQ(EF_SVC_FE_EXTERNAL | EF_SVC_FE_EDGE, f->flags);
+	EXPECT_EQ(nullptr, fe6("fd00:96::10", 80));
+	EXPECT_EQ(nullptr, fe6("2001:db8:c::1", 30080));
+	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, 0);
+	ASSERT_NE(nullptr, lb);
+	/* node-1: one pod in each family; node-2: 1 IPv4, 3 IPv6 entries */
+	EXPECT_EQ(1u, lb->nodes[ef_edge_lb_find(lb, ip("10.1.0.11"))].weight);
+	EXPECT_EQ(3u, lb->nodes[ef_edge_lb_find(lb, ip("10.1.0.12"))].weight);
+}
