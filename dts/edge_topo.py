@@ -75,6 +75,27 @@ address) and n<k>p0 toward its pod network, a bridge in <prefix>-n<k>p
 holding the pods, as dts/topo.py's node-a. node_proxy_config() renders
 such a node's configuration; start_node_edgefwd() runs it.
 
+IPv6 (ipv6=True, kind="edgefwd" only): every link but the edge's fabric
+leg gets an IPv6 prefix beside its IPv4 one, as dts/topo.py's
+Topology(ipv6=True) does (static addresses with nodad, no DAD, no router
+discovery, Neighbor Discovery for every neighbour: no static entries):
+
+  [cl] 2001:db8:100::2/64 ── rcl 2001:db8:100::1            [rt]
+                             etap0 2001:db8:2::1/64 ── net_tap0 2001:db8:2::2
+                             rfab fd00:10:1::fe/64             [edge]
+  fabric fd00:10:1::/64: node-1 ::11, node-2 ::12, tst ::100
+  node-k's pods fd00:244:k::/64 (pod-2a fd00:244:2::5 ...), gateway
+  fd00:244:k::1: the node's pod TAP
+
+The edge serves VIP6 2001:db8:113::10 beside VIP on the same edge service
+(dual-stack, every pod an endpoint of both families); the node underlay
+stays IPv4 (node addresses, probes, decap.sources), so the edge sends an
+IPv6 packet to its node inside IPv4 (protocol 41, or GUE proto 41) over
+its IPv4-only fabric leg. The router routes VIP6 to the edge; the nodes'
+IPv6 gateway is the router's fd00:10:1::fe, so IPv6 replies too go
+straight to the client. The namespaces that only bridge (fab, n<k>p)
+keep IPv6 disabled, as every namespace of the IPv4-only topology does.
+
 Every name carries the per-run prefix; down() (also from dts/topo.py's
 atexit hook and stale-run reaping, which this module reuses) removes every
 namespace, process and DPDK runtime directory, even after a failure.
@@ -106,6 +127,16 @@ HEALTH_CHECK_NODE_PORT = 32000
 PROXY_HEALTH_PORT = 10256
 GUE_PORT = 6080
 
+# IPv6 (EdgeTopology(ipv6=True)): documentation and ULA prefixes
+CLIENT_ADDR6 = "2001:db8:100::2"
+ROUTER_CLIENT_ADDR6 = "2001:db8:100::1"
+ROUTER_EDGE_ADDR6 = "2001:db8:2::1"
+EDGE_EXT_ADDR6 = "2001:db8:2::2"
+ROUTER_FABRIC_ADDR6 = "fd00:10:1::fe"
+FABRIC_NET6 = "fd00:10:1::/64"
+TEST_ADDR6 = "fd00:10:1::100"
+VIP6 = "2001:db8:113::10"
+
 # node name -> role, fabric address, pod gateway, pods {name: address}
 NODES = {
     "node-1": {"role": "n1", "addr": "10.1.0.11", "pod_gw": "10.244.1.1",
@@ -114,15 +145,32 @@ NODES = {
                "pods": {"pod-2a": "10.244.2.5", "pod-2b": "10.244.2.6",
                         "pod-2c": "10.244.2.7"}},
 }
+# their IPv6 twins: node name -> fabric address, pod gateway, pods
+NODES6 = {
+    "node-1": {"addr": "fd00:10:1::11", "pod_gw": "fd00:244:1::1",
+               "pods": {"pod-1a": "fd00:244:1::5"}},
+    "node-2": {"addr": "fd00:10:1::12", "pod_gw": "fd00:244:2::1",
+               "pods": {"pod-2a": "fd00:244:2::5", "pod-2b": "fd00:244:2::6",
+                        "pod-2c": "fd00:244:2::7"}},
+}
 # pod name -> (namespace role, address, node name)
 PODS = {pod: ("p" + pod[4:], addr, node)
         for node, n in NODES.items() for pod, addr in n["pods"].items()}
+# pod name -> IPv6 address
+PODS6 = {pod: addr for n in NODES6.values()
+         for pod, addr in n["pods"].items()}
 # the edge's TAPs: kernel side -> (role it moves to, address or None: bridge)
 EDGE_TAPS = {
     "etap0": ("rt", ROUTER_EDGE_ADDR + "/24"),
     "etap1": ("fab", None),
 }
+# ... and their IPv6 addresses (ipv6=True)
+EDGE_TAPS6 = {"etap0": ROUTER_EDGE_ADDR6 + "/64", "etap1": None}
 BASE_ROLES = ("cl", "rt", "edge", "fab", "tst")
+# dts/topo.py's dual-stack settings: static addresses only, no DAD wait,
+# no router discovery
+IPV6_SYSCTLS = (("disable_ipv6", 0), ("accept_dad", 0), ("dad_transmits", 0),
+                ("accept_ra", 0), ("router_solicitations", 0))
 
 
 def _kp_hash(name):
@@ -210,14 +258,36 @@ def edge_argv(conf, file_prefix, workers=1, binary=None, taps=EDGE_TAPS):
     return head + vdevs + argv[cut:]
 
 
+def _endpoints(ipv6):
+    """Every pod as a ready endpoint on its node (IPv6 too: a dual-stack
+    Service's second EndpointSlice)."""
+    eps = [{"address": addr, "node": node, "ready": True}
+           for pod, (role, addr, node) in sorted(PODS.items())]
+    if ipv6:
+        eps += [{"address": PODS6[pod], "node": node, "ready": True}
+                for pod, (role, addr, node) in sorted(PODS.items())]
+    return eps
+
+
+def _dual_stack(svc, ipv6):
+    """svc serving VIP6 too when ipv6."""
+    if ipv6:
+        svc["ip_families"] = ["IPv4", "IPv6"]
+        svc["load_balancer_ips"] = [VIP, VIP6]
+    return svc
+
+
 def node_proxy_config(node, decap_sources=(FABRIC_NET,), with_nodes=True,
-                      **extra):
+                      ipv6=False, **extra):
     """Configuration dict of node as an edgefwd in proxy mode: fabric TAP
     (port 0, gateway: the router), pod TAP (port 1), the Local service
     SERVICE with every pod of the cluster as an endpoint (so Local picks
     this node's), decap from decap_sources (none when empty), the
     cluster's `nodes` list when with_nodes. Without decap and nodes it is
-    a configuration today's (first wave) edgefwd accepts."""
+    a configuration today's (first wave) edgefwd accepts. ipv6: both
+    interfaces dual-stack (the router's fd00:10:1::fe the IPv6 gateway),
+    the service dual-stack (VIP6, the pods' IPv6 endpoints); node
+    addresses and decap sources stay IPv4."""
     n = NODES[node]
     cfg = {
         "node": {"name": node},
@@ -226,7 +296,7 @@ def node_proxy_config(node, decap_sources=(FABRIC_NET,), with_nodes=True,
              "gateway": ROUTER_FABRIC_ADDR},
             {"port": "net_tap1", "address": n["pod_gw"] + "/24"},
         ],
-        "services": [{
+        "services": [_dual_stack({
             "name": SERVICE,
             "type": "LoadBalancer",
             "load_balancer_ips": [VIP],
@@ -234,11 +304,18 @@ def node_proxy_config(node, decap_sources=(FABRIC_NET,), with_nodes=True,
             "health_check_node_port": HEALTH_CHECK_NODE_PORT,
             "ports": [{"name": "http", "protocol": "TCP", "port": PORT,
                        "target_port": TARGET_PORT}],
-            "endpoints": [{"address": addr, "node": pnode, "ready": True}
-                          for pod, (role, addr, pnode) in
-                          sorted(PODS.items())],
-        }],
+            "endpoints": _endpoints(ipv6),
+        }, ipv6)],
     }
+    if ipv6:
+        n6 = NODES6[node]
+        cfg["interfaces"] = [
+            {"port": "net_tap0",
+             "addresses": [n["addr"] + "/24", n6["addr"] + "/64"],
+             "gateways": [ROUTER_FABRIC_ADDR, ROUTER_FABRIC_ADDR6]},
+            {"port": "net_tap1",
+             "addresses": [n["pod_gw"] + "/24", n6["pod_gw"] + "/64"]},
+        ]
     if with_nodes:
         cfg["nodes"] = [{"name": k, "address": v["addr"]}
                         for k, v in NODES.items()]
@@ -249,15 +326,24 @@ def node_proxy_config(node, decap_sources=(FABRIC_NET,), with_nodes=True,
     return cfg
 
 
-def edge_config(weights="endpoints", forwarding="l2", interval_ms=200):
+def edge_config(weights="endpoints", forwarding="l2", interval_ms=200,
+                ipv6=False):
     """Configuration dict of the edge edgefwd: SERVICE as a Local edge
     service over both nodes (every pod an endpoint on its node), probes
-    every interval_ms (rise 1, fall 2)."""
+    every interval_ms (rise 1, fall 2). ipv6: the service dual-stack
+    (VIP6 beside VIP, the pods' IPv6 endpoints), the external interface
+    dual-stack (IPv6 gateway: the router); the fabric leg, the node
+    addresses and the probes stay IPv4."""
+    ext = {"port": "net_tap0", "address": EDGE_EXT_ADDR + "/24",
+           "gateway": ROUTER_EDGE_ADDR}
+    if ipv6:
+        ext = {"port": "net_tap0",
+               "addresses": [EDGE_EXT_ADDR + "/24", EDGE_EXT_ADDR6 + "/64"],
+               "gateways": [ROUTER_EDGE_ADDR, ROUTER_EDGE_ADDR6]}
     return {
         "node": {"name": "edge-1"},
         "interfaces": [
-            {"port": "net_tap0", "address": EDGE_EXT_ADDR + "/24",
-             "gateway": ROUTER_EDGE_ADDR},
+            ext,
             {"port": "net_tap1", "address": EDGE_INT_ADDR + "/24"},
         ],
         "conntrack": {"max_flows": 65536},
@@ -266,7 +352,7 @@ def edge_config(weights="endpoints", forwarding="l2", interval_ms=200):
         "edge": {"forwarding": forwarding, "weights": weights,
                  "interval_ms": interval_ms, "timeout_ms": 100,
                  "rise": 1, "fall": 2, "flow_timeout": 60},
-        "services": [{
+        "services": [_dual_stack({
             "name": SERVICE,
             "type": "LoadBalancer",
             "mode": "edge",
@@ -275,21 +361,24 @@ def edge_config(weights="endpoints", forwarding="l2", interval_ms=200):
             "health_check_node_port": HEALTH_CHECK_NODE_PORT,
             "ports": [{"name": "http", "protocol": "TCP", "port": PORT,
                        "target_port": TARGET_PORT}],
-            "endpoints": [{"address": addr, "node": node, "ready": True}
-                          for pod, (role, addr, node) in
-                          sorted(PODS.items())],
-        }],
+            "endpoints": _endpoints(ipv6),
+        }, ipv6)],
     }
 
 
 class EdgeTopology:
     """Build with up(), put a director in place with start_edgefwd() or
-    start_kernel_edge(), remove with down()."""
+    start_kernel_edge(), remove with down(). ipv6 (kind="edgefwd"): the
+    topology dual-stack (module docstring)."""
 
-    def __init__(self, prefix=None, kind="linux"):
+    def __init__(self, prefix=None, kind="linux", ipv6=False):
         if kind not in ("linux", "edgefwd"):
             raise ValueError("kind is 'linux' or 'edgefwd'")
+        if ipv6 and kind != "edgefwd":
+            raise ValueError("ipv6 needs kind='edgefwd' (the Linux nodes' "
+                             "kube-proxy ruleset is IPv4 only)")
         self.kind = kind
+        self.ipv6 = ipv6
         self.prefix = prefix or "ef%de" % (os.getpid() % 1000)
         roles = list(BASE_ROLES)
         for n in NODES.values():
@@ -298,6 +387,11 @@ class EdgeTopology:
                 roles.append(n["role"] + "p")
         roles += [r for r, _, _ in PODS.values()]
         self.roles = tuple(roles)
+        # IPv6 on everywhere but in the namespaces that only bridge: the
+        # edgefwd ones too (their exception TAPs carry IPv6 addresses)
+        bridges = {"fab"} | {n["role"] + "p" for n in NODES.values()}
+        self.roles6 = tuple(r for r in roles if r not in bridges) \
+            if ipv6 else ()
         self.ns = {r: "%s-%s" % (self.prefix, r) for r in self.roles}
         self.workdir = Path(tempfile.mkdtemp(prefix=self.prefix + "-"))
         self.procs = []
@@ -335,6 +429,22 @@ class EdgeTopology:
         cp = self.ip(role, "-s", "-j", "link", "show", "dev", ifname)
         return json.loads(cp.stdout)[0]["stats64"]
 
+    def addr6(self, role, dev, prefix):
+        """An IPv6 address, usable at once (nodad, as dts/topo.py)."""
+        self.ip(role, "addr", "add", prefix, "dev", dev, "nodad")
+
+    def add_addrs(self, role, dev, addrs):
+        """Many addresses (each address/len; IPv6 ones nodad) in one
+        `ip -batch`."""
+        topo.run(["ip", "-n", self.ns[role], "-batch", "-"], input="".join(
+            "addr add %s dev %s%s\n" % (a, dev, " nodad" if ":" in a else "")
+            for a in addrs))
+
+    def ping(self, role, addr, count=2):
+        """True when addr answers ICMP echo (ICMPv6 for an IPv6 addr)
+        from namespace role, as dts/topo.py's Topology.ping()."""
+        return topo.Topology.ping(self, role, addr, count)
+
     def veth(self, role_a, name_a, role_b, name_b):
         self.ip(role_a, "link", "add", name_a, "type", "veth", "peer",
                 "name", name_b, "netns", self.ns[role_b])
@@ -353,7 +463,13 @@ class EdgeTopology:
             topo.run(["ip", "netns", "add", self.ns[role]])
             self.ip(role, "link", "set", "lo", "up")
             for key in ("all", "default"):
-                self.sysctl(role, "net.ipv6.conf.%s.disable_ipv6" % key, 1)
+                if role in self.roles6:
+                    for opt, val in IPV6_SYSCTLS:
+                        self.sysctl(role, "net.ipv6.conf.%s.%s" % (key, opt),
+                                    val)
+                else:
+                    self.sysctl(role, "net.ipv6.conf.%s.disable_ipv6" % key,
+                                1)
                 self.sysctl(role, "net.ipv4.conf.%s.rp_filter" % key, 0)
         # client and router
         self.veth("cl", "eth0", "rt", "rcl")
@@ -374,6 +490,19 @@ class EdgeTopology:
             self.ip("fab", "link", "set", dev, "up")
         self.ip("cl", "route", "add", "default", "via", ROUTER_CLIENT_ADDR)
         self.sysctl("rt", "net.ipv4.ip_forward", 1)
+        if self.ipv6:
+            self.addr6("cl", "eth0", CLIENT_ADDR6 + "/64")
+            self.addr6("rt", "rcl", ROUTER_CLIENT_ADDR6 + "/64")
+            self.addr6("rt", "rfab", ROUTER_FABRIC_ADDR6 + "/64")
+            self.addr6("tst", "eth0", TEST_ADDR6 + "/64")
+            self.ip("cl", "-6", "route", "add", "default", "via",
+                    ROUTER_CLIENT_ADDR6)
+            self.sysctl("rt", "net.ipv6.conf.all.forwarding", 1)
+            # no MLD snooping: the edgefwd TAPs send no reports, so no
+            # snooping state may ever keep Neighbor Discovery's
+            # multicast from them
+            self.ip("fab", "link", "set", "br0", "type", "bridge",
+                    "mcast_snooping", 0)
         for node in NODES:
             if self.kind == "linux":
                 self._linux_node(node)
@@ -381,7 +510,8 @@ class EdgeTopology:
                 self._proxy_node_pods(node)
         for pod, (role, addr, node) in PODS.items():
             self.pods[pod] = self.spawn(pod, role, [
-                topo.PYTHON, topo.PEERS / "podserver.py", "--name", pod])
+                topo.PYTHON, topo.PEERS / "podserver.py", "--name", pod] +
+                (["--bind6", "::"] if self.ipv6 else []))
             self.pods[pod].ready = "podserver: ready"
         for proc in list(self.pods.values()) + list(self.health.values()):
             proc.wait_for(proc.ready, 10)
@@ -401,6 +531,13 @@ class EdgeTopology:
             self.ip(prole, "addr", "add", addr + "/24", "dev", "eth0")
             self.ip(prole, "link", "set", "eth0", "up")
             self.ip(prole, "route", "add", "default", "via", n["pod_gw"])
+            if self.ipv6:
+                self.addr6(prole, "eth0", NODES6[node]["pods"][pod] + "/64")
+                self.ip(prole, "-6", "route", "add", "default", "via",
+                        NODES6[node]["pod_gw"])
+        if self.ipv6:
+            self.ip(role, "link", "set", "pbr", "type", "bridge",
+                    "mcast_snooping", 0)
 
     def _linux_node(self, node):
         n = NODES[node]
@@ -482,10 +619,15 @@ class EdgeTopology:
                         "br0" if role == bridge_role else "pbr")
             else:
                 self.ip(role, "addr", "add", addr, "dev", tap)
+                if self.ipv6 and EDGE_TAPS6.get(tap):
+                    self.addr6(role, tap, EDGE_TAPS6[tap])
             self.ip(role, "link", "set", tap, "up")
 
     def _router_to_edge(self):
         self.ip("rt", "route", "add", VIP + "/32", "via", EDGE_EXT_ADDR)
+        if self.ipv6:
+            self.ip("rt", "-6", "route", "add", VIP6 + "/128", "via",
+                    EDGE_EXT_ADDR6)
 
     def start_edgefwd(self, conf, workers=1, binary=None):
         """Start the edge edgefwd in <prefix>-edge, wait for its ready

@@ -5,6 +5,7 @@ forwarding = "l2", clients behind a router, replies straight from the nodes
 (direct server return). dts/edge_topo.py builds the topology; its own suite
 (test_edge_topo.py) checks it without edgefwd."""
 
+import ipaddress
 import json
 import select
 import subprocess
@@ -14,7 +15,8 @@ import pytest
 
 from dts import edge_topo, topo
 from dts.edge_topo import (EDGE_EXT_ADDR, EDGE_INT_ADDR, NODES, PODS,
-                           SERVICE, VIP)
+                           SERVICE, VIP, VIP6)
+from dts.tests.test_ipv6 import url
 
 VIP_URL = "http://%s/" % VIP
 N_CLIENTS = 64
@@ -33,12 +35,23 @@ def client_sources():
     return ["198.51.100.%d" % (10 + i) for i in range(N_CLIENTS)]
 
 
+VIP6_URL = url(VIP6)
+CLIENT_NET6 = ipaddress.IPv6Network(edge_topo.CLIENT_ADDR6 + "/64",
+                                    strict=False)
+
+
+def client_sources6():
+    """The IPv6 twins of client_sources(), in the text form the pods
+    report (RFC 5952)."""
+    return [str(CLIENT_NET6[0x10 + i]) for i in range(N_CLIENTS)]
+
+
 METRICS = "%s:9180" % EDGE_EXT_ADDR
 PROMTOOL = "/usr/bin/promtool"
 
 
-def edge_config(weights="endpoints", forwarding="l2"):
-    cfg = edge_topo.edge_config(weights, forwarding, INTERVAL_MS)
+def edge_config(weights="endpoints", forwarding="l2", ipv6=False):
+    cfg = edge_topo.edge_config(weights, forwarding, INTERVAL_MS, ipv6)
     cfg["metrics"] = {"listen": [METRICS]}
     return cfg
 
@@ -70,7 +83,7 @@ def stats(t):
 
 
 def reload_with(t, **kw):
-    t.write_config("edge.conf", edge_config(**kw))
+    t.write_config("edge.conf", edge_config(ipv6=t.ipv6, **kw))
     r = t.dataplane.telemetry("/edgefwd/reload")
     assert r["ok"], r
 
@@ -184,14 +197,17 @@ class Held:
         self.proc.wait()
 
 
-def shares(t):
-    rs = t.client("cl", "get", VIP_URL, "--count", str(N_CONNS),
-                  "--sources", ",".join(client_sources()), timeout=600)
+def shares(t, vip_url=VIP_URL, sources=None):
+    """Each pod's share of N_CONNS GETs to vip_url from the sources
+    (default: client_sources()), every pod seeing its client's address."""
+    sources = sources or client_sources()
+    rs = t.client("cl", "get", vip_url, "--count", str(N_CONNS),
+                  "--sources", ",".join(sources), timeout=600)
     assert all(r["ok"] and r["status"] == 200 for r in rs), \
         [r for r in rs if not r["ok"]][:3]
     # every pod saw the true client address
     assert all(r["body"]["client"] == r["source"] for r in rs)
-    assert len({r["source"] for r in rs}) >= N_CLIENTS
+    assert len({r["source"] for r in rs}) >= len(sources)
     count = {p: 0 for p in PODS}
     for r in rs:
         count[r["body"]["pod"]] += 1
@@ -472,17 +488,22 @@ for _ in range(int(sys.argv[3])):
 @pytest.fixture(scope="module")
 def encap(request, run_prefix):
     """Nodes are edgefwd instances (proxy mode, decap from the edge's
-    address only), the edge forwards with IPIP (GUE after a reload)."""
-    t = edge_topo.EdgeTopology(run_prefix + "h", kind="edgefwd")
+    address only), the edge forwards with IPIP (GUE after a reload).
+    Dual-stack (edge_topo's ipv6=True): the same edge service serves VIP6
+    too, whose packets go to the nodes in IPv6-in-IPv4 / GUE proto 41;
+    the IPv4 tests run on it as they run on an IPv4-only one."""
+    t = edge_topo.EdgeTopology(run_prefix + "h", kind="edgefwd", ipv6=True)
     request.addfinalizer(t.down)
     t.up()
     for a in client_sources():
         t.ip("cl", "addr", "add", a + "/24", "dev", "eth0")
+    t.add_addrs("cl", "eth0", [a + "/64" for a in client_sources6()])
     for node in NODES:
         conf = t.write_config(node + ".conf", edge_topo.node_proxy_config(
-            node, decap_sources=(EDGE_INT_ADDR + "/32",)))
+            node, decap_sources=(EDGE_INT_ADDR + "/32",), ipv6=True))
         t.start_node_edgefwd(node, conf)
-    t.conf = t.write_config("edge.conf", edge_config(forwarding="ipip"))
+    t.conf = t.write_config("edge.conf", edge_config(forwarding="ipip",
+                                                     ipv6=True))
     t.start_edgefwd(t.conf)
     return t
 
@@ -521,6 +542,154 @@ def test_encapsulated_from_outside_decap_sources_is_dropped(encap):
     dp = encap.node_dataplanes["node-2"]
     before = dp.telemetry("/edgefwd/stats")["drops"]["decap_denied"]
     encap.exec("tst", [edge_topo.topo.PYTHON, "-c", DENY_TEST_CODE, VIP,
+                       NODES["node-2"]["addr"], "5"])
+    wait_for(lambda: dp.telemetry("/edgefwd/stats")["drops"]["decap_denied"]
+             - before >= 5, 5, "decap_denied")
+
+
+# -- the same over IPv6: IPv6-in-IPv4 / GUE proto 41 to the same nodes --
+
+def test_ipv6_edge_service_weighs_pods_once(encap):
+    """The dual-stack service lists every pod twice (one endpoint per
+    family); the node table counts pods: node-1 1, node-2 3 (not 2 and
+    6, nor IPv4's alone)."""
+    wait_for(lambda: {n: v["weight"] for n, v in node_view(encap).items()}
+             == {"node-1": 1, "node-2": 3}, 5, "weights 1 and 3")
+    v = encap.dataplane.telemetry("/edgefwd/nodes")
+    nodes = {n["name"]: n for n in v["nodes"].values()}
+    assert nodes["node-1"]["weights"][SERVICE] == 1, nodes
+    assert nodes["node-2"]["weights"][SERVICE] == 3, nodes
+
+
+@pytest.mark.parametrize("forwarding", ["ipip", "gue"])
+def test_ipv6_tunnels_end_to_end_against_edgefwd_nodes(encap, forwarding):
+    """IPv6 clients to VIP6: every pod its share within SHARE_TOL, each
+    seeing its client's IPv6 address (no SNAT); what the edge encapsulated
+    (IPv6 in IPv4, or GUE proto 41) the nodes decapsulated, per node."""
+    reload_with(encap, forwarding=forwarding)
+    # the edge's counters read before the nodes' at the start, after them
+    # at the end: what a node decapsulated in its window was sent in the
+    # edge's
+    eb, nb, before = stats(encap), node_view(encap), node_stats(encap)
+    share = shares(encap, VIP6_URL, client_sources6())
+    after, na, ea = node_stats(encap), node_view(encap), stats(encap)
+    print_table("IPv6, forwarding = \"%s\", weights = \"endpoints\", "
+                "edgefwd nodes" % forwarding, share)
+    for p, s in share.items():
+        assert abs(s - 0.25) <= SHARE_TOL, (p, s)
+    encapped = ea["encap_packets"] - eb["encap_packets"]
+    decapped = {n: after[n]["decap_packets"] - before[n]["decap_packets"]
+                for n in NODES}
+    sent = {n: na[n]["packets"] - nb[n]["packets"] for n in NODES}
+    print("\nencap_packets +%d; per node sent / decapsulated: %s" % (
+        encapped, ", ".join("%s %d / %d" % (n, sent[n], decapped[n])
+                            for n in sorted(NODES))))
+    # SYN, ACK + request, ACK of the answer, FIN at least per connection
+    assert encapped >= 3 * N_CONNS, (eb, ea)
+    assert sum(sent.values()) == encapped, (sent, encapped)
+    for n in NODES:
+        # the node decapsulated what reached it (no more than was sent)
+        assert 0 < decapped[n] <= sent[n], (n, sent, decapped)
+    assert sum(decapped.values()) >= 3 * N_CONNS, decapped
+
+
+def test_ipv6_replies_go_straight_to_the_client(encap):
+    """Direct server return over IPv6: during 50 exchanges no frame from
+    VIP6 reaches the router from the edge (the router's etap0), while the
+    replies arrive on its fabric leg (rfab) from the nodes, through their
+    IPv6 gateway. Other frames from the edge (NDP, ARP, probes) printed,
+    not judged."""
+    table = "efdsr6"
+    encap.exec("rt", ["nft", "-f", "-"], input=(
+        "table netdev %s {\n"
+        " chain edge {\n"
+        "  type filter hook ingress device etap0 priority 0;\n"
+        "  ip6 saddr %s counter comment \"from_vip6\"\n"
+        "  ip6 saddr != %s counter comment \"ip6_other\"\n"
+        "  ether type != ip6 counter comment \"other\"\n"
+        " }\n"
+        " chain fabric {\n"
+        "  type filter hook ingress device rfab priority 0;\n"
+        "  ip6 saddr %s counter comment \"fabric_from_vip6\"\n"
+        " }\n"
+        "}\n" % (table, VIP6, VIP6, VIP6)))
+    try:
+        rs = encap.client("cl", "get", VIP6_URL, "--count", "50",
+                          "--sources", ",".join(client_sources6()))
+        seen = ingress_by_type(encap, "rt", "etap0", table)
+    finally:
+        encap.exec("rt", ["nft", "delete", "table", "netdev", table],
+                   check=False)
+    print("from the edge toward the router during 50 IPv6 exchanges: %s"
+          % seen)
+    assert all(r["ok"] and r["status"] == 200 for r in rs), \
+        [r for r in rs if not r["ok"]][:3]
+    assert all(r["body"]["client"] == r["source"] for r in rs)
+    assert seen["from_vip6"] == 0, seen
+    # SYN-ACK, the answer, FIN at least, per exchange
+    assert seen["fabric_from_vip6"] >= 3 * len(rs), seen
+
+
+def test_ipv6_pmtu_upload_through_ipip(encap):
+    """A 4 MiB IPv6 upload through ipip: the edge clamps the SYN's MSS
+    (1500 - 20 - 60); the client's full-size segments (the pod's MSS,
+    1440: 1500-byte packets, over the inner MTU 1480) get ICMPv6 packet
+    too big from the edge, the client's path MTU to VIP6 becomes 1480 and
+    the upload completes intact."""
+    reload_with(encap, forwarding="ipip")
+    encap.ip("cl", "-6", "route", "flush", "cache", check=False)
+    before = stats(encap)
+    size = 4 << 20
+    try:
+        [r] = encap.client("cl", "upload", url(VIP6, path="/upload"),
+                           "--size", str(size), timeout=120)
+        route = encap.ip("cl", "-6", "route", "get", VIP6).stdout
+    finally:
+        encap.ip("cl", "-6", "route", "flush", "cache", check=False)
+    after = stats(encap)
+    print("\nIPv6 upload through ipip: %.2f s, mss_clamped +%d, "
+          "mtu_exceeded +%d, route: %s" % (
+              r.get("seconds", 0), after["mss_clamped"] -
+              before["mss_clamped"], after["drops"]["mtu_exceeded"] -
+              before["drops"]["mtu_exceeded"], route.strip()))
+    assert r["ok"], r
+    assert r["body"]["length"] == size, r
+    assert r["body"]["sha256"] == r["expected_sha256"], r
+    assert r["body"]["pod"] in PODS, r
+    assert ipaddress.IPv6Address(r["body"]["client"]) in CLIENT_NET6, r
+    assert after["mss_clamped"] > before["mss_clamped"]
+    assert after["drops"]["mtu_exceeded"] > \
+        before["drops"]["mtu_exceeded"]
+    assert " mtu 1480" in route, route
+
+
+# DENY_TEST_CODE's IPv6 twin: IPv6-in-IPv4 (protocol 41) carrying a TCP
+# SYN from an IPv6 client to argv[1] (VIP6), sent argv[3] times to argv[2]
+DENY6_TEST_CODE = r"""
+import socket, struct, sys
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+src = socket.inet_pton(socket.AF_INET6, "2001:db8:100::77")
+dst = socket.inet_pton(socket.AF_INET6, sys.argv[1])
+tcp = struct.pack("!HHIIBBHHH", 40000, 80, 1, 0, 5 << 4, 2, 65535, 0, 0)
+ph = src + dst + struct.pack("!I3xB", len(tcp), 6)
+tcp = tcp[:16] + struct.pack("!H", csum(ph + tcp)) + tcp[18:]
+ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(tcp), 6, 64, src, dst)
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 41)
+for _ in range(int(sys.argv[3])):
+    s.sendto(ip6 + tcp, (sys.argv[2], 0))
+"""
+
+
+def test_ipv6_in_ipv4_from_outside_decap_sources_is_dropped(encap):
+    dp = encap.node_dataplanes["node-2"]
+    before = dp.telemetry("/edgefwd/stats")["drops"]["decap_denied"]
+    encap.exec("tst", [edge_topo.topo.PYTHON, "-c", DENY6_TEST_CODE, VIP6,
                        NODES["node-2"]["addr"], "5"])
     wait_for(lambda: dp.telemetry("/edgefwd/stats")["drops"]["decap_denied"]
              - before >= 5, 5, "decap_denied")

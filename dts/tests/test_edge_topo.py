@@ -10,8 +10,10 @@ import os
 import pytest
 
 from dts import config, edge_topo, topo
-from dts.edge_topo import (CLIENT_ADDR, NODES, PODS, ROUTER_FABRIC_ADDR,
-                           TEST_ADDR, VIP)
+from dts.edge_topo import (CLIENT_ADDR, CLIENT_ADDR6, NODES, NODES6, PODS,
+                           PODS6, ROUTER_FABRIC_ADDR, ROUTER_FABRIC_ADDR6,
+                           TEST_ADDR, VIP, VIP6)
+from dts.tests.test_ipv6 import url
 
 VIP_URL = "http://%s/" % VIP
 
@@ -178,6 +180,38 @@ def test_proxy_node_config_renders():
     assert "decap" not in first_wave and "nodes" not in first_wave
 
 
+def test_dual_stack_configs_render():
+    """ipv6=True: the node's interfaces and the service dual-stack, every
+    pod an endpoint of each family; node addresses and decap sources
+    IPv4; the edge's external interface dual-stack, its fabric leg not."""
+    cfg = edge_topo.node_proxy_config("node-2", ipv6=True)
+    fab, pods = cfg["interfaces"]
+    assert fab["addresses"] == ["10.1.0.12/24", "fd00:10:1::12/64"]
+    assert fab["gateways"] == [ROUTER_FABRIC_ADDR, ROUTER_FABRIC_ADDR6]
+    assert pods["addresses"] == ["10.244.2.1/24", "fd00:244:2::1/64"]
+    assert "address" not in fab and "gateway" not in fab
+    svc = cfg["services"][0]
+    assert svc["ip_families"] == ["IPv4", "IPv6"]
+    assert svc["load_balancer_ips"] == [VIP, VIP6]
+    assert {e["address"] for e in svc["endpoints"]} == \
+        {a for _, a, _ in PODS.values()} | set(PODS6.values())
+    assert [e["node"] for e in svc["endpoints"]].count("node-2") == 6
+    assert cfg["decap"]["sources"] == [edge_topo.FABRIC_NET]
+    assert [n["address"] for n in cfg["nodes"]] == ["10.1.0.11", "10.1.0.12"]
+    edge = edge_topo.edge_config(forwarding="ipip", ipv6=True)
+    ext, fabric = edge["interfaces"]
+    assert ext["addresses"][1] == edge_topo.EDGE_EXT_ADDR6 + "/64"
+    assert ext["gateways"][1] == edge_topo.ROUTER_EDGE_ADDR6
+    assert fabric["address"] == edge_topo.EDGE_INT_ADDR + "/24"
+    svc = edge["services"][0]
+    assert svc["mode"] == "edge" and svc["load_balancer_ips"] == [VIP, VIP6]
+    assert len(svc["endpoints"]) == 2 * len(PODS)
+    # without ipv6: what the IPv4 suites have always rendered
+    assert "ip_families" not in edge_topo.node_proxy_config(
+        "node-2")["services"][0]
+    assert "addresses" not in edge_topo.edge_config()["interfaces"][0]
+
+
 def test_edge_argv_uses_the_edge_taps():
     argv = [str(a) for a in edge_topo.edge_argv("x.conf", "p-w1")]
     vdevs = [a for a in argv if a.startswith("--vdev=")]
@@ -207,6 +241,23 @@ EDGEFWD_BUILT = os.access(topo.EDGEFWD, os.X_OK)
 
 
 @pytest.mark.skipif(not EDGEFWD_BUILT, reason="edgefwd not built")
+@pytest.mark.parametrize("which", ["node-1", "node-2", "edge-ipip",
+                                   "edge-gue"])
+def test_dual_stack_configs_pass_check(tmp_path, which):
+    """edgefwd --check accepts the dual-stack configurations the suites
+    run: the nodes' (decap from the edge) and the edge's."""
+    if which.startswith("node"):
+        cfg = edge_topo.node_proxy_config(
+            which, decap_sources=(edge_topo.EDGE_INT_ADDR + "/32",),
+            ipv6=True)
+    else:
+        cfg = edge_topo.edge_config(forwarding=which[5:], ipv6=True)
+    path = config.write(cfg, tmp_path / (which + ".conf"))
+    cp = topo.run([topo.EDGEFWD, "--", "-c", path, "--check"], check=False)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+
+
+@pytest.mark.skipif(not EDGEFWD_BUILT, reason="edgefwd not built")
 def test_proxy_variant_serves_dsr_with_edgefwd_nodes(run_prefix):
     """kind="edgefwd" end to end with what exists today: each node an
     edgefwd in proxy mode (Local service, no decap: the kernel edge
@@ -229,6 +280,50 @@ def test_proxy_variant_serves_dsr_with_edgefwd_nodes(run_prefix):
         assert t.kernel_edge_replies("toward_client") == 0
         for node, dp in t.node_dataplanes.items():
             assert dp.telemetry("/edgefwd/info")["node"] == node
+        assert set(t.stop_dataplanes().values()) == {0}
+    finally:
+        t.down()
+    assert t.leftovers() == []
+
+
+@pytest.mark.skipif(not EDGEFWD_BUILT, reason="edgefwd not built")
+def test_ipv6_variant_serves_clients_at_edgefwd_nodes(run_prefix):
+    """kind="edgefwd", ipv6=True, no edge: the router sends VIP6 straight
+    to one node's IPv6 fabric address (each node in turn), whose edgefwd
+    serves it Local: its own pods answer, seeing the client's IPv6
+    address, and the replies go back through the node's IPv6 gateway
+    (the router's fabric leg). No static neighbour anywhere: the nodes
+    resolve the router and their pods by Neighbor Discovery. IPv4 keeps
+    working beside it."""
+    t = edge_topo.EdgeTopology(run_prefix + "y", kind="edgefwd", ipv6=True)
+    try:
+        t.up()
+        for node in NODES:
+            conf = t.write_config(node + ".conf", edge_topo.node_proxy_config(
+                node, decap_sources=(), with_nodes=False, ipv6=True))
+            t.start_node_edgefwd(node, conf)
+        for node, n6 in NODES6.items():
+            assert t.ping("tst", n6["addr"]), node
+            t.ip("rt", "-6", "route", "replace", VIP6 + "/128", "via",
+                 n6["addr"])
+            rfab = t.link_stats("rt", "rfab")["rx"]["packets"]
+            rs = t.client("cl", "get", url(VIP6), "--count", "12")
+            assert all(r["ok"] and r["status"] == 200 for r in rs), rs
+            assert {r["body"]["pod"] for r in rs} <= node_pods(node), rs
+            assert {r["body"]["client"] for r in rs} == {CLIENT_ADDR6}
+            assert t.link_stats("rt", "rfab")["rx"]["packets"] - rfab \
+                >= 3 * len(rs)
+            dp = t.node_dataplanes[node]
+            learned = {e["address"] for e in dp.telemetry(
+                "/edgefwd/neighbors")["neighbors"].values()}
+            assert ROUTER_FABRIC_ADDR6 in learned, (node, learned)
+            assert learned & {PODS6[p] for p in node_pods(node)}, learned
+        # IPv4 beside it, through node-2
+        t.ip("rt", "route", "add", VIP + "/32", "via",
+             NODES["node-2"]["addr"])
+        rs = t.client("cl", "get", VIP_URL, "--count", "6")
+        assert all(r["ok"] for r in rs), rs
+        assert {r["body"]["client"] for r in rs} == {CLIENT_ADDR}
         assert set(t.stop_dataplanes().values()) == {0}
     finally:
         t.down()

@@ -238,6 +238,10 @@ ef_ct_expire(struct ef_ct *ct, uint32_t now_ms, uint32_t budget,
 	struct ef_ct_flow *f;
 	uint32_t i, idx = ct->expire_cursor, n = 0;
 
+	/* an empty table (the IPv6 one of a node without IPv6 traffic):
+	 * nothing to scan, every poll */
+	if (ct->stats.active == 0)
+		return 0;
 	budget = RTE_MIN(budget, ct->max_flows);
 	for (i = 0; i < budget; i++) {
 		f = &ct->flows[idx];

@@ -255,6 +255,8 @@ ef_edge_flows_expire(struct ef_edge_flows *ft, uint32_t now_ms,
 {
 	uint32_t deleted = 0;
 
+	if (ft->st.active == 0)
+		return 0;	/* nothing to scan (no edge traffic yet) */
 	if (budget > ft->capacity)
 		budget = ft->capacity;
 	for (uint32_t i = 0; i < budget; i++) {
