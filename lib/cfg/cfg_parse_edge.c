@@ -235,7 +235,8 @@ parse_edge(struct cfg_ctx *c, const config_setting_t *root)
 	}
 }
 
-/* One decap.sources element: "a.b.c.d/len" or "a.b.c.d" (a /32). */
+/* One decap.sources element: an IPv4 or IPv6 prefix ("a.b.c.d/len",
+ * "x:y::/len"), or an address (a /32, a /128). */
 static bool
 decap_prefix(struct cfg_ctx *c, const config_setting_t *s, const char *lbl,
 	     struct ef_cfg_prefix *out)
@@ -247,33 +248,42 @@ decap_prefix(struct cfg_ctx *c, const config_setting_t *s, const char *lbl,
 	int rc;
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		cfg_err_at(c, s, "%s: must be a string \"a.b.c.d/len\"", lbl);
+		cfg_err_at(c, s, "%s: must be a string \"a.b.c.d/len\" or "
+			   "\"x:y::/len\"", lbl);
 		return false;
 	}
 	text = config_setting_get_string(s);
 	if (strchr(text, '/') == NULL) {
-		if (!cfg_addr_value(c, s, lbl, text, &out->addr))
+		if (ef_addr_parse(text, &out->addr) != 0) {
+			cfg_err_at(c, s, "%s: \"%s\" is not an IP address",
+				   lbl, text);
 			return false;
-		out->len = 32;
+		}
+		out->len = out->addr.family == EF_AF_INET6 ? 128 : 32;
 		return true;
 	}
 	rc = ef_prefix_parse(text, true, &host, &len);
-	if (rc == 0 && host.family != EF_AF_INET4) {
-		cfg_err_at(c, s, "%s: \"%s\": IPv6 is not supported yet", lbl,
+	if (rc != 0) {
+		cfg_err_at(c, s, "%s: \"%s\" is not a prefix (\"a.b.c.d/len\", "
+			   "len 0..32, or \"x:y::/len\", len 0..128)", lbl,
 			   text);
 		return false;
 	}
-	if (rc != 0) {
-		cfg_err_at(c, s, "%s: \"%s\" is not a prefix (\"a.b.c.d/len\", "
-			   "len 0..32)", lbl, text);
-		return false;
-	}
 	out->addr = host;
-	if (len == 0)
-		out->addr.v4 = 0;	/* no shift by 32 */
-	else if (len < 32)
-		out->addr.v4 &= htonl(~0u << (32 - len));
 	out->len = len;
+	if (host.family == EF_AF_INET6) {
+		/* clear the host bits, byte by byte */
+		for (uint32_t i = 0; i < 16; i++) {
+			uint32_t keep = len >= 8 * (i + 1) ? 8 :
+				len > 8 * i ? len - 8 * i : 0;
+
+			out->addr.v6[i] &= (uint8_t)(0xff00u >> keep);
+		}
+	} else if (len == 0) {
+		out->addr.v4 = 0;	/* no shift by 32 */
+	} else if (len < 32) {
+		out->addr.v4 &= htonl(~0u << (32 - len));
+	}
 	if (!ef_addr_eq(&out->addr, &host)) {
 		cfg_err_at(c, s, "%s: \"%s\" has host bits set (did you mean "
 			   "\"%s/%u\"?)", lbl, text,

@@ -341,18 +341,21 @@ const char *ef_edge_decap_rc_name(unsigned int rc);
 #define EF_EDGE_DECAP_MAX_SOURCES 256u
 
 struct ef_edge_prefix {
-	uint32_t addr;		/* network order; host bits ignored */
-	uint8_t len;		/* 0 .. 32 */
+	uint32_t addr;		/* IPv4, network order; host bits ignored */
+	uint8_t len;		/* 0 .. 32 (IPv6: 0 .. 128) */
+	uint8_t family;		/* 0 or EF_AF_INET4: addr; EF_AF_INET6: addr6 */
+	uint8_t addr6[16];	/* IPv6; host bits ignored */
 };
 
 struct ef_edge_decap_cfg;
 
 /*
- * Build the decap settings: the allowed outer sources (merged into
- * disjoint sorted address ranges, see decap.c for why not rte_lpm) and
- * the GUE port (host order). Returns NULL and sets rte_errno (EINVAL: a
- * length > 32, n > EF_EDGE_DECAP_MAX_SOURCES, n == 0 or gue_port 0;
- * ENOMEM). Control lcore.
+ * Build the decap settings: the allowed outer sources, IPv4 and IPv6
+ * (each family merged into disjoint sorted address ranges, see decap.c
+ * for why not rte_lpm / rte_lpm6) and the GUE port (host order). Returns
+ * NULL and sets rte_errno (EINVAL: a length > 32 (IPv6: 128), an unknown
+ * family, n > EF_EDGE_DECAP_MAX_SOURCES, n == 0 or gue_port 0; ENOMEM).
+ * Control lcore.
  */
 struct ef_edge_decap_cfg *
 ef_edge_decap_create(const struct ef_edge_prefix *src, uint32_t n,
@@ -365,21 +368,35 @@ void ef_edge_decap_free(struct ef_edge_decap_cfg *d);
  * Any thread. */
 bool ef_edge_decap_allowed(const struct ef_edge_decap_cfg *d, uint32_t addr);
 
+/* The same for an IPv6 outer source (16 bytes, network order). */
+bool ef_edge_decap_allowed6(const struct ef_edge_decap_cfg *d,
+			    const uint8_t addr[16]);
+
+/* true when d lists an IPv6 prefix (an IPv6 outer header may be taken
+ * off). Any thread. */
+bool ef_edge_decap_has6(const struct ef_edge_decap_cfg *d);
+
 /*
  * Classify and strip a packet addressed to one of our interface addresses
- * (m parsed into outer; the caller has checked the outer IPv4 checksum):
+ * (m parsed into outer; the caller has checked the outer IPv4 checksum).
+ * The outer header is IPv4 or IPv6 (its extension headers, bounded by
+ * ef_pkt_parse, go with it); either carries IPv4 (protocol 4: IPIP,
+ * IPv4-in-IPv6) or IPv6 (41: 6in4, ip6ip6), directly or in GUE:
  *
- *   NOT_ENCAP       neither IPIP (protocol 4), IPv6-in-IPv4 (41) nor UDP
- *                   to the GUE port, or
- *                   d == NULL (no decap configured): not touched, serve it
- *                   as usual
+ *   NOT_ENCAP       neither protocol 4, 41 nor UDP to the GUE port, or
+ *                   d == NULL (no decap configured), or an IPv6 outer
+ *                   header when d lists no IPv6 prefix: not touched,
+ *                   serve it as usual
  *   DENIED          encapsulated, outer source not in decap.sources
  *                   (checked before anything of the inner packet is read):
  *                   drop, count decap_denied
- *   FRAGMENT        the outer packet is a fragment (we do not reassemble)
+ *   FRAGMENT        the outer packet is a fragment, IPv6 fragment header
+ *                   included (we do not reassemble)
  *   TRUNC           UDP/GUE header, or inner IPv4 header, beyond the packet
  *   BAD_CHECKSUM    GUE with a nonzero outer UDP checksum that is wrong
- *                   (zero: none, as edgefwd sends; Linux fou checks it too)
+ *                   (zero: none, as edgefwd sends; Linux fou checks it too);
+ *                   over IPv6 a zero checksum too (RFC 8200 8.1; Linux
+ *                   takes none either without udp6zerocsumrx)
  *   GUE_VERSION     GUE version != 0 (version 1, direct IP, included)
  *   GUE_CONTROL     GUE control message (C bit)
  *   GUE_OPTIONS     GUE hlen or flags != 0 (we send none, accept none)

@@ -665,6 +665,23 @@ enum {
 	CL_IPV6,	/* IPv6: fwd6.c's stage 1 next */
 };
 
+static int classify(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		    struct ef_pkt_meta *pm);
+
+/* An IPv6 frame on a node with decap: the inner frame's class when it was
+ * an IPv6 underlay's tunnel packet to us (docs/EDGE.md), CL_DONE when it
+ * was refused (counted), else CL_IPV6. */
+static int
+classify_decap6(struct ef_fwd_worker *w, struct rte_mbuf *m,
+		struct ef_pkt_meta *pm)
+{
+	int rc = ef_fwd_decap(w, m, pm);
+
+	if (rc < 0)
+		return CL_DONE;
+	return rc > 0 ? classify(w, m, pm) : CL_IPV6;
+}
+
 /*
  * First look at a received frame (pm parsed): CL_IPV4 or CL_IPV6, else
  * CL_DONE once m has been dealt with (ARP, the node's own traffic,
@@ -689,7 +706,8 @@ classify(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm)
 			ef_fwd_arp(w, m, pm);
 		else if (pm->l3 == EF_PKT_L3_IPV6 &&
 			 !(pm->flags & EF_PKT_F_VLAN) && w->ct6 != NULL)
-			return CL_IPV6;
+			return unlikely(w->gen->decap != NULL) ?
+				classify_decap6(w, m, pm) : CL_IPV6;
 		else if (pm->l3 == EF_PKT_L3_IPV6 &&
 			 !(pm->flags & EF_PKT_F_VLAN))
 			to_control(w, m);	/* no IPv6 configured: the node's */

@@ -76,9 +76,19 @@ ef_fwd_decap(struct ef_fwd_worker *w, struct rte_mbuf *m,
 
 	if (likely(g->decap == NULL) || ef_fwd_is_decapsulated(m) ||
 	    (pm->proto != IPPROTO_IPIP && pm->proto != IPPROTO_IPV6 &&
-	     pm->proto != IPPROTO_UDP) ||
-	    !(ef_svc_owned4(g, pm->dst.v4) & EF_SVC_OWN_IFACE))
+	     pm->proto != IPPROTO_UDP))
 		return 0;
+	if (pm->ip_version == 6) {
+		/* an IPv6 underlay (ip6ip6, IPv4-in-IPv6, GUE over IPv6):
+		 * only with IPv6 decap.sources, only to the interface's
+		 * address, never along a routing header (a waypoint's) */
+		if (!ef_edge_decap_has6(g->decap) ||
+		    (pm->flags & EF_PKT_F_IP6_ROUTING) ||
+		    !(ef_svc_owned6(g, pm->dst.v6) & EF_SVC_OWN_IFACE))
+			return 0;
+	} else if (!(ef_svc_owned4(g, pm->dst.v4) & EF_SVC_OWN_IFACE)) {
+		return 0;
+	}
 	rc = ef_edge_decap(g->decap, m, pm);
 	if (rc == EF_EDGE_DECAP_NOT_ENCAP)
 		return 0;

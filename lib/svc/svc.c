@@ -784,9 +784,16 @@ decap_build(struct ef_svc_gen *g, const struct ef_cfg *cfg)
 	struct ef_edge_prefix p[EF_EDGE_DECAP_MAX_SOURCES];
 	uint32_t n = RTE_MIN(cfg->decap.n_sources, EF_EDGE_DECAP_MAX_SOURCES);
 
+	memset(p, 0, sizeof(p[0]) * n);
 	for (uint32_t i = 0; i < n; i++) {
-		p[i].addr = cfg->decap.sources[i].addr.v4;
-		p[i].len = cfg->decap.sources[i].len;
+		const struct ef_cfg_prefix *c = &cfg->decap.sources[i];
+
+		p[i].family = c->addr.family;
+		if (c->addr.family == EF_AF_INET6)
+			memcpy(p[i].addr6, c->addr.v6, 16);
+		else
+			p[i].addr = c->addr.v4;
+		p[i].len = c->len;
 	}
 	g->decap = ef_edge_decap_create(p, n, cfg->decap.gue_port);
 	return g->decap == NULL ? -rte_errno : 0;

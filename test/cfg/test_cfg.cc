@@ -1460,6 +1460,39 @@ TEST(CfgEdge, DecapSources)
 	EXPECT_EQ(0, e.cfg->decap.sources[0].len);
 }
 
+/* An IPv6 underlay's sources: ip6ip6 / IPv4-in-IPv6 / GUE over IPv6 from
+ * IPv6 peers (docs/EDGE.md "IPv6 underlay"). */
+TEST(CfgEdge, DecapSourcesIpv6)
+{
+	Parsed a;
+
+	parse(&a, with("decap = { sources = [ \"10.1.0.0/24\","
+		       " \"fd00:1::/64\", \"2001:db8::7\", \"::/0\" ]; };\n"));
+	ASSERT_NE(nullptr, a.cfg) << a.all();
+	ASSERT_EQ(4u, a.cfg->decap.n_sources);
+	EXPECT_EQ("fd00:1::", addr_str(a.cfg->decap.sources[1].addr));
+	EXPECT_EQ(64, a.cfg->decap.sources[1].len);
+	EXPECT_EQ("2001:db8::7", addr_str(a.cfg->decap.sources[2].addr));
+	EXPECT_EQ(128, a.cfg->decap.sources[2].len);
+	EXPECT_EQ(0, a.cfg->decap.sources[3].len);
+
+	Parsed b;
+
+	parse(&b, with("decap = { sources = [ \"fd00:1::1/64\","
+		       " \"fd00:1::/129\", \"fd00:2::/63\", \"fd00:2::/63\","
+		       " \"fd00:3::8/125\", \"fd00::zz\" ]; };\n"));
+	EXPECT_TRUE(has_error(b, 6, "decap.sources[0]: \"fd00:1::1/64\" has "
+			      "host bits set (did you mean \"fd00:1::/64\"?)"))
+		<< b.all();
+	EXPECT_TRUE(has_error(b, 6, "decap.sources[1]: \"fd00:1::/129\" is "
+			      "not a prefix"));
+	EXPECT_TRUE(has_error(b, 6, "decap.sources[3]: \"fd00:2::/63\" is "
+			      "listed twice"));
+	EXPECT_TRUE(has_error(b, 6, "decap.sources[5]: \"fd00::zz\" is not "
+			      "an IP address"));
+	EXPECT_EQ(4u, b.errs.size()) << b.all();
+}
+
 TEST(CfgEdge, EdgeNumbers)
 {
 	std::string t = with("edge = { gue_port = 0; node_health_port = 70000;\n"

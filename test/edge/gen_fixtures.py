@@ -11,10 +11,12 @@ The topology the frames assume: a client 198.51.100.2 talks to the VIP
 203.0.113.10 through the edge, whose fabric address is 10.1.0.1; the
 node is 10.1.0.11; decap.sources is 10.1.0.0/24. Over IPv6 the client
 2001:db8:c::2 talks to the VIP 2001:db8:10::10, carried in IPv4 to the
-same node (IPv6-in-IPv4, protocol 41, or GUE proto 41).
+same node (IPv6-in-IPv4, protocol 41, or GUE proto 41). Over an IPv6
+underlay the peer fd00:1::1 sends to the node fd00:1::11 (decap.sources
+fd00:1::/64): ip6ip6, IPv4-in-IPv6, GUE over IPv6.
 """
-from scapy.all import (IP, TCP, UDP, Ether, ICMP, IPv6, Padding, Raw,
-                       fragment)
+from scapy.all import (IP, TCP, UDP, Ether, ICMP, IPv6, IPv6ExtHdrDestOpt,
+                       IPv6ExtHdrFragment, Padding, Raw, fragment)
 
 # Flow hash the tests pass to ef_edge_encap for GUE; the outer UDP source
 # port is 0xc000 | ((h ^ (h >> 16)) & 0x3fff), as ef_edge.h specifies.
@@ -45,6 +47,7 @@ SUBST = {
            'fl=0x12345, hlim=61)',
     "GUE6": 'UDP(sport=%d, dport=6080, chksum=0)/Raw(b"\\x00\\x29\\x00\\x00")'
             % GUE_SPORT,
+    "OUT6": 'IPv6(src="fd00:1::1", dst="fd00:1::11", hlim=64',
     "OUT6_NODF": 'IP(src="10.1.0.1", dst="10.1.0.11", id=%d, tos=0xb8, '
                  'ttl=64' % IP_ID0,
 }
@@ -185,6 +188,31 @@ FIXTURES = [
                        '{SYN}) + b"trailing")'),
     ("dec_frag", '{EOUT}/IP(src="10.1.0.1", dst="10.1.0.11", id=77, '
                  'flags="MF", proto=4)/{SYN_IP}/{SYN}'),
+    # --- an IPv6 underlay: IPv6 outer headers -------------------------
+    ("dec66_ipip", '{EOUT}/{OUT6}, nh=41)/{IP6}/{SYN}'),
+    ("dec46_ipip", '{EOUT}/{OUT6}, nh=4)/{SYN_IP}/{SYN}'),
+    # GUE over IPv6 carries a UDP checksum (scapy computes it)
+    ("dec66_gue", '{EOUT}/{OUT6}, nh=17)/UDP(sport=50000, dport=6080)/'
+                  'Raw(b"\\x00\\x29\\x00\\x00")/{IP6}/{SYN}'),
+    ("dec46_gue", '{EOUT}/{OUT6}, nh=17)/UDP(sport=50000, dport=6080)/'
+                  'Raw(b"\\x00\\x04\\x00\\x00")/{SYN_IP}/{SYN}'),
+    # an extension header before the tunnel: stripped with the outer
+    ("dec66_dstopt", '{EOUT}/{OUT6}, nh=60)/IPv6ExtHdrDestOpt(nh=41)/'
+                     '{IP6}/{SYN}'),
+    ("dec66_gue_nocsum", '{EOUT}/{OUT6}, nh=17)/UDP(sport=50000, '
+                         'dport=6080, chksum=0)/'
+                         'Raw(b"\\x00\\x29\\x00\\x00")/{IP6}/{SYN}'),
+    ("dec66_gue_badcsum", '{EOUT}/{OUT6}, nh=17)/UDP(sport=50000, '
+                          'dport=6080, chksum=0x1234)/'
+                          'Raw(b"\\x00\\x29\\x00\\x00")/{IP6}/{SYN}'),
+    ("dec66_denied", '{EOUT}/IPv6(src="2001:db8:66::1", dst="fd00:1::11", '
+                     'nh=41)/{IP6}/{SYN}'),
+    ("dec66_frag", '{EOUT}/{OUT6}, nh=44)/IPv6ExtHdrFragment(nh=41, id=9, '
+                   'm=1)/{IP6}/{SYN}'),
+    ("dec46_v6_inside", '{EOUT}/{OUT6}, nh=4)/{IP6}/{SYN}'),
+    ("dec66_trunc", '{EOUT}/{OUT6}, nh=41)/Raw(bytes([0x60]) + bytes(20))'),
+    ("dec66_len", '{EOUT}/{OUT6}, nh=41)/IPv6(src="2001:db8:c::2", '
+                  'dst="2001:db8:10::10", plen=200)/{SYN}'),
     # UDP to another port, and plain TCP: not encapsulated at all
     ("dec_udp_other", '{EOUT}/{OUT_DF}, proto=17)/UDP(sport=50000, '
                       'dport=6081, chksum=0)/Raw(b"\\x00\\x04\\x00\\x00")/'

@@ -774,6 +774,236 @@ TEST_F(EdgeTest, Decap6HostileBytesNeverCrash)
 }
 
 /* ---------------------------------------------------------------- */
+/* An IPv6 underlay: IPv6 outer headers (docs/EDGE.md)               */
+/* ---------------------------------------------------------------- */
+
+static ef_edge_prefix
+prefix6(const char *text, uint8_t len)
+{
+	ef_edge_prefix p = {};
+
+	p.family = EF_AF_INET6;
+	p.len = len;
+	EXPECT_EQ(1, inet_pton(AF_INET6, text, p.addr6)) << text;
+	return p;
+}
+
+static bool
+allowed6(const ef_edge_decap_cfg *d, const char *text)
+{
+	uint8_t a[16];
+
+	EXPECT_EQ(1, inet_pton(AF_INET6, text, a)) << text;
+	return ef_edge_decap_allowed6(d, a);
+}
+
+/* 10.1.0.0/24 and fd00:1::/64, as a dual-stack node lists them */
+static ef_edge_decap_cfg *
+decap_both()
+{
+	ef_edge_prefix p[2] = { { ip_of("10.1.0.0"), 24, 0, {} },
+				prefix6("fd00:1::", 64) };
+
+	return ef_edge_decap_create(p, 2, 6080);
+}
+
+TEST(EdgeDecap, Ipv6SourcePrefixesMergeApartFromIpv4)
+{
+	const ef_edge_prefix p[] = {
+		prefix6("fd00:1::", 64),
+		prefix6("fd00:1:0:1::", 64),	/* adjacent to the first */
+		prefix6("fd00:1::abcd", 48),	/* host bits ignored, covers */
+		prefix6("2001:db8::7", 128),
+		prefix6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 128),
+		{ ip_of("10.1.0.0"), 24, EF_AF_INET4, {} },
+	};
+	ef_edge_decap_cfg *d = ef_edge_decap_create(p, RTE_DIM(p), 6080);
+
+	ASSERT_NE(d, nullptr);
+	EXPECT_TRUE(ef_edge_decap_has6(d));
+	for (const char *a : { "fd00:1::", "fd00:1:0:1::5",
+			       "fd00:1:0:ffff:ffff:ffff:ffff:ffff",
+			       "2001:db8::7",
+			       "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" })
+		EXPECT_TRUE(allowed6(d, a)) << a;
+	for (const char *a : { "fd00:0:ffff:ffff:ffff:ffff:ffff:ffff",
+			       "fd00:1:1::", "fd00:2::", "2001:db8::6",
+			       "2001:db8::8", "::",
+			       /* 10.1.0.5 as a v4-mapped address: IPv6's
+				* ranges do not hold IPv4's */
+			       "::ffff:10.1.0.5" })
+		EXPECT_FALSE(allowed6(d, a)) << a;
+	/* and IPv4's are not IPv6's */
+	EXPECT_TRUE(ef_edge_decap_allowed(d, ip_of("10.1.0.5")));
+	EXPECT_FALSE(ef_edge_decap_allowed(d, ip_of("253.0.0.1")));
+	ef_edge_decap_free(d);
+
+	ef_edge_prefix all = prefix6("::", 0);
+	d = ef_edge_decap_create(&all, 1, 6080);
+	ASSERT_NE(d, nullptr);
+	EXPECT_TRUE(allowed6(d, "::"));
+	EXPECT_TRUE(allowed6(d, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"));
+	/* no IPv4 prefix: no IPv4 source */
+	EXPECT_FALSE(ef_edge_decap_allowed(d, ip_of("10.1.0.5")));
+	ef_edge_decap_free(d);
+
+	ef_edge_prefix bad = prefix6("fd00::", 129);
+	EXPECT_EQ(ef_edge_decap_create(&bad, 1, 6080), nullptr);
+	EXPECT_EQ(rte_errno, EINVAL);
+	ef_edge_prefix fam = { 0, 8, 5, {} };
+	EXPECT_EQ(ef_edge_decap_create(&fam, 1, 6080), nullptr);
+	/* an IPv4-only set takes no IPv6 outer header */
+	d = decap_10_1_0_0();
+	ASSERT_NE(d, nullptr);
+	EXPECT_FALSE(ef_edge_decap_has6(d));
+	ef_edge_decap_free(d);
+}
+
+TEST_F(EdgeTest, DecapIpv6UnderlayIp6ip6Ipv4InIpv6AndGue)
+{
+	ef_edge_decap_cfg *d = decap_both();
+	const struct {
+		const char *name;
+		Bytes in;
+		Bytes want;
+		uint16_t l3;
+	} cases[] = {
+		{ "ip6ip6", FIX(dec66_ipip), FIX(dec6_inner), EF_PKT_L3_IPV6 },
+		{ "IPv4 in IPv6", FIX(dec46_ipip), FIX(l2_syn), EF_PKT_L3_IPV4 },
+		{ "GUE over IPv6, proto 41", FIX(dec66_gue), FIX(dec6_inner),
+		  EF_PKT_L3_IPV6 },
+		{ "GUE over IPv6, proto 4", FIX(dec46_gue), FIX(l2_syn),
+		  EF_PKT_L3_IPV4 },
+		{ "destination options first", FIX(dec66_dstopt),
+		  FIX(dec6_inner), EF_PKT_L3_IPV6 },
+	};
+
+	ASSERT_NE(d, nullptr);
+	for (const auto &c : cases) {
+		struct rte_mbuf *m = mbuf_of(c.in);
+		struct ef_pkt_meta pm;
+
+		ASSERT_EQ(ef_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *),
+				       m->data_len, &pm), 0) << c.name;
+		int rc = ef_edge_decap(d, m, &pm);
+
+		EXPECT_EQ(rc, EF_EDGE_DECAP_OK) << c.name << ": "
+			<< ef_edge_decap_rc_name((unsigned)rc);
+		/* the ethertype is the inner family's */
+		EXPECT_EQ(bytes_of(m), c.want) << c.name;
+		ASSERT_EQ(ef_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *),
+				       m->data_len, &pm), 0) << c.name;
+		EXPECT_EQ(pm.l3, c.l3) << c.name;
+		EXPECT_EQ(pm.proto, IPPROTO_TCP) << c.name;
+		EXPECT_EQ(pm.dport, htons(80)) << c.name;
+		rte_pktmbuf_free(m);
+	}
+	ef_edge_decap_free(d);
+}
+
+TEST_F(EdgeTest, DecapIpv6UnderlayDeniesMalformedAndForged)
+{
+	const DecapCase cases[] = {
+		{ "ip6ip6 from outside", FIX(dec66_denied),
+		  EF_EDGE_DECAP_DENIED },
+		{ "GUE over IPv6 without a checksum", FIX(dec66_gue_nocsum),
+		  EF_EDGE_DECAP_BAD_CHECKSUM },
+		{ "GUE over IPv6, wrong checksum", FIX(dec66_gue_badcsum),
+		  EF_EDGE_DECAP_BAD_CHECKSUM },
+		{ "outer fragment header", FIX(dec66_frag),
+		  EF_EDGE_DECAP_FRAGMENT },
+		{ "protocol 4 carrying IPv6", FIX(dec46_v6_inside),
+		  EF_EDGE_DECAP_INNER_NOT_IPV4 },
+		{ "ip6ip6 truncated", FIX(dec66_trunc), EF_EDGE_DECAP_TRUNC },
+		{ "inner payload length lies", FIX(dec66_len),
+		  EF_EDGE_DECAP_INNER_LEN },
+	};
+	ef_edge_decap_cfg *d = decap_both();
+	ef_edge_decap_cfg *d4 = decap_10_1_0_0();
+
+	ASSERT_NE(d, nullptr);
+	ASSERT_NE(d4, nullptr);
+	for (const auto &c : cases) {
+		struct rte_mbuf *m = mbuf_of(c.in);
+		struct ef_pkt_meta pm;
+
+		ASSERT_EQ(ef_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *),
+				       m->data_len, &pm), 0) << c.name;
+		int rc = ef_edge_decap(d, m, &pm);
+
+		EXPECT_EQ(rc, c.want) << c.name << ": "
+			<< ef_edge_decap_rc_name((unsigned)rc);
+		EXPECT_EQ(bytes_of(m), c.in) << c.name;
+		rte_pktmbuf_free(m);
+	}
+	/* no IPv6 prefix listed: an IPv6 outer header is not a tunnel's */
+	for (const Bytes &in : { FIX(dec66_ipip), FIX(dec46_gue) }) {
+		struct rte_mbuf *m = mbuf_of(in);
+		struct ef_pkt_meta pm;
+
+		ASSERT_EQ(ef_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *),
+				       m->data_len, &pm), 0);
+		EXPECT_EQ(ef_edge_decap(d4, m, &pm), EF_EDGE_DECAP_NOT_ENCAP);
+		EXPECT_EQ(bytes_of(m), in);
+		rte_pktmbuf_free(m);
+	}
+	ef_edge_decap_free(d4);
+	ef_edge_decap_free(d);
+}
+
+TEST_F(EdgeTest, DecapIpv6UnderlayHostileBytesNeverCrash)
+{
+	/* every fifth value in every byte of the outer UDP, GUE and inner
+	 * IPv4 headers of GUE over IPv6: whatever is accepted is a whole
+	 * IPv4 packet behind an IPv4 ethertype; and of the outer IPv6
+	 * header's next header, which may make it anything */
+	ef_edge_decap_cfg *d = decap_both();
+	const Bytes base = FIX(dec46_gue);
+	uint32_t ok = 0, bad = 0;
+
+	ASSERT_NE(d, nullptr);
+	std::vector<size_t> offs = { 14 + 6 };
+	for (size_t off = 14 + 40; off < 14 + 40 + 12 + 20; off++)
+		offs.push_back(off);
+	for (size_t off : offs) {
+		for (int v = 0; v < 256; v += 5) {
+			Bytes f = base;
+			struct ef_pkt_meta pm;
+
+			f[off] = (uint8_t)v;
+			if (ef_pkt_parse(f.data(), (uint32_t)f.size(), &pm) != 0)
+				continue;
+			struct rte_mbuf *m = mbuf_of(f);
+			int rc = ef_edge_decap(d, m, &pm);
+
+			if (rc == EF_EDGE_DECAP_OK) {
+				const uint8_t *fr = rte_pktmbuf_mtod(m,
+					const uint8_t *);
+
+				ok++;
+				if (fr[12] == 0x08) {
+					EXPECT_EQ(fr[14] >> 4, 4);
+					EXPECT_EQ(14u + (uint32_t)(fr[16] << 8 |
+							 fr[17]),
+						  m->data_len);
+				} else {
+					EXPECT_EQ(fr[12], 0x86);
+					EXPECT_EQ(fr[14] >> 4, 6);
+				}
+				EXPECT_EQ(m->pkt_len, m->data_len);
+			} else {
+				bad++;
+				EXPECT_EQ(bytes_of(m), f);
+			}
+			rte_pktmbuf_free(m);
+		}
+	}
+	EXPECT_GT(ok, 0u);
+	EXPECT_GT(bad, 0u);
+	ef_edge_decap_free(d);
+}
+
+/* ---------------------------------------------------------------- */
 /* Weights and Maglev                                                */
 /* ---------------------------------------------------------------- */
 

@@ -594,7 +594,8 @@ protected:
 			 { 1, ip_of("10.1.0.11"), NODE1_MAC },
 			 { 1, ip_of("10.1.0.12"), NODE2_MAC },
 			 { 0, ip_of("10.1.0.1"), ROUTER_MAC },
-			 { 0, ip_of("10.1.0.12"), NODE2_MAC } });
+			 { 0, ip_of("10.1.0.12"), NODE2_MAC },
+			 { 1, ip_of("10.244.1.5"), POD_MAC } });
 	}
 	static std::string edge6(const char *fwd)
 	{
@@ -829,6 +830,126 @@ TEST_F(Edge6, DecapOf6in4ServedLocalWithTheClientAddress)
 	EXPECT_TRUE(out.empty());
 	EXPECT_EQ(1u, w()->c.drops[EF_FWD_DROP_DECAP_DENIED]);
 	EXPECT_EQ(1u, w()->c.decap_packets);
+}
+
+/* node-1 (t: a NODE6_CONF text) on an IPv6 underlay: decap.sources lists
+ * its fabric's IPv6 subnet, the service is dual-stack (docs/EDGE.md
+ * "IPv6 underlay") */
+static std::string
+node6_underlay(std::string t)
+{
+	auto sub = [&t](const std::string &from, const std::string &to) {
+		size_t at = t.find(from);
+
+		EXPECT_NE(std::string::npos, at) << from;
+		t.replace(at, from.size(), to);
+	};
+	sub("sources = [ \"10.1.0.0/24\" ]",
+	    "sources = [ \"10.1.0.0/24\", \"2001:db8:f::/64\" ]");
+	sub("ip_families = [ \"IPv6\" ];\n"
+	    "    load_balancer_ips = [ \"2001:db8:10::10\" ];",
+	    "ip_families = [ \"IPv6\", \"IPv4\" ];\n"
+	    "    load_balancer_ips = [ \"2001:db8:10::10\", \"203.0.113.10\" ];");
+	return t;
+}
+
+/* "name=count" of every nonzero drop counter of w */
+static std::string
+drops_of(const struct ef_fwd_worker *w)
+{
+	std::string r;
+
+	for (unsigned int i = 0; i < EF_FWD_DROP_MAX; i++)
+		if (w->c.drops[i] != 0)
+			r += std::string(ef_fwd_drop_name(i)) + "=" +
+				std::to_string(w->c.drops[i]) + " ";
+	return r;
+}
+
+const Ip6a PEER6 = ip6_of("2001:db8:f::1");	/* an edge on the fabric */
+const Ip6a NODE1_6 = ip6_of("2001:db8:f::11");
+
+TEST_F(Edge6, DecapOfIpv6UnderlayServedLocalWithTheClientAddress)
+{
+	build6(node6_underlay(node6("external_traffic_policy = \"Local\"; "
+				    "health_check_node_port = 32000;",
+				    ", { address = \"10.244.1.5\"; "
+				    "node = \"node-1\"; }")));
+	/* ip6ip6: an IPv6 client, kept */
+	Tcp6 t = tcp6(CLIENT6, 42000, 0x02);
+	t.dmac = port_mac(0);
+	auto out = run(ipv6_frame(port_mac(0), ROUTER_MAC, PEER6, NODE1_6, 41,
+				  l3_of(tcp6_frame(t))), 0);
+
+	ASSERT_EQ(1u, out.size()) << w()->c.drops[EF_FWD_DROP_DECAP_DENIED];
+	EXPECT_EQ(1, out[0].iface);
+	const Bytes &f = out[0].frame;
+	ASSERT_GE(f.size(), 58u);
+	EXPECT_EQ(0x86, f[12]);
+	EXPECT_EQ(0, memcmp(&f[14 + 8], CLIENT6.b, 16));	/* no SNAT */
+	EXPECT_EQ(0, memcmp(&f[14 + 24], POD6.b, 16));
+	EXPECT_EQ(8080, f[54 + 2] << 8 | f[54 + 3]);
+	/* IPv4 in IPv6: an IPv4 client, kept, to the IPv4 pod */
+	Tcp t4;
+	t4.dmac = port_mac(0);
+	t4.smac = ROUTER_MAC;
+	t4.sip = ip_of("192.0.2.7");
+	t4.dip = VIP;
+	t4.sport = 42001;
+	t4.dport = 80;
+	t4.flags = 0x02;
+	Bytes in4 = l3_of(tcp_frame(t4));
+	/* the inner packet, not the frame's padding */
+	in4.resize((size_t)(in4[2] << 8 | in4[3]));
+	out = run(ipv6_frame(port_mac(0), ROUTER_MAC, PEER6, NODE1_6, 4, in4),
+		  0);
+	ASSERT_EQ(1u, out.size()) << drops_of(w());
+	const Bytes &g = out[0].frame;
+	ASSERT_GE(g.size(), 54u);
+	EXPECT_EQ(0x08, g[12]);
+	uint32_t s4, d4;
+	memcpy(&s4, &g[26], 4);
+	memcpy(&d4, &g[30], 4);
+	EXPECT_EQ(ip_of("192.0.2.7"), s4);
+	EXPECT_EQ(ip_of("10.244.1.5"), d4);
+	EXPECT_TRUE(checksums_ok(g));
+	/* GUE over IPv6 (proto 41), its UDP checksum summed */
+	Bytes gue = { 0, 41, 0, 0 };
+	Bytes in6 = l3_of(tcp6_frame(tcp6(CLIENT6, 42002, 0x02)));
+	gue.insert(gue.end(), in6.begin(), in6.end());
+	out = run(udp6_frame(port_mac(0), ROUTER_MAC, PEER6, NODE1_6, 50000,
+			     6080, gue), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(0, memcmp(&out[0].frame[14 + 8], CLIENT6.b, 16));
+	EXPECT_EQ(3u, w()->c.decap_packets);
+	EXPECT_EQ(3u, w()->c.flows_created);
+	/* from outside decap.sources: denied, counted; and an IPv6 packet
+	 * to an address not the interface's is no tunnel of ours */
+	out = run(ipv6_frame(port_mac(0), ROUTER_MAC, ip6_of("2001:db8:99::1"),
+			     NODE1_6, 41,
+			     l3_of(tcp6_frame(tcp6(CLIENT6, 42003, 0x02)))), 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(1u, w()->c.drops[EF_FWD_DROP_DECAP_DENIED]);
+	out = run(ipv6_frame(port_mac(0), ROUTER_MAC, PEER6, VIP6, 41,
+			     l3_of(tcp6_frame(tcp6(CLIENT6, 42004, 0x02)))), 0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(3u, w()->c.decap_packets);
+	EXPECT_EQ(1u, w()->c.drops[EF_FWD_DROP_DECAP_DENIED]);
+}
+
+TEST_F(Edge6, Ipv6UnderlayNotTakenWithoutIpv6Sources)
+{
+	/* decap.sources IPv4 only: ip6ip6 to the node is the node's own
+	 * protocol 41 (its kernel's), never decapsulated */
+	build6(node6("external_traffic_policy = \"Local\"; "
+		     "health_check_node_port = 32000;"));
+	auto out = run(ipv6_frame(port_mac(0), ROUTER_MAC, PEER6, NODE1_6, 41,
+				  l3_of(tcp6_frame(tcp6(CLIENT6, 42010, 0x02)))),
+		       0);
+	EXPECT_TRUE(out.empty());
+	EXPECT_EQ(0u, w()->c.decap_packets);
+	EXPECT_EQ(0u, w()->c.drops[EF_FWD_DROP_DECAP_DENIED]);
+	EXPECT_EQ(0u, w()->c.flows_created);
 }
 
 TEST_F(Edge6, ClusterEncapSendsRemotePicksIn6in4WithoutSnat)

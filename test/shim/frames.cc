@@ -387,7 +387,9 @@ ipv6_frame(const Mac &dmac, const Mac &smac, const Ip6a &src, const Ip6a &dst,
 	for (int i = 0; i < 32; i += 2)
 		sum += (uint32_t)(f[22 + i] << 8 | f[22 + i + 1]);
 	sum += (uint32_t)l4.size() + proto;
-	if (l4.size() >= off + 2) {
+	/* other protocols (4, 41: a tunnel's inner packet) have none */
+	if ((proto == 6 || proto == 17 || proto == 58) &&
+	    l4.size() >= off + 2) {
 		f[54 + off] = f[54 + off + 1] = 0;
 		uint16_t c = csum(&f[54], l4.size(), sum);
 

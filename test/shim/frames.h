@@ -123,8 +123,8 @@ struct Ip6a {
 Ip6a ip6_of(const char *text);	/* inet_pton(AF_INET6) */
 
 /* Ethernet + IPv6 header (payload length from l4, hop limit hlim) + l4,
- * with the L4 checksum (TCP 16, UDP 6: 0 becomes 0xffff, ICMPv6 2) over
- * the pseudo-header filled in at its offset. */
+ * with the L4 checksum (TCP 16, UDP 6: 0 becomes 0xffff, ICMPv6 2; none for
+ * other protocols) over the pseudo-header filled in at its offset. */
 Bytes ipv6_frame(const Mac &dmac, const Mac &smac, const Ip6a &src,
 		 const Ip6a &dst, uint8_t proto, const Bytes &l4,
 		 uint8_t hlim = 64);
