@@ -508,7 +508,9 @@ def test_dual_stack_service(k8s6):
     per family) is served in both families: the IPv4 address from the
     pool, the IPv6 external IP, each to its family's endpoints; an IPv6
     slice's readiness change reaches the data plane; an IPv4-only
-    service's IPv6 slice is left out."""
+    service's IPv6 slice is left out. (POOL is IPv4: the IPv6 family
+    gets no pool address, logged and counted in ipam_errors;
+    app/edgefwd-k8s/tests/test_ipam.py covers IPv6 pools.)"""
     k = k8s6
     dual = svc_obj("dual", ipFamilies=["IPv4", "IPv6"],
                    ipFamilyPolicy="RequireDualStack",

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """IPv6 and dual-stack Services: the families of spec.ipFamilies rendered
 (CONFIG.md "IPv6"), IPv6 EndpointSlices as IPv6 endpoints, the families a
-service does not serve (and IPv6 in edge mode) left out and counted, and
-the rendered files through edgefwd --check, which refuses an address of a
-family a service does not list and IPv6 on an edge service."""
+service does not serve left out and counted, edge services in both
+families (IPv4 node addresses), and the rendered files through edgefwd
+--check, which refuses an address of a family a service does not list
+and an IPv6 node address."""
 
 import pytest
 
@@ -252,21 +253,45 @@ def test_ipv6_frontend_conflict_older_keeps_it(tmp_path):
     assert ok, output
 
 
-def test_edge_mode_renders_ipv4_only():
+def test_edge_mode_renders_both_families():
+    """An edge service is proxy mode's mapping of the same objects, both
+    families, minus what an edge outside the cluster does not answer on
+    (cluster IPs, node ports): IPv6 VIPs and IPv6 endpoints included,
+    nothing counted as left out."""
     d, notes = mapped(web6(), "v6/web", edge=True)
     assert d["mode"] == "edge"
-    assert "ip_families" not in d and "cluster_ips" not in d
-    assert "cluster_ip" not in d
-    assert d["load_balancer_ips"] == ["198.51.100.60"]
-    assert addrs(d) == ["10.244.0.60", "10.244.1.60"]
-    assert notes == {"ipv6_skipped_edge": 1, "ipv6_slices_skipped": 1}
+    assert d["ip_families"] == ["IPv4", "IPv6"]
+    assert "cluster_ips" not in d and "cluster_ip" not in d
+    assert d["load_balancer_ips"] == ["198.51.100.60", "2001:db8:100::60"]
+    assert d["health_check_node_port"] == 32060
+    assert d["ports"] == [{"name": "http", "protocol": "TCP", "port": 80,
+                           "target_port": 8080}]
+    assert addrs(d) == ["10.244.0.60", "10.244.1.60", "fd00:244::60",
+                        "fd00:244:1::60"]
+    assert [e["node"] for e in d["endpoints"]] == ["node-a", "node-b",
+                                                   "node-a", "node-b"]
+    assert not notes
+    proxy, _ = mapped(web6(), "v6/web")
+    del proxy["cluster_ips"]
+    for p in proxy["ports"]:
+        del p["node_port"]
+    assert {k: v for k, v in d.items() if k != "mode"} == proxy
+    text = mod.render_service_text(d)
+    assert '    ip_families = [ "IPv4", "IPv6" ];\n' \
+        '    load_balancer_ips = [ "198.51.100.60", "2001:db8:100::60" ];\n' \
+        in text
+    assert '      { address = "fd00:244:1::60"; node = "node-b"; }' in text
+    # an IPv6-only service is an IPv6 edge service now, not skipped
     d, notes = mapped(only6(), "v6/only6", edge=True)
-    assert d is None
-    assert notes["skip"] == "IPv6 only (edge mode serves IPv4 only)"
-    assert notes["ipv6_skipped_edge"] == 1
-    # proxy mode renders both from the same objects: nothing counted
-    d, notes = mapped(web6(), "v6/web")
-    assert "ipv6_skipped_edge" not in notes
+    assert d["mode"] == "edge" and d["ip_families"] == ["IPv6"]
+    assert "cluster_ips" not in d
+    assert d["load_balancer_ips"] == ["2001:db8:100::61"]
+    assert d["external_ips"] == ["2001:db8:61::1"]
+    assert addrs(d) == ["fd00:244::61"]
+    assert notes == {"ipv4_slices_skipped": 1}
+    # an IPv4-only service's edge file is what it always was
+    d, notes = mapped(ROLL, "shop/web", edge=True)
+    assert "ip_families" not in d and "cluster_ip" not in d
 
 
 def dual_base_text():
@@ -332,29 +357,103 @@ def edge_cluster():
     return web6() + only6() + [o for o in clone(KINDS) if o["kind"] == "Node"]
 
 
-def test_edge_file_passes_edgefwd_check(tmp_path):
+@pytest.mark.parametrize("base", ["ipv4", "dual"])
+def test_edge_file_passes_edgefwd_check(tmp_path, base):
+    """Edge mode renders the IPv6 VIPs and endpoints (edgefwd sends IPv6
+    flows to the nodes in IPv4, docs/EDGE.md "IPv6"), and edgefwd takes
+    the file, on an IPv4-only edge and on a dual-stack one."""
     svcs, slices, nodes = ek.by_kind(edge_cluster())
+    r = mod.Renderer(edge=True)
+    text, msgs = r.render(ek.base_text() if base == "ipv4" else
+                          dual_base_text(), svcs, slices, nodes)
+    assert not msgs
+    assert r.notes["services_rendered"] == 2        # v6/web, v6/only6
+    assert "services_skipped" not in r.notes
+    assert "ipv6_skipped_edge" not in r.notes
+    assert "ipv6_slices_skipped" not in r.notes
+    assert r.notes["ipv4_slices_skipped"] == 1       # v6/only6's
+    assert r.notes["endpoints_rendered"] == 5        # 4 + 1
+    rendered = text.split("rendered by")[1]
+    assert 'nodes = (\n  { name = "node-a"; address = "10.0.0.1"; },\n' \
+        '  { name = "node-b"; address = "10.0.0.2"; }\n);' in rendered
+    only6_blk = rendered.split('name = "v6/only6";')[1].split("}\n  },")[0]
+    assert 'ip_families = [ "IPv6" ];' in only6_blk
+    assert 'load_balancer_ips = [ "2001:db8:100::61" ];' in only6_blk
+    assert 'external_ips = [ "2001:db8:61::1" ];' in only6_blk
+    assert '{ address = "fd00:244::61"; node = "node-a"; }' in only6_blk
+    assert "cluster_ip" not in rendered and "; node_port =" not in rendered
+    assert "fd00:96::" not in rendered               # no cluster IPs
+    ok, output = check(tmp_path, text)
+    assert ok, output
+    assert "2 services" in output and "5 endpoints" in output
+    # v6/web's IPv4 and IPv6 VIPs, v6/only6's IPv6 VIP and external IP
+    assert "4 frontends" in output, output
+
+
+def ipv6_only_node(name="node-6", address="FD00:10:0::6"):
+    """A Node of an IPv6-only cluster: its one InternalIP is IPv6."""
+    n = clone([o for o in KINDS if o["kind"] == "Node"][0])
+    n["metadata"]["name"] = name
+    n["metadata"]["labels"] = {}
+    n["status"]["addresses"] = [{"type": "InternalIP", "address": address},
+                                {"type": "Hostname", "address": name}]
+    return n
+
+
+def test_edge_node_address_ipv4_internal_ip_first():
+    """A dual-stack node is reached at its IPv4 InternalIP whatever the
+    order the kubelet lists them in; an IPv6-only node is left out and
+    counted while edgefwd takes IPv4 node addresses only."""
+    dual = ipv6_only_node("node-d")
+    dual["status"]["addresses"].insert(1, {"type": "InternalIP",
+                                           "address": "10.0.0.7"})
+    notes = {}
+    assert mod.map_nodes([dual, ipv6_only_node()], notes) == [
+        {"name": "node-d", "address": "10.0.0.7"}]
+    assert notes == {"nodes_skipped_ipv6_only": 1}
+    assert mod.node_address(ipv6_only_node()) == ("fd00:10::6", "IPv6")
+
+
+def test_edge_ipv6_only_node_left_out_and_counted(tmp_path):
+    """An IPv6 endpoint on a node whose only InternalIP is IPv6: the node
+    is not in `nodes` (edgefwd --check refuses an IPv6 node address, see
+    below), so the endpoint is off the nodes (counted), the rest served,
+    and the file passes --check."""
+    objs = web6() + [o for o in clone(KINDS) if o["kind"] == "Node"] + \
+        [ipv6_only_node()]
+    objs[2]["endpoints"].append(ep("fd00:244:6::60", "node-6"))
+    svcs, slices, nodes = ek.by_kind(objs)
     r = mod.Renderer(edge=True)
     text, msgs = r.render(ek.base_text(), svcs, slices, nodes)
     assert not msgs
-    assert r.notes["services_rendered"] == 1
-    assert r.notes["services_skipped"] == 1          # v6/only6
-    assert r.notes["ipv6_skipped_edge"] == 2
-    assert r.notes["ipv6_slices_skipped"] == 1       # v6/web's
+    assert r.notes["nodes_skipped_ipv6_only"] == 1
+    assert r.notes["endpoints_off_nodes"] == 1
+    assert r.notes["endpoints_rendered"] == 4
     rendered = text.split("rendered by")[1]
-    assert "fd00:" not in rendered and "2001:db8" not in rendered
+    assert "node-6" not in rendered and "fd00:244:6::60" not in rendered
     ok, output = check(tmp_path, text)
     assert ok, output
-    # the same service with its IPv6 part: edgefwd serves IPv6 edge
-    # services since IPv6-in-IPv4 (docs/EDGE.md "IPv6"), so the file
-    # passes too (the renderer still leaves the IPv6 part out)
-    d, _ = mapped(web6(), "v6/web", edge=True)
-    d["ip_families"] = ["IPv4", "IPv6"]
-    d["load_balancer_ips"].append("2001:db8:100::60")
-    both = text.split("services = (")[0] + "services = (\n%s\n);\n" % \
-        mod.render_service_text(d)
-    ok, output = check(tmp_path, both, "edge6.conf")
-    assert ok, output
+
+
+def test_edgefwd_still_refuses_ipv6_node_addresses(tmp_path, monkeypatch):
+    """Why mod.NODE_FAMILIES is IPv4 only: edgefwd --check refuses an IPv6
+    node address. With IPv6 allowed the node is rendered, its address in
+    RFC 5952 form, its endpoint kept. When this fails because edgefwd
+    takes the file, add "IPv6" to NODE_FAMILIES and turn this test into
+    one that expects the node rendered (the docs say IPv4 only too)."""
+    monkeypatch.setattr(mod, "NODE_FAMILIES", ("IPv4", "IPv6"))
+    objs = web6() + [o for o in clone(KINDS) if o["kind"] == "Node"] + \
+        [ipv6_only_node()]
+    objs[2]["endpoints"].append(ep("fd00:244:6::60", "node-6"))
+    svcs, slices, nodes = ek.by_kind(objs)
+    r = mod.Renderer(edge=True)
+    text, _ = r.render(ek.base_text(), svcs, slices, nodes)
+    assert "nodes_skipped_ipv6_only" not in r.notes
+    assert "endpoints_off_nodes" not in r.notes
+    assert '{ name = "node-6"; address = "fd00:10::6"; }' in text
+    assert '{ address = "fd00:244:6::60"; node = "node-6"; }' in text
+    ok, output = check(tmp_path, text)
+    assert not ok and "a node's address is IPv4" in output, output
 
 
 def test_incremental_render_of_dual_stack_equals_a_fresh_one():
