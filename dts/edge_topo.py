@@ -135,6 +135,8 @@ EDGE_EXT_ADDR6 = "2001:db8:2::2"
 ROUTER_FABRIC_ADDR6 = "fd00:10:1::fe"
 FABRIC_NET6 = "fd00:10:1::/64"
 TEST_ADDR6 = "fd00:10:1::100"
+# the edge's fabric leg with an IPv6 underlay (underlay6=True)
+EDGE_INT_ADDR6 = "fd00:10:1::1"
 VIP6 = "2001:db8:113::10"
 
 # node name -> role, fabric address, pod gateway, pods {name: address}
@@ -278,7 +280,7 @@ def _dual_stack(svc, ipv6):
 
 
 def node_proxy_config(node, decap_sources=(FABRIC_NET,), with_nodes=True,
-                      ipv6=False, **extra):
+                      ipv6=False, underlay6=False, **extra):
     """Configuration dict of node as an edgefwd in proxy mode: fabric TAP
     (port 0, gateway: the router), pod TAP (port 1), the Local service
     SERVICE with every pod of the cluster as an endpoint (so Local picks
@@ -287,7 +289,8 @@ def node_proxy_config(node, decap_sources=(FABRIC_NET,), with_nodes=True,
     a configuration today's (first wave) edgefwd accepts. ipv6: both
     interfaces dual-stack (the router's fd00:10:1::fe the IPv6 gateway),
     the service dual-stack (VIP6, the pods' IPv6 endpoints); node
-    addresses and decap sources stay IPv4."""
+    addresses stay IPv4 unless underlay6 (then `nodes` lists the nodes'
+    IPv6 fabric addresses; decap_sources are the caller's)."""
     n = NODES[node]
     cfg = {
         "node": {"name": node},
@@ -318,7 +321,7 @@ def node_proxy_config(node, decap_sources=(FABRIC_NET,), with_nodes=True,
         ]
     if with_nodes:
         cfg["nodes"] = [{"name": k, "address": v["addr"]}
-                        for k, v in NODES.items()]
+                        for k, v in (NODES6 if underlay6 else NODES).items()]
     if decap_sources:
         cfg["decap"] = {"sources": list(decap_sources),
                         "gue_port": GUE_PORT}
@@ -327,28 +330,34 @@ def node_proxy_config(node, decap_sources=(FABRIC_NET,), with_nodes=True,
 
 
 def edge_config(weights="endpoints", forwarding="l2", interval_ms=200,
-                ipv6=False):
+                ipv6=False, underlay6=False):
     """Configuration dict of the edge edgefwd: SERVICE as a Local edge
     service over both nodes (every pod an endpoint on its node), probes
     every interval_ms (rise 1, fall 2). ipv6: the service dual-stack
     (VIP6 beside VIP, the pods' IPv6 endpoints), the external interface
-    dual-stack (IPv6 gateway: the router); the fabric leg, the node
-    addresses and the probes stay IPv4."""
+    dual-stack (IPv6 gateway: the router), the fabric leg too
+    (EDGE_INT_ADDR6); the node addresses and the probes stay IPv4, unless
+    underlay6 (with ipv6): the nodes at their IPv6 fabric addresses, so
+    that every packet reaches its node in IPv6 (IPv4-in-IPv6, ip6ip6,
+    GUE over IPv6) and the probes go over IPv6."""
     ext = {"port": "net_tap0", "address": EDGE_EXT_ADDR + "/24",
            "gateway": ROUTER_EDGE_ADDR}
     if ipv6:
         ext = {"port": "net_tap0",
                "addresses": [EDGE_EXT_ADDR + "/24", EDGE_EXT_ADDR6 + "/64"],
                "gateways": [ROUTER_EDGE_ADDR, ROUTER_EDGE_ADDR6]}
+    fab = {"port": "net_tap1", "address": EDGE_INT_ADDR + "/24"}
+    if ipv6:
+        # dual-stack whichever underlay: a reload may switch the nodes
+        # to their IPv6 addresses (interfaces need a restart)
+        fab = {"port": "net_tap1",
+               "addresses": [EDGE_INT_ADDR + "/24", EDGE_INT_ADDR6 + "/64"]}
     return {
         "node": {"name": "edge-1"},
-        "interfaces": [
-            ext,
-            {"port": "net_tap1", "address": EDGE_INT_ADDR + "/24"},
-        ],
+        "interfaces": [ext, fab],
         "conntrack": {"max_flows": 65536},
         "nodes": [{"name": k, "address": v["addr"]}
-                  for k, v in NODES.items()],
+                  for k, v in (NODES6 if underlay6 else NODES).items()],
         "edge": {"forwarding": forwarding, "weights": weights,
                  "interval_ms": interval_ms, "timeout_ms": 100,
                  "rise": 1, "fall": 2, "flow_timeout": 60},

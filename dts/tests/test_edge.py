@@ -50,8 +50,10 @@ METRICS = "%s:9180" % EDGE_EXT_ADDR
 PROMTOOL = "/usr/bin/promtool"
 
 
-def edge_config(weights="endpoints", forwarding="l2", ipv6=False):
-    cfg = edge_topo.edge_config(weights, forwarding, INTERVAL_MS, ipv6)
+def edge_config(weights="endpoints", forwarding="l2", ipv6=False,
+                underlay6=False):
+    cfg = edge_topo.edge_config(weights, forwarding, INTERVAL_MS, ipv6,
+                                underlay6)
     cfg["metrics"] = {"listen": [METRICS]}
     return cfg
 
@@ -83,7 +85,8 @@ def stats(t):
 
 
 def reload_with(t, **kw):
-    t.write_config("edge.conf", edge_config(ipv6=t.ipv6, **kw))
+    t.write_config("edge.conf", edge_config(
+        ipv6=t.ipv6, underlay6=getattr(t, "underlay6", False), **kw))
     r = t.dataplane.telemetry("/edgefwd/reload")
     assert r["ok"], r
 
@@ -499,8 +502,12 @@ def encap(request, run_prefix):
         t.ip("cl", "addr", "add", a + "/24", "dev", "eth0")
     t.add_addrs("cl", "eth0", [a + "/64" for a in client_sources6()])
     for node in NODES:
+        # the edge's fabric address of either family: the IPv6 underlay
+        # tests below switch the edge to the nodes' IPv6 addresses
         conf = t.write_config(node + ".conf", edge_topo.node_proxy_config(
-            node, decap_sources=(EDGE_INT_ADDR + "/32",), ipv6=True))
+            node, decap_sources=(EDGE_INT_ADDR + "/32",
+                                 edge_topo.EDGE_INT_ADDR6 + "/128"),
+            ipv6=True))
         t.start_node_edgefwd(node, conf)
     t.conf = t.write_config("edge.conf", edge_config(forwarding="ipip",
                                                      ipv6=True))
@@ -693,6 +700,82 @@ def test_ipv6_in_ipv4_from_outside_decap_sources_is_dropped(encap):
                        NODES["node-2"]["addr"], "5"])
     wait_for(lambda: dp.telemetry("/edgefwd/stats")["drops"]["decap_denied"]
              - before >= 5, 5, "decap_denied")
+
+
+# -- an IPv6 underlay: the edge reaches the same nodes at their IPv6 ----
+# fabric addresses (IPv4-in-IPv6 and ip6ip6, or GUE over IPv6 with its UDP
+# checksum); the nodes take it from the edge's IPv6 fabric address
+
+N_CONNS_U6 = 512
+# a pod's share of 512 connections: sigma about 1.9 points; 8 points is
+# over 4 sigma and still far inside what a misweighting moves (>= 8)
+SHARE_TOL_U6 = 0.08
+
+
+def hc_requests(t):
+    return {n: dp.telemetry("/edgefwd/health")["hc_requests"]
+            for n, dp in t.node_dataplanes.items()}
+
+
+def underlay6_shares(t, vip_url, sources, family):
+    rs = t.client("cl", "get", vip_url, "--count", str(N_CONNS_U6),
+                  "--sources", ",".join(sources), timeout=300)
+    assert all(r["ok"] and r["status"] == 200 for r in rs), \
+        [r for r in rs if not r["ok"]][:3]
+    # no SNAT: every pod saw its client's own address
+    assert all(r["body"]["client"] == r["source"] for r in rs)
+    count = {p: 0 for p in PODS}
+    for r in rs:
+        count[r["body"]["pod"]] += 1
+    share = {p: n / len(rs) for p, n in count.items()}
+    print_table("IPv6 underlay, %s clients" % family, share)
+    for p, v in share.items():
+        assert abs(v - 0.25) <= SHARE_TOL_U6, (p, v, family)
+
+
+@pytest.mark.parametrize("forwarding", ["ipip", "gue"])
+def test_ipv6_underlay_end_to_end_against_edgefwd_nodes(encap, forwarding):
+    """The edge's nodes at IPv6 addresses: probes reach the nodes'
+    healthCheckNodePort over IPv6 (they answer, the nodes stay healthy),
+    /edgefwd/nodes prints the IPv6 addresses, IPv4 and IPv6 clients reach
+    every pod by its weight with their own addresses kept, and what the
+    edge sent each node that node decapsulated."""
+    encap.underlay6 = True
+    try:
+        reload_with(encap, forwarding=forwarding)
+        hc0 = hc_requests(encap)
+        wait_for(lambda: all(hc_requests(encap)[n] - hc0[n] >= 3
+                             for n in NODES), 10,
+                 "3 probes per node over IPv6")
+        v = encap.dataplane.telemetry("/edgefwd/nodes")
+        nodes = {n["name"]: n for n in v["nodes"].values()}
+        for n in NODES:
+            assert nodes[n]["address"] == edge_topo.NODES6[n]["addr"], nodes
+            assert nodes[n]["healthy"] == 1, nodes
+            assert nodes[n]["last_error"] == "", nodes
+        assert {n: x["weight"] for n, x in node_view(encap).items()} == \
+            {"node-1": 1, "node-2": 3}
+        eb, nb, before = stats(encap), node_view(encap), node_stats(encap)
+        underlay6_shares(encap, VIP_URL, client_sources(), "IPv4")
+        underlay6_shares(encap, VIP6_URL, client_sources6(), "IPv6")
+        after, na, ea = node_stats(encap), node_view(encap), stats(encap)
+        encapped = ea["encap_packets"] - eb["encap_packets"]
+        sent = {n: na[n]["packets"] - nb[n]["packets"] for n in NODES}
+        decapped = {n: after[n]["decap_packets"] - before[n]["decap_packets"]
+                    for n in NODES}
+        print("\nIPv6 underlay, %s: encap_packets +%d; per node sent / "
+              "decapsulated: %s" % (forwarding, encapped, ", ".join(
+                  "%s %d / %d" % (n, sent[n], decapped[n])
+                  for n in sorted(NODES))))
+        assert encapped >= 3 * 2 * N_CONNS_U6, (eb, ea)
+        assert sum(sent.values()) == encapped, (sent, encapped)
+        for n in NODES:
+            assert 0 < decapped[n] <= sent[n], (n, sent, decapped)
+            assert after[n]["drops"]["decap_bad_checksum"] == \
+                before[n]["drops"]["decap_bad_checksum"], n
+    finally:
+        encap.underlay6 = False
+        reload_with(encap, forwarding="ipip")
 
 
 def test_cluster_forwarding_encap_keeps_the_client_address(run_prefix):

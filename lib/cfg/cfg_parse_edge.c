@@ -5,6 +5,7 @@
  * with the checks that tie them together.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,53 @@ ef_cfg_node_find(const struct ef_cfg *cfg, const char *name)
 	return NULL;
 }
 
-/* nodes[i]: a valid name and an IPv4 address, both unique. */
+/*
+ * Why a is not a node address (a tunnel endpoint or l2 next hop: one
+ * unicast host the edge routes to), or NULL. IPv4 0.0.0.0/8 also holds
+ * the keys of IPv6 nodes (ef_edge.h). IPv6 link-local addresses need a
+ * zone, which nodes do not carry.
+ */
+static bool
+any_addr6(const struct ef_cfg *cfg)
+{
+	for (uint32_t i = 0; i < cfg->n_interfaces; i++)
+		if (cfg->interfaces[i].address6.family == EF_AF_INET6)
+			return true;
+	return false;
+}
+
+static const char *
+node_address_refused(const struct ef_addr *a)
+{
+	if (a->family == EF_AF_INET4) {
+		uint8_t b0 = (uint8_t)(ntohl(a->v4) >> 24);
+
+		if (b0 == 0)
+			return "in 0.0.0.0/8 (\"this network\")";
+		if (b0 == 127)
+			return "a loopback address";
+		if (b0 >= 224)
+			return "a multicast or reserved address";
+		return NULL;
+	}
+	if (a->v6[0] == 0xff)
+		return "a multicast address";
+	if (a->v6[0] == 0xfe && (a->v6[1] & 0xc0) == 0x80)
+		return "link-local (give the node's global or ULA address)";
+	{
+		static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+		uint8_t zero[16] = { 0 };
+
+		if (memcmp(a->v6, zero, 15) == 0 &&
+		    (a->v6[15] == 0 || a->v6[15] == 1))
+			return "the unspecified or loopback address";
+		if (memcmp(a->v6, mapped, 12) == 0)
+			return "IPv4-mapped (give the IPv4 address itself)";
+	}
+	return NULL;
+}
+
+/* nodes[i]: a valid name and an IPv4 or IPv6 address, both unique. */
 static void
 parse_one_node(struct cfg_ctx *c, const config_setting_t *g, const char *path)
 {
@@ -121,12 +168,18 @@ parse_one_node(struct cfg_ctx *c, const config_setting_t *g, const char *path)
 	if (rc == 0)
 		cfg_err_at(c, g, "%s: missing (the address the node is "
 			   "reached at)", lbl);
-	if (rc == 1 && n.address.family != EF_AF_INET4) {
-		/* the underlay is IPv4: IPv6 VIPs reach a node in
-		 * IPv6-in-IPv4 or GUE (docs/EDGE.md "IPv6") */
-		cfg_err_at(c, s, "%s: \"%s\": a node's address is IPv4 (IPv6 "
-			   "services reach nodes over IPv4, docs/EDGE.md)",
-			   lbl, config_setting_get_string(s));
+	if (rc == 1 && node_address_refused(&n.address) != NULL) {
+		cfg_err_at(c, s, "%s: \"%s\" is %s, not a node's address",
+			   lbl, config_setting_get_string(s),
+			   node_address_refused(&n.address));
+		rc = -1;
+	}
+	if (rc == 1 && n.address.family == EF_AF_INET6 && !any_addr6(cfg)) {
+		/* the outer IPv6 header's source is the egress interface's
+		 * IPv6 address (docs/EDGE.md "IPv6") */
+		cfg_err_at(c, s, "%s: \"%s\" is IPv6, but no interface has "
+			   "an IPv6 address to reach it from", lbl,
+			   config_setting_get_string(s));
 		rc = -1;
 	}
 	if (rc != 1) {

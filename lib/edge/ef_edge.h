@@ -66,10 +66,21 @@ enum ef_edge_fwd {
 	EF_EDGE_FWD_MAX
 };
 
-/* Bytes each method adds in front of the inner IPv4 packet. */
+/* Bytes each method adds in front of the inner packet, outer IPv4. */
 #define EF_EDGE_IPIP_OVERHEAD 20u	/* outer IPv4 */
 #define EF_EDGE_GUE_HDR_LEN 4u		/* GUE v0 base header, no options */
 #define EF_EDGE_GUE_OVERHEAD (20u + 8u + EF_EDGE_GUE_HDR_LEN)	/* 32 */
+/* The same with an outer IPv6 header (a node reached at an IPv6
+ * address): ip6ip6 / IPv4-in-IPv6 (RFC 2473) and GUE over IPv6. */
+#define EF_EDGE_IPIP6_OVERHEAD 40u	/* outer IPv6 */
+#define EF_EDGE_GUE6_OVERHEAD (40u + 8u + EF_EDGE_GUE_HDR_LEN)	/* 52 */
+/*
+ * The `fwd` argument of the MTU helpers below is a method, or'ed with
+ * EF_EDGE_OUTER6 when the outer header is IPv6 (the node's address is
+ * IPv6): the overhead, and so the inner MTU, MSS and fit, follow.
+ */
+#define EF_EDGE_OUTER6 0x100u
+#define EF_EDGE_FWD_OF(fwd) ((fwd) & 0xffu)
 /* Outer UDP source ports of GUE: the RFC 6335 dynamic range 49152-65535,
  * 14 bits of the flow hash (NIC RSS at the node spreads on them). */
 #define EF_EDGE_GUE_SPORT_BASE 0xc000u
@@ -85,14 +96,19 @@ int ef_edge_fwd_parse(const char *text);
 /* Name of a method ("ipip", ...), "?" when out of range. Any thread. */
 const char *ef_edge_fwd_name(unsigned int fwd);
 
-/* Overhead in bytes of a method (20, 32, 0); 0 when out of range.
- * Any thread. (The MTU helpers are inline: the edge's per-packet path
- * calls them on every packet.) */
+/* Overhead in bytes of a method (20, 32, 0; with EF_EDGE_OUTER6: 40,
+ * 52, 0); 0 when out of range. Any thread. (The MTU helpers are inline:
+ * the edge's per-packet path calls them on every packet.) */
 static inline uint32_t
 ef_edge_overhead(unsigned int fwd)
 {
-	return fwd == EF_EDGE_FWD_IPIP ? EF_EDGE_IPIP_OVERHEAD :
-		fwd == EF_EDGE_FWD_GUE ? EF_EDGE_GUE_OVERHEAD : 0;
+	unsigned int f = EF_EDGE_FWD_OF(fwd);
+
+	if (fwd & EF_EDGE_OUTER6)
+		return f == EF_EDGE_FWD_IPIP ? EF_EDGE_IPIP6_OVERHEAD :
+			f == EF_EDGE_FWD_GUE ? EF_EDGE_GUE6_OVERHEAD : 0;
+	return f == EF_EDGE_FWD_IPIP ? EF_EDGE_IPIP_OVERHEAD :
+		f == EF_EDGE_FWD_GUE ? EF_EDGE_GUE_OVERHEAD : 0;
 }
 
 /*
@@ -119,8 +135,8 @@ ef_edge_max_mss(uint32_t egress_mtu, unsigned int fwd)
 }
 
 /* The same for an inner IPv6 packet: inner MTU - 60 (IPv6 + TCP
- * headers); 0 when nothing fits. The outer header is IPv4 whatever the
- * inner family (docs/EDGE.md "IPv6"), so the overhead is the same.
+ * headers); 0 when nothing fits. The outer family (EF_EDGE_OUTER6) is
+ * the node address's whatever the inner one (docs/EDGE.md "IPv6").
  * Any thread. */
 static inline uint32_t
 ef_edge_max_mss6(uint32_t egress_mtu, unsigned int fwd)
@@ -159,6 +175,9 @@ struct ef_edge_tunnel {
 	uint32_t dst;		/* outer destination: the node address */
 	uint8_t smac[6];	/* our egress MAC */
 	uint8_t dmac[6];	/* next hop's MAC (the node's, for l2) */
+	uint8_t outer6;		/* 1: outer IPv6 from src6 to dst6 instead */
+	uint8_t src6[16];
+	uint8_t dst6[16];
 };
 
 /*
@@ -189,6 +208,15 @@ struct ef_edge_tunnel {
  * MTU is below IPv6's 1280 and the outer packet must be fragmented
  * instead (RFC 4213 3.2); then the ID is the next *ip_id.
  *
+ * With t->outer6 the outer header is IPv6 from t->src6 to t->dst6
+ * (RFC 2473): next header 4 (IPv4 inner) or 41 (ip6ip6), or UDP for GUE;
+ * traffic class the inner TOS / traffic class, flow label 20 bits of the
+ * flow hash (RFC 6438: routers between spread on it, never 0), hop limit
+ * EF_EDGE_OUTER_TTL, no extension header. GUE over IPv6 carries a full
+ * UDP checksum (RFC 8200 8.1: zero is refused by receivers, Linux and
+ * edgefwd's decap alike). Never fragmented: t->frag_ok is ignored, the
+ * caller fits the inner packet first (docs/EDGE.md "IPv6").
+ *
  * Returns EF_EDGE_ENCAP_OK, or NOT_IPV4 (not Ethernet + a whole IPv4 or
  * IPv6 header / inner length beyond the frame), NO_HEADROOM (prepend
  * failed: the mbuf is unchanged), BAD_METHOD. The mbuf is never freed.
@@ -210,6 +238,17 @@ enum ef_edge_fit {
 	EF_EDGE_FIT_FRAGMENT,	/* no DF: encapsulate, then ef_edge_fragment() */
 	EF_EDGE_FIT_DROP,	/* nothing fits (MTU below overhead + 68) */
 };
+
+/*
+ * With an IPv6 outer header (EF_EDGE_OUTER6) nothing is fragmented after
+ * encapsulation: a non-DF inner IPv4 packet that does not fit gets
+ * FRAGMENT as with IPv4, and the caller splits the INNER packet
+ * (ef_edge_fragment() of the frame before ef_edge_encap(), as any IPv4
+ * router on the path would), then encapsulates each piece; an inner IPv6
+ * packet that does not fit in an inner MTU below 1280 is DROP (an
+ * underlay MTU below 1320, 1332 with GUE, cannot carry IPv6 without
+ * outer IPv6 fragments, which edgefwd's decap refuses).
+ */
 
 /*
  * Decision for an inner IPv4 packet of inner_len bytes (its total length)
@@ -262,8 +301,9 @@ ef_edge_fit6(uint32_t inner_len, uint32_t egress_mtu, unsigned int fwd)
 		return EF_EDGE_FIT_OK;
 	if (mtu >= EF_EDGE_IPV6_MIN_MTU)
 		return EF_EDGE_FIT_FRAG_NEEDED;
-	/* l2 has no outer header to fragment */
-	return fwd != EF_EDGE_FWD_L2 && egress_mtu >= 68u ?
+	/* l2 has no outer header to fragment, an outer IPv6 one is not */
+	return EF_EDGE_FWD_OF(fwd) != EF_EDGE_FWD_L2 &&
+		!(fwd & EF_EDGE_OUTER6) && egress_mtu >= 68u ?
 		EF_EDGE_FIT_FRAGMENT : EF_EDGE_FIT_DROP;
 }
 
@@ -448,10 +488,29 @@ const char *ef_edge_weights_name(unsigned int w);
 /* "no node" from ef_edge_lb_pick() */
 #define EF_EDGE_NO_NODE 0xffffu
 
+/*
+ * A node's key (ef_edge_node.addr, ef_edge_lb_node.addr,
+ * ef_edge_flow.node_addr, the counter slots' registry): its IPv4 address
+ * (network order), or, for a node reached at an IPv6 address, the key
+ * ef_edge_node_key6() gave that address: a value in 0.0.0.0/8, which no
+ * node address can be (the configuration refuses it), the same for the
+ * life of the process (a reload keeps the node's flows and counters).
+ */
+#define EF_EDGE_NO_KEY 0u
+
+/* Key of IPv6 node address a: the one given before, else the next free
+ * one (network order); EF_EDGE_NO_KEY once EF_EDGE_CTR_SLOTS distinct
+ * addresses have been given (or out of memory). Process-wide registry,
+ * never shrunk (a flow may still name a removed node). Control lcore. */
+uint32_t ef_edge_node_key6(const uint8_t a[16]);
+
 /* One node of an edge service as the control lcore sees it. */
 struct ef_edge_node {
 	char name[EF_EDGE_NODE_NAME_MAX];	/* Kubernetes Node name */
-	uint32_t addr;		/* network order */
+	uint32_t addr;		/* key: the IPv4 address, network order, or
+				 * ef_edge_node_key6(addr6) */
+	uint8_t v6;		/* 1: reached at addr6 (outer IPv6) */
+	uint8_t addr6[16];
 	uint32_t weight;	/* ef_edge_node_weight(); 0 = no new flows */
 	bool healthy;		/* false: down, its flows re-pick */
 	bool draining;		/* healthCheckNodePort said 503 */
@@ -494,12 +553,14 @@ int64_t ef_edge_parse_weight_header(const char *v);
 
 /* A node in a built table (read by workers). */
 struct ef_edge_lb_node {
-	uint32_t addr;		/* network order */
+	uint32_t addr;		/* key (above): IPv4 address or IPv6 key */
 	uint32_t weight;
 	uint8_t healthy;
 	uint8_t draining;
-	uint16_t pad;
+	uint8_t v6;		/* 1: the node is reached at addr6 */
+	uint8_t pad;
 	uint32_t slot;		/* counters of (service, node), see below */
+	uint8_t addr6[16];
 };
 
 struct ef_edge_lb {
@@ -512,9 +573,11 @@ struct ef_edge_lb {
 
 /*
  * Build the node table of an edge service from n nodes (any order,
- * addresses unique): nodes sorted by address, Maglev table
- * (ef_maglev_build, backend id = ef_maglev_backend_id(addr, 0), so two
- * edges with the same nodes and weights build the same table) of size
+ * keys unique): nodes sorted by key (ef_edge_lb_find), Maglev table
+ * (ef_maglev_build over the nodes in address order, IPv4 ones first,
+ * backend id = ef_maglev_backend_id(address, 0): two edges with the same
+ * nodes and weights build the same table, whatever keys their IPv6 nodes
+ * got) of size
  * ef_maglev_size_for(n) over the nodes whose weight is above 0.
  * gen is stored for ef_edge_steer()'s index cache: give each build of a
  * service a new value. Returns NULL and sets rte_errno (EINVAL: n >
@@ -534,7 +597,7 @@ ef_edge_lb_pick(const struct ef_edge_lb *lb, uint32_t hash)
 	return lb->table[((uint64_t)hash * lb->size) >> 32];
 }
 
-/* Index of the node with address addr, or EF_EDGE_NO_NODE (binary
+/* Index of the node with key addr, or EF_EDGE_NO_NODE (binary
  * search). Any thread. */
 uint32_t ef_edge_lb_find(const struct ef_edge_lb *lb, uint32_t addr);
 
@@ -560,8 +623,8 @@ struct ef_edge_node_ctr {
 };
 
 /*
- * Slot of (svc: the caller's stable service id, addr: node address,
- * network order): the one given before, or the next free one, or
+ * Slot of (svc: the caller's stable service id, addr: node key,
+ * above): the one given before, or the next free one, or
  * EF_EDGE_NO_SLOT when EF_EDGE_CTR_SLOTS pairs have been given (or out of
  * memory). Process-wide registry. Control lcore only.
  */

@@ -119,6 +119,60 @@ inner_of(const struct rte_mbuf *m, uint32_t *tot, uint8_t *tos,
 	return false;
 }
 
+/* The outer IPv6 header (and UDP + GUE) of a tunnel packet to
+ * t->dst6: ef_edge_encap() with t->outer6, after the common checks. */
+static int
+encap6(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
+       uint32_t flow_hash, uint32_t tot, uint8_t tos, uint8_t proto)
+{
+	uint32_t overhead = ef_edge_overhead(t->fwd | EF_EDGE_OUTER6);
+	/* RFC 6438: 20 bits of the inner flow's hash, never 0 */
+	uint32_t label = (flow_hash ^ (flow_hash >> 20)) & 0xfffffu;
+	struct rte_ether_hdr *eh;
+	struct rte_ipv6_hdr *out;
+	uint8_t *p;
+
+	if (tot + overhead - IP6_LEN > UINT16_MAX)
+		return EF_EDGE_ENCAP_NOT_IPV4;
+	p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)overhead);
+	if (p == NULL)
+		return EF_EDGE_ENCAP_NO_HEADROOM;
+	eh = (struct rte_ether_hdr *)p;
+	memcpy(eh->dst_addr.addr_bytes, t->dmac, 6);
+	memcpy(eh->src_addr.addr_bytes, t->smac, 6);
+	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+	out = (struct rte_ipv6_hdr *)(eh + 1);
+	out->vtc_flow = rte_cpu_to_be_32((6u << 28) | ((uint32_t)tos << 20) |
+					 (label != 0 ? label : 1u));
+	out->payload_len = rte_cpu_to_be_16((uint16_t)(tot + overhead -
+						       IP6_LEN));
+	out->hop_limits = EF_EDGE_OUTER_TTL;
+	memcpy(out->src_addr, t->src6, 16);
+	memcpy(out->dst_addr, t->dst6, 16);
+	if (t->fwd == EF_EDGE_FWD_IPIP) {
+		out->proto = proto;
+	} else {
+		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(out + 1);
+		uint8_t *gue = (uint8_t *)(uh + 1);
+
+		out->proto = IPPROTO_UDP;
+		uh->src_port = ef_edge_gue_sport(flow_hash);
+		uh->dst_port = t->gue_port;
+		uh->dgram_len = out->payload_len;
+		uh->dgram_cksum = 0;
+		gue[0] = 0;
+		gue[1] = proto;
+		gue[2] = 0;
+		gue[3] = 0;
+		/* over IPv6 the UDP checksum is not optional (RFC 8200
+		 * 8.1): DPDK's mbuf walk, which also covers a chained
+		 * inner packet */
+		uh->dgram_cksum = rte_ipv6_udptcp_cksum_mbuf(m, out,
+			(uint16_t)(ETH_LEN + IP6_LEN));
+	}
+	return EF_EDGE_ENCAP_OK;
+}
+
 int
 ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 	      uint32_t flow_hash, uint16_t *ip_id)
@@ -150,6 +204,8 @@ ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 		memcpy(eh->src_addr.addr_bytes, t->smac, 6);
 		return EF_EDGE_ENCAP_OK;
 	}
+	if (t->outer6)
+		return encap6(m, t, flow_hash, tot, tos, proto);
 
 	p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)overhead);
 	if (p == NULL)

@@ -97,10 +97,31 @@ node_cmp(const void *a, const void *b)
 	return x < y ? -1 : (x > y);
 }
 
+/* The address order Maglev sees the nodes in: IPv4 ones first, each
+ * family by address (an IPv6 node's key depends on this process's
+ * history, its address does not). */
+static const struct ef_edge_lb_node *addr_order_base;
+
+static int
+addr_order_cmp(const void *a, const void *b)
+{
+	const struct ef_edge_lb_node *x =
+		&addr_order_base[*(const uint32_t *)a];
+	const struct ef_edge_lb_node *y =
+		&addr_order_base[*(const uint32_t *)b];
+
+	if (x->v6 != y->v6)
+		return x->v6 ? 1 : -1;
+	if (x->v6)
+		return memcmp(x->addr6, y->addr6, 16);
+	return node_cmp(x, y);
+}
+
 struct ef_edge_lb *
 ef_edge_lb_build(const struct ef_edge_node *nodes, uint32_t n, uint32_t gen)
 {
 	struct ef_maglev_backend *b = NULL;
+	uint32_t *order = NULL;
 	struct ef_edge_lb *lb;
 	int rc;
 
@@ -119,7 +140,9 @@ ef_edge_lb_build(const struct ef_edge_node *nodes, uint32_t n, uint32_t gen)
 	lb->nodes = rte_zmalloc("ef_edge_lb_nodes",
 				sizeof(lb->nodes[0]) * (n > 0 ? n : 1), 0);
 	b = calloc(n > 0 ? n : 1, sizeof(*b));
-	if (lb->table == NULL || lb->nodes == NULL || b == NULL)
+	order = calloc(n > 0 ? n : 1, sizeof(*order));
+	if (lb->table == NULL || lb->nodes == NULL || b == NULL ||
+	    order == NULL)
 		goto nomem;
 	for (uint32_t i = 0; i < n; i++) {
 		lb->nodes[i].addr = nodes[i].addr;
@@ -127,30 +150,53 @@ ef_edge_lb_build(const struct ef_edge_node *nodes, uint32_t n, uint32_t gen)
 		lb->nodes[i].healthy = nodes[i].healthy;
 		lb->nodes[i].draining = nodes[i].draining;
 		lb->nodes[i].slot = nodes[i].slot;
+		lb->nodes[i].v6 = nodes[i].v6 != 0;
+		if (nodes[i].v6)
+			memcpy(lb->nodes[i].addr6, nodes[i].addr6, 16);
+		order[i] = i;
 	}
 	qsort(lb->nodes, n, sizeof(lb->nodes[0]), node_cmp);
 	for (uint32_t i = 0; i < n; i++) {
-		struct ef_addr a = { .family = EF_AF_INET4 };
-
-		if (i > 0 && lb->nodes[i].addr == lb->nodes[i - 1].addr) {
+		if ((i > 0 && lb->nodes[i].addr == lb->nodes[i - 1].addr) ||
+		    (lb->nodes[i].v6 && lb->nodes[i].addr == EF_EDGE_NO_KEY)) {
 			rte_errno = EINVAL;
 			goto fail;
 		}
-		a.v4 = lb->nodes[i].addr;
+	}
+	/* Maglev's backend i is node order[i] (control lcore only: the
+	 * static base of the comparison is not shared) */
+	addr_order_base = lb->nodes;
+	qsort(order, n, sizeof(order[0]), addr_order_cmp);
+	addr_order_base = NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ef_edge_lb_node *nd = &lb->nodes[order[i]];
+		struct ef_addr a = { .family = EF_AF_INET4 };
+
+		if (nd->v6) {
+			a.family = EF_AF_INET6;
+			memcpy(a.v6, nd->addr6, 16);
+		} else {
+			a.v4 = nd->addr;
+		}
 		b[i].id = ef_maglev_backend_id(&a, 0);
 		/* a down node takes no entries whatever its weight says */
-		b[i].weight = lb->nodes[i].healthy ? lb->nodes[i].weight : 0;
+		b[i].weight = nd->healthy ? nd->weight : 0;
 	}
 	rc = ef_maglev_build(lb->table, lb->size, b, n);
 	if (rc != 0) {
 		rte_errno = -rc;
 		goto fail;
 	}
+	for (uint32_t j = 0; j < lb->size; j++)
+		if (lb->table[j] != EF_EDGE_NO_NODE)
+			lb->table[j] = (uint16_t)order[lb->table[j]];
+	free(order);
 	free(b);
 	return lb;
 nomem:
 	rte_errno = ENOMEM;
 fail:
+	free(order);
 	free(b);
 	ef_edge_lb_free(lb);
 	return NULL;

@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The process-wide registry of (service, node) counter slots
+ * Two process-wide registries of the control lcore.
+ *
+ * The keys of IPv6 node addresses (ef_edge_node_key6()): an
+ * open-addressing table of twice EF_EDGE_CTR_SLOTS entries; keys are
+ * 0.0.0.1, 0.0.0.2, ... (network order) in the order addresses are first
+ * seen, never given back (a flow entry may still hold the key of a
+ * removed node; reusing it would steer that flow to another node).
+ *
+ * The registry of (service, node) counter slots
  * (ef_edge_ctr_slot()): an open-addressing table of twice
  * EF_EDGE_CTR_SLOTS entries, allocated on first use, never shrunk. A slot
  * is never given back: a worker's counters for it may still be counting
@@ -9,7 +17,9 @@
  * caller, so there is no lock.
  */
 #include <stdlib.h>
+#include <string.h>
 
+#include <rte_byteorder.h>
 #include <rte_hash_crc.h>
 
 #include "ef_edge.h"
@@ -53,4 +63,41 @@ ef_edge_ctr_slot(uint32_t svc, uint32_t addr)
 	slots[i].addr = addr;
 	slots[i].slot = n_slots++;
 	return slots[i].slot;
+}
+
+struct key6_entry {
+	uint8_t a[16];
+	uint32_t key;		/* EF_EDGE_NO_KEY: empty */
+};
+
+static struct key6_entry *keys6;
+static uint32_t n_keys6;
+
+uint32_t
+ef_edge_node_key6(const uint8_t a[16])
+{
+	uint32_t i;
+
+	if (keys6 == NULL) {
+		/* calloc: every key EF_EDGE_NO_KEY (0) */
+		keys6 = calloc(SLOT_TABLE, sizeof(*keys6));
+		if (keys6 == NULL)
+			return EF_EDGE_NO_KEY;
+	}
+	i = rte_hash_crc(a, 16, 0) & (SLOT_TABLE - 1);
+	/* at most half full: a free entry is always found */
+	for (;; i = (i + 1) & (SLOT_TABLE - 1)) {
+		struct key6_entry *e = &keys6[i];
+
+		if (e->key == EF_EDGE_NO_KEY)
+			break;
+		if (memcmp(e->a, a, 16) == 0)
+			return e->key;
+	}
+	if (n_keys6 >= EF_EDGE_CTR_SLOTS)
+		return EF_EDGE_NO_KEY;
+	memcpy(keys6[i].a, a, 16);
+	/* 0.0.0.1 onwards: inside 0.0.0.0/8, never a node's IPv4 address */
+	keys6[i].key = rte_cpu_to_be_32(++n_keys6);
+	return keys6[i].key;
 }

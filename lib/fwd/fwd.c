@@ -191,15 +191,16 @@ flow_hash(const struct ef_ct_key4 *k)
 	return rte_hash_crc(k, sizeof(*k), 0x9e3779b9);
 }
 
-/* This node's address in cfg->nodes (network order), 0 when not listed.
- * Linear in the nodes, only for a new flow of an "encap" frontend. */
+/* This node's key in cfg->nodes (ef_edge.h: its IPv4 address, or its
+ * IPv6 address's key), EF_EDGE_NO_KEY when not listed. Linear in the
+ * nodes, only for a new flow of an "encap" frontend. */
 uint32_t
 ef_fwd_self_addr(const struct ef_fwd_worker *w)
 {
 	const struct ef_cfg *cfg = w->gen->cfg;
 	const struct ef_cfg_node *n = ef_cfg_node_find(cfg, cfg->node_name);
 
-	return n != NULL ? n->address.v4 : 0;
+	return n != NULL ? w->gen->node_keys[n - cfg->nodes] : EF_EDGE_NO_KEY;
 }
 
 /*

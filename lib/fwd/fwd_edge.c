@@ -103,35 +103,103 @@ ef_fwd_decap(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	return 1;
 }
 
+/* Outer IPv4 fragments, or (outer IPv6) inner IPv4 fragments each
+ * encapsulated, of m once its fit said FRAGMENT; consumes m. */
+static void
+to_node_frags(struct ef_fwd_worker *w, struct rte_mbuf *m,
+	      const struct ef_edge_tunnel *t, uint32_t hash, uint16_t iface,
+	      uint16_t mtu)
+{
+	struct rte_mbuf *frags[EDGE_FRAGS_MAX];
+	int n;
+
+	/* an outer IPv6 header is never fragmented (ef_edge.h): the inner
+	 * IPv4 packet is, as any router on its path would, and each
+	 * fragment goes in a tunnel packet of its own */
+	n = ef_edge_fragment(m, t->outer6 ?
+			     (uint16_t)ef_edge_inner_mtu(mtu, t->fwd |
+							 EF_EDGE_OUTER6) :
+			     mtu, w->sh->pool, frags, EDGE_FRAGS_MAX);
+	if (n < 0) {
+		drop(w, m, EF_FWD_DROP_ENCAP_TOO_BIG);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (t->outer6 &&
+		    unlikely(ef_edge_encap(frags[i], t, hash,
+					   &w->edge_ip_id) !=
+			     EF_EDGE_ENCAP_OK)) {
+			drop(w, frags[i], EF_FWD_DROP_ENCAP_FAILED);
+			continue;
+		}
+		out_queue(w, iface, frags[i]);
+	}
+}
+
 /*
- * Send m (client -> VIP, unchanged, IPv4 or IPv6) to node in a tunnel
+ * Send m (client -> VIP, unchanged, IPv4 or IPv6) to node nd in a tunnel
  * per the edge settings: MSS clamp, fit (frag-needed / packet-too-big
- * through the rate-limited ICMP path), encapsulation, outer fragments.
- * The outer header is IPv4 for both families (node addresses are IPv4:
- * docs/EDGE.md "IPv6"). Consumes m.
+ * through the rate-limited ICMP path), encapsulation, fragments. The
+ * outer header is the node address's family: IPv4 (IPIP / 6in4, GUE) or
+ * IPv6 (IPv4-in-IPv6 / ip6ip6, GUE over IPv6), whatever the inner one
+ * (docs/EDGE.md "IPv6"). Consumes m.
  */
 static void
 to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
-	uint32_t node, uint32_t hash, uint32_t svc_id, uint32_t slot)
+	const struct ef_edge_lb_node *nd, uint32_t hash, uint32_t svc_id)
 {
 	const struct ef_cfg_edge *ec = &w->gen->cfg->edge;
 	unsigned int fwd = (unsigned int)ec->forwarding;
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	bool v6 = pm->ip_version == 6;
-	struct rte_mbuf *frags[EDGE_FRAGS_MAX];
 	const struct ef_fwd_port *op;
 	struct ef_edge_tunnel t;
-	struct ef_nexthop nh;
+	uint32_t slot = nd->slot;
 	enum ef_edge_fit fit;
+	uint8_t gw6[16];
+	uint32_t gw = 0;
+	uint16_t iface;
 	bool df;
 	bool have_mac;
-	int n;
 
-	if (unlikely(ef_route_lookup4(w->gen->routes, node, &nh) != 0)) {
-		drop(w, m, EF_FWD_DROP_NO_ROUTE);
-		return;
+	memset(&t, 0, sizeof(t));
+	if (nd->v6) {
+		struct ef_nexthop6 nh6;
+
+		if (unlikely(ef_route_lookup6(w->gen->routes, nd->addr6,
+					      &nh6) != 0)) {
+			drop(w, m, EF_FWD_DROP_NO_ROUTE);
+			return;
+		}
+		iface = nh6.iface;
+		op = &w->sh->ports[iface];
+		if (unlikely(!op->has_addr6)) {
+			drop(w, m, EF_FWD_DROP_NO_ROUTE);
+			return;
+		}
+		fwd |= EF_EDGE_OUTER6;
+		t.outer6 = 1;
+		memcpy(t.src6, op->addr6, 16);
+		memcpy(t.dst6, nd->addr6, 16);
+		memcpy(t.smac, op->mac, 6);
+		memcpy(gw6, nh6.gw, 16);
+		have_mac = neigh_mac6(w, iface, nh6.gw, t.dmac) == 0;
+	} else {
+		struct ef_nexthop nh;
+
+		if (unlikely(ef_route_lookup4(w->gen->routes, nd->addr,
+					      &nh) != 0)) {
+			drop(w, m, EF_FWD_DROP_NO_ROUTE);
+			return;
+		}
+		iface = nh.iface;
+		op = &w->sh->ports[iface];
+		t.src = op->addr;
+		t.dst = nd->addr;
+		memcpy(t.smac, op->mac, 6);
+		gw = nh.gw;
+		have_mac = neigh_mac(w, iface, nh.gw, t.dmac) == 0;
 	}
-	op = &w->sh->ports[nh.iface];
 	if (pm->proto == IPPROTO_TCP &&
 	    ef_edge_mss_clamp(frame, pm, (uint16_t)(v6 ?
 				ef_edge_max_mss6(op->mtu, fwd) :
@@ -163,45 +231,50 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		drop(w, m, EF_FWD_DROP_ENCAP_TOO_BIG);
 		return;
 	}
-	memset(&t, 0, sizeof(t));
-	t.fwd = (uint8_t)fwd;
-	/* IPv6 below 1280 inside: the outer packet is fragmented */
+	t.fwd = (uint8_t)EF_EDGE_FWD_OF(fwd);
+	/* IPv6 below 1280 inside (outer IPv4): the outer packet is
+	 * fragmented */
 	t.frag_ok = fit == EF_EDGE_FIT_FRAGMENT;
 	t.gue_port = rte_cpu_to_be_16(ec->gue_port);
-	t.src = op->addr;
-	t.dst = node;
-	memcpy(t.smac, op->mac, 6);
-	have_mac = neigh_mac(w, nh.iface, nh.gw, t.dmac) == 0;
+	if (likely(svc_id < w->n_svc_ids))
+		w->svc_packets[svc_id]++;
+	if (likely(w->edge_ctr != NULL))
+		ef_edge_flows_count(w->edge_ctr, slot);
+	if (unlikely(fit == EF_EDGE_FIT_FRAGMENT) && !have_mac) {
+		/* fragments are not held (one hold slot per frame) */
+		drop(w, m, EF_FWD_DROP_NO_NEIGHBOR);
+		if (t.outer6)
+			ef_neigh_miss6(w->sh->neigh, w->idx, iface, gw6);
+		else
+			ef_neigh_miss4(w->sh->neigh, w->idx, iface, gw);
+		return;
+	}
+	if (unlikely(fit == EF_EDGE_FIT_FRAGMENT) && t.outer6) {
+		/* FRAGMENT: the sender allowed it (no DF); docs/EDGE.md */
+		w->c.encap_packets++;
+		to_node_frags(w, m, &t, hash, iface, op->mtu);
+		return;
+	}
 	if (unlikely(ef_edge_encap(m, &t, hash, &w->edge_ip_id) !=
 		     EF_EDGE_ENCAP_OK)) {
 		drop(w, m, EF_FWD_DROP_ENCAP_FAILED);
 		return;
 	}
 	w->c.encap_packets++;
-	if (likely(svc_id < w->n_svc_ids))
-		w->svc_packets[svc_id]++;
-	if (likely(w->edge_ctr != NULL))
-		ef_edge_flows_count(w->edge_ctr, slot);
 	if (likely(fit == EF_EDGE_FIT_OK)) {
-		if (unlikely(!have_mac))
-			ef_fwd_hold(w, m, nh.iface, nh.gw);
-		else
-			out_queue(w, nh.iface, m);
+		/* held encapsulated: the release writes the next hop's MAC */
+		if (unlikely(!have_mac)) {
+			if (t.outer6)
+				ef_fwd_hold6(w, m, iface, gw6);
+			else
+				ef_fwd_hold(w, m, iface, gw);
+		} else {
+			out_queue(w, iface, m);
+		}
 		return;
 	}
 	/* FRAGMENT: the sender allowed it (no DF); docs/EDGE.md */
-	if (unlikely(!have_mac)) {
-		drop(w, m, EF_FWD_DROP_NO_NEIGHBOR);
-		ef_neigh_miss4(w->sh->neigh, w->idx, nh.iface, nh.gw);
-		return;
-	}
-	n = ef_edge_fragment(m, op->mtu, w->sh->pool, frags, EDGE_FRAGS_MAX);
-	if (n < 0) {
-		drop(w, m, EF_FWD_DROP_ENCAP_TOO_BIG);
-		return;
-	}
-	for (int i = 0; i < n; i++)
-		out_queue(w, nh.iface, frags[i]);
+	to_node_frags(w, m, &t, hash, iface, op->mtu);
 }
 
 /* The node of one packet from table ft (NULL: stateless Maglev) given
@@ -211,8 +284,8 @@ static bool
 steer_key(struct ef_fwd_worker *w, struct ef_edge_flows *ft,
 	  struct rte_mbuf *m, const struct ef_pkt_meta *pm,
 	  const struct ef_edge_lb *lb, uint32_t svc_id, const void *kp,
-	  uint32_t hash, struct ef_edge_flow *f, uint32_t *node,
-	  uint32_t *slot)
+	  uint32_t hash, struct ef_edge_flow *f,
+	  const struct ef_edge_lb_node **node)
 {
 	uint32_t ni;
 	int rc;
@@ -234,8 +307,7 @@ steer_key(struct ef_fwd_worker *w, struct ef_edge_flows *ft,
 		w->c.edge_flows_full++;
 	if (rc == EF_EDGE_STEER_NEW && likely(svc_id < w->n_svc_ids))
 		w->svc_flows[svc_id]++;
-	*node = lb->nodes[ni].addr;
-	*slot = lb->nodes[ni].slot;
+	*node = &lb->nodes[ni];
 	return true;
 }
 
@@ -245,8 +317,8 @@ steer_key(struct ef_fwd_worker *w, struct ef_edge_flows *ft,
 static bool
 steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
       const struct ef_edge_lb *lb, uint32_t svc_id,
-      const struct ef_fwd_edge_pre *pre, uint32_t *node, uint32_t *hash,
-      uint32_t *slot)
+      const struct ef_fwd_edge_pre *pre, const struct ef_edge_lb_node **node,
+      uint32_t *hash)
 {
 	struct ef_edge_flow_key kl;
 	struct ef_edge_flow_key6 k6;
@@ -259,7 +331,7 @@ steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
 		if (likely(w->edge_flows6 != NULL))
 			f = ef_edge_flows_lookup(w->edge_flows6, &k6);
 		return steer_key(w, w->edge_flows6, m, pm, lb, svc_id, &k6,
-				 *hash, f, node, slot);
+				 *hash, f, node);
 	}
 	if (pre != NULL)
 		kp = &pre->key;
@@ -275,7 +347,7 @@ steer(struct ef_fwd_worker *w, struct rte_mbuf *m, const struct ef_pkt_meta *pm,
 		       pre->created))))
 		f = ef_edge_flows_lookup(w->edge_flows, kp);
 	return steer_key(w, w->edge_flows, m, pm, lb, svc_id, kp, *hash, f,
-			 node, slot);
+			 node);
 }
 
 void
@@ -308,15 +380,16 @@ edge_packet(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	uint32_t svc_idx = g->sps[fe->sp_idx].svc_idx;
 	uint32_t svc_id = g->svcs[svc_idx].stable_id;
 	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, svc_idx);
-	uint32_t node, hash, slot;
+	const struct ef_edge_lb_node *node;
+	uint32_t hash;
 
 	if (unlikely(lb == NULL)) {
 		drop(w, m, EF_FWD_DROP_NO_ENDPOINT);
 		return;
 	}
-	if (!steer(w, m, pm, lb, svc_id, pre, &node, &hash, &slot))
+	if (!steer(w, m, pm, lb, svc_id, pre, &node, &hash))
 		return;
-	to_node(w, m, pm, node, hash, svc_id, slot);
+	to_node(w, m, pm, node, hash, svc_id);
 }
 
 void
@@ -343,15 +416,16 @@ ef_fwd_encap_remote(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	uint32_t svc_idx = g->sps[fe->sp_idx].svc_idx;
 	uint32_t svc_id = g->svcs[svc_idx].stable_id;
 	const struct ef_edge_lb *lb = ef_svc_edge_lb(g, svc_idx);
-	uint32_t node, hash, slot;
+	const struct ef_edge_lb_node *node;
+	uint32_t hash;
 
 	if (lb == NULL)
 		return 0;
-	if (!steer(w, m, pm, lb, svc_id, NULL, &node, &hash, &slot))
+	if (!steer(w, m, pm, lb, svc_id, NULL, &node, &hash))
 		return -1;
-	if (node == self)
+	if (node->addr == self)
 		return 0;
-	to_node(w, m, pm, node, hash, svc_id, slot);
+	to_node(w, m, pm, node, hash, svc_id);
 	return -1;
 }
 

@@ -270,10 +270,10 @@ void ef_fwd_hold(struct ef_fwd_worker *w, struct rte_mbuf *m, uint16_t iface,
  * ef_fwd_edge: a packet of an edge frontend; consumes m.
  * ef_fwd_encap_remote: a new Cluster flow of an "encap" frontend: -1 when
  * m went to another node (or was dropped), 0 when self (the node's own
- * address, network order) serves it here.
+ * key, ef_edge.h) serves it here.
  */
 int ef_fwd_edge_init(void);
-/* This node's address in nodes (network order), 0 when not listed:
+/* This node's key in nodes (ef_edge.h), EF_EDGE_NO_KEY when not listed:
  * what ef_fwd_encap_remote() compares the chosen node with. */
 uint32_t ef_fwd_self_addr(const struct ef_fwd_worker *w);
 bool ef_fwd_is_decapsulated(const struct rte_mbuf *m);

@@ -38,7 +38,7 @@ struct ef_health;
 /* What telemetry shows of one probed endpoint (a copy). */
 struct ef_health_status {
 	char service[EF_CFG_NAME_MAX];
-	uint32_t addr;		/* network order */
+	struct ef_addr addr;	/* the endpoint's, IPv4 or IPv6 */
 	uint16_t port;		/* probed port, host order */
 	bool healthy;
 	bool probed;		/* false: type "none" or no TCP port */

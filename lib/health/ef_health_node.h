@@ -41,7 +41,7 @@ struct ef_health_nodes;
 struct ef_health_node_status {
 	char service[EF_CFG_NAME_MAX];
 	char node[EF_CFG_NODE_MAX];
-	uint32_t addr;		/* network order */
+	uint32_t addr;		/* the node's key (ef_edge.h) */
 	uint16_t port;		/* probed port, host order; 0 = not probed */
 	bool healthy;
 	bool draining;

@@ -35,7 +35,7 @@ enum probe_phase { PH_IDLE, PH_CONNECT, PH_READ };
 
 struct target {
 	uint32_t stable_id;
-	uint32_t addr;		/* network order */
+	struct ef_addr addr;	/* the endpoint's, IPv4 or IPv6 */
 	uint16_t port;		/* host order; 0 = not probed */
 	uint32_t health_idx;
 	const struct ef_cfg_health *hc;	/* in the adopted generation */
@@ -171,9 +171,7 @@ target_cmp(const void *a, const void *b)
 
 	if (x->stable_id != y->stable_id)
 		return x->stable_id < y->stable_id ? -1 : 1;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return 0;
+	return ef_addr_cmp(&x->addr, &y->addr);
 }
 
 /* The port probes go to: the first TCP port's target port, or 0. */
@@ -186,14 +184,6 @@ probe_port(const struct ef_cfg_service *cs)
 		if (cs->ports[p].protocol == IPPROTO_TCP)
 			return cs->ports[p].target_port;
 	return 0;
-}
-
-static const char *
-fmt4(uint32_t addr, char *buf, size_t n)
-{
-	struct in_addr a = { .s_addr = addr };
-
-	return inet_ntop(AF_INET, &a, buf, (socklen_t)n);
 }
 
 /* Listeners wanted by g: one per (interface address, Local service's
@@ -328,7 +318,7 @@ ef_health_sync(struct ef_health *h, struct ef_svc_gen *g, uint64_t now_ms)
 
 			t->stable_id = sv->stable_id;
 			t->addr = cs->endpoints[g->health[hi].ep_cfg_idx]
-				.address.v4;
+				.address;
 			t->port = port;
 			t->health_idx = hi;
 			t->hc = &cs->health;
@@ -409,7 +399,7 @@ probe_done(struct ef_health *h, uint32_t i, bool ok, const char *why,
 {
 	struct target *t = &h->t[i];
 	struct ef_svc_gen *g = h->gen;
-	char a[INET_ADDRSTRLEN];
+	char a[EF_ADDR_STRLEN];
 	int rc;
 
 	probe_close(h, t);
@@ -437,9 +427,11 @@ probe_done(struct ef_health *h, uint32_t i, bool ok, const char *why,
 	}
 	pthread_mutex_unlock(&h->lock);
 	__atomic_fetch_add(&h->stats.transitions, 1, __ATOMIC_RELAXED);
-	EF_HEALTH_LOG(WARNING, "%s endpoint %s:%u is now %s (%s %s; %s)",
+	EF_HEALTH_LOG(WARNING, "%s endpoint %s%s%s:%u is now %s (%s %s; %s)",
 		      g->svcs[g->health[t->health_idx].svc_idx].cfg->name,
-		      fmt4(t->addr, a, sizeof(a)), t->port,
+		      t->addr.family == EF_AF_INET6 ? "[" : "",
+		      ef_addr_fmt(&t->addr, a, sizeof(a)),
+		      t->addr.family == EF_AF_INET6 ? "]" : "", t->port,
 		      t->sm.healthy ? "healthy" : "UNHEALTHY",
 		      t->hc->type == EF_HEALTH_HTTP ? "http" : "tcp",
 		      t->sm.healthy ? "rise" : "fall",
@@ -455,7 +447,7 @@ probe_start(struct ef_health *h, uint32_t i, uint64_t now_ms)
 				 .data.u64 = ev(EV_PROBE, i) };
 	int fd;
 
-	fd = ef_health_http_probe_connect(t->addr, t->port, &t->cerr);
+	fd = ef_health_http_probe_connect(&t->addr, t->port, &t->cerr);
 	if (fd < 0) {
 		t->next_ms = now_ms + t->hc->interval_ms;
 		return;
@@ -491,7 +483,7 @@ probe_event(struct ef_health *h, uint32_t i, uint32_t events,
 		if (t->hc->type != EF_HEALTH_HTTP)
 			return probe_done(h, i, true, "", now_ms, dq, v);
 		if (ef_health_http_probe_send(t->fd, t->hc->http_path,
-					      t->addr, t->port,
+					      &t->addr, t->port,
 					      "edgefwd-health") != 0)
 			return probe_done(h, i, false, "send failed", now_ms,
 					  dq, v);

@@ -39,7 +39,8 @@ struct ntarget {
 	uint32_t stable_id;
 	uint32_t svc_idx;
 	uint32_t node_idx;
-	uint32_t addr;		/* network order */
+	uint32_t addr;		/* the node's key (ef_edge.h) */
+	struct ef_addr ip;	/* the node's address, IPv4 or IPv6 */
 	uint16_t port;		/* host order */
 	const char *path;	/* "/" or "/healthz" */
 	struct ef_health_sm sm;
@@ -211,6 +212,7 @@ ef_health_nodes_sync(struct ef_health_nodes *h, struct ef_svc_gen *g,
 			t->svc_idx = s;
 			t->node_idx = k;
 			t->addr = sv->edge->nodes[k].addr;
+			t->ip = cfg->nodes[k].address;
 			t->port = local ? cs->health_check_node_port :
 				ec->node_health_port;
 			t->path = local ? "/" : "/healthz";
@@ -267,10 +269,16 @@ ef_health_nodes_sync(struct ef_health_nodes *h, struct ef_svc_gen *g,
 	return 0;
 }
 
+/* "a.b.c.d:port" or "[v6]:port" */
 static const char *
-fmt4(uint32_t a, char *buf, size_t n)
+fmt_ep(const struct ef_addr *a, uint16_t port, char *buf, size_t n)
 {
-	return inet_ntop(AF_INET, &a, buf, (socklen_t)n);
+	char t[EF_ADDR_STRLEN];
+	bool v6 = a->family == EF_AF_INET6;
+
+	snprintf(buf, n, "%s%s%s:%u", v6 ? "[" : "",
+		 ef_addr_fmt(a, t, sizeof(t)), v6 ? "]" : "", port);
+	return buf;
 }
 
 static void
@@ -298,7 +306,7 @@ nprobe_done(struct ef_health_nodes *h, uint32_t i, int status,
 	struct ef_edge_node_view view;
 	bool answered = status == 200 || status == 503;
 	bool was_healthy = t->sm.healthy, was_draining = t->draining;
-	char a[INET_ADDRSTRLEN];
+	char a[EF_ENDPOINT_STRLEN];
 	char err[64];
 	int rc;
 
@@ -336,10 +344,10 @@ nprobe_done(struct ef_health_nodes *h, uint32_t i, int status,
 			h->st[i].last_change_ms = now_ms;
 		}
 		pthread_mutex_unlock(&h->lock);
-		EF_HEALTH_LOG(WARNING, "%s node %s (%s:%u) is now %s (%s)",
+		EF_HEALTH_LOG(WARNING, "%s node %s (%s) is now %s (%s)",
 			      g->svcs[t->svc_idx].cfg->name,
 			      g->cfg->nodes[t->node_idx].name,
-			      fmt4(t->addr, a, sizeof(a)), t->port,
+			      fmt_ep(&t->ip, t->port, a, sizeof(a)),
 			      !t->sm.healthy ? "DOWN" : t->draining ?
 			      "draining" : "up",
 			      answered ? (status == 503 ? "answered 503" :
@@ -359,7 +367,7 @@ nprobe_start(struct ef_health_nodes *h, uint32_t i, uint64_t now_ms)
 	struct epoll_event e = { .events = EPOLLOUT, .data.u32 = i };
 	int fd;
 
-	fd = ef_health_http_probe_connect(t->addr, t->port, &t->cerr);
+	fd = ef_health_http_probe_connect(&t->ip, t->port, &t->cerr);
 	if (fd < 0) {
 		t->next_ms = now_ms + h->gen->cfg->edge.interval_ms;
 		return;
@@ -391,7 +399,7 @@ nprobe_event(struct ef_health_nodes *h, uint32_t i, uint32_t events,
 		if (err != 0)
 			return nprobe_done(h, i, -1, -1, strerror(err), now_ms,
 					   v);
-		if (ef_health_http_probe_send(t->fd, t->path, t->addr,
+		if (ef_health_http_probe_send(t->fd, t->path, &t->ip,
 					      t->port, "edgefwd-edge") != 0)
 			return nprobe_done(h, i, -1, -1, "send failed", now_ms,
 					   v);

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ef_addr.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -124,13 +126,14 @@ int ef_health_http_recv(int fd, char *buf, uint32_t *len, size_t cap,
 #define EF_HEALTH_HTTP_PROBE_PATH_MAX 1024
 
 /*
- * Start a non-blocking TCP connect to addr (network order):port (host
+ * Start a non-blocking TCP connect to addr (IPv4 or IPv6):port (host
  * order). Returns the fd, or -errno when no socket could be made. An
  * immediate connect failure is kept in *cerr (0 otherwise) for
  * ef_health_http_probe_connected(), so that every outcome is reported
  * by the socket's event. Any thread.
  */
-int ef_health_http_probe_connect(uint32_t addr, uint16_t port, int *cerr);
+int ef_health_http_probe_connect(const struct ef_addr *addr, uint16_t port,
+				 int *cerr);
 
 /*
  * The connect started by ef_health_http_probe_connect() became writable
@@ -141,14 +144,15 @@ int ef_health_http_probe_connect(uint32_t addr, uint16_t port, int *cerr);
 int ef_health_http_probe_connected(int fd, int cerr, bool hup);
 
 /*
- * Send "GET path HTTP/1.0" with Host addr:port, User-Agent agent and
+ * Send "GET path HTTP/1.0" with Host addr:port ([addr]:port for IPv6), User-Agent agent and
  * Connection: close on the connected socket fd, in one send (a fresh
  * socket's buffer takes it). Returns 0, or -ENAMETOOLONG (path longer
  * than EF_HEALTH_HTTP_PROBE_PATH_MAX), -ENOSPC, -EIO (not all sent).
  * Any thread.
  */
-int ef_health_http_probe_send(int fd, const char *path, uint32_t addr,
-			      uint16_t port, const char *agent);
+int ef_health_http_probe_send(int fd, const char *path,
+			      const struct ef_addr *addr, uint16_t port,
+			      const char *agent);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -99,23 +100,37 @@ ef_health_http_recv(int fd, char *buf, uint32_t *len, size_t cap,
 }
 
 int
-ef_health_http_probe_connect(uint32_t addr, uint16_t port, int *cerr)
+ef_health_http_probe_connect(const struct ef_addr *addr, uint16_t port,
+			     int *cerr)
 {
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr.s_addr = addr,
-	};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0);
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)&ss;
+	bool v6 = addr->family == EF_AF_INET6;
+	socklen_t len;
+	int fd;
 
+	memset(&ss, 0, sizeof(ss));
+	if (v6) {
+		sa6->sin6_family = AF_INET6;
+		sa6->sin6_port = htons(port);
+		memcpy(&sa6->sin6_addr, addr->v6, 16);
+		len = sizeof(*sa6);
+	} else {
+		sa->sin_family = AF_INET;
+		sa->sin_port = htons(port);
+		sa->sin_addr.s_addr = addr->v4;
+		len = sizeof(*sa);
+	}
+	fd = socket(v6 ? AF_INET6 : AF_INET,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	/* an immediate failure (ENETUNREACH...) is kept in cerr and
 	 * reported when the socket's event comes (EPOLLHUP): one path for
 	 * every outcome */
 	*cerr = 0;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 &&
+	if (connect(fd, (struct sockaddr *)&ss, len) != 0 &&
 	    errno != EINPROGRESS)
 		*cerr = errno;
 	return fd;
@@ -137,19 +152,22 @@ ef_health_http_probe_connected(int fd, int cerr, bool hup)
 }
 
 int
-ef_health_http_probe_send(int fd, const char *path, uint32_t addr,
-			  uint16_t port, const char *agent)
+ef_health_http_probe_send(int fd, const char *path,
+			  const struct ef_addr *addr, uint16_t port,
+			  const char *agent)
 {
-	char req[EF_HEALTH_HTTP_PROBE_PATH_MAX + 256], a[INET_ADDRSTRLEN];
-	struct in_addr ia = { .s_addr = addr };
+	char req[EF_HEALTH_HTTP_PROBE_PATH_MAX + 256], a[EF_ADDR_STRLEN];
+	bool v6 = addr->family == EF_AF_INET6;
 	int k;
 
 	if (strlen(path) > EF_HEALTH_HTTP_PROBE_PATH_MAX)
 		return -ENAMETOOLONG;
-	inet_ntop(AF_INET, &ia, a, sizeof(a));
-	k = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s:%u"
+	ef_addr_fmt(addr, a, sizeof(a));
+	/* RFC 7230 5.4 / RFC 3986 3.2.2: an IPv6 host in brackets */
+	k = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s%s%s:%u"
 		     "\r\nUser-Agent: %s\r\nAccept: */*"
-		     "\r\nConnection: close\r\n\r\n", path, a, port, agent);
+		     "\r\nConnection: close\r\n\r\n", path, v6 ? "[" : "", a,
+		     v6 ? "]" : "", port, agent);
 	if (k < 0 || (size_t)k >= sizeof(req))
 		return -ENOSPC;
 	/* a fresh socket's buffer takes a request this small */

@@ -158,6 +158,7 @@ struct ef_svc_gen {
 	uint32_t snat_port_min;
 	uint32_t snat_port_max;
 	struct ef_edge_decap_cfg *decap;	/* decap.sources, NULL = none */
+	uint32_t *node_keys;	/* per cfg->nodes[i]: its key (ef_edge.h) */
 	uint32_t n_pools_reused;	/* pools copied from prev's same port
 					 * (same endpoints and health), not
 					 * built again */

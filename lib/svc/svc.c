@@ -199,6 +199,7 @@ ef_svc_gen_free(struct ef_svc_gen *g)
 		rte_free(g->sps[i].eps);
 	}
 	ef_edge_decap_free(g->decap);
+	free(g->node_keys);
 	rte_free(g->sps);
 	rte_free(g->fes);
 	rte_free(g->svcs);
@@ -778,6 +779,26 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 }
 
 /* decap.sources as lib/edge takes them. 0 or -errno. */
+/* The key of each of cfg->nodes (ef_edge.h "A node's key"): its IPv4
+ * address, or the registry's key of its IPv6 one. */
+static int
+node_keys(struct ef_svc_gen *g, const struct ef_cfg *cfg)
+{
+	g->node_keys = calloc(RTE_MAX(cfg->n_nodes, 1u),
+			      sizeof(*g->node_keys));
+	if (g->node_keys == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < cfg->n_nodes; i++) {
+		const struct ef_addr *a = &cfg->nodes[i].address;
+
+		g->node_keys[i] = a->family == EF_AF_INET6 ?
+			ef_edge_node_key6(a->v6) : a->v4;
+		if (g->node_keys[i] == EF_EDGE_NO_KEY)
+			return -ENOSPC;
+	}
+	return 0;
+}
+
 static int
 decap_build(struct ef_svc_gen *g, const struct ef_cfg *cfg)
 {
@@ -830,6 +851,11 @@ ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
 	}
 	if (own_node_addresses(g, cfg) != 0)
 		goto fail;
+	if (node_keys(g, cfg) != 0) {
+		what = "nodes: more IPv6 node addresses than one process "
+			"keys (restart edgefwd)";
+		goto fail;
+	}
 	if (cfg->decap.enabled && decap_build(g, cfg) != 0) {
 		what = "decap: cannot build the source set";
 		goto fail;

@@ -37,7 +37,8 @@ ef_svc_edge_free(struct ef_svc_edge *e)
 	free(e);
 }
 
-/* The previous generation's state of node addr for the same service. */
+/* The previous generation's state of the node of key addr for the same
+ * service. */
 static const struct ef_edge_node_view *
 prev_view(const struct ef_svc_gen *prev, uint32_t stable_id, uint32_t addr)
 {
@@ -106,9 +107,13 @@ ef_svc_edge_build(struct ef_svc_gen *g, uint32_t s,
 		/* a display name: longer ones are cut */
 		memcpy(e->nodes[i].name, cn->name,
 		       strnlen(cn->name, sizeof(e->nodes[i].name) - 1));
-		e->nodes[i].addr = cn->address.v4;
+		e->nodes[i].addr = g->node_keys[i];
+		if (cn->address.family == EF_AF_INET6) {
+			e->nodes[i].v6 = 1;
+			memcpy(e->nodes[i].addr6, cn->address.v6, 16);
+		}
 		e->nodes[i].slot = ef_edge_ctr_slot(g->svcs[s].stable_id,
-						    cn->address.v4);
+						    g->node_keys[i]);
 		if (e->nodes[i].slot == EF_EDGE_NO_SLOT && !slots_warned) {
 			slots_warned = true;
 			EF_SVC_LOG(WARNING, "%s: more than %u (service, node) "
@@ -119,7 +124,7 @@ ef_svc_edge_build(struct ef_svc_gen *g, uint32_t s,
 		}
 		v->header_weight = -1;
 		v->healthy = true;	/* until the prober says otherwise */
-		pv = prev_view(prev, g->svcs[s].stable_id, cn->address.v4);
+		pv = prev_view(prev, g->svcs[s].stable_id, g->node_keys[i]);
 		if (pv != NULL) {
 			v->header_weight = pv->header_weight;
 			v->healthy = pv->healthy;

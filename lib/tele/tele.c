@@ -850,6 +850,7 @@ cmd_health(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct ef_health_status *st;
 	struct ef_health_stats hs;
 	struct rte_tel_data *eps;
+	char abuf[EF_ADDR_STRLEN];
 	uint32_t off, total = 0, n;
 	uint64_t now_ms = rte_rdtsc() / RTE_MAX(rte_get_tsc_hz() / 1000,
 					       (uint64_t)1);
@@ -876,7 +877,8 @@ cmd_health(const char *cmd, const char *params, struct rte_tel_data *d)
 			break;
 		rte_tel_data_start_dict(o);
 		rte_tel_data_add_dict_string(o, "service", st[i].service);
-		add_addr(o, "address", st[i].addr);
+		rte_tel_data_add_dict_string(o, "address",
+			ef_addr_fmt(&st[i].addr, abuf, sizeof(abuf)));
 		rte_tel_data_add_dict_u64(o, "port", st[i].port);
 		add_bool(o, "probed", st[i].probed);
 		add_bool(o, "healthy", st[i].healthy);

@@ -28,13 +28,6 @@
 /* Statuses read per node page (services x nodes) */
 #define STATUS_MAX 4096
 
-static void
-addr_str(uint32_t addr, char *buf, size_t n)
-{
-	struct in_addr a = { .s_addr = addr };
-
-	inet_ntop(AF_INET, &a, buf, (socklen_t)n);
-}
 
 void
 ef_tele_add_edge(struct ef_ctl *c, struct rte_tel_data *d,
@@ -65,15 +58,15 @@ ef_tele_add_edge(struct ef_ctl *c, struct rte_tel_data *d,
 		struct rte_tel_data *o = rte_tel_data_alloc();
 		uint32_t li = ef_edge_lb_find(lb, e->nodes[i].addr);
 		uint64_t packets, flows;
-		char a[INET_ADDRSTRLEN];
+		char a[EF_ADDR_STRLEN];
 		char key[16];
 
 		if (o == NULL)
 			break;
 		rte_tel_data_start_dict(o);
 		rte_tel_data_add_dict_string(o, "name", e->nodes[i].name);
-		addr_str(e->nodes[i].addr, a, sizeof(a));
-		rte_tel_data_add_dict_string(o, "address", a);
+		rte_tel_data_add_dict_string(o, "address", ef_addr_fmt(
+			&g->cfg->nodes[i].address, a, sizeof(a)));
 		rte_tel_data_add_dict_u64(o, "weight", li == EF_EDGE_NO_NODE ?
 					  0 : lb->nodes[li].weight);
 		rte_tel_data_add_dict_int(o, "healthy",
@@ -130,7 +123,7 @@ ef_tele_cmd_nodes(struct ef_ctl *c, const char *params,
 		uint64_t last = 0;
 		const char *err = "";
 		bool healthy = true;
-		char a[INET_ADDRSTRLEN];
+		char a[EF_ADDR_STRLEN];
 		char key[16];
 
 		if (o == NULL || w == NULL) {
@@ -141,11 +134,11 @@ ef_tele_cmd_nodes(struct ef_ctl *c, const char *params,
 		rte_tel_data_start_dict(o);
 		rte_tel_data_start_dict(w);
 		rte_tel_data_add_dict_string(o, "name", cn->name);
-		addr_str(cn->address.v4, a, sizeof(a));
-		rte_tel_data_add_dict_string(o, "address", a);
+		rte_tel_data_add_dict_string(o, "address",
+			ef_addr_fmt(&cn->address, a, sizeof(a)));
 		/* the node as every edge service's probe sees it */
 		for (uint32_t k = 0; k < n_st; k++) {
-			if (st[k].addr != cn->address.v4)
+			if (st[k].addr != g->node_keys[i])
 				continue;
 			healthy = healthy && st[k].healthy;
 			if (st[k].last_change_ms > last)
@@ -160,7 +153,7 @@ ef_tele_cmd_nodes(struct ef_ctl *c, const char *params,
 			if (lb == NULL || g->svcs[s].cfg->mode !=
 			    EF_SVC_MODE_EDGE)
 				continue;
-			li = ef_edge_lb_find(lb, cn->address.v4);
+			li = ef_edge_lb_find(lb, g->node_keys[i]);
 			rte_tel_data_add_dict_u64(w, g->svcs[s].cfg->name,
 				li == EF_EDGE_NO_NODE ? 0 :
 				lb->nodes[li].weight);

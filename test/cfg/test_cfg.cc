@@ -1921,14 +1921,74 @@ TEST(Cfg6, EdgeModeServesIpv6OverIpv4Nodes)
 	EXPECT_EQ(1u, p.cfg->services[0].n_load_balancer_ips6);
 }
 
-TEST(Cfg6, EdgeNodesStayIpv4)
+/* A node may be reached at an IPv6 address (ip6ip6, IPv4-in-IPv6, GUE
+ * over IPv6 from the edge), beside IPv4 ones; RFC 5952 is how it is
+ * kept, and an IPv4 node and an IPv6 one are different addresses. */
+TEST(Cfg6, EdgeNodesMayBeIpv6)
+{
+	Parsed p;
+	char b[EF_ADDR_STRLEN];
+
+	parse(&p, std::string(kDual) +
+	      "nodes = ( { name = \"node-a\"; address = \"fd00:0:0::2\"; },\n"
+	      "          { name = \"node-b\"; address = \"10.0.0.2\"; } );\n");
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	ASSERT_EQ(2u, p.cfg->n_nodes);
+	EXPECT_EQ(EF_AF_INET6, p.cfg->nodes[0].address.family);
+	EXPECT_STREQ("fd00::2", ef_addr_fmt(&p.cfg->nodes[0].address, b,
+					    sizeof(b)));
+	EXPECT_EQ(EF_AF_INET4, p.cfg->nodes[1].address.family);
+}
+
+/* What is no node's address: each refusal names why, on its line. */
+TEST(Cfg6, EdgeNodeAddressesRefused)
+{
+	static const struct {
+		const char *addr;
+		const char *why;
+	} cases[] = {
+		{ "0.0.0.7", "in 0.0.0.0/8" },
+		{ "127.0.0.2", "a loopback address" },
+		{ "224.0.0.5", "a multicast or reserved address" },
+		{ "255.255.255.255", "a multicast or reserved address" },
+		{ "ff02::1", "a multicast address" },
+		{ "fe80::2", "link-local" },
+		{ "::", "the unspecified or loopback address" },
+		{ "::1", "the unspecified or loopback address" },
+		{ "::ffff:10.0.0.2", "IPv4-mapped" },
+	};
+
+	for (const auto &c : cases) {
+		Parsed p;
+
+		parse(&p, std::string(kDual) + "nodes = ( { name = \"n\"; "
+		      "address = \"" + c.addr + "\"; } );\n");	/* 9 */
+		EXPECT_TRUE(one_error(p, 9, std::string("nodes[0].address: \"") +
+				      c.addr + "\" is " + c.why)) << p.all();
+	}
+	/* the same address twice is refused in either family */
+	{
+		Parsed p;
+
+		parse(&p, std::string(kDual) +
+		      "nodes = ( { name = \"a\"; address = \"fd00::2\"; },\n"
+		      "  { name = \"b\"; address = \"fd00:0::2\"; } );\n");
+		EXPECT_TRUE(one_error(p, 10, "nodes[1].address: fd00:0::2 is "
+				      "already the address of node \"a\""))
+			<< p.all();
+	}
+}
+
+/* An IPv6 node needs an IPv6 interface address to send from. */
+TEST(Cfg6, Ipv6NodeNeedsAnIpv6Interface)
 {
 	Parsed p;
 
-	parse(&p, std::string(kDual) +
-	      "nodes = ( { name = \"node-a\"; address = \"fd00:1::2\"; } );\n");	/* 9 */
-	EXPECT_TRUE(one_error(p, 9, "nodes[0].address: \"fd00:1::2\": a "
-			      "node's address is IPv4")) << p.all();
+	parse(&p, with("nodes = ( { name = \"a\"; address = "
+			    "\"fd00::2\"; } );\n"));		/* 6 */
+	EXPECT_TRUE(one_error(p, 6, "nodes[0].address: \"fd00::2\" is IPv6, "
+			      "but no interface has an IPv6 address"))
+		<< p.all();
 }
 
 /* A reload keeps libconfig's tree until the new generation runs. */

@@ -24,6 +24,9 @@ GUE_HASH = 0x12345678
 GUE_SPORT = 0xc000 | ((GUE_HASH ^ (GUE_HASH >> 16)) & 0x3fff)
 # First outer ID the tests give ef_edge_encap's counter (non-DF packets).
 IP_ID0 = 0x0100
+# Outer IPv6 flow label for that hash (RFC 6438, as ef_edge.h says):
+# (h ^ (h >> 20)) & 0xfffff, 1 when that is 0.
+FL6 = ((GUE_HASH ^ (GUE_HASH >> 20)) & 0xfffff) or 1
 
 SUBST = {
     "EIN": 'Ether(src="02:aa:00:00:00:02", dst="02:ed:00:00:00:01")',
@@ -48,6 +51,13 @@ SUBST = {
     "GUE6": 'UDP(sport=%d, dport=6080, chksum=0)/Raw(b"\\x00\\x29\\x00\\x00")'
             % GUE_SPORT,
     "OUT6": 'IPv6(src="fd00:1::1", dst="fd00:1::11", hlim=64',
+    # the edge's outer IPv6 header toward a node reached at fd00:1::11
+    "E6": 'IPv6(src="fd00:1::1", dst="fd00:1::11", hlim=64, fl=%d' % FL6,
+    # GUE over IPv6: scapy computes the UDP checksum (no chksum given)
+    "GUE_O6": 'UDP(sport=%d, dport=6080)/Raw(b"\\x00\\x04\\x00\\x00")'
+              % GUE_SPORT,
+    "GUE6_O6": 'UDP(sport=%d, dport=6080)/Raw(b"\\x00\\x29\\x00\\x00")'
+               % GUE_SPORT,
     "OUT6_NODF": 'IP(src="10.1.0.1", dst="10.1.0.11", id=%d, tos=0xb8, '
                  'ttl=64' % IP_ID0,
 }
@@ -77,6 +87,20 @@ FIXTURES = [
     ("l2_6_syn", '{EOUT}/{IP6}/{SYN}'),
     # frag_ok (inner MTU below 1280): DF clear, the next ID
     ("ipip6_udp_nodf", '{EOUT}/{OUT6_NODF}, proto=41)/{IP6}/{UDP}'),
+
+    # an IPv6 underlay (the node's address is IPv6): IPv4-in-IPv6 and
+    # ip6ip6 (RFC 2473), GUE over IPv6; traffic class = inner TOS
+    ("o6_ipip_syn", '{EOUT}/{E6}, tc=0xb8, nh=4)/{SYN_IP}/{SYN}'),
+    ("o6_ipip_udp", '{EOUT}/{E6}, tc=0, nh=4)/{UDP_IP}/{UDP}'),
+    ("o6_ip6ip6_syn", '{EOUT}/{E6}, tc=0xb8, nh=41)/{IP6}/{SYN}'),
+    ("o6_gue_syn", '{EOUT}/{E6}, tc=0xb8, nh=17)/{GUE_O6}/{SYN_IP}/{SYN}'),
+    ("o6_gue6_syn", '{EOUT}/{E6}, tc=0xb8, nh=17)/{GUE6_O6}/{IP6}/{SYN}'),
+    # a non-DF IPv4 packet beyond the inner MTU (1500 - 40): the inner
+    # packet is fragmented (1440-byte pieces), each piece encapsulated
+    ("o6_big_f0", '{EOUT}/{E6}, tc=0, nh=4)/fragment({BIG_IP}/{BIG}, '
+                  'fragsize=1440)[0]'),
+    ("o6_big_f1", '{EOUT}/{E6}, tc=0, nh=4)/fragment({BIG_IP}/{BIG}, '
+                  'fragsize=1440)[1]'),
 
     # --- too big: non-DF, encapsulated and fragmented ------------------
     ("in_big", '{EIN}/{BIG_IP}/{BIG}'),

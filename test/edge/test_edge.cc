@@ -87,6 +87,18 @@ tunnel(uint8_t fwd)
 	return t;
 }
 
+/* The same toward a node reached at fd00:1::11 from fd00:1::1. */
+ef_edge_tunnel
+tunnel6(uint8_t fwd)
+{
+	ef_edge_tunnel t = tunnel(fwd);
+
+	t.outer6 = 1;
+	inet_pton(AF_INET6, "fd00:1::1", t.src6);
+	inet_pton(AF_INET6, "fd00:1::11", t.dst6);
+	return t;
+}
+
 class EdgeTest : public ::testing::Test {
 protected:
 	void SetUp() override
@@ -150,6 +162,102 @@ TEST_F(EdgeTest, EncapFramesByteForByte)
 		EXPECT_EQ(id, c.id_after) << c.name;
 		rte_pktmbuf_free(m);
 	}
+}
+
+/* An IPv6 underlay: the outer header is IPv6 (RFC 2473), the flow label
+ * the flow hash's, GUE's UDP checksum computed; no outer ID is taken,
+ * whatever the inner DF. */
+TEST_F(EdgeTest, EncapOverIpv6FramesByteForByte)
+{
+	const EncapCase cases[] = {
+		{ "4in6 DF", EF_EDGE_FWD_IPIP, FIX(in_syn), FIX(o6_ipip_syn),
+		  FIX_IP_ID0 },
+		{ "4in6 no DF", EF_EDGE_FWD_IPIP, FIX(in_udp), FIX(o6_ipip_udp),
+		  FIX_IP_ID0 },
+		{ "ip6ip6", EF_EDGE_FWD_IPIP, FIX(in6_syn), FIX(o6_ip6ip6_syn),
+		  FIX_IP_ID0 },
+		{ "gue over IPv6", EF_EDGE_FWD_GUE, FIX(in_syn),
+		  FIX(o6_gue_syn), FIX_IP_ID0 },
+		{ "gue over IPv6, IPv6 inside", EF_EDGE_FWD_GUE, FIX(in6_syn),
+		  FIX(o6_gue6_syn), FIX_IP_ID0 },
+		/* l2 has no outer header: the same frame either way */
+		{ "l2", EF_EDGE_FWD_L2, FIX(in6_syn), FIX(l2_6_syn),
+		  FIX_IP_ID0 },
+	};
+
+	for (const auto &c : cases) {
+		ef_edge_tunnel t = tunnel6(c.fwd);
+		struct rte_mbuf *m = mbuf_of(c.in);
+		uint16_t id = FIX_IP_ID0;
+
+		ASSERT_NE(m, nullptr);
+		t.frag_ok = 1;	/* ignored over IPv6 */
+		EXPECT_EQ(ef_edge_encap(m, &t, FIX_GUE_HASH, &id),
+			  EF_EDGE_ENCAP_OK) << c.name;
+		EXPECT_EQ(bytes_of(m), c.want) << c.name;
+		EXPECT_EQ(id, c.id_after) << c.name;
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* What edgefwd's own decap makes of it: the inner packet back, from an
+ * allowed IPv6 source (the pair of ends an IPv6 underlay test runs). */
+TEST_F(EdgeTest, EncapOverIpv6IsWhatDecapTakes)
+{
+	struct ef_edge_prefix src = { 0, 64, EF_AF_INET6, { 0 } };
+	struct ef_edge_decap_cfg *d;
+
+	inet_pton(AF_INET6, "fd00:1::", src.addr6);
+	d = ef_edge_decap_create(&src, 1, 6080);
+	ASSERT_NE(d, nullptr);
+	for (uint8_t fwd : { (uint8_t)EF_EDGE_FWD_IPIP,
+			     (uint8_t)EF_EDGE_FWD_GUE }) {
+		for (const Bytes &in : { FIX(in_syn), FIX(in6_syn) }) {
+			ef_edge_tunnel t = tunnel6(fwd);
+			struct rte_mbuf *m = mbuf_of(in);
+			struct ef_pkt_meta pm;
+			uint16_t id = 0;
+
+			ASSERT_EQ(ef_edge_encap(m, &t, FIX_GUE_HASH, &id),
+				  EF_EDGE_ENCAP_OK);
+			ASSERT_EQ(ef_pkt_parse(rte_pktmbuf_mtod(m, uint8_t *),
+					       m->data_len, &pm), 0);
+			EXPECT_EQ(ef_edge_decap(d, m, &pm), EF_EDGE_DECAP_OK)
+				<< ef_edge_fwd_name(fwd);
+			/* the inner frame, after the node's Ethernet header */
+			Bytes got = bytes_of(m);
+			EXPECT_EQ(Bytes(got.begin() + 14, got.end()),
+				  Bytes(in.begin() + 14, in.end()))
+				<< ef_edge_fwd_name(fwd);
+			rte_pktmbuf_free(m);
+		}
+	}
+	ef_edge_decap_free(d);
+}
+
+/* A non-DF IPv4 packet beyond an IPv6 underlay's inner MTU: the inner
+ * packet is fragmented, then each piece encapsulated (nothing outer is
+ * ever fragmented over IPv6). */
+TEST_F(EdgeTest, NonDfTooBigOverIpv6IsFragmentedInner)
+{
+	ef_edge_tunnel t = tunnel6(EF_EDGE_FWD_IPIP);
+	unsigned int fwd = EF_EDGE_FWD_IPIP | EF_EDGE_OUTER6;
+	struct rte_mbuf *m = mbuf_of(FIX(in_big));
+	struct rte_mbuf *out[8];
+	uint16_t id = 0;
+
+	ASSERT_EQ(ef_edge_fit(m->data_len - 14, false, 1500, fwd),
+		  EF_EDGE_FIT_FRAGMENT);
+	ASSERT_EQ(ef_edge_fragment(m, (uint16_t)ef_edge_inner_mtu(1500, fwd),
+				   pool(), out, 8), 2);
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(ef_edge_encap(out[i], &t, FIX_GUE_HASH, &id),
+			  EF_EDGE_ENCAP_OK);
+	EXPECT_EQ(bytes_of(out[0]), FIX(o6_big_f0));
+	EXPECT_EQ(bytes_of(out[1]), FIX(o6_big_f1));
+	EXPECT_LE(out[0]->pkt_len, 14u + 1500u);
+	rte_pktmbuf_free(out[0]);
+	rte_pktmbuf_free(out[1]);
 }
 
 TEST_F(EdgeTest, EncapNonDfIdsAreUnique)
@@ -315,6 +423,18 @@ TEST(EdgeMtu, OverheadAndLimits)
 	EXPECT_EQ(ef_edge_max_mss6(1500, EF_EDGE_FWD_GUE), 1408u);
 	EXPECT_EQ(ef_edge_max_mss6(9000, EF_EDGE_FWD_L2), 8940u);
 	EXPECT_EQ(ef_edge_max_mss6(80, EF_EDGE_FWD_IPIP), 0u);
+	/* an IPv6 outer header: 40 bytes (ip6ip6, 4in6), 52 with GUE */
+	const unsigned int o6 = EF_EDGE_OUTER6;
+	EXPECT_EQ(ef_edge_overhead(EF_EDGE_FWD_IPIP | o6), 40u);
+	EXPECT_EQ(ef_edge_overhead(EF_EDGE_FWD_GUE | o6), 52u);
+	EXPECT_EQ(ef_edge_overhead(EF_EDGE_FWD_L2 | o6), 0u);
+	EXPECT_EQ(ef_edge_inner_mtu(1500, EF_EDGE_FWD_IPIP | o6), 1460u);
+	EXPECT_EQ(ef_edge_inner_mtu(1500, EF_EDGE_FWD_GUE | o6), 1448u);
+	EXPECT_EQ(ef_edge_max_mss(1500, EF_EDGE_FWD_IPIP | o6), 1420u);
+	EXPECT_EQ(ef_edge_max_mss(1500, EF_EDGE_FWD_GUE | o6), 1408u);
+	EXPECT_EQ(ef_edge_max_mss6(1500, EF_EDGE_FWD_IPIP | o6), 1400u);
+	EXPECT_EQ(ef_edge_max_mss6(1500, EF_EDGE_FWD_GUE | o6), 1388u);
+	EXPECT_EQ(ef_edge_max_mss6(9000, EF_EDGE_FWD_L2 | o6), 8940u);
 }
 
 TEST(EdgeMtu, Fit6Decisions)
@@ -339,7 +459,27 @@ TEST(EdgeMtu, Fit6Decisions)
 		{ 1280, 60, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_DROP },
 		{ 1280, 1300, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_OK },
 	};
+	/* outer IPv6: 40 / 52 bytes, and never an outer fragment */
+	struct {
+		uint32_t len;
+		uint32_t mtu;
+		unsigned int fwd;
+		enum ef_edge_fit want;
+	} cases6[] = {
+		{ 1460, 1500, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_OK },
+		{ 1461, 1500, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_FRAG_NEEDED },
+		{ 1449, 1500, EF_EDGE_FWD_GUE, EF_EDGE_FIT_FRAG_NEEDED },
+		{ 1280, 1320, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_OK },
+		{ 1281, 1320, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_FRAG_NEEDED },
+		/* an inner MTU below 1280 cannot carry IPv6 here */
+		{ 1280, 1319, EF_EDGE_FWD_IPIP, EF_EDGE_FIT_DROP },
+		{ 1280, 1331, EF_EDGE_FWD_GUE, EF_EDGE_FIT_DROP },
+	};
 
+	for (const auto &c : cases6)
+		EXPECT_EQ(ef_edge_fit6(c.len, c.mtu, c.fwd | EF_EDGE_OUTER6),
+			  c.want) << c.len << " mtu " << c.mtu << " outer6 "
+			<< ef_edge_fwd_name(c.fwd);
 	for (const auto &c : cases)
 		EXPECT_EQ(ef_edge_fit6(c.len, c.mtu, c.fwd), c.want)
 			<< c.len << " mtu " << c.mtu << " "
@@ -1383,6 +1523,78 @@ TEST_F(EdgeFlows, WeightChangeMovesNoEstablishedFlow)
 		EXPECT_EQ(a, l2->nodes[ef_edge_lb_pick(l2,
 			ef_edge_flow_hash(&k))].addr);
 	}
+}
+
+static ef_edge_node
+node6(const char *name, const char *addr, uint32_t weight)
+{
+	ef_edge_node n = node(name, "10.1.0.1", weight);
+
+	n.v6 = 1;
+	inet_pton(AF_INET6, addr, n.addr6);
+	n.addr = ef_edge_node_key6(n.addr6);
+	return n;
+}
+
+/* IPv6 node addresses get keys in 0.0.0.0/8, one per address, kept. */
+TEST(EdgeNodeKeys, StableDistinctAndOutsideNodeAddresses)
+{
+	uint8_t a[16], b[16];
+
+	inet_pton(AF_INET6, "fd00:1::11", a);
+	inet_pton(AF_INET6, "fd00:1::12", b);
+	uint32_t ka = ef_edge_node_key6(a), kb = ef_edge_node_key6(b);
+
+	EXPECT_NE(ka, EF_EDGE_NO_KEY);
+	EXPECT_NE(kb, EF_EDGE_NO_KEY);
+	EXPECT_NE(ka, kb);
+	EXPECT_EQ(ka, ef_edge_node_key6(a));
+	EXPECT_EQ(ntohl(ka) >> 24, 0u);
+	EXPECT_EQ(ntohl(kb) >> 24, 0u);
+}
+
+/* A table over IPv4 and IPv6 nodes: found by key, weighted, and the
+ * same Maglev table whatever keys the IPv6 nodes got (two edges with
+ * other histories): Maglev sees the addresses. */
+TEST(EdgeLb, Ipv6NodesSpreadByAddressNotByKey)
+{
+	ef_edge_node a[] = { node6("n6a", "fd00:1::11", 1),
+			     node("n4", "10.1.0.12", 1),
+			     node6("n6b", "fd00:1::13", 2) };
+	ef_edge_node b[] = { a[2], a[1], a[0] };
+	/* another edge's keys for the same two IPv6 nodes: swapped */
+	std::swap(b[0].addr, b[2].addr);
+	ef_edge_lb *x = ef_edge_lb_build(a, 3, 1);
+	ef_edge_lb *y = ef_edge_lb_build(b, 3, 2);
+
+	ASSERT_NE(x, nullptr);
+	ASSERT_NE(y, nullptr);
+	ASSERT_EQ(x->size, y->size);
+	uint32_t per[3] = { 0, 0, 0 };
+	for (uint32_t i = 0; i < x->size; i++) {
+		const ef_edge_lb_node *nx = &x->nodes[x->table[i]];
+		const ef_edge_lb_node *ny = &y->nodes[y->table[i]];
+
+		ASSERT_EQ(nx->v6, ny->v6);
+		ASSERT_EQ(memcmp(nx->addr6, ny->addr6, 16), 0);
+		if (!nx->v6) {
+			ASSERT_EQ(nx->addr, ny->addr);
+		}
+		per[nx->v6 ? (nx->addr6[15] == 0x11 ? 0 : 2) : 1]++;
+	}
+	EXPECT_NEAR((double)per[0] / x->size, 0.25, 0.01);
+	EXPECT_NEAR((double)per[1] / x->size, 0.25, 0.01);
+	EXPECT_NEAR((double)per[2] / x->size, 0.5, 0.01);
+	uint32_t i6 = ef_edge_lb_find(x, a[2].addr);
+	ASSERT_NE(i6, EF_EDGE_NO_NODE);
+	EXPECT_EQ(x->nodes[i6].v6, 1);
+	EXPECT_EQ(memcmp(x->nodes[i6].addr6, a[2].addr6, 16), 0);
+	EXPECT_EQ(x->nodes[i6].weight, 2u);
+	ef_edge_lb_free(x);
+	ef_edge_lb_free(y);
+	/* an IPv6 node without a key (the registry was full) is refused */
+	a[0].addr = EF_EDGE_NO_KEY;
+	EXPECT_EQ(ef_edge_lb_build(a, 3, 3), nullptr);
 }
 
 /* this executable's own registry: the slot tests below share it */

@@ -987,6 +987,225 @@ TEST_F(Edge6, ClusterEncapSendsRemotePicksIn6in4WithoutSnat)
 	EXPECT_EQ(0u, w()->c.drops[EF_FWD_DROP_SNAT_EXHAUSTED]);
 }
 
+/* ---- an IPv6 underlay: nodes reached at IPv6 addresses ----------- */
+
+/* %s: forwarding; %s: p1's MTU */
+const char *const EDGE_U6_CONF = R"(
+node = { name = "edge-1"; };
+interfaces = (
+  { port = "p0"; addresses = [ "198.51.100.1/24", "2001:db8:c::1/64" ]; },
+  { port = "p1"; addresses = [ "10.1.0.1/24", "fd00:1::1/64" ]; mtu = %s; }
+);
+conntrack = { max_flows = 4096; };
+nodes = ( { name = "node-1"; address = "fd00:1::11"; },
+          { name = "node-2"; address = "fd00:1::12"; } );
+edge = { forwarding = "%s"; };
+services = (
+  { name = "default/web"; type = "LoadBalancer"; mode = "edge";
+    ip_families = [ "IPv4", "IPv6" ];
+    load_balancer_ips = [ "203.0.113.10", "2001:db8:10::10" ];
+    external_traffic_policy = "Local"; health_check_node_port = 32000;
+    ports = ( { port = 80; target_port = 8080; } );
+    endpoints = ( { address = "10.244.1.5"; node = "node-1"; },
+                  { address = "10.244.2.5"; node = "node-2"; },
+                  { address = "fd00:244:1::5"; node = "node-1"; },
+                  { address = "fd00:244:2::5"; node = "node-2"; } ); }
+);
+)";
+
+const Ip6a U6_SELF = ip6_of("fd00:1::1");
+const Ip6a U6_NODE1 = ip6_of("fd00:1::11");
+const Ip6a U6_NODE2 = ip6_of("fd00:1::12");
+
+class EdgeU6 : public Edge6 {
+protected:
+	void build_u6(const char *fwd, const char *mtu = "1500",
+		      bool node_neigh = true)
+	{
+		RigOpts o;
+		char t[8192];
+
+		snprintf(t, sizeof(t), EDGE_U6_CONF, mtu, fwd);
+		o.pool_prefix = "eu6pool";
+		o.pool_size = 2047;
+		o.n_svc_ids = 64;
+		o.connect = true;
+		o.neigh6 = { { 0, CLIENT6, CLIENT_MAC },
+			     { 0, ip6_of("2001:db8:c::fe"), ROUTER_MAC } };
+		if (node_neigh) {
+			o.neigh6.push_back({ 1, U6_NODE1, NODE1_MAC });
+			o.neigh6.push_back({ 1, U6_NODE2, NODE2_MAC });
+		}
+		rig_up(t, o, { { 0, ip_of("198.51.100.2"), CLIENT_MAC } });
+	}
+	/* the node a frame went to (outer IPv6 destination) */
+	static Ip6a outer_dst6(const Bytes &f)
+	{
+		Ip6a a;
+
+		memcpy(a.b, &f[14 + 24], 16);
+		return a;
+	}
+	/* the frame the node must get: outer IPv6 (next header nh, hop
+	 * limit 64, traffic class tc, the flow label the edge chose, which
+	 * must not be 0) around the inner packet as it came */
+	static Bytes want_u6(const Bytes &got, const Bytes &in, uint8_t nh,
+			     uint8_t tc)
+	{
+		Ip6a node = outer_dst6(got);
+		Mac nm = memcmp(node.b, U6_NODE1.b, 16) == 0 ? NODE1_MAC :
+			NODE2_MAC;
+		Bytes w = ipv6_frame(nm, port_mac(1), U6_SELF, node, nh,
+				     l3_of(in), 64);
+		uint32_t label = ((uint32_t)(got[15] & 0x0f) << 16) |
+			(uint32_t)got[16] << 8 | got[17];
+
+		EXPECT_NE(0u, label);
+		w[14] = (uint8_t)(0x60 | tc >> 4);
+		w[15] = (uint8_t)((tc & 0x0f) << 4 | (label >> 16));
+		w[16] = (uint8_t)(label >> 8);
+		w[17] = (uint8_t)label;
+		return w;
+	}
+};
+
+/* An IPv6 VIP to an IPv6 node: ip6ip6 (RFC 2473), the inner packet as
+ * it came. */
+TEST_F(EdgeU6, Ip6ip6FrameByteForByte)
+{
+	build_u6("ipip");
+	Bytes in = tcp6_frame(tcp6(CLIENT6, 41000, 0x02));
+	auto out = run(in, 0);
+
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(1, out[0].iface);
+	EXPECT_EQ(hex(want_u6(out[0].frame, in, 41, 0)), hex(out[0].frame));
+	EXPECT_EQ(1u, w()->c.encap_packets);
+}
+
+/* An IPv4 VIP to an IPv6 node: IPv4-in-IPv6, the TOS as traffic class;
+ * the same flow keeps its node and its flow label. */
+TEST_F(EdgeU6, Ipv4InIpv6FrameByteForByteAndSticky)
+{
+	build_u6("ipip");
+	Tcp t = tcp(ip_of("198.51.100.2"), 41001, 0x02);
+	Bytes in = tcp_frame(t);
+	auto out = run(in, 0);
+
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(hex(want_u6(out[0].frame, in, 4, 0)), hex(out[0].frame));
+	t.flags = 0x10;
+	auto again = run(tcp_frame(t), 0);
+	ASSERT_EQ(1u, again.size());
+	EXPECT_EQ(0, memcmp(&out[0].frame[14], &again[0].frame[14], 4 + 4));
+	EXPECT_EQ(0, memcmp(&out[0].frame[14 + 24], &again[0].frame[14 + 24],
+			    16));
+	EXPECT_EQ(2u, w()->c.encap_packets);
+}
+
+/* Both nodes get flows, by their IPv6 addresses. */
+TEST_F(EdgeU6, FlowsSpreadOverIpv6Nodes)
+{
+	build_u6("gue");
+	uint32_t n1 = 0, n2 = 0;
+
+	for (uint32_t i = 0; i < 200; i++) {
+		auto out = run(tcp6_frame(tcp6(client6(i), 32000, 0x02)), 0);
+
+		ASSERT_EQ(1u, out.size()) << i;
+		const Bytes &f = out[0].frame;
+		ASSERT_EQ(0x86, f[12]);
+		ASSERT_EQ(17, f[14 + 6]);	/* GUE over IPv6 */
+		EXPECT_NE(0, f[54 + 6] | f[54 + 7]) << "UDP checksum";
+		EXPECT_EQ(41, f[54 + 8 + 1]);	/* GUE proto 41 */
+		Ip6a d = outer_dst6(f);
+		n1 += memcmp(d.b, U6_NODE1.b, 16) == 0;
+		n2 += memcmp(d.b, U6_NODE2.b, 16) == 0;
+	}
+	EXPECT_EQ(200u, n1 + n2);
+	EXPECT_NEAR(n1 / 200.0, 0.5, 0.15);
+}
+
+/* The IPv6 outer header's 40 bytes come off the MSS and the MTU. */
+TEST_F(EdgeU6, MssAndFragNeededCountTheIpv6Overhead)
+{
+	build_u6("ipip");
+	auto out = run(syn_with_mss(ip_of("198.51.100.2"), 41002, 1460), 0);
+
+	ASSERT_EQ(1u, out.size());
+	/* 1500 - 40 (outer IPv6) - 20 - 20 = 1420 */
+	EXPECT_EQ(hex(l3_of(syn_with_mss(ip_of("198.51.100.2"), 41002,
+					 1420))),
+		  hex(Bytes(out[0].frame.begin() + 54, out[0].frame.end())));
+	EXPECT_EQ(1u, w()->c.mss_clamped);
+	/* a DF packet of 1461 bytes: frag-needed with MTU 1460 */
+	Tcp t = tcp(ip_of("198.51.100.2"), 41003, 0x10);
+	t.payload = 1461 - 40;
+	t.df = true;
+	out = run(tcp_frame(t), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(0, out[0].iface);
+	const Bytes &f = out[0].frame;
+	EXPECT_EQ(1, f[14 + 9]);		/* ICMP */
+	EXPECT_EQ(3, f[34]);
+	EXPECT_EQ(4, f[35]);
+	EXPECT_EQ(1460, f[40] << 8 | f[41]);
+	EXPECT_EQ(1u, w()->c.drops[EF_FWD_DROP_MTU_EXCEEDED]);
+}
+
+/* A non-DF IPv4 packet beyond the inner MTU: the inner packet is cut in
+ * two, each piece in its own IPv6 tunnel packet, none beyond the MTU. */
+TEST_F(EdgeU6, NonDfTooBigGoesAsInnerFragments)
+{
+	build_u6("ipip");
+	Tcp t = tcp(ip_of("198.51.100.2"), 41004, 0x10);
+	t.payload = 1500 - 40;
+	t.df = false;
+	auto out = run(tcp_frame(t), 0);
+
+	ASSERT_EQ(2u, out.size());
+	for (const auto &o : out) {
+		EXPECT_EQ(1, o.iface);
+		EXPECT_LE(o.frame.size(), 14u + 1500u);
+		EXPECT_EQ(0x86, o.frame[12]);
+		EXPECT_EQ(4, o.frame[14 + 6]);
+	}
+	/* inner: the first fragment has MF, the second an offset */
+	EXPECT_EQ(0x20, out[0].frame[54 + 6] & 0x20);
+	EXPECT_NE(0, (out[1].frame[54 + 6] & 0x1f) | out[1].frame[54 + 7]);
+	EXPECT_EQ(1u, w()->c.encap_packets);
+}
+
+/* An IPv6 inner packet where the underlay's inner MTU is below 1280:
+ * dropped and counted (no outer IPv6 fragments). */
+TEST_F(EdgeU6, Ipv6BelowTheMinimumMtuIsCountedTooBig)
+{
+	build_u6("ipip", "1300");
+	Tcp6 t = tcp6(CLIENT6, 41005, 0x10);
+	t.payload = 1280 - 60;
+	auto out = run(tcp6_frame(t), 0);
+
+	EXPECT_EQ(0u, out.size());
+	EXPECT_EQ(1u, w()->c.drops[EF_FWD_DROP_ENCAP_TOO_BIG]);
+	t.payload = 1260 - 60;	/* 1260 fits 1300 - 40 */
+	out = run(tcp6_frame(t), 0);
+	EXPECT_EQ(1u, out.size());
+}
+
+/* A node whose IPv6 neighbour is not known yet: the tunnel packet waits
+ * for neighbour discovery (an NS goes out), nothing is sent in clear. */
+TEST_F(EdgeU6, UnresolvedIpv6NodeIsHeldEncapsulated)
+{
+	build_u6("ipip", "1500", false);
+	auto out = run(tcp6_frame(tcp6(CLIENT6, 41006, 0x02)), 0);
+
+	for (const auto &o : out)
+		EXPECT_NE(0, memcmp(&o.frame[14 + 8], CLIENT6.b, 16))
+			<< "sent before its node was resolved";
+	EXPECT_EQ(1u, w()->c.neigh_held);
+	EXPECT_EQ(1u, w()->c.encap_packets);
+}
+
 /* Not a check: cycles per packet through ef_fwd_process for the edge path
  * (printed; BENCH.md quotes a quiet run). Bursts of 32. */
 TEST_F(Edge, FiguresThroughThePipeline)

@@ -162,6 +162,7 @@ TEST(HealthSm, RiseAndFall)
 /* ---- the socket half, on loopback ------------------------------------- */
 
 const uint32_t LO = htonl(INADDR_LOOPBACK);
+const struct ef_addr LO_A = ef_addr_v4(INADDR_LOOPBACK);
 
 uint16_t
 port_of(int fd)
@@ -287,7 +288,7 @@ TEST(HealthHttpSock, ProbeConnectsAndSends)
 	std::string want;
 
 	ASSERT_GE(l, 0);
-	fd = ef_health_http_probe_connect(LO, port_of(l), &cerr);
+	fd = ef_health_http_probe_connect(&LO_A, port_of(l), &cerr);
 	ASSERT_GE(fd, 0);
 	EXPECT_EQ(cerr, 0);
 	ASSERT_TRUE(ready(fd, POLLOUT));
@@ -297,7 +298,7 @@ TEST(HealthHttpSock, ProbeConnectsAndSends)
 	/* an immediate error is what is reported */
 	EXPECT_EQ(ef_health_http_probe_connected(fd, ENETUNREACH, false),
 		  ENETUNREACH);
-	EXPECT_EQ(ef_health_http_probe_send(fd, "/healthz", LO, 8080,
+	EXPECT_EQ(ef_health_http_probe_send(fd, "/healthz", &LO_A, 8080,
 					    "edgefwd-test"), 0);
 	ASSERT_TRUE(ready(l, POLLIN));
 	srv = accept(l, NULL, NULL);
@@ -311,8 +312,43 @@ TEST(HealthHttpSock, ProbeConnectsAndSends)
 	EXPECT_EQ(std::string(buf, (size_t)r), want);
 	/* a path longer than the limit is refused, not cut */
 	EXPECT_EQ(ef_health_http_probe_send(fd, std::string(
-		EF_HEALTH_HTTP_PROBE_PATH_MAX + 1, 'a').c_str(), LO, 1, "x"),
+		EF_HEALTH_HTTP_PROBE_PATH_MAX + 1, 'a').c_str(), &LO_A, 1, "x"),
 		-ENAMETOOLONG);
+	close(srv);
+	close(fd);
+	close(l);
+}
+
+/* The endpoint and node probers reach IPv6 endpoints and nodes: the
+ * connect is IPv6 and the Host header brackets the address. */
+TEST(HealthHttpSock, ProbeConnectsAndSendsOverIpv6)
+{
+	struct ef_addr lo6;
+	int l, cerr = -1, fd, srv;
+	char buf[512];
+	ssize_t r;
+	std::string want;
+
+	ASSERT_EQ(ef_addr_parse("::1", &lo6), 0);
+	l = ef_health_http_listen6(lo6.v6, 0);
+	ASSERT_GE(l, 0) << "no IPv6 loopback: " << strerror(-l);
+	fd = ef_health_http_probe_connect(&lo6, port_of(l), &cerr);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(cerr, 0);
+	ASSERT_TRUE(ready(fd, POLLOUT));
+	EXPECT_EQ(ef_health_http_probe_connected(fd, cerr, false), 0);
+	EXPECT_EQ(ef_health_http_probe_send(fd, "/", &lo6, 32000,
+					    "edgefwd-test"), 0);
+	ASSERT_TRUE(ready(l, POLLIN));
+	srv = accept(l, NULL, NULL);
+	ASSERT_GE(srv, 0);
+	want = "GET / HTTP/1.0\r\nHost: [::1]:32000\r\n"
+	       "User-Agent: edgefwd-test\r\nAccept: */*\r\n"
+	       "Connection: close\r\n\r\n";
+	ASSERT_TRUE(ready(srv, POLLIN));
+	r = recv(srv, buf, sizeof(buf), MSG_WAITALL | MSG_DONTWAIT);
+	ASSERT_EQ(r, (ssize_t)want.size());
+	EXPECT_EQ(std::string(buf, (size_t)r), want);
 	close(srv);
 	close(fd);
 	close(l);
@@ -328,7 +364,7 @@ TEST(HealthHttpSock, ProbeRefused)
 	ASSERT_GE(l, 0);
 	port = port_of(l);
 	close(l);
-	fd = ef_health_http_probe_connect(LO, port, &cerr);
+	fd = ef_health_http_probe_connect(&LO_A, port, &cerr);
 	ASSERT_GE(fd, 0);
 	ASSERT_TRUE(ready(fd, POLLOUT));
 	EXPECT_EQ(ef_health_http_probe_connected(fd, cerr, false),

@@ -402,23 +402,46 @@ def ipv6_only_node(name="node-6", address="FD00:10:0::6"):
 
 def test_edge_node_address_ipv4_internal_ip_first():
     """A dual-stack node is reached at its IPv4 InternalIP whatever the
-    order the kubelet lists them in; an IPv6-only node is left out and
-    counted while edgefwd takes IPv4 node addresses only."""
+    order the kubelet lists them in; an IPv6-only node at its IPv6 one
+    (RFC 5952), nothing left out."""
     dual = ipv6_only_node("node-d")
     dual["status"]["addresses"].insert(1, {"type": "InternalIP",
                                            "address": "10.0.0.7"})
     notes = {}
     assert mod.map_nodes([dual, ipv6_only_node()], notes) == [
+        {"name": "node-6", "address": "fd00:10::6"},
         {"name": "node-d", "address": "10.0.0.7"}]
-    assert notes == {"nodes_skipped_ipv6_only": 1}
+    assert notes == {}
     assert mod.node_address(ipv6_only_node()) == ("fd00:10::6", "IPv6")
 
 
-def test_edge_ipv6_only_node_left_out_and_counted(tmp_path):
+def test_edge_ipv6_only_node_rendered_at_its_ipv6_address(tmp_path):
     """An IPv6 endpoint on a node whose only InternalIP is IPv6: the node
-    is not in `nodes` (edgefwd --check refuses an IPv6 node address, see
-    below), so the endpoint is off the nodes (counted), the rest served,
-    and the file passes --check."""
+    is rendered at that address (edgefwd reaches it over an IPv6
+    underlay), its endpoint kept, and edgefwd --check takes the file."""
+    objs = web6() + [o for o in clone(KINDS) if o["kind"] == "Node"] + \
+        [ipv6_only_node()]
+    objs[2]["endpoints"].append(ep("fd00:244:6::60", "node-6"))
+    svcs, slices, nodes = ek.by_kind(objs)
+    r = mod.Renderer(edge=True)
+    # an edge with an IPv6 interface address to send to node-6 from
+    base = (ek.REPO / "conf" / "demo-dual.conf").read_text().split(
+        "services = (")[0]
+    text, msgs = r.render(base, svcs, slices, nodes)
+    assert not msgs
+    assert "nodes_skipped_ipv6_only" not in r.notes
+    assert "endpoints_off_nodes" not in r.notes
+    assert '{ name = "node-6"; address = "fd00:10::6"; }' in text
+    assert '{ address = "fd00:244:6::60"; node = "node-6"; }' in text
+    ok, output = check(tmp_path, text)
+    assert ok, output
+
+
+def test_edge_node_family_left_out_is_counted(tmp_path, monkeypatch):
+    """The path an edgefwd without a family's node addresses would take
+    (NODE_FAMILIES without it): the node is left out and counted, its
+    endpoint off the nodes (counted), the rest served, the file valid."""
+    monkeypatch.setattr(mod, "NODE_FAMILIES", ("IPv4",))
     objs = web6() + [o for o in clone(KINDS) if o["kind"] == "Node"] + \
         [ipv6_only_node()]
     objs[2]["endpoints"].append(ep("fd00:244:6::60", "node-6"))
@@ -433,27 +456,6 @@ def test_edge_ipv6_only_node_left_out_and_counted(tmp_path):
     assert "node-6" not in rendered and "fd00:244:6::60" not in rendered
     ok, output = check(tmp_path, text)
     assert ok, output
-
-
-def test_edgefwd_still_refuses_ipv6_node_addresses(tmp_path, monkeypatch):
-    """Why mod.NODE_FAMILIES is IPv4 only: edgefwd --check refuses an IPv6
-    node address. With IPv6 allowed the node is rendered, its address in
-    RFC 5952 form, its endpoint kept. When this fails because edgefwd
-    takes the file, add "IPv6" to NODE_FAMILIES and turn this test into
-    one that expects the node rendered (the docs say IPv4 only too)."""
-    monkeypatch.setattr(mod, "NODE_FAMILIES", ("IPv4", "IPv6"))
-    objs = web6() + [o for o in clone(KINDS) if o["kind"] == "Node"] + \
-        [ipv6_only_node()]
-    objs[2]["endpoints"].append(ep("fd00:244:6::60", "node-6"))
-    svcs, slices, nodes = ek.by_kind(objs)
-    r = mod.Renderer(edge=True)
-    text, _ = r.render(ek.base_text(), svcs, slices, nodes)
-    assert "nodes_skipped_ipv6_only" not in r.notes
-    assert "endpoints_off_nodes" not in r.notes
-    assert '{ name = "node-6"; address = "fd00:10::6"; }' in text
-    assert '{ address = "fd00:244:6::60"; node = "node-6"; }' in text
-    ok, output = check(tmp_path, text)
-    assert not ok and "a node's address is IPv4" in output, output
 
 
 def test_incremental_render_of_dual_stack_equals_a_fresh_one():
