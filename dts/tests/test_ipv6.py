@@ -213,6 +213,59 @@ def test_health_check_node_port_on_ipv6(lb):
     assert bad["ok"] and bad["status"] == 503, bad
 
 
+def probed(t, addr):
+    """healthy of every probed endpoint at addr (one per service)."""
+    eps = t.dataplane.telemetry("/edgefwd/health")["endpoints"].values()
+    return [e["healthy"] for e in eps if e["address"] == addr and
+            e["probed"]]
+
+
+def wait_for(pred, deadline_s):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_ipv6_endpoints_are_probed_over_ipv6(lb):
+    """pod-a1 refuses edgefwd's probes over IPv6 only (nftables in its
+    namespace resets TCP to 8080 from the node's IPv6 pod-side address):
+    its IPv6 endpoint goes unhealthy (interval 1 s, fall 2) while its IPv4
+    one stays healthy; VIP6's Local service then reaches pod-a2 only, VIP
+    still both; with the rule gone it comes back (rise 2)."""
+    a1_4, a1_6 = topo.PODS["pod-a1"][1], topo.PODS6["pod-a1"]
+    assert wait_for(lambda: probed(lb, a1_6) and all(probed(lb, a1_6)), 5)
+    ns = lb.ns["pa1"]
+    rules = ("table ip6 efno6 {\n chain probes {\n"
+             "  type filter hook input priority 0;\n"
+             "  ip6 saddr %s tcp dport 8080 reject with tcp reset\n }\n}\n"
+             % topo.NODE_POD_ADDR6)
+    topo.run(["nft", "-f", "-"], ns=ns, input=rules)
+    try:
+        assert wait_for(lambda: not any(probed(lb, a1_6)), 6), \
+            lb.dataplane.telemetry("/edgefwd/health")
+        assert all(probed(lb, a1_4)), probed(lb, a1_4)
+        eps = lb.dataplane.telemetry("/edgefwd/health")["endpoints"]
+        e6 = [e for e in eps.values() if e["address"] == a1_6][0]
+        assert e6["last_error"], e6
+        v = lb.dataplane.telemetry("/edgefwd/service,demo/web-local")
+        [s6] = [e for e in v["endpoints6"].values()
+                if e["address"] == a1_6]
+        assert s6["healthy"] is False or s6["healthy"] == 0, s6
+        assert {b["pod"] for b in get(lb, url(topo.LB_LOCAL6), 12)} == \
+            {"pod-a2"}
+        # 32 requests: both pods answer unless the hash sent all 32 to
+        # one (2^-31)
+        assert {b["pod"] for b in get(lb, "http://%s/" % topo.LB_LOCAL,
+                                      32)} == {"pod-a1", "pod-a2"}
+    finally:
+        topo.run(["nft", "delete", "table", "ip6", "efno6"], ns=ns,
+                 check=False)
+    assert wait_for(lambda: all(probed(lb, a1_6)), 6)
+
+
 def test_large_transfer_cluster6(lb, record_property):
     size = 100 * 1024 * 1024
     r = lb.client("cl", "blob", url(topo.LB_CLUSTER6, path="/blob"),

@@ -317,8 +317,9 @@ ef_health_sync(struct ef_health *h, struct ef_svc_gen *g, uint64_t now_ms)
 			uint32_t hi = sv->first_health + e;
 
 			t->stable_id = sv->stable_id;
-			t->addr = cs->endpoints[g->health[hi].ep_cfg_idx]
-				.address;
+			t->addr = g->health[hi].v6 ?
+				cs->endpoints6[g->health[hi].ep_cfg_idx].address :
+				cs->endpoints[g->health[hi].ep_cfg_idx].address;
 			t->port = port;
 			t->health_idx = hi;
 			t->hc = &cs->health;

@@ -129,9 +129,11 @@ struct ef_svc_service {
  * only, read by anyone. */
 struct ef_svc_health {
 	uint8_t healthy;	/* accessed with __atomic builtins only */
-	uint8_t pad[3];
+	uint8_t v6;		/* 1: an IPv6 endpoint (cfg endpoints6) */
+	uint8_t pad[2];
 	uint32_t svc_idx;
-	uint32_t ep_cfg_idx;	/* index in the service's cfg endpoints */
+	uint32_t ep_cfg_idx;	/* index in the service's cfg endpoints, or
+				 * endpoints6 when v6 */
 };
 
 /* Maps service names to stable ids across generations (control lcore). */
@@ -170,12 +172,11 @@ struct ef_svc_gen {
 	/* IPv6 (issue 12), NULL when the configuration has no IPv6 at all:
 	 * frontends (ef_svc_fe6_key -> index into fes), owned addresses
 	 * (16 bytes -> EF_SVC_OWN_*), endpoints (ef_svc_ep6_key). IPv6
-	 * endpoints are not probed: their health_idx is health_ok6, an
-	 * entry past n_health that is always healthy. */
+	 * endpoints are probed as IPv4's: a service's health entries are
+	 * its IPv4 endpoints', then its IPv6 endpoints'. */
 	struct rte_hash *fe6_hash;
 	struct rte_hash *owned6;
 	struct rte_hash *ep6_hash;
-	uint32_t health_ok6;
 };
 
 /* IPv6 frontend key: 20 bytes, network order, pad zero. */

@@ -307,9 +307,11 @@ prev_health(const struct ef_svc_gen *prev, uint32_t stable_id,
 	ps = &prev->svcs[idx];
 	for (uint32_t j = 0; j < ps->n_health; j++) {
 		const struct ef_svc_health *h = &prev->health[ps->first_health + j];
+		const struct ef_cfg_endpoint *ce = h->v6 ?
+			&ps->cfg->endpoints6[h->ep_cfg_idx] :
+			&ps->cfg->endpoints[h->ep_cfg_idx];
 
-		if (ef_addr_eq(&ps->cfg->endpoints[h->ep_cfg_idx].address,
-			       addr))
+		if (ef_addr_eq(&ce->address, addr))
 			return __atomic_load_n(&h->healthy, __ATOMIC_ACQUIRE);
 	}
 	/* new endpoints start healthy: Kubernetes already probed them ready */
@@ -325,7 +327,7 @@ static int
 gen_alloc(struct ef_svc_gen *g, const struct ef_cfg *cfg,
 	  const struct ef_svc_registry *reg, int socket_id)
 {
-	uint32_t n_fes = 0, n_sps = 0, n_eps = 0, n_owned;
+	uint32_t n_fes = 0, n_sps = 0, n_eps = 0, n_eps_cfg6 = 0, n_owned;
 	uint32_t n_fes6 = 0, n_eps6 = 0;
 	bool any6 = false;
 
@@ -350,6 +352,7 @@ gen_alloc(struct ef_svc_gen *g, const struct ef_cfg *cfg,
 					       cfg->n_interfaces : 0);
 		n_sps += cs->n_ports * (v6 ? 2 : 1);
 		n_eps += cs->n_endpoints;
+		n_eps_cfg6 += cs->n_endpoints6;
 		n_eps6 += cs->n_endpoints6 * cs->n_ports;
 		any6 = any6 || v6;
 	}
@@ -366,15 +369,10 @@ gen_alloc(struct ef_svc_gen *g, const struct ef_cfg *cfg,
 	g->fes = rte_zmalloc_socket("ef_fes",
 				    sizeof(*g->fes) * RTE_MAX(n_fes + n_fes6, 1u),
 				    0, socket_id);
-	/* one more: the always-healthy entry of IPv6 endpoints */
-	g->health = rte_zmalloc_socket("ef_health",
-				       sizeof(*g->health) * (n_eps + 1), 0,
+	/* one entry per endpoint of either family */
+	g->health = rte_zmalloc_socket("ef_health", sizeof(*g->health) *
+				       RTE_MAX(n_eps + n_eps_cfg6, 1u), 0,
 				       socket_id);
-	if (g->health != NULL) {
-		g->health_ok6 = n_eps;
-		g->health[n_eps].healthy = 1;
-		g->health[n_eps].svc_idx = UINT32_MAX;
-	}
 	if (any6) {
 		g->fe6_hash = hash6_create("fe6", n_fes6 * 2,
 					   sizeof(struct ef_svc_fe6_key),
@@ -556,8 +554,8 @@ port_frontends(struct ef_svc_gen *g, const struct ef_cfg_service *cs,
 	return 0;
 }
 
-/* The IPv6 endpoints of IPv6 service port sp (issue 12): never probed
- * (health_ok6), otherwise as IPv4's. 0 or < 0. */
+/* The IPv6 endpoints of IPv6 service port sp (issue 12), as IPv4's;
+ * their health entries follow the service's IPv4 ones. 0 or < 0. */
 static int
 port_endpoints6(struct ef_svc_gen *g, const struct ef_svc_service *sv,
 		const struct ef_cfg_port *cp, struct ef_svc_port *sp,
@@ -583,7 +581,7 @@ port_endpoints6(struct ef_svc_gen *g, const struct ef_svc_service *sv,
 		memcpy(ep->addr6, ce->address.v6, 16);
 		ep->port = k.port;
 		ep->weight = ce->weight;
-		ep->health_idx = g->health_ok6;
+		ep->health_idx = sv->first_health + cs->n_endpoints + e;
 		ep->flags = (ce->ready ? EF_SVC_EP_READY : 0) |
 			(ce->serving ? EF_SVC_EP_SERVING : 0) |
 			(ce->terminating ? EF_SVC_EP_TERMINATING : 0) |
@@ -708,7 +706,7 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 	sv->first_sp = g->n_sps;
 	sv->n_sp = cs->n_ports;
 	sv->first_health = g->n_health;
-	sv->n_health = cs->n_endpoints;
+	sv->n_health = cs->n_endpoints + cs->n_endpoints6;
 	g->by_stable[id] = (int32_t)s;
 	g->n_svcs = s + 1;
 
@@ -719,6 +717,15 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 		h->ep_cfg_idx = e;
 		h->healthy = prev_health(prev, sv->stable_id,
 					 &cs->endpoints[e].address);
+	}
+	for (uint32_t e = 0; e < cs->n_endpoints6; e++) {
+		struct ef_svc_health *h = &g->health[g->n_health++];
+
+		h->svc_idx = s;
+		h->v6 = 1;
+		h->ep_cfg_idx = e;
+		h->healthy = prev_health(prev, sv->stable_id,
+					 &cs->endpoints6[e].address);
 	}
 
 	for (uint32_t p = 0; p < cs->n_ports; p++) {

@@ -259,11 +259,19 @@ ef_svc_pool_reuse(const struct ef_svc_gen *g, const struct ef_svc_port *sp,
 	return pool_copy(p, sp->n_eps, socket_id);
 }
 
+/* Index in g->sps of sv's i-th port: its IPv4 ports, then its IPv6 ones. */
+static inline uint32_t
+sp_of(const struct ef_svc_service *sv, uint32_t i)
+{
+	return i < sv->n_sp ? sv->first_sp + i : sv->first_sp6 + i - sv->n_sp;
+}
+
 int
 ef_svc_set_health(struct ef_svc_gen *g, uint32_t h, bool healthy,
 		  struct rte_rcu_qsbr_dq *dq, struct rte_rcu_qsbr *v)
 {
 	const struct ef_svc_service *sv;
+	uint32_t n;
 	struct ef_svc_pool *fresh[64];
 	struct ef_svc_pool **np = fresh;
 	uint8_t old;
@@ -275,16 +283,18 @@ ef_svc_set_health(struct ef_svc_gen *g, uint32_t h, bool healthy,
 	if ((old != 0) == healthy)
 		return 0;
 	sv = &g->svcs[g->health[h].svc_idx];
-	if (sv->n_sp > RTE_DIM(fresh)) {
+	n = sv->n_sp + sv->n_sp6;	/* every port of both families */
+	if (n > RTE_DIM(fresh)) {
 		/* an array of pool pointers */
-		np = malloc(sizeof(struct ef_svc_pool *) * sv->n_sp);
+		np = malloc(sizeof(struct ef_svc_pool *) * n);
 		if (np == NULL)
 			return -ENOMEM;
 	}
 	__atomic_store_n(&g->health[h].healthy, healthy, __ATOMIC_RELEASE);
 	/* build every new pool first: publish all or nothing */
-	for (uint32_t i = 0; i < sv->n_sp; i++) {
-		np[i] = ef_svc_pool_build(g, &g->sps[sv->first_sp + i], SOCKET_ID_ANY);
+	for (uint32_t i = 0; i < n; i++) {
+		np[i] = ef_svc_pool_build(g, &g->sps[sp_of(sv, i)],
+					  SOCKET_ID_ANY);
 		if (np[i] == NULL) {
 			for (uint32_t j = 0; j < i; j++)
 				ef_svc_pool_free(np[j]);
@@ -294,8 +304,8 @@ ef_svc_set_health(struct ef_svc_gen *g, uint32_t h, bool healthy,
 			goto out;
 		}
 	}
-	for (uint32_t i = 0; i < sv->n_sp; i++) {
-		struct ef_svc_port *sp = &g->sps[sv->first_sp + i];
+	for (uint32_t i = 0; i < n; i++) {
+		struct ef_svc_port *sp = &g->sps[sp_of(sv, i)];
 		struct ef_svc_pool *op = sp->pool;
 
 		__atomic_store_n(&sp->pool, np[i], __ATOMIC_RELEASE);

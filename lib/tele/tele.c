@@ -539,7 +539,8 @@ add_frontends(struct rte_tel_data *fes, const struct ef_svc_gen *g,
 }
 
 /* The IPv6 endpoints of sv (issue 12), the first NEIGH_PAGE of them:
- * address, target port, node, readiness; a dict keyed by index, as
+ * address, target port, node, readiness, probe state; a dict keyed by
+ * index, as
  * "endpoints" (DPDK 22.11 telemetry holds no dict inside an array). */
 static void
 add_endpoints6(struct rte_tel_data *d, const struct ef_svc_gen *g,
@@ -574,6 +575,9 @@ add_endpoints6(struct rte_tel_data *d, const struct ef_svc_gen *g,
 		add_bool(o, "ready", ce->ready);
 		add_bool(o, "serving", ce->serving);
 		add_bool(o, "terminating", ce->terminating);
+		add_bool(o, "healthy", __atomic_load_n(
+			&g->health[sv->first_health + cs->n_endpoints + e]
+			.healthy, __ATOMIC_ACQUIRE));
 		rte_tel_data_add_dict_u64(o, "weight", ce->weight);
 		snprintf(key, sizeof(key), "%u", e);
 		rte_tel_data_add_dict_container(l, key, o, 0);

@@ -859,6 +859,44 @@ TEST_F(Svc6, EachFamilysFrontendsReachOnlyItsEndpoints)
 	EXPECT_EQ(lb4->sp_idx, sv->first_sp);
 }
 
+/* IPv6 endpoints are probed as IPv4's: each has a health entry after
+ * the service's IPv4 ones, a flip republishes the IPv6 pool (the IPv4
+ * one keeps its endpoint), and a reload keeps the state by address. */
+TEST_F(Svc6, Ipv6EndpointHealthIsItsOwnAndCarriesOverReloads)
+{
+	g = make(WEB6);
+	ASSERT_NE(nullptr, g);
+	int32_t s = ef_svc_find(g, "ns/web");
+	ASSERT_GE(s, 0);
+	const struct ef_svc_service *sv = &g->svcs[s];
+	ASSERT_EQ(4u, sv->n_health);	/* 1 IPv4 + 3 IPv6 endpoints */
+	const struct ef_svc_health *h6 = &g->health[sv->first_health + 1];
+	EXPECT_EQ(0, g->health[sv->first_health].v6);
+	EXPECT_EQ(1, h6->v6);
+	EXPECT_EQ(0u, h6->ep_cfg_idx);	/* fd00:244::5 */
+	const struct ef_svc_frontend *lb6 = fe6("2001:db8:1::10", 80);
+	ASSERT_NE(nullptr, lb6);
+	EXPECT_EQ(sv->first_health + 1,
+		  g->sps[lb6->sp_idx].eps[0].health_idx);
+	EXPECT_EQ(2u, ef_svc_pool_get(&g->sps[lb6->sp_idx])->n_local_ready);
+	EXPECT_EQ(1, ef_svc_set_health(g, sv->first_health + 1, false,
+				       nullptr, nullptr));
+	EXPECT_EQ(1u, ef_svc_pool_get(&g->sps[lb6->sp_idx])->n_local_ready);
+	for (uint32_t h = 0; h < 2000; h++)
+		EXPECT_EQ("fd00:244::6", pick6(lb6, h * 2654435761u));
+	/* the IPv4 frontend still reaches its endpoint */
+	EXPECT_EQ("10.244.0.5", pick(fe("198.51.100.10", 80), 12345));
+
+	struct ef_svc_gen *g2 = make(WEB6, g);
+	ASSERT_NE(nullptr, g2);
+	const struct ef_svc_service *sv2 = &g2->svcs[ef_svc_find(g2, "ns/web")];
+	EXPECT_EQ(1, g2->health[sv2->first_health].healthy);
+	EXPECT_EQ(0, g2->health[sv2->first_health + 1].healthy);
+	EXPECT_EQ(1, g2->health[sv2->first_health + 2].healthy);
+	ef_svc_gen_free(g);
+	g = g2;
+}
+
 TEST_F(Svc6, OwnedAddressesAndEndpointsPerFamily)
 {
 	g = make(WEB6);
