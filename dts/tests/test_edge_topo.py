@@ -202,7 +202,14 @@ def test_dual_stack_configs_render():
     ext, fabric = edge["interfaces"]
     assert ext["addresses"][1] == edge_topo.EDGE_EXT_ADDR6 + "/64"
     assert ext["gateways"][1] == edge_topo.ROUTER_EDGE_ADDR6
-    assert fabric["address"] == edge_topo.EDGE_INT_ADDR + "/24"
+    # the fabric leg dual-stack too (a reload may move the nodes to IPv6)
+    assert fabric["addresses"] == [edge_topo.EDGE_INT_ADDR + "/24",
+                                   edge_topo.EDGE_INT_ADDR6 + "/64"]
+    assert [n["address"] for n in edge["nodes"]] == ["10.1.0.11",
+                                                     "10.1.0.12"]
+    u6 = edge_topo.edge_config(forwarding="ipip", ipv6=True, underlay6=True)
+    assert [n["address"] for n in u6["nodes"]] == [
+        edge_topo.NODES6[n]["addr"] for n in ("node-1", "node-2")]
     svc = edge["services"][0]
     assert svc["mode"] == "edge" and svc["load_balancer_ips"] == [VIP, VIP6]
     assert len(svc["endpoints"]) == 2 * len(PODS)

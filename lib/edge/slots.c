@@ -76,6 +76,7 @@ static uint32_t n_keys6;
 uint32_t
 ef_edge_node_key6(const uint8_t a[16])
 {
+	uint64_t wd[2];
 	uint32_t i;
 
 	if (keys6 == NULL) {
@@ -84,7 +85,11 @@ ef_edge_node_key6(const uint8_t a[16])
 		if (keys6 == NULL)
 			return EF_EDGE_NO_KEY;
 	}
-	i = rte_hash_crc(a, 16, 0) & (SLOT_TABLE - 1);
+	/* a copy: a need not be 8-byte aligned (rte_hash_crc loads
+	 * 64-bit words) */
+	memcpy(wd, a, 16);
+	i = rte_hash_crc_8byte(wd[1], rte_hash_crc_8byte(wd[0], 0)) &
+		(SLOT_TABLE - 1);
 	/* at most half full: a free entry is always found */
 	for (;; i = (i + 1) & (SLOT_TABLE - 1)) {
 		struct key6_entry *e = &keys6[i];
