@@ -324,6 +324,58 @@ if pytest is not None:
         assert not unexplained, unexplained
         stop(t)
 
+    @pytest.mark.parametrize("workers", [1, 2])
+    def test_ipv6_connections_through_cookies(request, run_prefix, workers):
+        """IPv6 (issue 12): the dual-stack demo with every SYN answered
+        by a cookie (syn_cookie_threshold = 0): Linux clients complete
+        their handshakes against the cookies, the SYN proxy opens each
+        flow toward its endpoint, and 64 GETs per VIP (Local: the
+        client's address kept; Cluster: the SNAT66 address) and a 10 MiB
+        download (every segment translated between the two sequence
+        spaces) all succeed."""
+        from dts.tests.test_ipv6 import url
+
+        t = topo.Topology("%sc6%d" % (run_prefix, workers), ipv6=True)
+        request.addfinalizer(t.down)
+        t.up()
+        text = topo.DEMO_DUAL_CONF.read_text()
+        want = "conntrack = {\n  max_flows = 65536;\n"
+        assert want in text, "conf/demo-dual.conf's conntrack section moved"
+        conf = t.workdir / "cookies6.conf"
+        conf.write_text(text.replace(
+            want, want + "  syn_cookie_threshold = 0;\n"))
+        t.start_edgefwd(conf, workers)
+        s0 = stats(t)
+        local = t.client("cl", "get", url(topo.LB_LOCAL6), "--count", "64",
+                         timeout=300)
+        cluster = t.client("cl", "get", url(topo.LB_CLUSTER6), "--count",
+                           "64", timeout=300)
+        r = t.client("cl", "blob", url(topo.LB_CLUSTER6, path="/blob"),
+                     "--size", str(10 << 20), "--timeout", "30",
+                     timeout=120)
+        s1 = stats(t)
+        d = delta(s0, s1)
+        print("\nIPv6 through cookies, %d worker(s): cookies sent %d, ok "
+              "%d, bad %d, held %d; 10 MiB at %.1f MB/s"
+              % (workers, d["syn_cookies_sent"], d["syn_cookies_ok"],
+                 d["syn_cookies_bad"], d["syn_proxy_held"],
+                 r.get("mb_per_s", 0)))
+        bad = [c for c in local + cluster if not c["ok"] or
+               c["status"] != 200]
+        assert not bad, bad[:3]
+        assert all(c["body"]["client"] == topo.CLIENT_ADDR6
+                   for c in local), local[:2]
+        assert all(c["body"]["client"] == topo.SNAT_ADDR6
+                   for c in cluster), cluster[:2]
+        assert r["ok"] and r["bytes"] == 10 << 20 and \
+            r["sha256"] == r["expected_sha256"], r
+        # every connection went through a cookie (a SYN retransmitted
+        # by a client gets another: >=)
+        assert d["syn_cookies_sent"] >= 129, d
+        assert d["syn_cookies_ok"] >= 129, d
+        assert s1["flows6_created"] - s0["flows6_created"] >= 129, d
+        stop(t)
+
 
 if __name__ == "__main__":
     sys.exit(sender_main(sys.argv[1:]))

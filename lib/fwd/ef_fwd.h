@@ -238,9 +238,11 @@ struct ef_fwd_proxy;
 #define EF_FWD_SYN_HOLD 32u
 struct ef_fwd_syn_held {
 	struct rte_mbuf *m;
-	uint32_t slot;			/* flow slot */
-	uint32_t client;		/* the flow's client, network order */
+	uint32_t slot;			/* flow slot, in ct6 when v6 */
+	uint32_t client;		/* the flow's client, network order (an
+					 * IPv6 one: its CRC32-C) */
 	uint16_t cport;
+	uint8_t v6;
 	uint32_t since_ms;
 };
 

@@ -26,6 +26,7 @@
 #include "ef_fwd.h"
 #include "ef_route.h"
 #include "fwd_priv.h"
+#include "fwd_syn.h"
 #include "fwd_proxy.h"
 
 #define ICMP6_DST_UNREACH	1
@@ -339,9 +340,25 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	uint32_t epi = 0, svc_id;
 	int32_t ai;
 	uint16_t sport = 0;
+	uint8_t fe_flags;
+	int cookie = -1;
 	bool snat;
 	int err;
 
+	/* a cookie's ACK and the client's data share a burst: both missed
+	 * the burst's lookup, the ACK made the flow (fwd.c
+	 * opened_in_burst()) */
+	if (unlikely(w->syn_any) && pm->proto == IPPROTO_TCP &&
+	    (pm->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) ==
+	    RTE_TCP_ACK_FLAG) {
+		uint8_t dir;
+
+		f = ef_ct_lookup6(w->ct6, k, &dir);
+		if (f != NULL) {
+			tracked6(w, m, pm, f, dir, k);
+			return;
+		}
+	}
 	fe = pm->proto == IPPROTO_ICMPV6 ? NULL :
 		ef_svc_lookup6(g, k->dst, k->dport, k->proto);
 	if (fe == NULL) {
@@ -361,6 +378,7 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		ef_fwd_edge(w, m, pm, fe);
 		return;
 	}
+	fe_flags = fe->flags;	/* before a Local copy below */
 	if (unlikely(ef_fwd_is_decapsulated(m))) {
 		/* from an edge or a peer's "encap": served here, Local, the
 		 * client address kept (docs/EDGE.md) */
@@ -383,9 +401,18 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	    (pm->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG |
 			      RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) !=
 	    RTE_TCP_SYN_FLAG) {
-		drop(w, m, (pm->tcp_flags & RTE_TCP_SYN_FLAG) ?
-		     EF_FWD_DROP_CT_INVALID : EF_FWD_DROP_NO_FLOW);
-		return;
+		/* the ACK answering a SYN cookie opens the flow (fwd_syn.h) */
+		if ((pm->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG |
+				      RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) ==
+		    RTE_TCP_ACK_FLAG && !(fe_flags & EF_SVC_FE_ENCAP) &&
+		    !ef_fwd_is_decapsulated(m))
+			cookie = ef_fwd_syn_check(w, rte_pktmbuf_mtod(m,
+						const uint8_t *), pm);
+		if (cookie < 0) {
+			drop(w, m, (pm->tcp_flags & RTE_TCP_SYN_FLAG) ?
+			     EF_FWD_DROP_CT_INVALID : EF_FWD_DROP_NO_FLOW);
+			return;
+		}
 	}
 	sp = &g->sps[fe->sp_idx];
 	svc_id = g->svcs[sp->svc_idx].stable_id;
@@ -416,6 +443,13 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	default:
 		w->c.drops[EF_FWD_DROP_NO_ENDPOINT]++;
 		reject6(w, m, pm);
+		return;
+	}
+	if (cookie < 0 && pm->proto == IPPROTO_TCP &&
+	    !(fe_flags & EF_SVC_FE_ENCAP) && !ef_fwd_is_decapsulated(m) &&
+	    unlikely(ef_fwd_syn_wanted(w))) {
+		/* SYN flood defence: no state until the client answers */
+		ef_fwd_syn_reply(w, m, pm);
 		return;
 	}
 	ep = &sp->eps[epi];
@@ -461,6 +495,10 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		w->c.snat_flows++;
 	if (svc_id < w->n_svc_ids)
 		w->svc_flows[svc_id]++;
+	/* a cookie's ACK: the endpoint gets the client's SYN (fwd_syn.h) */
+	if (unlikely(cookie >= 0) &&
+	    !ef_fwd_syn_open(w, f, m, pm, (uint32_t)cookie))
+		return;
 	if (unlikely(sp->proxy != EF_PROXY_NONE) && k->proto == IPPROTO_TCP)
 		ef_fwd_proxy_open(w, f, sp->proxy,
 				  rte_pktmbuf_mtod(m, uint8_t *), pm);
@@ -513,6 +551,26 @@ ef_fwd6_sweep_cb(void *arg, struct ef_ct_flow *f)
 	return 1;
 }
 
+/* The client segment held while f's endpoint had not answered, on its
+ * way now that it has (fwd_syn.h). */
+static void
+syn_held_send6(struct ef_fwd_worker *w, struct ef_ct_flow *f)
+{
+	struct rte_mbuf *h = ef_fwd_syn_release(w, f);
+	struct ef_pkt_meta hm;
+	struct ef_ct_key6 k0;
+
+	if (h == NULL)
+		return;
+	if (ef_pkt_parse(rte_pktmbuf_mtod(h, const uint8_t *), h->data_len,
+			 &hm) != 0 || hm.ip_version != 6) {
+		drop(w, h, EF_FWD_DROP_PARSE_ERROR);
+		return;
+	}
+	key6_of(&hm, &k0);
+	tracked6(w, h, &hm, f, 0, &k0);
+}
+
 static void
 tracked6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	 struct ef_ct_flow *f, uint8_t dir, const struct ef_ct_key6 *k)
@@ -529,6 +587,10 @@ tracked6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		drop(w, m, EF_FWD_DROP_ENDPOINT_REMOVED);
 		return;
 	}
+	/* SYN proxy: ct sees the endpoint's numbers (fwd_syn.h) */
+	if (unlikely(f->user[0] & EF_FWD_FLOW_SYNPROXY) &&
+	    ef_fwd_syn_pre(w, f, dir, m, pm))
+		return;
 	/* PROXY protocol: ct sees the client's numbers (fwd_proxy.h) */
 	if (unlikely(f->user[0] & EF_FWD_FLOW_PROXY))
 		ef_fwd_proxy_pre(w, f, dir, frame, pm);
@@ -545,6 +607,26 @@ tracked6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	}
 	if (unlikely(f->user[0] & EF_FWD_FLOW_PROXY))
 		ef_fwd_proxy_post(w, f, dir, frame, pm);
+	if (unlikely(f->user[0] & EF_FWD_FLOW_SYNPROXY)) {
+		v = ef_fwd_syn_post(w, f, dir, m, pm);
+		if (v < 0)
+			return;
+		if (v > 0) {
+			/* the endpoint's SYN-ACK became the client's ACK */
+			if (ef_ct_update(w->ct6, f, 0, frame, pm,
+					 w->now_ms) != EF_CT_VERDICT_OK) {
+				drop(w, m, EF_FWD_DROP_CT_INVALID);
+				return;
+			}
+			/* a PROXY header goes before the handshake's last
+			 * ACK (a server that speaks first waits) */
+			if (f->user[0] & EF_FWD_FLOW_PROXY)
+				ef_fwd_proxy_post(w, f, 0, frame, pm);
+			forward6(w, m, pm, f, 0);
+			syn_held_send6(w, f);
+			return;
+		}
+	}
 	forward6(w, m, pm, f, dir);
 }
 

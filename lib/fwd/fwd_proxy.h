@@ -45,7 +45,8 @@
 #define EF_FWD_FLOW_SYNPROXY 0x02
 /* f->user[0]: a PROXY flow's header is v2 (else v1) */
 #define EF_FWD_FLOW_PROXY_V2 0x04
-/* f->user[0]: a PROXY flow of the IPv6 table (w->ct6, w->proxy6) */
+/* f->user[0]: a PROXY or SYN proxy flow of the IPv6 table (w->ct6: its
+ * state is in w->proxy6) */
 #define EF_FWD_FLOW_PROXY_V6 0x08
 
 /* ef_fwd_proxy.st */

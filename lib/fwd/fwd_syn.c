@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_hash_crc.h>
 #include <rte_random.h>
 #include <rte_tcp.h>
 
@@ -33,17 +34,19 @@ ef_fwd_syn_mss(uint32_t idx)
 		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
 	} while (0)
 
-/* SipHash-2-4 of three 64-bit words (a 24-byte message). */
+/* SipHash-2-4 of n 64-bit words (an 8n-byte message). Written here: no
+ * kept library of the image has SipHash (DPDK's hashes are not keyed
+ * PRFs, and a cookie must not be forgeable). */
 static uint64_t
-siphash24_3(const uint64_t k[2], const uint64_t msg[3])
+siphash24(const uint64_t k[2], const uint64_t *msg, uint32_t n)
 {
 	uint64_t v0 = k[0] ^ 0x736f6d6570736575ULL;
 	uint64_t v1 = k[1] ^ 0x646f72616e646f6dULL;
 	uint64_t v2 = k[0] ^ 0x6c7967656e657261ULL;
 	uint64_t v3 = k[1] ^ 0x7465646279746573ULL;
-	uint64_t b = (uint64_t)24 << 56;
+	uint64_t b = (uint64_t)(8u * n) << 56;
 
-	for (int i = 0; i < 3; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		v3 ^= msg[i];
 		SIPROUND;
 		SIPROUND;
@@ -72,9 +75,39 @@ ef_fwd_syn_cookie(const uint64_t key[2], uint32_t client, uint16_t cport,
 	msg[0] = (uint64_t)client | (uint64_t)frontend << 32;
 	msg[1] = (uint64_t)cport | (uint64_t)fport << 16 | (uint64_t)isn << 32;
 	msg[2] = (uint64_t)slot | (uint64_t)(mss_idx & 3) << 32;
-	h = siphash24_3(key, msg);
+	h = siphash24(key, msg, 3);
 	return (slot & 3) << 30 | (mss_idx & 3) << 28 |
 		((uint32_t)h & 0x0fffffffu);
+}
+
+uint32_t
+ef_fwd_syn_cookie6(const uint64_t key[2], const uint8_t client[16],
+		   uint16_t cport, const uint8_t frontend[16], uint16_t fport,
+		   uint32_t isn, uint32_t slot, uint32_t mss_idx)
+{
+	uint64_t msg[6];
+	uint64_t h;
+
+	memcpy(&msg[0], client, 16);
+	memcpy(&msg[2], frontend, 16);
+	msg[4] = (uint64_t)cport | (uint64_t)fport << 16 | (uint64_t)isn << 32;
+	msg[5] = (uint64_t)slot | (uint64_t)(mss_idx & 3) << 32;
+	h = siphash24(key, msg, 6);
+	return (slot & 3) << 30 | (mss_idx & 3) << 28 |
+		((uint32_t)h & 0x0fffffffu);
+}
+
+/* The cookie of the client -> frontend tuple of parsed packet pm. */
+static uint32_t
+cookie_of(const struct ef_fwd_worker *w, const struct ef_pkt_meta *pm,
+	  uint32_t isn, uint32_t slot, uint32_t idx)
+{
+	if (pm->ip_version == 6)
+		return ef_fwd_syn_cookie6(w->syn_key, pm->src.v6, pm->sport,
+					  pm->dst.v6, pm->dport, isn, slot,
+					  idx);
+	return ef_fwd_syn_cookie(w->syn_key, pm->src.v4, pm->sport,
+				 pm->dst.v4, pm->dport, isn, slot, idx);
 }
 
 void
@@ -91,13 +124,22 @@ ef_fwd_syn_wanted(const struct ef_fwd_worker *w)
 	const struct ef_ct_stats *st = ef_ct_stats(w->ct);
 	uint32_t thr = w->gen->cfg->conntrack.syn_cookie_threshold;
 	uint32_t nw = w->sh->n_workers != 0 ? w->sh->n_workers : 1;
+	uint64_t half;
 	uint32_t per;
 
 	if (thr == 0)
 		return true;
 	per = thr / nw != 0 ? thr / nw : 1;
-	return st->by_state[EF_CT_SYN_SENT] + st->by_state[EF_CT_SYN_RECV] >=
-		per;
+	/* the worker's half-open flows of both families: one flood of
+	 * either fills the same memory and the same endpoints' backlogs */
+	half = st->by_state[EF_CT_SYN_SENT] + st->by_state[EF_CT_SYN_RECV];
+	if (w->ct6 != NULL) {
+		const struct ef_ct_stats *s6 = ef_ct_stats(w->ct6);
+
+		half += s6->by_state[EF_CT_SYN_SENT] +
+			s6->by_state[EF_CT_SYN_RECV];
+	}
+	return half >= per;
 }
 
 /* The MSS option of a parsed SYN, 536 (RFC 9293's default) without. */
@@ -125,15 +167,17 @@ syn_mss(const uint8_t *frame, const struct ef_pkt_meta *pm)
 	return 536;
 }
 
-/* Replace m's frame with the segment s (pm parsed again). False when it
- * could not be (m dropped, counted). */
+/* Replace m's frame with the segment s (IPv6 when s->src6 is set; pm
+ * parsed again). False when it could not be (m dropped, counted). */
 static bool
 replace(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	const struct ef_pkt_tcp4_seg *s)
 {
 	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
 	uint32_t room = m->data_len + rte_pktmbuf_tailroom(m);
-	uint32_t n = ef_pkt_build_tcp4(w->scratch, sizeof(w->scratch), s);
+	uint32_t n = s->src6 != NULL ?
+		ef_pkt_build_tcp6(w->scratch, sizeof(w->scratch), s) :
+		ef_pkt_build_tcp4(w->scratch, sizeof(w->scratch), s);
 
 	if (unlikely(n == 0 || n > room)) {
 		drop(w, m, EF_FWD_DROP_NO_MBUF);
@@ -166,15 +210,24 @@ ef_fwd_syn_reply(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	for (uint32_t i = 1; i < RTE_DIM(mss_table); i++)
 		if (mss_table[i] <= mss)
 			idx = i;
+	uint8_t a6[2][16];
+
 	memset(&s, 0, sizeof(s));
 	memcpy(s.dmac, frame + 6, 6);
 	memcpy(s.smac, w->sh->ports[iface].mac, 6);
-	s.src = pm->dst.v4;
-	s.dst = pm->src.v4;
+	if (pm->ip_version == 6) {
+		/* copies: replace() writes the frame they come from */
+		memcpy(a6[0], pm->dst.v6, 16);
+		memcpy(a6[1], pm->src.v6, 16);
+		s.src6 = a6[0];
+		s.dst6 = a6[1];
+	} else {
+		s.src = pm->dst.v4;
+		s.dst = pm->src.v4;
+	}
 	s.sport = pm->dport;
 	s.dport = pm->sport;
-	s.seq = ef_fwd_syn_cookie(w->syn_key, pm->src.v4, pm->sport,
-				  pm->dst.v4, pm->dport, isn, slot, idx);
+	s.seq = cookie_of(w, pm, isn, slot, idx);
 	s.ack = isn + 1;
 	s.win = 65535;
 	s.flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG;
@@ -206,9 +259,7 @@ ef_fwd_syn_check(struct ef_fwd_worker *w, const uint8_t *frame,
 
 		if ((slot & 3) != c >> 30)
 			continue;
-		if (ef_fwd_syn_cookie(w->syn_key, pm->src.v4, pm->sport,
-				      pm->dst.v4, pm->dport, isn, slot,
-				      idx) == c) {
+		if (cookie_of(w, pm, isn, slot, idx) == c) {
 			w->c.syn_cookies_ok++;
 			return (int)idx;
 		}
@@ -217,10 +268,42 @@ ef_fwd_syn_check(struct ef_fwd_worker *w, const uint8_t *frame,
 	return -2;
 }
 
+/* f is a flow of the IPv6 table (w->ct6) */
+static inline bool
+flow_v6(const struct ef_ct_flow *f)
+{
+	return (f->user[0] & EF_FWD_FLOW_PROXY_V6) != 0;
+}
+
+/* f's slot in its table */
+static inline uint32_t
+slot_of(const struct ef_fwd_worker *w, const struct ef_ct_flow *f)
+{
+	return flow_v6(f) ? ef_ct_flow_index(w->ct6, f) :
+		ef_ct_flow_index(w->ct, f);
+}
+
 static inline struct ef_fwd_synp *
 synp_of(struct ef_fwd_worker *w, const struct ef_ct_flow *f)
 {
-	return &w->proxy[ef_ct_flow_index(w->ct, f)].syn;
+	return flow_v6(f) ? &w->proxy6[slot_of(w, f)].syn :
+		&w->proxy[slot_of(w, f)].syn;
+}
+
+/* The identity a held segment keeps of its flow: the client's port and
+ * address (an IPv6 one folded to 32 bits: the slot and family already
+ * match, this only tells a reused slot apart). */
+static inline uint32_t
+client_id(const struct ef_fwd_worker *w, const struct ef_ct_flow *f)
+{
+	if (flow_v6(f)) {
+		uint64_t wd[2];
+
+		/* a copy: 8-byte loads of an address of any alignment */
+		memcpy(wd, ef_ct_flow_addr6(w->ct6, f)->client, 16);
+		return rte_hash_crc_8byte(wd[1], rte_hash_crc_8byte(wd[0], 0));
+	}
+	return f->client;
 }
 
 /* m becomes a segment of flags from the client to the frontend, as the
@@ -234,8 +317,15 @@ as_client(struct ef_fwd_worker *w, const struct ef_ct_flow *f,
 	struct ef_pkt_tcp4_seg s;
 
 	memset(&s, 0, sizeof(s));
-	s.src = f->client;
-	s.dst = f->frontend;
+	if (flow_v6(f)) {
+		const struct ef_ct_addr6 *a = ef_ct_flow_addr6(w->ct6, f);
+
+		s.src6 = a->client;
+		s.dst6 = a->frontend;
+	} else {
+		s.src = f->client;
+		s.dst = f->frontend;
+	}
 	s.sport = f->cport;
 	s.dport = f->fport;
 	s.seq = seq;
@@ -253,8 +343,11 @@ ef_fwd_syn_open(struct ef_fwd_worker *w, struct ef_ct_flow *f,
 {
 	const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(m,
 		const struct rte_tcp_hdr *, pm->l4_off);
-	struct ef_fwd_synp *p = synp_of(w, f);
+	struct ef_fwd_synp *p;
 
+	if (pm->ip_version == 6)
+		f->user[0] |= EF_FWD_FLOW_PROXY_V6;	/* its state: proxy6 */
+	p = synp_of(w, f);
 	p->isn = rte_be_to_cpu_32(th->sent_seq) - 1;
 	p->cookie = rte_be_to_cpu_32(th->recv_ack) - 1;
 	p->win = rte_be_to_cpu_16(th->rx_win);
@@ -274,7 +367,8 @@ ef_fwd_syn_open(struct ef_fwd_worker *w, struct ef_ct_flow *f,
 static bool
 hold(struct ef_fwd_worker *w, const struct ef_ct_flow *f, struct rte_mbuf *m)
 {
-	uint32_t slot = ef_ct_flow_index(w->ct, f);
+	uint32_t slot = slot_of(w, f);
+	uint8_t v6 = flow_v6(f);
 	struct ef_fwd_syn_held *free_e = NULL;
 
 	for (uint32_t i = 0; i < EF_FWD_SYN_HOLD; i++) {
@@ -283,7 +377,7 @@ hold(struct ef_fwd_worker *w, const struct ef_ct_flow *f, struct rte_mbuf *m)
 		if (e->m == NULL) {
 			if (free_e == NULL)
 				free_e = e;
-		} else if (e->slot == slot) {
+		} else if (e->slot == slot && e->v6 == v6) {
 			return false;
 		}
 	}
@@ -291,7 +385,8 @@ hold(struct ef_fwd_worker *w, const struct ef_ct_flow *f, struct rte_mbuf *m)
 		return false;
 	free_e->m = m;
 	free_e->slot = slot;
-	free_e->client = f->client;
+	free_e->v6 = v6;
+	free_e->client = client_id(w, f);
 	free_e->cport = f->cport;
 	free_e->since_ms = w->now_ms;
 	w->n_syn_held++;
@@ -302,19 +397,22 @@ hold(struct ef_fwd_worker *w, const struct ef_ct_flow *f, struct rte_mbuf *m)
 struct rte_mbuf *
 ef_fwd_syn_release(struct ef_fwd_worker *w, const struct ef_ct_flow *f)
 {
-	uint32_t slot = ef_ct_flow_index(w->ct, f);
+	uint32_t slot;
+	uint8_t v6;
 
 	if (likely(w->n_syn_held == 0))
 		return NULL;
+	slot = slot_of(w, f);
+	v6 = flow_v6(f);
 	for (uint32_t i = 0; i < EF_FWD_SYN_HOLD; i++) {
 		struct ef_fwd_syn_held *e = &w->syn_held[i];
 		struct rte_mbuf *m = e->m;
 
-		if (m == NULL || e->slot != slot)
+		if (m == NULL || e->slot != slot || e->v6 != v6)
 			continue;
 		e->m = NULL;
 		w->n_syn_held--;
-		if (e->client == f->client && e->cport == f->cport)
+		if (e->client == client_id(w, f) && e->cport == f->cport)
 			return m;
 		drop(w, m, EF_FWD_DROP_SYN_PROXY_WAIT);	/* another flow's */
 		return NULL;
@@ -331,10 +429,11 @@ ef_fwd_syn_sweep(struct ef_fwd_worker *w)
 
 		if (e->m == NULL)
 			continue;
-		f = ef_ct_flow_at(w->ct, e->slot);
+		f = ef_ct_flow_at(e->v6 ? w->ct6 : w->ct, e->slot);
 		if (f != NULL && (f->user[0] & EF_FWD_FLOW_SYNPROXY) &&
-		    f->client == e->client && f->cport == e->cport &&
-		    (w->proxy[e->slot].syn.st & EF_FWD_SYNP_WAIT) &&
+		    flow_v6(f) == (e->v6 != 0) &&
+		    client_id(w, f) == e->client && f->cport == e->cport &&
+		    (synp_of(w, f)->st & EF_FWD_SYNP_WAIT) &&
 		    (int32_t)(w->now_ms - e->since_ms) <
 		    (int32_t)EF_FWD_SYN_HOLD_MS)
 			continue;

@@ -18,7 +18,12 @@
  * Cookie (32 bits): slot (2 bits: now_ms >> 16, 65.5 s slots) | MSS index
  * (2 bits: 536, 1220, 1440, 1460, the largest not above the client's) |
  * 28 bits of SipHash-2-4 (per-worker random key) of client address and
- * port, frontend address and port, client ISN, slot and MSS index. An
+ * port, frontend address and port, client ISN, slot and MSS index.
+ * IPv6 flows (w->ct6) get the same: a 48-byte SipHash message with the
+ * 16-byte addresses, the MSS table as IPv4's (an IPv6 client's MSS is 20
+ * bytes smaller for the same path: 1440 for 1500, 1220 for 1280), the
+ * threshold counting the half-open flows of both tables, the state in
+ * w->proxy6. An
  * ACK no flow claims, while cookies were sent in the last two slots, is a
  * cookie answer when ack - 1 validates for the current or the previous
  * slot (syn_cookies_ok), else it is dropped no_flow (syn_cookies_bad).
@@ -66,6 +71,13 @@ uint16_t ef_fwd_syn_mss(uint32_t idx);
 uint32_t ef_fwd_syn_cookie(const uint64_t key[2], uint32_t client,
 			   uint16_t cport, uint32_t frontend, uint16_t fport,
 			   uint32_t isn, uint32_t slot, uint32_t mss_idx);
+
+/* The same for an IPv6 client and frontend (16-byte addresses): SipHash
+ * over 48 bytes. */
+uint32_t ef_fwd_syn_cookie6(const uint64_t key[2], const uint8_t client[16],
+			    uint16_t cport, const uint8_t frontend[16],
+			    uint16_t fport, uint32_t isn, uint32_t slot,
+			    uint32_t mss_idx);
 
 /* Random key; control lcore, at worker creation. */
 void ef_fwd_syn_init(struct ef_fwd_worker *w);

@@ -18,6 +18,9 @@
 #include "ef_neigh.h"
 #include "ef_svc.h"
 #include "frames.h"
+extern "C" {
+#include "fwd_syn.h"	/* the cookie functions (worker-private) */
+}
 #include "rig.h"
 
 #define EF_FWD_SYN_SLOT_SHIFT_T 16	/* lib/fwd/fwd_syn.h: now_ms >> 16 */
@@ -566,4 +569,276 @@ TEST_F(Syn, NoCookiesBelowTheThreshold)
 	EXPECT_EQ(0, o[0].iface);	/* a cookie */
 	EXPECT_EQ(1u, w()->c.syn_cookies_sent);
 	EXPECT_EQ(128u, w()->c.flows_created);
+}
+
+/* ---- IPv6 (issue 12): the same defence for IPv6 flows ---------------- */
+
+/* 6/l: Local, 6/c: Cluster (SNAT66); dual-stack interfaces */
+static const char *CONF6 = R"(
+node = { name = "node-a"; snat_addresses = [ "10.0.0.1", "fd00:10::1" ]; };
+interfaces = (
+  { port = "p0"; addresses = [ "198.51.100.1/24", "2001:db8:100::1/64" ]; },
+  { port = "p1"; addresses = [ "10.244.0.1/24", "fd00:244::1/64" ]; },
+  { port = "p2"; addresses = [ "10.0.0.1/24", "fd00:10::1/64" ]; }
+);
+services = (
+  { name = "6/l"; type = "LoadBalancer"; ip_families = [ "IPv6", "IPv4" ];
+    load_balancer_ips = [ "2001:db8:100::12", "198.51.100.12" ];
+    external_traffic_policy = "Local";
+    ports = ( { port = 80; target_port = 8080; } );
+    endpoints = ( { address = "fd00:244::5"; node = "node-a"; },
+                  { address = "10.244.0.5"; node = "node-a"; } ); },
+  { name = "6/c"; type = "LoadBalancer"; ip_families = [ "IPv6" ];
+    load_balancer_ips = [ "2001:db8:100::11" ];
+    ports = ( { port = 80; target_port = 8080; } );
+    endpoints = ( { address = "fd00:244::5"; node = "node-a"; } ); }
+);
+)";
+
+static const Ip6a CLIENT6 = ip6_of("2001:db8:100::2");
+static const Ip6a POD6 = ip6_of("fd00:244::5");
+static const Ip6a SNAT6 = ip6_of("fd00:10::1");
+
+/* An IPv6 TCP frame with options opts after the 20-byte header (its
+ * checksum computed by frames.cc: the byte-for-byte comparisons below
+ * check edgefwd's; checksums_ok() reads IPv4 only). */
+static Bytes
+tcp6_opts(const Mac &dmac, const Mac &smac, const Ip6a &src, const Ip6a &dst,
+	  uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+	  uint32_t ack, const Bytes &opts, uint8_t hlim, const Bytes &data = {})
+{
+	Bytes l4 = tcp_segment(sport, dport, flags, seq, ack, 65535, data);
+
+	l4.insert(l4.begin() + 20, opts.begin(), opts.end());
+	l4[12] = (uint8_t)(((20 + opts.size()) / 4) << 4);
+	return ipv6_frame(dmac, smac, src, dst, 6, l4, hlim);
+}
+
+static uint32_t
+seq6_of(const Bytes &f)
+{
+	return (uint32_t)f[58] << 24 | (uint32_t)f[59] << 16 |
+		(uint32_t)f[60] << 8 | f[61];
+}
+
+/* Every SYN answered by a cookie (threshold 0), a fixed key. */
+class Cookie6 : public PipeRig {
+protected:
+	void SetUp() override
+	{
+		RigOpts o;
+
+		o.pool_prefix = "s6pool";
+		o.neigh6 = { { 0, CLIENT6, CLIENT_MAC }, { 1, POD6, POD5_MAC } };
+		rig_up(std::string(CONF6) + conntrack, o,
+		       { { 0, CLIENT, CLIENT_MAC }, { 1, POD5, POD5_MAC } });
+		if (sh.workers[0] != nullptr) {
+			w()->syn_key[0] = 0x0706050403020100ULL;
+			w()->syn_key[1] = 0x0f0e0d0c0b0a0908ULL;
+		}
+	}
+	std::string conntrack = "conntrack = { max_flows = 1024; "
+				"syn_cookie_threshold = 0; };\n";
+
+	Bytes client(const char *vip, uint8_t flags, uint32_t seq, uint32_t ack,
+		     const Bytes &opts = {}, const Bytes &data = {},
+		     uint16_t cport = 40000)
+	{
+		return tcp6_opts(port_mac(0), CLIENT_MAC, CLIENT6, ip6_of(vip),
+				 cport, 80, flags, seq, ack, opts, 64, data);
+	}
+	/* what the endpoint gets from the client (hop limit 63) */
+	Bytes to_pod(bool snat, uint8_t flags, uint32_t seq, uint32_t ack,
+		     const Bytes &opts = {}, const Bytes &data = {})
+	{
+		return tcp6_opts(POD5_MAC, port_mac(1), snat ? SNAT6 : CLIENT6,
+				 POD6, snat ? snat_port : 40000, 8080, flags,
+				 seq, ack, opts, 63, data);
+	}
+	Bytes from_pod(bool snat, uint8_t flags, uint32_t seq, uint32_t ack,
+		       const Bytes &data = {})
+	{
+		return tcp6_opts(port_mac(1), POD5_MAC, POD6,
+				 snat ? SNAT6 : CLIENT6, 8080,
+				 snat ? snat_port : 40000, flags, seq, ack, {},
+				 64, data);
+	}
+	Bytes to_client(const char *vip, uint8_t flags, uint32_t seq,
+			uint32_t ack, const Bytes &data = {})
+	{
+		return tcp6_opts(CLIENT_MAC, port_mac(0), ip6_of(vip), CLIENT6,
+				 80, 40000, flags, seq, ack, {}, 63, data);
+	}
+	uint32_t cookie_for(const char *vip, uint32_t isn, uint16_t mss)
+	{
+		auto o = run(client(vip, 0x02, isn, 0, mss_opt(mss)), 0);
+
+		EXPECT_EQ(1u, o.size());
+		if (o.size() != 1)
+			return 0;
+		EXPECT_EQ(0, o[0].iface);
+		return seq6_of(o[0].frame);
+	}
+	uint64_t dropped(enum ef_fwd_drop r) const
+	{
+		return sh.workers[0]->c.drops[r];
+	}
+	uint16_t snat_port = 0;
+};
+
+/* The cookie SYN-ACK, byte for byte: from the IPv6 VIP, hop limit 64,
+ * MSS option only, window 65535; no flow in either table. */
+TEST_F(Cookie6, SynAckFrame)
+{
+	const char *vip = "2001:db8:100::12";
+	auto o = run(client(vip, 0x02, 1000, 0, mss_opt(1440)), 0);
+
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(0, o[0].iface);
+	uint32_t c = seq6_of(o[0].frame);
+	EXPECT_EQ(((now_ms >> EF_FWD_SYN_SLOT_SHIFT_T) & 3), c >> 30);
+	EXPECT_EQ(2u, (c >> 28) & 3);	/* 1440 */
+	EXPECT_EQ(hex(tcp6_opts(CLIENT_MAC, port_mac(0), ip6_of(vip), CLIENT6,
+				80, 40000, 0x12, c, 1001, mss_opt(1440), 64)),
+		  hex(o[0].frame));
+	EXPECT_EQ(1u, w()->c.syn_cookies_sent);
+	EXPECT_EQ(0u, w()->c.flows_created);
+	ASSERT_NE(nullptr, w()->ct6);
+	EXPECT_EQ(0u, ef_ct_stats(w()->ct6)->active);
+	/* the IPv6 cookie is not the IPv4 one of the same numbers */
+	EXPECT_NE(c, ef_fwd_syn_cookie(w()->syn_key, CLIENT, htons(40000),
+				       ip_of("198.51.100.12"), htons(80), 1000,
+				       now_ms >> EF_FWD_SYN_SLOT_SHIFT_T, 2));
+}
+
+/* The proxied handshake, then translation both ways, Local (client
+ * address kept): the endpoint gets the client's SYN (its ISN, the
+ * cookie's MSS), its SYN-ACK is answered by edgefwd, the client's data
+ * and the endpoint's answer move between the two sequence spaces. */
+TEST_F(Cookie6, HandshakeAndTranslationLocal)
+{
+	const char *vip = "2001:db8:100::12";
+	uint32_t c = cookie_for(vip, 1000, 1460);
+	auto o = run(client(vip, 0x10, 1001, c + 1), 0);
+
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(1, o[0].iface);
+	EXPECT_EQ(hex(to_pod(false, 0x02, 1000, 0, mss_opt(1460))),
+		  hex(o[0].frame));
+	EXPECT_EQ(1u, w()->c.syn_cookies_ok);
+	EXPECT_EQ(1u, w()->c.flows6_created);
+	o = run(from_pod(false, 0x12, 5000, 1001), 1);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(1, o[0].iface);
+	EXPECT_EQ(hex(to_pod(false, 0x10, 1001, 5001)), hex(o[0].frame));
+	/* client data: ack c + 1 is the endpoint's 5001 */
+	Bytes ten(10, 0x61);
+	o = run(client(vip, 0x18, 1001, c + 1, {}, ten), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(to_pod(false, 0x18, 1001, 5001, {}, ten)),
+		  hex(o[0].frame));
+	/* the endpoint's answer: seq 5001 is the client's c + 1 */
+	Bytes twenty(20, 0x62);
+	o = run(from_pod(false, 0x18, 5001, 1011, twenty), 1);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(0, o[0].iface);
+	EXPECT_EQ(hex(to_client(vip, 0x18, c + 1, 1011, twenty)),
+		  hex(o[0].frame));
+	/* a SACK from the client: its edges too */
+	o = run(client(vip, 0x10, 1011, c + 21, sack_opt(c + 100, c + 200)),
+		0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(hex(to_pod(false, 0x10, 1011, 5021,
+			     sack_opt(5099 + 1, 5199 + 1))), hex(o[0].frame));
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_CT_INVALID));
+}
+
+/* Through SNAT66 (Cluster): the client's first data waits for the
+ * endpoint's SYN-ACK and follows edgefwd's ACK, translated. */
+TEST_F(Cookie6, HeldDataFollowsTheAckThroughSnat66)
+{
+	const char *vip = "2001:db8:100::11";
+	uint32_t c = cookie_for(vip, 1000, 1460);
+	auto o = run(client(vip, 0x10, 1001, c + 1), 0);
+
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(0, memcmp(&o[0].frame[14 + 8], SNAT6.b, 16));
+	snat_port = (uint16_t)(o[0].frame[54] << 8 | o[0].frame[55]);
+	Bytes ten(10, 0x63);
+	EXPECT_EQ(0u, run(client(vip, 0x18, 1001, c + 1, {}, ten), 0).size());
+	EXPECT_EQ(1u, w()->c.syn_proxy_held);
+	o = run(from_pod(true, 0x12, 5000, 1001), 1);
+	ASSERT_EQ(2u, o.size());
+	EXPECT_EQ(hex(to_pod(true, 0x10, 1001, 5001)), hex(o[0].frame));
+	EXPECT_EQ(hex(to_pod(true, 0x18, 1001, 5001, {}, ten)),
+		  hex(o[1].frame));
+	EXPECT_EQ(0u, w()->n_syn_held);
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
+}
+
+/* The cookie ACK and the client's first data in one burst: the data
+ * finds the new flow (no second validation) and waits for the endpoint. */
+TEST_F(Cookie6, AckAndDataInOneBurst)
+{
+	const char *vip = "2001:db8:100::11";
+	uint32_t c = cookie_for(vip, 1000, 1460);
+	Bytes ten(10, 0x64);
+
+	auto o = run_burst({ client(vip, 0x10, 1001, c + 1),
+			     client(vip, 0x18, 1001, c + 1, {}, ten) }, 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(1, o[0].iface);
+	EXPECT_EQ(1u, w()->c.syn_cookies_ok);
+	EXPECT_EQ(1u, w()->c.flows_created);
+	EXPECT_EQ(1u, w()->c.syn_proxy_held);
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_SYN_PROXY_WAIT));
+	EXPECT_EQ(0u, dropped(EF_FWD_DROP_CT_INVALID));
+}
+
+/* Forged answers: one bit off, another ISN, another port; no flow. */
+TEST_F(Cookie6, ForgedCookiesAreRefused)
+{
+	const char *vip = "2001:db8:100::12";
+	uint32_t c = cookie_for(vip, 1000, 1460);
+
+	EXPECT_EQ(0u, run(client(vip, 0x10, 1001, (c ^ 0x10) + 1), 0).size());
+	EXPECT_EQ(0u, run(client(vip, 0x10, 2001, c + 1), 0).size());
+	EXPECT_EQ(0u, run(client(vip, 0x10, 1001, c + 1, {}, {}, 40001),
+			  0).size());
+	EXPECT_EQ(3u, w()->c.syn_cookies_bad);
+	EXPECT_EQ(0u, w()->c.flows_created);
+	EXPECT_EQ(3u, dropped(EF_FWD_DROP_NO_FLOW));
+}
+
+/* The threshold counts both tables' half-open flows: two IPv6 SYNs fill
+ * it (threshold 2), then an IPv6 SYN and an IPv4 one both get cookies. */
+TEST_F(Cookie6, ThresholdCountsBothFamilies)
+{
+	conntrack = "conntrack = { max_flows = 1024; "
+		    "syn_cookie_threshold = 2; };\n";
+	TearDown();
+	SetUp();
+	const char *vip = "2001:db8:100::12";
+	for (uint16_t p = 0; p < 2; p++) {
+		auto o = run(client(vip, 0x02, 1000, 0, {}, {},
+				    (uint16_t)(41000 + p)), 0);
+		ASSERT_EQ(1u, o.size());
+		EXPECT_EQ(1, o[0].iface);	/* to the pod */
+	}
+	auto o = run(client(vip, 0x02, 1000, 0, {}, {}, 41002), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(0, o[0].iface);	/* a cookie */
+	Tcp t;
+	t.dmac = port_mac(0);
+	t.smac = CLIENT_MAC;
+	t.sip = CLIENT;
+	t.dip = ip_of("198.51.100.12");
+	t.sport = 41003;
+	t.dport = 80;
+	t.flags = 0x02;
+	o = run(tcp_frame(t), 0);
+	ASSERT_EQ(1u, o.size());
+	EXPECT_EQ(0, o[0].iface);
+	EXPECT_EQ(2u, w()->c.syn_cookies_sent);
+	EXPECT_EQ(2u, w()->c.flows_created);
 }
