@@ -88,10 +88,14 @@ discovery, Neighbor Discovery for every neighbour: no static entries):
   fd00:244:k::1: the node's pod TAP
 
 The edge serves VIP6 2001:db8:113::10 beside VIP on the same edge service
-(dual-stack, every pod an endpoint of both families); the node underlay
-stays IPv4 (node addresses, probes, decap.sources), so the edge sends an
-IPv6 packet to its node inside IPv4 (protocol 41, or GUE proto 41) over
-its IPv4-only fabric leg. The router routes VIP6 to the edge; the nodes'
+(dual-stack, every pod an endpoint of both families). With the nodes at
+their IPv4 addresses (edge_config(ipv6=True)) the edge sends an IPv6
+packet to its node inside IPv4 (protocol 41, or GUE proto 41); with
+underlay6=True they are listed at their IPv6 fabric addresses and every
+packet goes inside IPv6 (IPv4-in-IPv6, ip6ip6, GUE over IPv6), the
+probes too. The edge's fabric leg is dual-stack either way
+(EDGE_INT_ADDR6: interfaces need a restart, the underlay a reload). The
+router routes VIP6 to the edge; the nodes'
 IPv6 gateway is the router's fd00:10:1::fe, so IPv6 replies too go
 straight to the client. The namespaces that only bridge (fab, n<k>p)
 keep IPv6 disabled, as every namespace of the IPv4-only topology does.

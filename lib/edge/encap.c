@@ -119,6 +119,36 @@ inner_of(const struct rte_mbuf *m, uint32_t *tot, uint8_t *tos,
 	return false;
 }
 
+/* The Ethernet header at the new front of a tunnel frame. */
+static inline void
+put_eth(uint8_t *p, const struct ef_edge_tunnel *t, uint16_t type)
+{
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)p;
+
+	memcpy(eh->dst_addr.addr_bytes, t->dmac, 6);
+	memcpy(eh->src_addr.addr_bytes, t->smac, 6);
+	eh->ether_type = rte_cpu_to_be_16(type);
+}
+
+/* UDP (checksum 0: the caller's) and the GUE v0 header {0, proto, 0, 0}
+ * (C 0, hlen 0, flags 0) in front of an inner packet of tot bytes. */
+static inline void
+put_gue(struct rte_udp_hdr *uh, const struct ef_edge_tunnel *t,
+	uint32_t flow_hash, uint32_t tot, uint8_t proto)
+{
+	uint8_t *gue = (uint8_t *)(uh + 1);
+
+	uh->src_port = ef_edge_gue_sport(flow_hash);
+	uh->dst_port = t->gue_port;
+	uh->dgram_len = rte_cpu_to_be_16((uint16_t)(tot + UDP_LEN +
+						    EF_EDGE_GUE_HDR_LEN));
+	uh->dgram_cksum = 0;
+	gue[0] = 0;
+	gue[1] = proto;
+	gue[2] = 0;
+	gue[3] = 0;
+}
+
 /* The outer IPv6 header (and UDP + GUE) of a tunnel packet to
  * t->dst6: ef_edge_encap() with t->outer6, after the common checks. */
 static int
@@ -128,7 +158,6 @@ encap6(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 	uint32_t overhead = ef_edge_overhead(t->fwd | EF_EDGE_OUTER6);
 	/* RFC 6438: 20 bits of the inner flow's hash, never 0 */
 	uint32_t label = (flow_hash ^ (flow_hash >> 20)) & 0xfffffu;
-	struct rte_ether_hdr *eh;
 	struct rte_ipv6_hdr *out;
 	uint8_t *p;
 
@@ -137,11 +166,8 @@ encap6(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 	p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)overhead);
 	if (p == NULL)
 		return EF_EDGE_ENCAP_NO_HEADROOM;
-	eh = (struct rte_ether_hdr *)p;
-	memcpy(eh->dst_addr.addr_bytes, t->dmac, 6);
-	memcpy(eh->src_addr.addr_bytes, t->smac, 6);
-	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-	out = (struct rte_ipv6_hdr *)(eh + 1);
+	put_eth(p, t, RTE_ETHER_TYPE_IPV6);
+	out = (struct rte_ipv6_hdr *)(p + ETH_LEN);
 	out->vtc_flow = rte_cpu_to_be_32((6u << 28) | ((uint32_t)tos << 20) |
 					 (label != 0 ? label : 1u));
 	out->payload_len = rte_cpu_to_be_16((uint16_t)(tot + overhead -
@@ -153,17 +179,9 @@ encap6(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 		out->proto = proto;
 	} else {
 		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(out + 1);
-		uint8_t *gue = (uint8_t *)(uh + 1);
 
 		out->proto = IPPROTO_UDP;
-		uh->src_port = ef_edge_gue_sport(flow_hash);
-		uh->dst_port = t->gue_port;
-		uh->dgram_len = out->payload_len;
-		uh->dgram_cksum = 0;
-		gue[0] = 0;
-		gue[1] = proto;
-		gue[2] = 0;
-		gue[3] = 0;
+		put_gue(uh, t, flow_hash, tot, proto);
 		/* over IPv6 the UDP checksum is not optional (RFC 8200
 		 * 8.1): DPDK's mbuf walk, which also covers a chained
 		 * inner packet */
@@ -212,12 +230,8 @@ ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 		return EF_EDGE_ENCAP_NO_HEADROOM;
 	/* the Ethernet header moves to the new front; the inner header
 	 * stays where it was */
-	eh = (struct rte_ether_hdr *)p;
-	memcpy(eh->dst_addr.addr_bytes, t->dmac, 6);
-	memcpy(eh->src_addr.addr_bytes, t->smac, 6);
-	eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-
-	out = (struct rte_ipv4_hdr *)(eh + 1);
+	put_eth(p, t, RTE_ETHER_TYPE_IPV4);
+	out = (struct rte_ipv4_hdr *)(p + ETH_LEN);
 	out->version_ihl = RTE_IPV4_VHL_DEF;
 	/* DSCP and ECN as the inner packet's (RFC 6040 normal mode) */
 	out->type_of_service = tos;
@@ -236,20 +250,9 @@ ef_edge_encap(struct rte_mbuf *m, const struct ef_edge_tunnel *t,
 	if (t->fwd == EF_EDGE_FWD_IPIP) {
 		out->next_proto_id = proto;
 	} else {
-		struct rte_udp_hdr *uh = (struct rte_udp_hdr *)(out + 1);
-		uint8_t *gue = (uint8_t *)(uh + 1);
-
 		out->next_proto_id = IPPROTO_UDP;
-		uh->src_port = ef_edge_gue_sport(flow_hash);
-		uh->dst_port = t->gue_port;
-		uh->dgram_len = rte_cpu_to_be_16((uint16_t)(tot + UDP_LEN +
-							    EF_EDGE_GUE_HDR_LEN));
-		uh->dgram_cksum = 0;
-		/* version 0, C 0, hlen 0 | proto 4 or 41 | flags 0 */
-		gue[0] = 0;
-		gue[1] = proto;
-		gue[2] = 0;
-		gue[3] = 0;
+		put_gue((struct rte_udp_hdr *)(out + 1), t, flow_hash, tot,
+			proto);
 	}
 	out->hdr_checksum = 0;
 	out->hdr_checksum = rte_ipv4_cksum(out);
