@@ -103,6 +103,19 @@ ef_fwd_decap(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	return 1;
 }
 
+/* One packet of service svc_id went to the node of counter slot slot:
+ * encap_packets, the service's and the (service, node) counters move
+ * together (telemetry's per-node packets sum to encap_packets). */
+static inline void
+count_sent(struct ef_fwd_worker *w, uint32_t svc_id, uint32_t slot)
+{
+	w->c.encap_packets++;
+	if (likely(svc_id < w->n_svc_ids))
+		w->svc_packets[svc_id]++;
+	if (likely(w->edge_ctr != NULL))
+		ef_edge_flows_count(w->edge_ctr, slot);
+}
+
 /* Outer IPv4 fragments, or (outer IPv6) inner IPv4 fragments each
  * encapsulated, of m once its fit said FRAGMENT; consumes m. */
 static void
@@ -236,10 +249,6 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	 * fragmented */
 	t.frag_ok = fit == EF_EDGE_FIT_FRAGMENT;
 	t.gue_port = rte_cpu_to_be_16(ec->gue_port);
-	if (likely(svc_id < w->n_svc_ids))
-		w->svc_packets[svc_id]++;
-	if (likely(w->edge_ctr != NULL))
-		ef_edge_flows_count(w->edge_ctr, slot);
 	if (unlikely(fit == EF_EDGE_FIT_FRAGMENT) && !have_mac) {
 		/* fragments are not held (one hold slot per frame) */
 		drop(w, m, EF_FWD_DROP_NO_NEIGHBOR);
@@ -251,7 +260,7 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	}
 	if (unlikely(fit == EF_EDGE_FIT_FRAGMENT) && t.outer6) {
 		/* FRAGMENT: the sender allowed it (no DF); docs/EDGE.md */
-		w->c.encap_packets++;
+		count_sent(w, svc_id, slot);
 		to_node_frags(w, m, &t, hash, iface, op->mtu);
 		return;
 	}
@@ -260,7 +269,7 @@ to_node(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 		drop(w, m, EF_FWD_DROP_ENCAP_FAILED);
 		return;
 	}
-	w->c.encap_packets++;
+	count_sent(w, svc_id, slot);
 	if (likely(fit == EF_EDGE_FIT_OK)) {
 		/* held encapsulated: the release writes the next hop's MAC */
 		if (unlikely(!have_mac)) {
