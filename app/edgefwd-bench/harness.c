@@ -87,9 +87,13 @@ int
 ef_bench_ctx_init(struct ef_bench_ctx *b, bool vips, uint32_t n_extra,
 		  uint32_t eps, uint32_t max_flows)
 {
-	return ef_bench_ctx_init_text(b, ef_bench_conf(vips, n_extra, eps,
-						       max_flows),
-				      n_extra + 64, max_flows);
+	uint64_t t0 = rte_rdtsc();
+	char *text = ef_bench_conf(vips, n_extra, eps, max_flows);
+	uint64_t t1 = rte_rdtsc();
+	int rc = ef_bench_ctx_init_text(b, text, n_extra + 64, max_flows);
+
+	b->tsc_text = t1 - t0;
+	return rc;
 }
 
 int
@@ -103,20 +107,24 @@ ef_bench_ctx_init_text(struct ef_bench_ctx *b, char *text,
 	struct ef_cfg *cfg;
 	char err[512];
 	size_t h0;
+	uint64_t t0 = rte_rdtsc();
 
 	memset(b, 0, sizeof(*b));
 	if (text == NULL)
 		return -1;
 	cfg = ef_cfg_parse_string(text, "bench.conf", &errs);
 	free(text);
+	b->tsc_parse = rte_rdtsc() - t0;
 	if (cfg == NULL) {
 		fprintf(stderr, "bench config: %s\n",
 			errs.n > 0 ? errs.msgs[0] : "rejected");
 		ef_cfg_errors_clear(&errs);
 		return -1;
 	}
+	t0 = rte_rdtsc();
 	b->ctl = ef_ctl_create(cfg, "bench.conf", 1, max_services, err,
 			       sizeof(err));
+	b->tsc_build = rte_rdtsc() - t0;
 	if (b->ctl == NULL) {
 		fprintf(stderr, "control state: %s\n", err);
 		return -1;
@@ -143,8 +151,10 @@ ef_bench_ctx_init_text(struct ef_bench_ctx *b, char *text,
 			ef_bench_tmpl_init(&b->tmpl[i][k], k, mac, peer[i]);
 	}
 	h0 = heap_bytes();
+	t0 = rte_rdtsc();
 	b->w = ef_fwd_worker_create(b->sh, 0, rte_lcore_id(), max_services,
 				    (int)rte_socket_id());
+	b->tsc_worker = rte_rdtsc() - t0;
 	if (b->w == NULL) {
 		fprintf(stderr, "worker (%u flows): %s; give EAL more memory "
 			"(-m)\n", max_flows, rte_strerror(rte_errno));

@@ -38,6 +38,7 @@ struct ef_bench_opts {
 	bool rss_only;		/* --rss: the RSS family alone */
 	bool reload_only;	/* --reload: reloads under load alone */
 	bool ipv6_only;		/* --ipv6: the IPv6 family alone */
+	bool services_only;	/* --services: the services family alone */
 	uint32_t reps;
 	uint64_t pkts;		/* per measured repetition */
 	uint32_t seq_len;
@@ -49,6 +50,10 @@ struct ef_bench_ctx {
 	struct ef_fwd_shared *sh;
 	struct ef_fwd_worker *w;
 	size_t worker_bytes;	/* heap growth of ef_fwd_worker_create() */
+	/* TSC cycles of ef_bench_ctx_init*(): the config's text, its parse
+	 * (ef_cfg_parse_string), the control state and first generation
+	 * (ef_ctl_create), the worker and its tables */
+	uint64_t tsc_text, tsc_parse, tsc_build, tsc_worker;
 	struct ef_bench_tmpl tmpl[2][EF_BENCH_KIND_MAX];  /* by interface */
 	uint32_t *fes;		/* frontend addresses (network order) */
 	uint32_t n_fes;
@@ -194,7 +199,7 @@ int ef_bench_memory(uint32_t n, double *bpf);
 /* Established and new-flow cost with n_svc ClusterIP services of 10
  * endpoints each (flows spread over all of them). */
 int ef_bench_services(const struct ef_bench_opts *o, uint32_t n_svc,
-		      double *est_cpp, double *new_cpf);
+		      double *est_cpp, double *new_cpf, double *cfg_s);
 
 /* The edge family's figures for one edge.forwarding (bench_edge.c). */
 struct ef_bench_edge_fig {

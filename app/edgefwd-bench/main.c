@@ -117,6 +117,10 @@ usage(const char *prog)
 	       "  --ipv6    only the IPv6 family: IPv6 beside IPv4 in one "
 	       "dual-stack\n"
 	       "            config (1M flows each; 64K with --quick)\n"
+	       "  --services  only the services family: 1, 1 000 and 100 000 "
+	       "services\n"
+	       "            (1 and 1 000 with --quick): config, established, "
+	       "new flows\n"
 	       "  --reps N  repetitions per figure (median; default 5, "
 	       "quick 3)\n"
 	       "  --pkts N  packets per repetition (default 4M, quick 512K)\n",
@@ -135,6 +139,7 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 		{ "rss", no_argument, NULL, 'R' },
 		{ "reload", no_argument, NULL, 'L' },
 		{ "ipv6", no_argument, NULL, '6' },
+		{ "services", no_argument, NULL, 'S' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "pkts", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -168,6 +173,9 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 			break;
 		case '6':
 			o->ipv6_only = true;
+			break;
+		case 'S':
+			o->services_only = true;
 			break;
 		case 'r':
 			o->reps = (uint32_t)atoi(optarg);
@@ -230,7 +238,8 @@ start(int argc, char **argv, struct ef_bench_opts *o, struct eal_args *ea,
 		/* --edge: one edge appliance at a time, 2 M entries at most */
 		need_mb = o->quick || o->edge_only || o->scrape_only ||
 			o->rss_only ? 1024 :
-			o->no_16m || o->reload_only || o->ipv6_only ? 2048 :
+			o->no_16m || o->reload_only || o->ipv6_only ||
+			o->services_only ? 2048 :
 			4608;
 		/* 2 MiB pages when enough are free (figures without 4 KiB
 		 * TLB misses), else anonymous memory */
@@ -440,12 +449,36 @@ ipv6(const struct ef_bench_opts *o)
 	return ret;
 }
 
+/* Established and new-flow cost as the number of services grows (issue
+ * 17, target 4); JSON keys svc_*. */
+static int
+services(const struct ef_bench_opts *o)
+{
+	static const uint32_t svc_full[] = { 1, 1000, 100000 };
+	int ret = 0;
+
+	for (uint32_t i = 0; i < (o->quick ? 2u : 3u); i++) {
+		double e = 0, n = 0, c = 0;
+		char key[64];
+
+		ret |= ef_bench_services(o, svc_full[i], &e, &n, &c);
+		snprintf(key, sizeof(key), "svc_%u_config_s", svc_full[i]);
+		jnum(key, c);
+		snprintf(key, sizeof(key), "svc_%u_est_cycles_per_pkt",
+			 svc_full[i]);
+		jnum(key, e);
+		snprintf(key, sizeof(key), "svc_%u_new_flow_cycles",
+			 svc_full[i]);
+		jnum(key, n);
+	}
+	return ret;
+}
+
 /* Every benchmark in order; the scaling ones write their JSON keys as
  * they go. Returns 0 when all succeeded. */
 static int
 run_all(const struct ef_bench_opts *o, struct figures *f)
 {
-	static const uint32_t svc_full[] = { 1, 1000, 100000 };
 	static const uint32_t gen_full[] = { 1, 100, 10000 };
 	double fl, gb = 0, gp = 0;
 	int ret = 0;
@@ -462,6 +495,8 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 		return reload(o);
 	if (o->ipv6_only)
 		return ipv6(o);
+	if (o->services_only)
+		return services(o);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_CLUSTER, &f->cl64k,
 				    &f->floor64k);
 	ret |= ef_bench_established(o, 1u << 16, EF_BENCH_SVC_LOCAL, &f->lo64k,
@@ -489,18 +524,7 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 	ret |= ipv6(o);
 	ret |= telemetry(o);
 	ret |= reload(o);
-	for (uint32_t i = 0; i < (o->quick ? 2u : 3u); i++) {
-		double e = 0, n = 0;
-		char key[64];
-
-		ret |= ef_bench_services(o, svc_full[i], &e, &n);
-		snprintf(key, sizeof(key), "svc_%u_est_cycles_per_pkt",
-			 svc_full[i]);
-		jnum(key, e);
-		snprintf(key, sizeof(key), "svc_%u_new_flow_cycles",
-			 svc_full[i]);
-		jnum(key, n);
-	}
+	ret |= services(o);
 	ret |= scrape(o);
 	ret |= rss(o);
 	ret |= ef_bench_maglev(o, &f->mg);
@@ -526,7 +550,8 @@ print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 	/* --telemetry / --edge / --scrape / --rss: that family's keys alone (the others were
 	 * not measured: no zeros, no NaN ratios) */
 	if (o->telemetry_only || o->edge_only || o->scrape_only ||
-	    o->rss_only || o->reload_only || o->ipv6_only)
+	    o->rss_only || o->reload_only || o->ipv6_only ||
+	    o->services_only)
 		goto tail;
 	/* the headline floor is the 1 M run's (the targets' reference) */
 	jnum("floor_cycles_per_pkt", o->quick ? f->floor64k : f->floor1m);
