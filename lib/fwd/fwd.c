@@ -45,7 +45,7 @@ void
 ef_fwd_flow_closed(struct ef_fwd_worker *w, const struct ef_ct_flow *f)
 {
 	if (f->svc_id < w->n_svc_ids)
-		w->svc_flows[f->svc_id]--;
+		w->svc[f->svc_id].flows--;
 	if (f->snat != 0) {
 		w->c.snat_flows--;
 		snat_addr_count(w, f->snat, -1);
@@ -141,8 +141,8 @@ forward(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	ef_nat_apply(frame, pm, f, dir);
 	ef_pkt_ttl_dec4(frame, pm);
 	if (likely(f->svc_id < w->n_svc_ids)) {
-		w->svc_packets[f->svc_id]++;
-		w->svc_bytes[f->svc_id] += m->pkt_len;
+		w->svc[f->svc_id].packets++;
+		w->svc[f->svc_id].bytes += m->pkt_len;
 	}
 	if (unlikely(neigh_mac(w, nh.iface, nh.gw,
 			       eh->dst_addr.addr_bytes) != 0)) {
@@ -189,6 +189,16 @@ static inline uint32_t
 flow_hash(const struct ef_ct_key4 *k)
 {
 	return rte_hash_crc(k, sizeof(*k), 0x9e3779b9);
+}
+
+/* The Maglev hash of a new flow k of fe: the client address alone under
+ * ClientIP affinity, else the 5-tuple. */
+static inline uint32_t
+pick_hash(const struct ef_svc_frontend *fe, const struct ef_ct_key4 *k)
+{
+	return ef_fwd_pick_hash((fe->flags & EF_SVC_FE_AFFINITY) ?
+				rte_hash_crc_4byte(k->src, 0x9e3779b9) :
+				flow_hash(k));
 }
 
 /* This node's key in cfg->nodes (ef_edge.h: its IPv4 address, or its
@@ -302,9 +312,7 @@ new_flow_endpoint(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		*epi = (uint32_t)ai;
 		return true;
 	}
-	h = ef_fwd_pick_hash((fe->flags & EF_SVC_FE_AFFINITY) ?
-			     rte_hash_crc_4byte(k->src, 0x9e3779b9) :
-			     flow_hash(k));
+	h = pick_hash(fe, k);
 	switch (ef_svc_pick(w->gen, fe, h, epi)) {
 	case EF_SVC_PICK_OK:
 		return true;
@@ -376,7 +384,7 @@ new_flow_install(struct ef_fwd_worker *w, struct rte_mbuf *m,
 		snat_addr_count(w, snat, 1);
 	}
 	if (svc_id < w->n_svc_ids)
-		w->svc_flows[svc_id]++;
+		w->svc[svc_id].flows++;
 	return f;
 }
 
@@ -858,6 +866,91 @@ edge_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
 	ef_fwd_edge_lookup_bulk(w, pre, ne);
 }
 
+/*
+ * Stage 2c, for the packets conntrack does not know (new flows): their
+ * frontends in one bulk lookup (fi[j]; -1 none; FI_UNKNOWN for ICMP and
+ * ICMP errors, as edge_stage()), then, a stage ahead of their reads, what
+ * new_flow_fi() will read of each: the frontend, its service port, the
+ * port's pool, service and counters, the Maglev entry, the endpoint.
+ * With many services each of these is a cache miss, and one after another
+ * they cost a new flow ~4x what one service costs (edgefwd-bench
+ * --services); staged over the burst, the misses of all its new flows
+ * overlap (as rte_hash_lookup_bulk stages its own, and VPP's nodes their
+ * quads). The prefetches are hints: new_flow_fi() decides everything
+ * again, on the same generation.
+ */
+static void
+new_flow_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
+	       struct ef_ct_flow *const *flows, const bool *is_err, uint16_t nk,
+	       int32_t *fi)
+{
+	const struct ef_svc_gen *g = w->gen;
+	struct ef_svc_fe_key fk[EF_FWD_BURST_MAX];
+	int32_t res[EF_FWD_BURST_MAX];
+	const struct ef_svc_port *sp[EF_FWD_BURST_MAX];
+	const uint16_t *slot[EF_FWD_BURST_MAX];
+	uint16_t at[EF_FWD_BURST_MAX];
+	uint16_t n = 0;
+
+	for (uint16_t j = 0; j < nk; j++) {
+		const struct ef_ct_key4 *k = &keys[j];
+
+		fi[j] = FI_UNKNOWN;
+		if (flows[j] != NULL || is_err[j] || k->proto == IPPROTO_ICMP)
+			continue;
+		fk[n].addr = k->dst;
+		fk[n].port = k->dport;
+		fk[n].proto = k->proto;
+		fk[n].pad = 0;
+		at[n++] = j;
+	}
+	if (n == 0)
+		return;
+	ef_svc_lookup_bulk(g, fk, n, res);
+	for (uint16_t i = 0; i < n; i++) {
+		fi[at[i]] = res[i];
+		if (res[i] >= 0)
+			rte_prefetch0(&g->fes[res[i]]);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		sp[i] = res[i] >= 0 ? &g->sps[g->fes[res[i]].sp_idx] : NULL;
+		if (sp[i] != NULL)
+			rte_prefetch0(sp[i]);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		if (sp[i] == NULL)
+			continue;
+		rte_prefetch0(ef_svc_pool_get(sp[i]));
+		rte_prefetch0(&g->svcs[sp[i]->svc_idx]);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		const struct ef_svc_frontend *fe;
+		const struct ef_svc_pool *p;
+		const uint16_t *tbl;
+		uint32_t size, stable;
+
+		slot[i] = NULL;
+		if (sp[i] == NULL)
+			continue;
+		stable = g->svcs[sp[i]->svc_idx].stable_id;
+		if (stable < w->n_svc_ids)
+			rte_prefetch0(&w->svc[stable]);
+		fe = &g->fes[res[i]];
+		p = ef_svc_pool_get(sp[i]);
+		tbl = (fe->flags & EF_SVC_FE_LOCAL) ? p->tbl_local : p->tbl_all;
+		size = (fe->flags & EF_SVC_FE_LOCAL) ? p->size_local :
+			p->size_all;
+		if (tbl == NULL || size == 0)
+			continue;
+		slot[i] = &tbl[((uint64_t)pick_hash(fe, &keys[at[i]]) *
+				size) >> 32];
+		rte_prefetch0(slot[i]);
+	}
+	for (uint16_t i = 0; i < n; i++)
+		if (slot[i] != NULL && *slot[i] < sp[i]->n_eps)
+			rte_prefetch0(&sp[i]->eps[*slot[i]]);
+}
+
 /* Stages 2 and 3 of the burst's IPv6 flow-table frames (fwd6.c). */
 static __rte_noinline void
 process6(struct ef_fwd_worker *w, struct rte_mbuf **pkts,
@@ -948,13 +1041,20 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		for (uint16_t j = 0; j < nk; j++)
 			flows[j] = NULL;
 	staged = w->edge_flows != NULL && w->gen->cfg->n_nodes > 0;
-	if (staged)
+	if (staged) {
 		edge_stage(w, keys, flows, is_err, nk, fis, pj, pre);
+	} else {
+		new_flow_stage(w, keys, flows, is_err, nk, fis);
+		/* the service counters of the known flows, read in stage 3 */
+		for (uint16_t j = 0; j < nk; j++)
+			if (flows[j] != NULL && flows[j]->svc_id < w->n_svc_ids)
+				rte_prefetch0(&w->svc[flows[j]->svc_id]);
+	}
 	/* stage 3: each packet on its way */
 	for (uint16_t j = 0; j < nk; j++) {
 		struct rte_mbuf *m = pkts[idx[j]];
 		struct ef_pkt_meta *pm = &meta[idx[j]];
-		int32_t fi = staged ? fis[j] : FI_UNKNOWN;
+		int32_t fi = fis[j];
 
 		if (is_err[j] && flows[j] != NULL)
 			forward_icmp_error(w, m, pm, flows[j], dirs[j]);
@@ -962,7 +1062,8 @@ ef_fwd_process(struct ef_fwd_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			untracked_icmp_error(w, m, pm);
 		else if (flows[j] != NULL)
 			tracked(w, m, pm, flows[j], dirs[j], &keys[j]);
-		else if (fi >= 0 && (w->gen->fes[fi].flags & EF_SVC_FE_EDGE))
+		else if (staged && fi >= 0 &&
+			 (w->gen->fes[fi].flags & EF_SVC_FE_EDGE))
 			ef_fwd_edge_staged(w, m, pm, &w->gen->fes[fi],
 					   &pre[pj[j]]);
 		else

@@ -271,8 +271,8 @@ forward6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 			    f->cport);
 	ef_pkt_hop_dec6(frame, pm);
 	if (likely(f->svc_id < w->n_svc_ids)) {
-		w->svc_packets[f->svc_id]++;
-		w->svc_bytes[f->svc_id] += m->pkt_len;
+		w->svc[f->svc_id].packets++;
+		w->svc[f->svc_id].bytes += m->pkt_len;
 	}
 	if (unlikely(neigh_mac6(w, nh.iface, nh.gw, mac) != 0)) {
 		ef_fwd_hold6(w, m, nh.iface, nh.gw);
@@ -494,7 +494,7 @@ new_flow6(struct ef_fwd_worker *w, struct rte_mbuf *m, struct ef_pkt_meta *pm,
 	if (snat)
 		w->c.snat_flows++;
 	if (svc_id < w->n_svc_ids)
-		w->svc_flows[svc_id]++;
+		w->svc[svc_id].flows++;
 	/* a cookie's ACK: the endpoint gets the client's SYN (fwd_syn.h) */
 	if (unlikely(cookie >= 0) &&
 	    !ef_fwd_syn_open(w, f, m, pm, (uint32_t)cookie))

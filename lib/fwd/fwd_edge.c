@@ -111,7 +111,7 @@ count_sent(struct ef_fwd_worker *w, uint32_t svc_id, uint32_t slot)
 {
 	w->c.encap_packets++;
 	if (likely(svc_id < w->n_svc_ids))
-		w->svc_packets[svc_id]++;
+		w->svc[svc_id].packets++;
 	if (likely(w->edge_ctr != NULL))
 		ef_edge_flows_count(w->edge_ctr, slot);
 }
@@ -315,7 +315,7 @@ steer_key(struct ef_fwd_worker *w, struct ef_edge_flows *ft,
 	if (unlikely(rc == EF_EDGE_STEER_FULL))
 		w->c.edge_flows_full++;
 	if (rc == EF_EDGE_STEER_NEW && likely(svc_id < w->n_svc_ids))
-		w->svc_flows[svc_id]++;
+		w->svc[svc_id].flows++;
 	*node = &lb->nodes[ni];
 	return true;
 }
@@ -489,7 +489,7 @@ edge_expired(void *arg, const void *k, struct ef_edge_flow *f)
 
 	RTE_SET_USED(k);
 	if (f->svc < w->n_svc_ids)
-		w->svc_flows[f->svc]--;
+		w->svc[f->svc].flows--;
 }
 
 void

@@ -183,7 +183,7 @@ ef_fwd_over_quota(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	uint32_t nw = w->sh->n_workers != 0 ? w->sh->n_workers : 1;
 
 	if (likely(max == 0) || svc_id >= w->n_svc_ids ||
-	    w->svc_flows[svc_id] < (int64_t)((max + nw - 1) / nw))
+	    w->svc[svc_id].flows < (int64_t)((max + nw - 1) / nw))
 		return false;
 	drop(w, m, EF_FWD_DROP_SVC_QUOTA);
 	return true;

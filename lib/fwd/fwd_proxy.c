@@ -201,7 +201,7 @@ emit(struct ef_fwd_worker *w, const struct ef_ct_flow *f,
 		return;
 	}
 	if (f->svc_id < w->n_svc_ids)
-		w->svc_packets[f->svc_id]++;
+		w->svc[f->svc_id].packets++;
 	if (a6 != NULL) {
 		if (unlikely(neigh_mac6(w, nh6.iface, nh6.gw, d) != 0)) {
 			ef_fwd_hold6(w, m, nh6.iface, nh6.gw);

@@ -359,22 +359,13 @@ worker_rings_create(struct ef_fwd_worker *w, uint32_t n_svc_ids,
 		    int socket_id)
 {
 	w->n_svc_ids = n_svc_ids;
-	w->svc_packets = rte_zmalloc_socket("ef_svc_pkts",
-					    sizeof(uint64_t) * n_svc_ids,
-					    RTE_CACHE_LINE_SIZE, socket_id);
-	w->svc_bytes = rte_zmalloc_socket("ef_svc_bytes",
-					  sizeof(uint64_t) * n_svc_ids,
-					  RTE_CACHE_LINE_SIZE, socket_id);
-	w->svc_flows = rte_zmalloc_socket("ef_svc_flows",
-					  sizeof(int64_t) * n_svc_ids,
-					  RTE_CACHE_LINE_SIZE, socket_id);
+	w->svc = rte_zmalloc_socket("ef_svc_ctr", sizeof(*w->svc) * n_svc_ids,
+				    RTE_CACHE_LINE_SIZE, socket_id);
 	w->to_ctrl = ring_create("exc", socket_id, SPSC);
 	w->from_ctrl = ring_create("inj", socket_id, SPSC);
 	/* commands come from the control lcore and the telemetry thread */
 	w->cmd = ring_create("cmd", socket_id, RING_F_SC_DEQ);
-	if (w->svc_packets == NULL || w->svc_bytes == NULL ||
-	    w->svc_flows == NULL ||
-	    w->to_ctrl == NULL || w->from_ctrl == NULL || w->cmd == NULL)
+	if (w->svc == NULL || w->to_ctrl == NULL || w->from_ctrl == NULL || w->cmd == NULL)
 		return -ENOMEM;
 	return 0;
 }
@@ -478,9 +469,7 @@ ef_fwd_worker_free(struct ef_fwd_worker *w)
 	for (uint32_t i = 0; i < EF_FWD_HOLD_HOPS; i++)
 		for (uint16_t j = 0; j < w->hold[i].n; j++)
 			rte_pktmbuf_free(w->hold[i].m[j]);
-	rte_free(w->svc_packets);
-	rte_free(w->svc_bytes);
-	rte_free(w->svc_flows);
+	rte_free(w->svc);
 	ef_edge_flows_free(w->edge_flows6);	/* first: it shares the
 						 * IPv4 table's counters */
 	ef_edge_flows_free(w->edge_flows);

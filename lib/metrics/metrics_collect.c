@@ -554,12 +554,12 @@ emit_service(struct ef_metrics *m, const char *name, uint32_t idx,
 			if (wk == NULL || sv->stable_id >= wk->n_svc_ids)
 				continue;
 			if (which == S_PACKETS)
-				v += ld(&wk->svc_packets[sv->stable_id]);
+				v += ld(&wk->svc[sv->stable_id].packets);
 			else if (which == S_BYTES)
-				v += ld(&wk->svc_bytes[sv->stable_id]);
+				v += ld(&wk->svc[sv->stable_id].bytes);
 			else
 				flows += __atomic_load_n(
-					&wk->svc_flows[sv->stable_id],
+					&wk->svc[sv->stable_id].flows,
 					__ATOMIC_RELAXED);
 		}
 		/* per-worker flow counts go up and down on different workers */

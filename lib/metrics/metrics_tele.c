@@ -115,11 +115,11 @@ cmd_traffic(const char *cmd, const char *params, struct rte_tel_data *d)
 
 			if (wk == NULL || sv->stable_id >= wk->n_svc_ids)
 				continue;
-			p += __atomic_load_n(&wk->svc_packets[sv->stable_id],
+			p += __atomic_load_n(&wk->svc[sv->stable_id].packets,
 					     __ATOMIC_RELAXED);
-			b += __atomic_load_n(&wk->svc_bytes[sv->stable_id],
+			b += __atomic_load_n(&wk->svc[sv->stable_id].bytes,
 					     __ATOMIC_RELAXED);
-			f += __atomic_load_n(&wk->svc_flows[sv->stable_id],
+			f += __atomic_load_n(&wk->svc[sv->stable_id].flows,
 					     __ATOMIC_RELAXED);
 		}
 		/* a name longer than a telemetry string keeps its head */

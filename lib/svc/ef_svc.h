@@ -242,6 +242,17 @@ void ef_svc_gen_free(struct ef_svc_gen *g);
 int32_t ef_svc_lookup(const struct ef_svc_gen *g, uint32_t addr,
 		      uint16_t port, uint8_t proto);
 
+/*
+ * ef_svc_lookup() of n keys at once (pad zero): fi[i] is the frontend
+ * index of keys[i], or -1. Bulk hash lookups (rte_hash_lookup_bulk_data,
+ * EF_SVC_LOOKUP_BULK_MAX keys a call), whose stages overlap the keys'
+ * cache misses: the worker's new flows of a burst. Any thread.
+ */
+#define EF_SVC_LOOKUP_BULK_MAX 64
+void ef_svc_lookup_bulk(const struct ef_svc_gen *g,
+			const struct ef_svc_fe_key *keys, uint32_t n,
+			int32_t *fi);
+
 /* EF_SVC_OWN_* flags of an IPv4 address, 0 if not ours. Any thread. */
 uint32_t ef_svc_owned4(const struct ef_svc_gen *g, uint32_t addr);
 

@@ -890,6 +890,30 @@ ef_svc_lookup(const struct ef_svc_gen *g, uint32_t addr, uint16_t port,
 	return (int32_t)(uintptr_t)data;
 }
 
+void
+ef_svc_lookup_bulk(const struct ef_svc_gen *g, const struct ef_svc_fe_key *keys,
+		   uint32_t n, int32_t *fi)
+{
+	const void *kp[EF_SVC_LOOKUP_BULK_MAX];
+	void *data[EF_SVC_LOOKUP_BULK_MAX];
+
+	RTE_BUILD_BUG_ON(EF_SVC_LOOKUP_BULK_MAX > RTE_HASH_LOOKUP_BULK_MAX);
+	/* chunks of what one rte_hash bulk call takes */
+	for (uint32_t at = 0; at < n; at += EF_SVC_LOOKUP_BULK_MAX) {
+		uint32_t c = RTE_MIN(n - at, (uint32_t)EF_SVC_LOOKUP_BULK_MAX);
+		uint64_t hits = 0;
+
+		for (uint32_t i = 0; i < c; i++)
+			kp[i] = &keys[at + i];
+		if (rte_hash_lookup_bulk_data(g->fe_hash, kp, c, &hits,
+					      data) < 0)
+			hits = 0;
+		for (uint32_t i = 0; i < c; i++)
+			fi[at + i] = (hits >> i) & 1 ?
+				(int32_t)(uintptr_t)data[i] : -1;
+	}
+}
+
 uint32_t
 ef_svc_owned4(const struct ef_svc_gen *g, uint32_t addr)
 {

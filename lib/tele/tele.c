@@ -636,9 +636,9 @@ add_service_traffic(struct rte_tel_data *d, const struct ef_fwd_shared *sh,
 
 		if (wk == NULL || sid >= wk->n_svc_ids)
 			continue;
-		pkts += __atomic_load_n(&wk->svc_packets[sid],
+		pkts += __atomic_load_n(&wk->svc[sid].packets,
 					__ATOMIC_RELAXED);
-		flows += __atomic_load_n(&wk->svc_flows[sid],
+		flows += __atomic_load_n(&wk->svc[sid].flows,
 					 __ATOMIC_RELAXED);
 	}
 	rte_tel_data_add_dict_u64(d, "packets", pkts);

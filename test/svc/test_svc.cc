@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <rte_lcore.h>
 
@@ -633,6 +634,60 @@ TEST_F(Svc, ReloadRebuildsChangedPoolsAndDropsRemovedServices)
 	EXPECT_EQ(2u, g4->n_pools_reused);
 	ef_svc_gen_free(g3);
 	g = g4;
+}
+
+/* ef_svc_lookup_bulk answers what ef_svc_lookup answers, key for key:
+ * hits, misses (wrong port, protocol, address), more keys than one bulk
+ * call takes, and services a reload removed (db in g2). */
+TEST_F(Svc, BulkLookupAnswersAsTheSingleLookup)
+{
+	g = make(std::string(WEB) + DB);
+	ASSERT_NE(nullptr, g);
+	struct ef_svc_gen *g2 = make(WEB, g);
+	ASSERT_NE(nullptr, g2);
+	const char *addrs[] = { "198.51.100.10", "203.0.113.5", "10.96.0.10",
+				"10.96.0.20", "198.51.100.1", "10.244.0.1",
+				"10.96.0.99" };
+	const uint16_t ports[] = { 80, 53, 5432, 30080, 81 };
+	const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	std::vector<struct ef_svc_fe_key> keys;
+	/* 7 x 5 x 2 = 70 keys: two bulk calls; then again, shuffled */
+	for (const char *a : addrs)
+		for (uint16_t p : ports)
+			for (uint8_t pr : protos)
+				keys.push_back({ ip(a), htons(p), pr, 0 });
+	for (size_t i = 0; i < keys.size(); i += 3)
+		keys.push_back(keys[(i * 7) % keys.size()]);
+	ASSERT_GT(keys.size(), (size_t)EF_SVC_LOOKUP_BULK_MAX);
+	for (const struct ef_svc_gen *x : { (const struct ef_svc_gen *)g,
+					    (const struct ef_svc_gen *)g2 }) {
+		std::vector<int32_t> fi(keys.size(), INT32_MIN);
+		uint32_t hits = 0, misses = 0;
+
+		ef_svc_lookup_bulk(x, keys.data(), (uint32_t)keys.size(),
+				   fi.data());
+		for (size_t i = 0; i < keys.size(); i++) {
+			int32_t one = ef_svc_lookup(x, keys[i].addr,
+						    keys[i].port, keys[i].proto);
+			EXPECT_EQ(one, fi[i]) << "key " << i;
+			(one >= 0 ? hits : misses)++;
+		}
+		EXPECT_GT(hits, 10u);
+		EXPECT_GT(misses, 10u);
+	}
+	/* db's cluster IP: a frontend in g, none in g2 */
+	struct ef_svc_fe_key db = { ip("10.96.0.20"), htons(5432), IPPROTO_TCP, 0 };
+	int32_t f1 = -1, f2 = 0;
+	ef_svc_lookup_bulk(g, &db, 1, &f1);
+	ef_svc_lookup_bulk(g2, &db, 1, &f2);
+	EXPECT_GE(f1, 0);
+	EXPECT_EQ(-1, f2);
+	/* none at all: nothing written */
+	f1 = 12345;
+	ef_svc_lookup_bulk(g, &db, 0, &f1);
+	EXPECT_EQ(12345, f1);
+	ef_svc_gen_free(g);
+	g = g2;
 }
 
 /* WEB with 10.244.1.7 gone */
