@@ -179,7 +179,7 @@ static inline bool
 ef_fwd_over_quota(struct ef_fwd_worker *w, struct rte_mbuf *m,
 	   const struct ef_svc_service *sv, uint32_t svc_id)
 {
-	uint32_t max = sv->cfg != NULL ? sv->cfg->max_flows : 0;
+	uint32_t max = sv->max_flows;
 	uint32_t nw = w->sh->n_workers != 0 ? w->sh->n_workers : 1;
 
 	if (likely(max == 0) || svc_id >= w->n_svc_ids ||

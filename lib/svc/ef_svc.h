@@ -115,6 +115,8 @@ struct ef_svc_service {
 	const struct ef_cfg_service *cfg;
 	struct ef_svc_edge *edge;	/* mode "edge" only, else NULL */
 	uint32_t stable_id;	/* same across reloads for the same name */
+	uint32_t max_flows;	/* cfg's (0: no quota), here so that a new
+				 * flow's quota check reads no cfg line */
 	uint32_t first_sp;
 	uint32_t n_sp;
 	uint32_t first_health;

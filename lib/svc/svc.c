@@ -703,6 +703,7 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 	fe_flags_of(cs, &ff);
 	sv->cfg = cs;
 	sv->stable_id = (uint32_t)id;
+	sv->max_flows = cs->max_flows;
 	sv->first_sp = g->n_sps;
 	sv->n_sp = cs->n_ports;
 	sv->first_health = g->n_health;
