@@ -319,6 +319,7 @@ parse_text(const char *text, const char *name, const char *include_dir,
 	free(c.claims);
 	free(c.svc_names);
 	free(c.name_slots);
+	free(c.node_slots);
 	free(c.if_ports);
 
 	if (c.n_errs > 0 || c.oom) {
@@ -481,6 +482,9 @@ ef_cfg_free(struct ef_cfg *cfg)
 	free(cfg->metrics_listen);
 	free(cfg->nodes);
 	free(cfg->decap.sources);
+	for (i = 0; i < cfg->n_node_refs; i++)
+		free(cfg->node_refs[i]);
+	free(cfg->node_refs);
 	free(cfg);
 }
 

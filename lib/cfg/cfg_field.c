@@ -713,6 +713,100 @@ cfg_get_node_name(struct cfg_ctx *c, const config_setting_t *g,
 	return cfg_copy_text(c, *where, lbl, text, dst, EF_CFG_NODE_MAX) ? 1 : -1;
 }
 
+static uint32_t
+fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (uint8_t)*s;
+		h *= 1099511628211ULL;
+	}
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Slots for at least twice cap names; false when out of memory. */
+static bool
+node_slots_grow(struct cfg_ctx *c, uint32_t cap)
+{
+	uint32_t n = 16;
+	int32_t *sl;
+
+	while (n < cap * 2u)
+		n <<= 1;
+	sl = malloc(sizeof(*sl) * n);
+	if (sl == NULL)
+		return false;
+	memset(sl, 0xff, sizeof(*sl) * n);
+	for (uint32_t i = 0; i < c->cfg->n_node_refs; i++) {
+		uint32_t k = fnv1a(c->cfg->node_refs[i]) & (n - 1);
+
+		while (sl[k] >= 0)
+			k = (k + 1) & (n - 1);
+		sl[k] = (int32_t)i;
+	}
+	free(c->node_slots);
+	c->node_slots = sl;
+	c->node_mask = n - 1;
+	return true;
+}
+
+/* The cfg's copy of name, made on first sight; NULL when out of memory. */
+static const char *
+node_intern(struct cfg_ctx *c, const char *name)
+{
+	struct ef_cfg *cfg = c->cfg;
+	uint32_t k;
+	char *copy;
+
+	if (c->node_slots == NULL && !node_slots_grow(c, 16))
+		return NULL;
+	for (k = fnv1a(name) & c->node_mask; c->node_slots[k] >= 0;
+	     k = (k + 1) & c->node_mask)
+		if (strcmp(cfg->node_refs[c->node_slots[k]], name) == 0)
+			return cfg->node_refs[c->node_slots[k]];
+	if (cfg->n_node_refs == c->cap_node_refs) {
+		uint32_t cap = c->cap_node_refs != 0 ? c->cap_node_refs * 2 : 16;
+		char **r = realloc(cfg->node_refs, sizeof(*r) * cap);
+
+		if (r == NULL)
+			return NULL;
+		cfg->node_refs = r;
+		c->cap_node_refs = cap;
+		if (!node_slots_grow(c, cap))
+			return NULL;
+		for (k = fnv1a(name) & c->node_mask; c->node_slots[k] >= 0;
+		     k = (k + 1) & c->node_mask)
+			;
+	}
+	copy = strdup(name);
+	if (copy == NULL)
+		return NULL;
+	c->node_slots[k] = (int32_t)cfg->n_node_refs;
+	cfg->node_refs[cfg->n_node_refs++] = copy;
+	return copy;
+}
+
+int
+cfg_get_node_ref(struct cfg_ctx *c, const config_setting_t *g,
+		 const char *path, const char *key, const char **dst,
+		 const config_setting_t **where)
+{
+	char name[EF_CFG_NODE_MAX];
+	const char *ref;
+	int rc = cfg_get_node_name(c, g, path, key, name, where);
+
+	if (rc != 1)
+		return rc;
+	ref = node_intern(c, name);
+	if (ref == NULL) {
+		c->oom = true;
+		return -1;
+	}
+	*dst = ref;
+	return 1;
+}
+
 void *
 cfg_list_alloc(struct cfg_ctx *c, const config_setting_t *root,
 	       const char *key, size_t sz, const config_setting_t **l)

@@ -258,6 +258,7 @@ parse_endpoint(struct cfg_ctx *c, struct ef_cfg_service *svc,
 	int rc;
 
 	memset(&ep, 0, sizeof(ep));
+	ep.node = "";
 	ep.line = config_setting_source_line(g);
 	ep.ready = true;
 	ep.weight = 1;
@@ -289,7 +290,7 @@ parse_endpoint(struct cfg_ctx *c, struct ef_cfg_service *svc,
 		ok = false;
 	}
 
-	rc = cfg_get_node_name(c, g, path, "node", ep.node, &s);
+	rc = cfg_get_node_ref(c, g, path, "node", &ep.node, &s);
 	if (rc == 0)
 		cfg_err_at(c, g, "%s: missing (the endpoint's node name)",
 			   cfg_label(lbl, path, "node"));

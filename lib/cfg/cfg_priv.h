@@ -89,7 +89,21 @@ struct cfg_ctx {
 	 * names all collided. NULL when out of memory. */
 	int32_t *name_slots;
 	uint32_t name_mask;
+	/* cfg->node_refs hashed the same way (slot = index or -1), grown
+	 * at half full: cfg_get_node_ref() */
+	int32_t *node_slots;
+	uint32_t node_mask;
+	uint32_t cap_node_refs;
 };
+
+/*
+ * A node name at key, as cfg_get_node_name(), but *dst points to the cfg's
+ * one copy of that name (cfg->node_refs, shared by every endpoint on the
+ * node); *dst is left as it was unless 1 is returned. 1 / 0 absent / -1.
+ */
+int cfg_get_node_ref(struct cfg_ctx *c, const config_setting_t *g,
+		     const char *path, const char *key, const char **dst,
+		     const config_setting_t **where);
 
 /* Record "FILE:LINE: message"; line 0 leaves the line out. */
 void cfg_err_line(struct cfg_ctx *c, const char *file, int line,

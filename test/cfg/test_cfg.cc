@@ -217,6 +217,47 @@ TEST(CfgDefaults, MinimalFileGetsEveryDefault)
 	EXPECT_STREQ("node-b", s->endpoints[0].node);
 }
 
+/* An endpoint's node name is the cfg's one copy of that name: endpoints
+ * on one node share it, across services and families; 40 distinct nodes
+ * (the intern table grows twice) each keep their own, and a service's
+ * endpoints read back in order. */
+TEST(CfgDefaults, EndpointNodeNamesAreOneCopyPerNode)
+{
+	std::string svcs = "services = (\n";
+	for (int s = 0; s < 3; s++) {
+		svcs += std::string(s ? ",\n" : "") + "  { name = \"ns/s" +
+			std::to_string(s) + "\"; cluster_ip = \"10.96.0." +
+			std::to_string(10 + s) + "\";\n    ports = ( { protocol = \"TCP\"; "
+			"port = 80; } );\n    endpoints = (\n";
+		for (int e = 0; e < 40; e++)
+			svcs += std::string(e ? ",\n" : "") +
+				"      { address = \"10.244." + std::to_string(s) +
+				"." + std::to_string(e + 1) + "\"; node = \"n-" +
+				std::to_string((e + s) % 40) + "\"; }";
+		svcs += " ); }";
+	}
+	svcs += "\n);\n";
+	Parsed p;
+
+	parse(&p, with(svcs));
+	ASSERT_NE(nullptr, p.cfg) << p.all();
+	ASSERT_EQ(3u, p.cfg->n_services);
+	EXPECT_EQ(40u, p.cfg->n_node_refs);
+	for (int s = 0; s < 3; s++) {
+		const struct ef_cfg_service *sv = &p.cfg->services[s];
+
+		ASSERT_EQ(40u, sv->n_endpoints);
+		for (int e = 0; e < 40; e++)
+			EXPECT_EQ("n-" + std::to_string((e + s) % 40),
+				  std::string(sv->endpoints[e].node));
+	}
+	/* the same node in two services: the same pointer */
+	EXPECT_EQ(p.cfg->services[0].endpoints[1].node,
+		  p.cfg->services[1].endpoints[0].node);
+	EXPECT_NE(p.cfg->services[0].endpoints[1].node,
+		  p.cfg->services[0].endpoints[2].node);
+}
+
 TEST(CfgDefaults, SnatDefaultsToFirstInterfaceWithoutGateway)
 {
 	Parsed p;
