@@ -329,6 +329,27 @@ ef_ct_lookup(struct ef_ct *ct, const struct ef_ct_key4 *k, uint8_t *dir)
 	return idx_find(ct, w, &p, dir);
 }
 
+void
+ef_ct_prefetch_key(const struct ef_ct *ct, const struct ef_ct_key4 *k)
+{
+	struct ef_ct_key4 kz = *k;
+	struct ef_ct_hpos p;
+	uint64_t w[2];
+
+	memset(kz.pad, 0, sizeof(kz.pad));
+	key_words(&kz, w);
+	key_hash(ct, w, &p);
+	rte_prefetch0(&ct->buckets[p.b1]);
+	rte_prefetch0(&ct->buckets[p.b2]);
+}
+
+void
+ef_ct_prefetch_free(const struct ef_ct *ct, uint32_t n)
+{
+	for (uint32_t i = 0; i < n && i < ct->free_top; i++)
+		rte_prefetch0(&ct->flows[ct->free_stack[ct->free_top - 1 - i]]);
+}
+
 bool
 ef_ct_key_in_use(const struct ef_ct *ct, const struct ef_ct_key4 *k)
 {

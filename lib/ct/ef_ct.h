@@ -282,6 +282,15 @@ struct ef_ct_flow *ef_ct_lookup(struct ef_ct *ct, const struct ef_ct_key4 *k,
 bool ef_ct_key_in_use(const struct ef_ct *ct, const struct ef_ct_key4 *k);
 
 /*
+ * Hints for a burst's new flows (no effect but on the cache): start
+ * loading both index buckets of key k (what ef_ct_key_in_use() and
+ * ef_ct_create_flow() will read for it), or the entries of the next n
+ * flows ef_ct_create_flow() will hand out. Owning worker.
+ */
+void ef_ct_prefetch_key(const struct ef_ct *ct, const struct ef_ct_key4 *k);
+void ef_ct_prefetch_free(const struct ef_ct *ct, uint32_t n);
+
+/*
  * Create a flow with both keys, state NONE: the caller then calls
  * ef_ct_update() with the first packet (direction 0), which sets the state.
  * The flow's tuple fields are derived from the keys: the reply key's

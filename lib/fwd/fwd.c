@@ -867,6 +867,42 @@ edge_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
 }
 
 /*
+ * The last stage of new_flow_stage(): for the new flows SNAT'd to their
+ * endpoint, the conntrack buckets of the reply key the SNAT pick will
+ * probe first (ef_ct_key_in_use(), then ef_ct_create_flow() inserts it),
+ * and the flow entries the burst's new flows will take: at 1 M flows
+ * those are DRAM misses that one new flow after another paid in turn.
+ */
+static void
+snat_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
+		const uint16_t *at, const int32_t *res,
+		const struct ef_svc_port *const *sp, const uint16_t *const *slot,
+		uint16_t n)
+{
+	const struct ef_svc_gen *g = w->gen;
+	uint16_t ahead[EF_NAT_MAX_ADDRS] = { 0 };
+
+	ef_ct_prefetch_free(w->ct, n);
+	for (uint16_t i = 0; i < n; i++) {
+		const struct ef_ct_key4 *k = &keys[at[i]];
+		const struct ef_svc_endpoint *ep;
+		struct ef_ct_key4 rk;
+		uint8_t fl;
+
+		if (slot[i] == NULL || *slot[i] >= sp[i]->n_eps)
+			continue;
+		ep = &sp[i]->eps[*slot[i]];
+		fl = g->fes[res[i]].flags;
+		if (!((fl & EF_SVC_FE_SNAT) || ((fl & EF_SVC_FE_SNAT_REMOTE) &&
+						!(ep->flags & EF_SVC_EP_LOCAL))))
+			continue;
+		if (ef_nat_snat_first_probe(&w->nat, k->src, ep->addr,
+					    ep->port, k->proto, ahead, &rk))
+			ef_ct_prefetch_key(w->ct, &rk);
+	}
+}
+
+/*
  * Stage 2c, for the packets conntrack does not know (new flows): their
  * frontends in one bulk lookup (fi[j]; -1 none; FI_UNKNOWN for ICMP and
  * ICMP errors, as edge_stage()), then, a stage ahead of their reads, what
@@ -949,6 +985,7 @@ new_flow_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
 	for (uint16_t i = 0; i < n; i++)
 		if (slot[i] != NULL && *slot[i] < sp[i]->n_eps)
 			rte_prefetch0(&sp[i]->eps[*slot[i]]);
+	snat_stage(w, keys, at, res, sp, slot, n);
 }
 
 /* Stages 2 and 3 of the burst's IPv6 flow-table frames (fwd6.c). */

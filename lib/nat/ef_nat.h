@@ -210,6 +210,19 @@ int ef_nat_snat_pick(struct ef_nat_worker *w, const struct ef_ct *ct,
 		     uint16_t *sport);
 
 /*
+ * The reply key ef_nat_snat_pick() will probe first for this flow once
+ * ahead[a] picks from its SNAT address a have come before it (the earlier
+ * new flows of a burst; ahead[a] is then counted up): a prefetch hint for
+ * the worker's staged new flows (ef_ct_prefetch_key()). false when the
+ * pick would not start there (an RSS model with ports, ICMP). Owning
+ * worker.
+ */
+bool ef_nat_snat_first_probe(const struct ef_nat_worker *w, uint32_t client,
+			     uint32_t endpoint, uint16_t eport, uint8_t proto,
+			     uint16_t ahead[EF_NAT_MAX_ADDRS],
+			     struct ef_ct_key4 *k);
+
+/*
  * Rewrite a packet of flow f travelling in direction dir, fixing
  * checksums incrementally (ef_pkt_nat4):
  *   dir 0 (client -> frontend): src -> snat:sport_snat (unchanged without

@@ -202,6 +202,30 @@ rss_walk(struct ef_nat_worker *w, const struct ef_ct *ct, uint32_t a,
 	return -ENOENT;
 }
 
+bool
+ef_nat_snat_first_probe(const struct ef_nat_worker *w, uint32_t client,
+			uint32_t endpoint, uint16_t eport, uint8_t proto,
+			uint16_t ahead[EF_NAT_MAX_ADDRS], struct ef_ct_key4 *k)
+{
+	const struct ef_nat_map *m = w->map;
+	uint32_t a, off;
+	int p = rss_proto(proto);
+
+	if (proto == IPPROTO_ICMP || m->n_addrs == 0 || m->slice == 0 ||
+	    (m->rss_on && p >= 0 && m->rss.fields[p] == EF_NAT_RSS_L4))
+		return false;
+	/* as ef_nat_snat_pick() */
+	a = rte_hash_crc_4byte(client, 0) % m->n_addrs;
+	off = (w->cursor[a] + ahead[a]++) % m->slice;
+	memset(k, 0, sizeof(*k));
+	k->src = endpoint;
+	k->dst = m->addrs[a];
+	k->sport = eport;
+	k->dport = rte_cpu_to_be_16((uint16_t)(w->lo + off));
+	k->proto = proto;
+	return true;
+}
+
 int
 ef_nat_snat_pick(struct ef_nat_worker *w, const struct ef_ct *ct,
 		 uint32_t client, uint16_t cport, uint32_t endpoint,

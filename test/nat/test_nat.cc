@@ -306,6 +306,54 @@ TEST_F(Nat, PickAvoidsPortsInUseAndReusesFreedOnes)
 	EXPECT_EQ(1004, ntohs(sport));
 }
 
+/* The staged new flows' hint (ef_nat_snat_first_probe) names the reply
+ * key the pick then takes when it is free: for clients on either SNAT
+ * address, with earlier picks of the burst counted per address, and
+ * across the end of the slice; none for ICMP. ef_ct_prefetch_key and
+ * ef_ct_prefetch_free are hints only: the table is unchanged, also full. */
+TEST_F(Nat, FirstProbeHintIsTheKeyThePickTakes)
+{
+	struct ef_addr a[2] = { addr(S), addr(S2) };
+	ASSERT_EQ(0, ef_nat_map_init(&map, a, 2, 1000, 1009, 1));
+	ASSERT_EQ(0, ef_nat_worker_init(&w, &map, 0, 7));
+	uint16_t ahead[EF_NAT_MAX_ADDRS] = { 0 };
+	std::vector<struct ef_ct_key4> hints;
+	/* a burst of 24 new flows from 8 clients: hints first, as the stage */
+	for (uint32_t i = 0; i < 24; i++) {
+		struct ef_ct_key4 k;
+		ASSERT_TRUE(ef_nat_snat_first_probe(&w, htonl(C + i % 8),
+						    htonl(E), htons(EP),
+						    IPPROTO_TCP, ahead, &k));
+		ef_ct_prefetch_key(ct, &k);
+		hints.push_back(k);
+	}
+	ef_ct_prefetch_free(ct, 24);
+	uint32_t taken = 0;
+	for (uint32_t i = 0; i < 24; i++) {
+		uint32_t snat;
+		uint16_t sport;
+		if (ef_nat_snat_pick(&w, ct, htonl(C + i % 8), htons(CP),
+				     htonl(E), htons(EP), IPPROTO_TCP, &snat,
+				     &sport) != 0)
+			break;	/* 10 ports per address: the slice ends */
+		EXPECT_EQ(hints[i].dst, snat) << i;
+		EXPECT_EQ(hints[i].dport, sport) << i;
+		EXPECT_EQ(htonl(E), hints[i].src);
+		EXPECT_EQ(htons(EP), hints[i].sport);
+		/* the port stays taken, as the flow the worker creates */
+		ASSERT_NE(nullptr, hold(ntohl(snat), ntohs(sport),
+				       (uint16_t)(2000 + i)));
+		taken++;
+	}
+	EXPECT_GE(taken, 10u);
+	struct ef_ct_key4 k;
+	EXPECT_FALSE(ef_nat_snat_first_probe(&w, htonl(C), htonl(E), htons(EP),
+					     IPPROTO_ICMP, ahead, &k));
+	uint32_t active = ef_ct_stats(ct)->active;
+	ef_ct_prefetch_free(ct, 1u << 20);	/* more than are free */
+	EXPECT_EQ(active, ef_ct_stats(ct)->active);
+}
+
 TEST_F(Nat, PickGivesUpAfterBoundedProbes)
 {
 	struct ef_addr a[1] = { addr(S) };
