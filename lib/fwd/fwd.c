@@ -866,6 +866,19 @@ edge_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
 	ef_fwd_edge_lookup_bulk(w, pre, ne);
 }
 
+/* Prefetch an object of size bytes (<= 64) at p: its one cache line, or
+ * both when it straddles two (the 36- to 56-byte records of a generation
+ * are packed, not line-aligned). */
+static inline void
+prefetch_obj(const void *p, size_t size)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	rte_prefetch0(p);
+	if (((a ^ (a + size - 1)) & ~(uintptr_t)(RTE_CACHE_LINE_SIZE - 1)) != 0)
+		rte_prefetch0((const void *)(a + size - 1));
+}
+
 /*
  * The last stage of new_flow_stage(): for the new flows SNAT'd to their
  * endpoint, the conntrack buckets of the reply key the SNAT pick will
@@ -946,18 +959,18 @@ new_flow_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
 	for (uint16_t i = 0; i < n; i++) {
 		fi[at[i]] = res[i];
 		if (res[i] >= 0)
-			rte_prefetch0(&g->fes[res[i]]);
+			prefetch_obj(&g->fes[res[i]], sizeof(g->fes[0]));
 	}
 	for (uint16_t i = 0; i < n; i++) {
 		sp[i] = res[i] >= 0 ? &g->sps[g->fes[res[i]].sp_idx] : NULL;
 		if (sp[i] != NULL)
-			rte_prefetch0(sp[i]);
+			prefetch_obj(sp[i], sizeof(*sp[i]));
 	}
 	for (uint16_t i = 0; i < n; i++) {
 		if (sp[i] == NULL)
 			continue;
-		rte_prefetch0(ef_svc_pool_get(sp[i]));
-		rte_prefetch0(&g->svcs[sp[i]->svc_idx]);
+		prefetch_obj(ef_svc_pool_get(sp[i]), sizeof(struct ef_svc_pool));
+		prefetch_obj(&g->svcs[sp[i]->svc_idx], sizeof(g->svcs[0]));
 	}
 	for (uint16_t i = 0; i < n; i++) {
 		const struct ef_svc_frontend *fe;
@@ -984,7 +997,8 @@ new_flow_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
 	}
 	for (uint16_t i = 0; i < n; i++)
 		if (slot[i] != NULL && *slot[i] < sp[i]->n_eps)
-			rte_prefetch0(&sp[i]->eps[*slot[i]]);
+			prefetch_obj(&sp[i]->eps[*slot[i]],
+				     sizeof(struct ef_svc_endpoint));
 	snat_stage(w, keys, at, res, sp, slot, n);
 }
 
