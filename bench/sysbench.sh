@@ -301,8 +301,9 @@ CPU_HELPER="$ROOT/bench/sysbench_cpu.py"
 cpu0_busy() {
 	awk -v c="cpu$GEN_CPU" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
-# the helpers run on the worker's CPU, and outside the CPU 0 window
-helper() { taskset -c 1 python3 "$CPU_HELPER" "$@"; }
+# the helpers run on CPU 0 outside the measured windows, so that they
+# neither count there nor preempt the worker
+helper() { taskset -c "$GEN_CPU" python3 "$CPU_HELPER" "$@"; }
 # conntrack entries in the forwarder's namespace
 ct_count() {
 	in_ns $NS_FWD cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo 0
@@ -394,13 +395,16 @@ measure_cpu() {
 	local fj0=0 fj1=0 fn0=0 fn1=0 w0=0 w1=0 b0=0 b1=0 k0 k1 tp mhz s e0 e1
 	local ct0 ct1
 	local tele="/var/run/dpdk/$PREFIX/dpdk_telemetry.v2"
-	n=$((RATE_PPS * SECONDS_PER))
+	n=$(awk -v r="$RATE_PPS" -v s="$SECONDS_PER" 'BEGIN { printf "%.0f", r * s }')
 	case "$mode" in
 	edgefwd) pid="$EF_PID" ;;
 	testpmd) pid="$TP_PID" ;;
 	esac
+	rm -f "$WORK/kthreads"
+	k0=$(helper kthreads "$GEN_CPU" "$WORK/kthreads")
+	ct0=$(ct_count)
 	if [ "$mode" = edgefwd ]; then
-		read -r b0 _ _ < <(helper lcores "$tele")
+		read -r b0 _ _ <<<"$(helper lcores "$tele")"
 		[ -n "$b0" ] || die "edgefwd's telemetry did not answer"
 	fi
 	if [ "$mode" = testpmd ]; then
@@ -409,17 +413,15 @@ measure_cpu() {
 		testpmd_wait "packet forwarding - ports=" "$s" ||
 			die "testpmd did not start forwarding"
 	fi
+	rx0=$(stat_rx); tx0=$(stat_tx)
 	if [ -n "$pid" ]; then
-		read -r fj0 fn0 w0 < <(helper threads "$pid" "$GEN_CPU")
+		read -r fj0 fn0 w0 <<<"$(helper threads "$pid" "$GEN_CPU")"
 		[ -n "$w0" ] || die "no threads of $mode's process $pid"
 	fi
-	k0=$(helper kthreads "$GEN_CPU")
-	ct0=$(ct_count)
-	rx0=$(stat_rx); tx0=$(stat_tx)
 	times >"$WORK/times0"
 	c0=$(cpu0_busy)
 	e0=$(date +%s%N)
-	if ! ip netns exec $NS_GEN timeout $((SECONDS_PER * 3 + 10)) \
+	if ! ip netns exec $NS_GEN timeout "$(awk -v s="$SECONDS_PER" 'BEGIN { printf "%d", s * 3 + 10 }')" \
 		taskset -c "$GEN_CPU" trafgen -i "$ROOT/bench/trafgen-$mix.cfg" \
 		-o g0 -P 1 -q -b "${RATE_PPS}pps" -n "$n" \
 		>"$WORK/trafgen.log" 2>&1; then
@@ -430,19 +432,13 @@ measure_cpu() {
 	sleep 0.2	# let the last frames land
 	c1=$(cpu0_busy)
 	times >"$WORK/times1"
-	rx1=$(stat_rx); tx1=$(stat_tx)
-	k1=$(helper kthreads "$GEN_CPU")
-	ct1=$(ct_count)
-	# P must route without conntrack: no new entries
-	if [ "$mode" = pass ] && [ "$ct1" -gt "$ct0" ]; then
-		echo "sysbench: warning: pass $mix: conntrack entries rose $ct0 -> $ct1 (conntrack hooks still active)" >&2
-	fi
 	if [ -n "$pid" ]; then
-		read -r fj1 fn1 w1 < <(helper threads "$pid" "$GEN_CPU")
+		read -r fj1 fn1 w1 <<<"$(helper threads "$pid" "$GEN_CPU")"
 		[ -n "$w1" ] || die "no threads of $mode's process $pid"
 	fi
+	rx1=$(stat_rx); tx1=$(stat_tx)
 	if [ "$mode" = edgefwd ]; then
-		read -r b1 _ _ < <(helper lcores "$tele")
+		read -r b1 _ _ <<<"$(helper lcores "$tele")"
 		[ -n "$b1" ] || die "edgefwd's telemetry did not answer"
 	fi
 	if [ "$mode" = testpmd ]; then
@@ -450,8 +446,16 @@ measure_cpu() {
 		read -r b1 _ mhz <<<"$tp"
 		[ "$mhz" -gt 0 ] && TP_MHZ=$mhz
 	fi
-	# trafgen's run time (its rusage: this shell's children), which holds
-	# the softirq work done in its context, in ns
+	ct1=$(ct_count)
+	k1=$(helper kthreads "$GEN_CPU" "$WORK/kthreads")
+	# P must route without conntrack: no new entries
+	if [ "$mode" = pass ] && [ "$ct1" -gt "$ct0" ]; then
+		echo "sysbench: warning: pass $mix: conntrack entries rose $ct0 -> $ct1 (conntrack hooks still active)" >&2
+	fi
+	# trafgen's run time (its rusage: this shell's children reaped
+	# between times0 and times1, so no helper runs in a process
+	# substitution, which bash may reap late), which holds the softirq
+	# work done in its context, in ns
 	tg=$(awk 'FNR == 2 { split($1 " " $2, t, /[ms ]/)
 		c = t[1] * 60 + t[2] + t[4] * 60 + t[5]
 		if (FILENAME ~ /times0$/) a = c; else b = c }
@@ -494,6 +498,12 @@ cpu_main() {
 	awk -v t="$tsc" -v c="$cpuinfo_mhz" -v hz="$HZ" 'BEGIN {
 		printf "sysbench --cpu: TSC %.2f MHz (rdtsc against CLOCK_MONOTONIC_RAW; /proc/cpuinfo cpu MHz %s), %d jiffies/s = %.0f cycles per jiffy\n", t / 1e6, c, hz, t / hz }'
 	for t in $(seq "$TRIALS"); do
+		# a new topology every trial: the kernel's conntrack starts
+		# empty, as edgefwd's flow table does (it restarts every
+		# trial), so K and E see the same share of new flows
+		if [ "$t" -gt 1 ]; then
+			topology_up
+		fi
 		mode_gen_up
 		for mix in $MIXES; do measure_cpu "$t" gen "$mix"; done
 		mode_gen_down
@@ -553,7 +563,7 @@ END {
 	name["kernel"] = "K kernel + kube-proxy.nft"; key["kernel"] = "K"
 	name["edgefwd"] = "E edgefwd (" pmd ")"; key["edgefwd"] = "E"
 	name["testpmd"] = "T testpmd macswap"; key["testpmd"] = "T"
-	json = sprintf("\"cpu_rate_pps\": %d, \"tsc_hz\": %.0f, \"seconds\": %d, \"trials\": %d, \"pmd\": \"%s\"", rate, tsc, s, trials, pmd)
+	json = sprintf("\"cpu_rate_pps\": %d, \"tsc_hz\": %.0f, \"seconds\": %g, \"trials\": %d, \"pmd\": \"%s\"", rate, tsc, s, trials, pmd)
 	cpj = tsc / hz; cpn = tsc / 1e9
 	nmix = split(mixlist, mixorder, " ")
 	for (xi = 1; xi <= nmix; xi++) {
@@ -604,8 +614,8 @@ END {
 		svk = V["kernel"] - V["pass"]; sve = V["edgefwd"] - V["testpmd"]
 		printf "  %s K/E total: %s in edgefwd'"'"'s favour (target >= 5x; %s with the jiffies)\n", x, rtext(V["kernel"], V["edgefwd"]), rtext(VJ["kernel"], VJ["edgefwd"])
 		printf "  %s service work above its own pass-through: kernel K-P %.0f, edgefwd E-T %.0f cycles/pkt -> %s\n", x, svk, sve, rtext(svk, sve)
-		printf "  %s edgefwd against testpmd: E/T total %s, forwarder side %s\n", x, rtext(V["edgefwd"], V["testpmd"]), rtext(FSm["edgefwd"], FSm["testpmd"])
-		json = json sprintf(", \"%s_G_cpp\": %.0f, \"%s_G_jiffies_cpp\": %.0f, \"%s_ratio_K_E\": %s, \"%s_ratio_K_E_jiffies\": %s, \"%s_service_K_P_cpp\": %.0f, \"%s_service_E_T_cpp\": %.0f, \"%s_ratio_service\": %s, \"%s_ratio_E_T\": %s, \"%s_ratio_E_T_fwd\": %s", x, median(ga, n), x, median(gb, n), x, ratio(V["kernel"], V["edgefwd"]), x, ratio(VJ["kernel"], VJ["edgefwd"]), x, svk, x, sve, x, ratio(svk, sve), x, ratio(V["edgefwd"], V["testpmd"]), x, ratio(FSm["edgefwd"], FSm["testpmd"]))
+		printf "  %s edgefwd against testpmd: E/T total %s, forwarder side %s (E-T there %.0f cycles/pkt)\n", x, rtext(V["edgefwd"], V["testpmd"]), rtext(FSm["edgefwd"], FSm["testpmd"]), FSm["edgefwd"] - FSm["testpmd"]
+		json = json sprintf(", \"%s_G_cpp\": %.0f, \"%s_G_jiffies_cpp\": %.0f, \"%s_ratio_K_E\": %s, \"%s_ratio_K_E_jiffies\": %s, \"%s_service_K_P_cpp\": %.0f, \"%s_service_E_T_cpp\": %.0f, \"%s_ratio_service\": %s, \"%s_ratio_E_T\": %s, \"%s_ratio_E_T_fwd\": %s, \"%s_fwd_E_T_cpp\": %.0f", x, median(ga, n), x, median(gb, n), x, ratio(V["kernel"], V["edgefwd"]), x, ratio(VJ["kernel"], VJ["edgefwd"]), x, svk, x, sve, x, ratio(svk, sve), x, ratio(V["edgefwd"], V["testpmd"]), x, ratio(FSm["edgefwd"], FSm["testpmd"]), x, FSm["edgefwd"] - FSm["testpmd"])
 	}
 	printf "{%s}\n", json
 	# a forwarder that delivered nothing is broken, whatever the figures

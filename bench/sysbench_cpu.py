@@ -15,10 +15,12 @@
 #       lcore's CPU); wait_ns = the time the other threads (the workers,
 #       pinned elsewhere) spent runnable but not running (schedstat, 2nd
 #       field): how much other load preempted the workers
-#   sysbench_cpu.py kthreads CPU
+#   sysbench_cpu.py kthreads CPU SNAPSHOT
 #       the run time (ns) of the kernel threads bound to CPU alone
 #       (ksoftirqd/N, kworker/N:*, ...): kernel work on CPU outside the
-#       generator's context
+#       generator's context. The first call writes SNAPSHOT and prints
+#       0; the second prints the run time since, per thread (a thread
+#       that came meanwhile counts from 0, one that ended drops out)
 #   sysbench_cpu.py tsc-hz
 #       the TSC's frequency, measured: rdtsc against CLOCK_MONOTONIC_RAW
 #       over 0.5 s (x86-64 only); prints 0 when it cannot
@@ -83,8 +85,8 @@ def threads(pid, cpu):
     print(ticks, ns, wait)
 
 
-def kthreads(cpu):
-    ns = 0
+def kthreads(cpu, snapshot):
+    now = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -100,10 +102,18 @@ def kthreads(cpu):
             if cpus(allowed) != {cpu}:
                 continue
             with open("/proc/%s/schedstat" % pid) as f:
-                ns += int(f.read().split()[0])
+                now[pid] = int(f.read().split()[0])
         except (OSError, IndexError, ValueError):
             continue
-    print(ns)
+    if not os.path.exists(snapshot):
+        with open(snapshot, "w") as f:
+            json.dump(now, f)
+        print(0)
+        return
+    with open(snapshot) as f:
+        then = json.load(f)
+    os.unlink(snapshot)
+    print(sum(ns - then.get(pid, 0) for pid, ns in now.items()))
 
 
 def tsc_hz():
@@ -136,13 +146,13 @@ def main():
         lcores(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "threads":
         threads(sys.argv[2], int(sys.argv[3]))
-    elif len(sys.argv) == 3 and sys.argv[1] == "kthreads":
-        kthreads(int(sys.argv[2]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "kthreads":
+        kthreads(int(sys.argv[2]), sys.argv[3])
     elif len(sys.argv) == 2 and sys.argv[1] == "tsc-hz":
         tsc_hz()
     else:
         sys.exit("usage: sysbench_cpu.py lcores SOCKET | threads PID CPU "
-                 "| kthreads CPU | tsc-hz")
+                 "| kthreads CPU SNAPSHOT | tsc-hz")
 
 
 if __name__ == "__main__":
