@@ -117,9 +117,13 @@ stop_edgefwd() {
 	rm -rf "/var/run/dpdk/$PREFIX"
 }
 
+# a command to testpmd, written in a subshell: if testpmd is gone, the
+# write's SIGPIPE ends the subshell, not this script (and its cleanup)
+testpmd_cmd() { ( echo "$1" >&7 ) 2>/dev/null; }
+
 stop_testpmd() {
 	if [ -n "$TP_PID" ]; then
-		{ echo quit >&7; } 2>/dev/null || true
+		testpmd_cmd quit || true
 		exec 7>&-
 		for _ in $(seq 50); do
 			kill -0 "$TP_PID" 2>/dev/null || break
@@ -371,7 +375,7 @@ testpmd_stop_stats() {
 	local n d
 	n=$(testpmd_count "Accumulated forward statistics")
 	d=$(testpmd_count '^Done\.$')
-	echo stop >&7
+	testpmd_cmd stop || return 1
 	testpmd_wait '^Done\.$' "$d" || return 1
 	awk -v n="$n" '
 	/Accumulated forward statistics/ { k++ }
@@ -409,7 +413,7 @@ measure_cpu() {
 	fi
 	if [ "$mode" = testpmd ]; then
 		s=$(testpmd_count "packet forwarding - ports=")
-		echo start >&7
+		testpmd_cmd start || die "testpmd is gone"
 		testpmd_wait "packet forwarding - ports=" "$s" ||
 			die "testpmd did not start forwarding"
 	fi
@@ -474,6 +478,8 @@ measure_cpu() {
 		printf "\n"
 		if (tx / s < 0.95 * rate)
 			printf "sysbench: warning: %s %s: the generator sent %.0f pps of %d offered (CPU 0 saturated): lower --rate\n", m, x, tx / s, rate > "/dev/stderr"
+		else if ((tg + kt) / el > 0.9)
+			printf "sysbench: warning: %s %s: the generator and the kernel kept CPU 0 busy %.0f%% of the run (near saturation): lower --rate\n", m, x, 100 * (tg + kt) / el > "/dev/stderr"
 		if (m != "gen" && rx < 0.95 * tx)
 			printf "sysbench: warning: %s %s delivered %.1f%% of sent (saturated or dropping): lower --rate\n", m, x, (tx > 0 ? 100 * rx / tx : 0) > "/dev/stderr"
 		if (w / 1e9 > 0.05 * s)
