@@ -90,7 +90,7 @@ EDGEFWD="$BUILD/app/edgefwd/edgefwd"
 if [ "$CPU" = 1 ]; then
 	command -v "$TESTPMD" >/dev/null ||
 		die "$TESTPMD missing: apt-get install dpdk (or TESTPMD=path)"
-	command -v python3 >/dev/null || die "python3 missing"
+	[ -x /usr/bin/python3 ] || die "/usr/bin/python3 missing: apt-get install python3"
 	# offered rate in packets per second
 	RATE_PPS=$(echo "$RATE" | awk '{
 		r = tolower($0); m = 1
@@ -307,7 +307,7 @@ cpu0_busy() {
 }
 # the helpers run on CPU 0 outside the measured windows, so that they
 # neither count there nor preempt the worker
-helper() { taskset -c "$GEN_CPU" python3 "$CPU_HELPER" "$@"; }
+helper() { taskset -c "$GEN_CPU" /usr/bin/python3 "$CPU_HELPER" "$@"; }
 # conntrack entries in the forwarder's namespace
 ct_count() {
 	in_ns $NS_FWD cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo 0
