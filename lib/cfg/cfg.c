@@ -167,13 +167,21 @@ cfg_scan_overflows(struct cfg_ctx *c, const char *text)
 			if (*p != '\0')
 				p += 2;
 		} else if (*p == '"') {
+			/* strings are most of a big file: skip to the next
+			 * byte that matters with strcspn (vectorised) */
 			p++;
-			while (*p != '\0' && *p != '"') {
-				if (*p == '\\' && p[1] != '\0')
-					p++;
-				if (*p == '\n')
+			for (;;) {
+				p += strcspn(p, "\"\\\n");
+				if (*p == '\n') {
 					line++;
-				p++;
+					p++;
+				} else if (*p == '\\' && p[1] != '\0') {
+					if (p[1] == '\n')
+						line++;
+					p += 2;
+				} else {
+					break;
+				}
 			}
 			if (*p != '\0')
 				p++;

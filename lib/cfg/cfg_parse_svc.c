@@ -265,9 +265,9 @@ parse_endpoint(struct cfg_ctx *c, struct ef_cfg_service *svc,
 	cfg_check_keys(c, g, path, keys);
 
 	rc = cfg_get_addr46(c, g, path, "address", &ep.address, &s);
-	cfg_label(lbl, path, "address");
 	if (rc == 0) {
-		cfg_err_at(c, g, "%s: missing", lbl);
+		cfg_err_at(c, g, "%s: missing",
+			   cfg_label(lbl, path, "address"));
 		ok = false;
 	} else if (rc == 1) {
 		/* IPv6 endpoints apart (issue 12): IPv4 users see no change */
@@ -280,7 +280,8 @@ parse_endpoint(struct cfg_ctx *c, struct ef_cfg_service *svc,
 		for (uint32_t i = 0; i < n_same; i++) {
 			if (ef_addr_eq(&same[i].address, &ep.address)) {
 				cfg_err_at(c, s, "%s: %s is already an "
-					   "endpoint at line %d", lbl,
+					   "endpoint at line %d",
+					   cfg_label(lbl, path, "address"),
 					   config_setting_get_string(s),
 					   same[i].line);
 				ok = false;

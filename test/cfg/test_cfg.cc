@@ -738,6 +738,20 @@ TEST(CfgRanges, LiteralsLibconfigWouldTruncateAreOutOfRange)
 			      "range"));
 }
 
+/* The literal scan skips strings (escaped quotes and all) and keeps the
+ * line count through them: the number in the string is not a literal,
+ * the one after it is, on its own line. */
+TEST(CfgRanges, LiteralScanSkipsStringsAndCountsTheirLines)
+{
+	Parsed p;
+
+	parse(&p, with("health = { type = \"http\";\n"
+		       " http_path = \"/a\\\"4294968320\\\"b\"; };\n"
+		       "conntrack = {\n max_flows = 4294968320; };\n"));
+	EXPECT_TRUE(one_error(p, 9, "conntrack.max_flows: 4294968320 is out "
+			      "of range")) << p.all();
+}
+
 TEST(CfgRanges, HealthTimeoutMustNotExceedInterval)
 {
 	Parsed p;
