@@ -300,6 +300,23 @@ registry_create(struct ef_ctl *c, uint32_t max_services, char *err,
 	return 0;
 }
 
+/* The first generation's pools in one thread per CPU of EAL's lcores
+ * (ef_svc_set_build_threads), before the workers take them. */
+static void
+build_threads_on_lcores(void)
+{
+	rte_cpuset_t cpus;
+	unsigned int lcore;
+
+	CPU_ZERO(&cpus);
+	RTE_LCORE_FOREACH(lcore) {
+		rte_cpuset_t one = rte_lcore_cpuset(lcore);
+
+		CPU_OR(&cpus, &cpus, &one);
+	}
+	ef_svc_set_build_threads((unsigned int)CPU_COUNT(&cpus), &cpus);
+}
+
 struct ef_ctl *
 ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
 	      uint32_t max_services, char *err, size_t errlen)
@@ -320,9 +337,12 @@ ef_ctl_create(struct ef_cfg *cfg, const char *file, uint32_t n_workers,
 		ef_cfg_free(cfg);
 		goto fail;
 	}
-	/* the first generation owns cfg from here, also when it fails */
+	/* the first generation owns cfg from here, also when it fails; no
+	 * worker runs yet, so its pools are built on every lcore's CPU */
+	build_threads_on_lcores();
 	c->sh.gen = ef_svc_gen_build(cfg, 1, NULL, c->reg, (int)rte_socket_id(),
 				     err, errlen);
+	ef_svc_set_build_threads(1, NULL);
 	if (c->sh.gen == NULL)
 		goto fail;
 	return c;

@@ -163,6 +163,7 @@ struct ef_svc_gen {
 	uint32_t snat_port_max;
 	struct ef_edge_decap_cfg *decap;	/* decap.sources, NULL = none */
 	uint32_t *node_keys;	/* per cfg->nodes[i]: its key (ef_edge.h) */
+	bool pools_deferred;	/* during the build: pools_build() makes them */
 	uint32_t n_pools_reused;	/* pools copied from prev's same port
 					 * (same endpoints and health), not
 					 * built again */
@@ -236,6 +237,19 @@ struct ef_svc_gen *ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
 				    const struct ef_svc_gen *prev,
 				    struct ef_svc_registry *reg,
 				    int socket_id, char *err, size_t errlen);
+
+/*
+ * Threads the next first generations (ef_svc_gen_build() without prev) of
+ * at least EF_SVC_BUILD_THREADS_MIN services build their endpoint pools
+ * (the Maglev tables) in, 1 .. EF_SVC_BUILD_THREADS_MAX (default 1: the
+ * caller's), on the CPUs of cpus (NULL: the caller's affinity, which EAL
+ * pins to one CPU). For a start, before any worker runs: a reload's build
+ * stays on the control lcore, whose neighbours are busy workers. The
+ * tables are the same whatever the number. Control lcore.
+ */
+#define EF_SVC_BUILD_THREADS_MAX 8
+#define EF_SVC_BUILD_THREADS_MIN 1000
+void ef_svc_set_build_threads(unsigned int n, const rte_cpuset_t *cpus);
 
 /* Free a generation that no reader can see any more. Control lcore. */
 void ef_svc_gen_free(struct ef_svc_gen *g);

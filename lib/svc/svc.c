@@ -15,6 +15,8 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
+#include <pthread.h>
+
 #include <rte_malloc.h>
 
 #include "ef_log.h"
@@ -747,9 +749,10 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 				&prev->sps[pv->first_sp + p], socket_id);
 		if (sp->pool != NULL)
 			g->n_pools_reused++;
-		else
-			sp->pool = ef_svc_pool_build(g, sp, socket_id);
-		if (sp->pool == NULL)
+		else if (g->pools_deferred)
+			sp->pool = NULL;	/* pools_build() */
+		else if ((sp->pool = ef_svc_pool_build(g, sp,
+						       socket_id)) == NULL)
 			return -ENOMEM;
 		if (port_frontends(g, cs, cp, spi, &ff) != 0)
 			return -ENOSPC;
@@ -772,8 +775,8 @@ service_build(struct ef_svc_gen *g, uint32_t s, const struct ef_svc_gen *prev,
 		sp->n_eps = cs->n_endpoints6;
 		if (port_endpoints6(g, sv, cp, sp, socket_id) != 0)
 			return -ENOMEM;
-		sp->pool = ef_svc_pool_build(g, sp, socket_id);
-		if (sp->pool == NULL)
+		if (!g->pools_deferred &&
+		    (sp->pool = ef_svc_pool_build(g, sp, socket_id)) == NULL)
 			return -ENOMEM;
 		if (port_frontends6(g, cs, cp, spi, &ff) != 0)
 			return -ENOSPC;
@@ -828,6 +831,99 @@ decap_build(struct ef_svc_gen *g, const struct ef_cfg *cfg)
 	return g->decap == NULL ? -rte_errno : 0;
 }
 
+/* Threads of the next ef_svc_gen_build() without prev (1: this one). */
+static unsigned int build_threads = 1;
+static rte_cpuset_t build_cpus;
+static bool build_cpus_set;
+
+void
+ef_svc_set_build_threads(unsigned int n, const rte_cpuset_t *cpus)
+{
+	build_threads = RTE_MAX(RTE_MIN(n, (unsigned int)EF_SVC_BUILD_THREADS_MAX),
+				1u);
+	build_cpus_set = cpus != NULL;
+	if (cpus != NULL)
+		build_cpus = *cpus;
+}
+
+struct pools_job {
+	struct ef_svc_gen *g;
+	uint32_t from, to;	/* sps[from, to) */
+	int socket_id;
+	int rc;
+	pthread_t tid;
+};
+
+static void *
+pools_range(void *arg)
+{
+	struct pools_job *j = arg;
+
+	j->rc = 0;
+	for (uint32_t i = j->from; i < j->to; i++) {
+		struct ef_svc_port *sp = &j->g->sps[i];
+
+		if (sp->pool != NULL)
+			continue;
+		sp->pool = ef_svc_pool_build(j->g, sp, j->socket_id);
+		if (sp->pool == NULL) {
+			j->rc = -ENOMEM;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The pools service_build() left to build: their Maglev tables are half a
+ * first generation's build with 100 000 services, and each is a pure
+ * function of its port (ef_svc_pool_build reads the port and the health
+ * entries, writes sp->pool; rte_malloc is thread-safe), so n threads
+ * build contiguous ranges of ports. Only for a generation no worker reads
+ * yet, when nothing else runs (ef_svc_set_build_threads). 0 or -ENOMEM.
+ */
+static int
+pools_build(struct ef_svc_gen *g, unsigned int n, int socket_id)
+{
+	struct pools_job jobs[EF_SVC_BUILD_THREADS_MAX];
+	uint32_t per = (g->n_sps + n - 1) / n;
+	unsigned int started = 1;
+	int rc = 0;
+
+	for (unsigned int t = 0; t < n; t++) {
+		jobs[t].g = g;
+		jobs[t].from = RTE_MIN(t * per, g->n_sps);
+		jobs[t].to = RTE_MIN(jobs[t].from + per, g->n_sps);
+		jobs[t].socket_id = socket_id;
+		jobs[t].rc = 0;
+	}
+	pthread_attr_t attr;
+	bool attr_ok = pthread_attr_init(&attr) == 0;
+
+	/* not this thread's one CPU: the CPUs the caller named */
+	if (attr_ok && build_cpus_set)
+		pthread_attr_setaffinity_np(&attr, sizeof(build_cpus),
+					    &build_cpus);
+	/* threads 1..n-1 each take a range; this one takes range 0 */
+	for (unsigned int t = 1; t < n; t++) {
+		if (pthread_create(&jobs[t].tid, attr_ok ? &attr : NULL,
+				   pools_range, &jobs[t]) != 0)
+			break;	/* the rest is built below, here */
+		started++;
+	}
+	if (attr_ok)
+		pthread_attr_destroy(&attr);
+	pools_range(&jobs[0]);
+	for (unsigned int t = 1; t < started; t++)
+		pthread_join(jobs[t].tid, NULL);
+	for (unsigned int t = started; t < n; t++)
+		pools_range(&jobs[t]);
+	for (unsigned int t = 0; t < n; t++)
+		if (jobs[t].rc != 0)
+			rc = jobs[t].rc;
+	return rc;
+}
+
 struct ef_svc_gen *
 ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
 		 const struct ef_svc_gen *prev, struct ef_svc_registry *reg,
@@ -868,9 +964,15 @@ ef_svc_gen_build(struct ef_cfg *cfg, uint64_t number,
 		what = "decap: cannot build the source set";
 		goto fail;
 	}
+	/* a first generation of many ports: its pools in build_threads */
+	g->pools_deferred = prev == NULL && build_threads > 1 &&
+		cfg->n_services >= EF_SVC_BUILD_THREADS_MIN;
 	for (uint32_t s = 0; s < cfg->n_services; s++)
 		if (service_build(g, s, prev, reg, socket_id, &what) != 0)
 			goto fail;
+	if (g->pools_deferred && pools_build(g, build_threads, socket_id) != 0)
+		goto fail;
+	g->pools_deferred = false;
 	return g;
 fail:
 	snprintf(err, errlen, "%s", what);

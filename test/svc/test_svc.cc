@@ -690,6 +690,60 @@ TEST_F(Svc, BulkLookupAnswersAsTheSingleLookup)
 	g = g2;
 }
 
+/* A first generation of many services builds its pools in threads
+ * (ef_svc_set_build_threads): every pool equals the one-thread build's,
+ * Local and Cluster, mixed nodes and weights, IPv6 ports too; a reload
+ * (prev given) builds on the caller's thread whatever the setting. */
+TEST_F(Svc, PoolsBuiltInThreadsEqualOneThreadsBuild)
+{
+	ef_svc_registry_free(reg);
+	reg = ef_svc_registry_create(4096);
+	ASSERT_NE(nullptr, reg);
+	std::string text;
+	const uint32_t n = 1200;
+	for (uint32_t i = 0; i < n; i++) {
+		char b[1024];
+		snprintf(b, sizeof(b),
+			 "%s  { name = \"ns/s%u\"; type = \"LoadBalancer\";"
+			 " cluster_ip = \"10.96.%u.%u\";"
+			 " load_balancer_ips = [ \"172.16.%u.%u\" ];%s\n"
+			 "    ports = ( { name = \"a\"; protocol = \"TCP\"; port = 80; },"
+			 " { name = \"b\"; protocol = \"UDP\"; port = 53; } );\n"
+			 "    endpoints = ( { address = \"10.%u.%u.1\"; node = \"node-a\"; },"
+			 " { address = \"10.%u.%u.2\"; node = \"node-b\"; weight = %u; },"
+			 " { address = \"10.%u.%u.3\"; node = \"node-%c\"; ready = %s; } ); }",
+			 i ? ",\n" : "", i, 100 + i / 250, i % 250,
+			 100 + i / 250, i % 250,
+			 i % 3 == 0 ? " external_traffic_policy = \"Local\";" : "",
+			 200 + i / 250, i % 250, 200 + i / 250, i % 250, 1 + i % 4,
+			 200 + i / 250, i % 250, i % 2 ? 'a' : 'b',
+			 i % 5 ? "true" : "false");
+		text += b;
+	}
+	text += "\n";
+	g = make(text);
+	ASSERT_NE(nullptr, g);
+	ef_svc_set_build_threads(4, nullptr);
+	struct ef_svc_gen *t = make(text);
+	/* a reload: one thread, and every pool copied */
+	struct ef_svc_gen *r = make(text, t);
+	ef_svc_set_build_threads(1, nullptr);
+	ASSERT_NE(nullptr, t);
+	ASSERT_NE(nullptr, r);
+	ASSERT_EQ(g->n_sps, t->n_sps);
+	EXPECT_EQ(2u * n, t->n_sps);
+	for (uint32_t i = 0; i < g->n_sps; i++) {
+		ASSERT_NE(nullptr, ef_svc_pool_get(&t->sps[i])) << i;
+		EXPECT_TRUE(pool_eq(&g->sps[i], &t->sps[i])) << "port " << i;
+		EXPECT_TRUE(pool_eq(&g->sps[i], &r->sps[i])) << "port " << i;
+	}
+	EXPECT_EQ(0u, t->n_pools_reused);
+	EXPECT_EQ(2u * n, r->n_pools_reused);
+	EXPECT_FALSE(t->pools_deferred);
+	ef_svc_gen_free(r);
+	ef_svc_gen_free(t);
+}
+
 /* WEB with 10.244.1.7 gone */
 static const char *WEB_SHRUNK = R"(
   { name = "ns/web"; type = "LoadBalancer"; cluster_ip = "10.96.0.10";
