@@ -880,11 +880,12 @@ prefetch_obj(const void *p, size_t size)
 }
 
 /*
- * The last stage of new_flow_stage(): for the new flows SNAT'd to their
- * endpoint, the conntrack buckets of the reply key the SNAT pick will
- * probe first (ef_ct_key_in_use(), then ef_ct_create_flow() inserts it),
- * and the flow entries the burst's new flows will take: at 1 M flows
- * those are DRAM misses that one new flow after another paid in turn.
+ * The last stage of new_flow_stage(): the conntrack buckets of each new
+ * flow's reply key -- for a flow SNAT'd to its endpoint the one the SNAT
+ * pick will probe first (ef_ct_key_in_use(), then ef_ct_create_flow()
+ * inserts it), else endpoint -> client -- and the flow entries the
+ * burst's new flows will take: at 1 M flows those are DRAM misses that
+ * one new flow after another paid in turn.
  */
 static void
 snat_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
@@ -907,8 +908,18 @@ snat_stage(struct ef_fwd_worker *w, const struct ef_ct_key4 *keys,
 		ep = &sp[i]->eps[*slot[i]];
 		fl = g->fes[res[i]].flags;
 		if (!((fl & EF_SVC_FE_SNAT) || ((fl & EF_SVC_FE_SNAT_REMOTE) &&
-						!(ep->flags & EF_SVC_EP_LOCAL))))
+						!(ep->flags & EF_SVC_EP_LOCAL)))) {
+			/* no SNAT: the reply key is endpoint -> client,
+			 * which ef_ct_create_flow() looks up and inserts */
+			memset(&rk, 0, sizeof(rk));
+			rk.src = ep->addr;
+			rk.sport = ep->port;
+			rk.dst = k->src;
+			rk.dport = k->sport;
+			rk.proto = k->proto;
+			ef_ct_prefetch_key(w->ct, &rk);
 			continue;
+		}
 		if (ef_nat_snat_first_probe(&w->nat, k->src, ep->addr,
 					    ep->port, k->proto, ahead, &rk))
 			ef_ct_prefetch_key(w->ct, &rk);
