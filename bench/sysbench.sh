@@ -243,6 +243,16 @@ mode_edgefwd_up() {
 	return 1
 }
 
+# E's start: AF_XDP, else (it cannot start) AF_PACKET for the rest of the
+# run; dies when neither starts
+edgefwd_up_or_fallback() {
+	mode_edgefwd_up "$PMD" && return 0
+	[ "$PMD" = af_xdp ] || die "edgefwd did not start"
+	echo "sysbench: falling back to net_af_packet" >&2
+	PMD=af_packet
+	mode_edgefwd_up "$PMD" || die "edgefwd did not start"
+}
+
 stat_rx() { in_ns $NS_SINK cat /sys/class/net/s0/statistics/rx_packets; }
 stat_tx() { in_ns $NS_GEN cat /sys/class/net/g0/statistics/tx_packets; }
 # softirq jiffies of all CPUs: where the kernel accounts forwarding it did
@@ -519,12 +529,7 @@ cpu_main() {
 		mode_kernel_up
 		for mix in $MIXES; do measure_cpu "$t" kernel "$mix"; done
 		mode_kernel_down
-		if ! mode_edgefwd_up "$PMD"; then
-			[ "$PMD" = af_xdp ] || die "edgefwd did not start"
-			echo "sysbench: falling back to net_af_packet" >&2
-			PMD=af_packet
-			mode_edgefwd_up "$PMD" || die "edgefwd did not start"
-		fi
+		edgefwd_up_or_fallback
 		for mix in $MIXES; do measure_cpu "$t" edgefwd "$mix"; done
 		stop_edgefwd
 		grep -E "edgefwd: (rx|drop)" "$WORK/edgefwd.log" | sed 's/^/  /' || true
@@ -642,12 +647,7 @@ for t in $(seq "$TRIALS"); do
 	mode_kernel_up
 	for mix in $MIXES; do measure kernel "$mix"; done
 	mode_kernel_down
-	if ! mode_edgefwd_up "$PMD"; then
-		[ "$PMD" = af_xdp ] || die "edgefwd did not start"
-		echo "sysbench: falling back to net_af_packet" >&2
-		PMD=af_packet
-		mode_edgefwd_up "$PMD" || die "edgefwd did not start"
-	fi
+	edgefwd_up_or_fallback
 	for mix in $MIXES; do measure "edgefwd" "$mix"; done
 	stop_edgefwd
 	grep -E "edgefwd: (rx|drop)" "$WORK/edgefwd.log" | sed 's/^/  /' || true
