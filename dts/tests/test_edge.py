@@ -751,8 +751,11 @@ def test_ipv6_underlay_end_to_end_against_edgefwd_nodes(encap, forwarding):
         nodes = {n["name"]: n for n in v["nodes"].values()}
         for n in NODES:
             assert nodes[n]["address"] == edge_topo.NODES6[n]["addr"], nodes
+            # never unhealthy since the reload (fall 2): a single probe
+            # may time out on a loaded machine (timeout_ms 100), and
+            # last_error keeps the last failure; two in a row would flip
             assert nodes[n]["healthy"] == 1, nodes
-            assert nodes[n]["last_error"] == "", nodes
+            assert nodes[n]["last_change_s"] == -1, nodes
         assert {n: x["weight"] for n, x in node_view(encap).items()} == \
             {"node-1": 1, "node-2": 3}
         eb, nb, before = stats(encap), node_view(encap), node_stats(encap)
