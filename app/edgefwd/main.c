@@ -204,6 +204,62 @@ find_app_args(int argc, char **argv)
 	return -1;
 }
 
+/*
+ * Whether interface ci's mtu is more than its port can receive, or than
+ * one mbuf of pool holds (printed). The port's limit is ethdev's
+ * (max_mtu, and max_rx_pktlen less the L2 overhead): net_tap and
+ * net_af_packet take 1500 (1522- and 1518-byte frames), net_af_xdp
+ * about 3500 (one 4 KiB umem frame), NICs and virtio 9000 or more.
+ */
+static bool
+port_mtu_over(const struct ef_cfg *cfg, const struct ef_cfg_interface *ci,
+	      const struct rte_eth_dev_info *info, struct rte_mempool *pool)
+{
+	uint32_t overhead = RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+	uint32_t max = info->max_mtu, room;
+
+	if (info->max_mtu != UINT16_MAX &&
+	    info->max_rx_pktlen > info->max_mtu)
+		overhead = info->max_rx_pktlen - info->max_mtu;
+	if (info->max_rx_pktlen > overhead)
+		max = RTE_MIN(max, info->max_rx_pktlen - overhead);
+	if (ci->mtu > max) {
+		EF_EDGEFWD_LOG(ERR, "interface '%s' (%s:%d): mtu %u is more "
+			"than this port can receive: at most %u (driver %s, "
+			"frames of %u bytes)", ci->port, cfg->file, ci->line,
+			ci->mtu, max, info->driver_name, info->max_rx_pktlen);
+		return true;
+	}
+	if (strcmp(info->driver_name, "net_af_xdp") == 0) {
+		/* its umem is the pool's memory: a chunk is one object,
+		 * less the mbuf before the data and XDP's headroom (the
+		 * kernel drops a longer frame, as rx_dropped of the veth) */
+		uint32_t obj = pool->header_size + pool->elt_size +
+			       pool->trailer_size;
+		uint32_t before = pool->header_size +
+				  (uint32_t)sizeof(struct rte_mbuf) +
+				  rte_pktmbuf_priv_size(pool) +
+				  RTE_PKTMBUF_HEADROOM + 256u;
+		uint32_t frame = RTE_MIN(obj, 4096u) - before;
+
+		if (ci->mtu + RTE_ETHER_HDR_LEN > frame) {
+			EF_EDGEFWD_LOG(ERR, "interface '%s' (%s:%d): mtu %u "
+				"is more than net_af_xdp can receive into one "
+				"umem chunk: at most %u", ci->port, cfg->file,
+				ci->line, ci->mtu,
+				frame - RTE_ETHER_HDR_LEN);
+			return true;
+		}
+	}
+	room = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM;
+	if (ci->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN > room) {
+		EF_EDGEFWD_LOG(ERR, "interface '%s': mtu %u does not fit "
+			"the %u-byte mbufs", ci->port, ci->mtu, room);
+		return true;
+	}
+	return false;
+}
+
 static int
 port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 	  uint32_t n_workers)
@@ -237,6 +293,8 @@ port_init(struct ef_fwd_shared *sh, const struct ef_cfg *cfg, uint16_t i,
 			n_workers);
 		return -1;
 	}
+	if (ci->mtu != 0 && port_mtu_over(cfg, ci, &info, sh->pool))
+		return -1;
 	p->port_id = port_id;
 	p->n_rxq = (uint16_t)RTE_MIN(n_workers, (uint32_t)info.max_rx_queues);
 	p->addr = ci->address.v4;

@@ -118,6 +118,22 @@ def test_missing_port_is_one_clear_line(ns, tmp_path, run_prefix):
     assert "interface 'net_ring7'" in r.stderr and "no DPDK port" in r.stderr
 
 
+def test_mtu_beyond_the_port_is_one_clear_line(ns, tmp_path, run_prefix):
+    """An interface mtu its port cannot receive (net_tap: 1522-byte
+    frames) stops the start with the port's limit, before any queue."""
+    p = tmp_path / "t.conf"
+    p.write_text((CONF % ("net_tap0", 4095)).replace(
+        'address = "192.0.2.1/24";', 'address = "192.0.2.1/24"; mtu = 9000;'))
+    r = start(ns, eal(run_prefix) + ["--vdev=net_tap0,iface=efstj0",
+                                     "--", "-c", str(p)])
+    assert r.returncode == 1, r.stderr
+    assert re.search(r"interface 'net_tap0' \(.*t\.conf:4\): mtu 9000 is "
+                     r"more than this port can receive: at most 1504 "
+                     r"\(driver net_tap", r.stderr), r.stderr
+    # the pool was sized for it: mbufs of one 9000-byte frame each
+    assert "jumbo frames: 4095 mbufs of 10240 bytes" in r.stderr, r.stderr
+
+
 def test_too_few_lcores(ns, tmp_path, run_prefix):
     r = start(ns, eal(run_prefix, "0") + ["--", "-c", write(tmp_path)])
     assert r.returncode == 1

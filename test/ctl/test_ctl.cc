@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -8,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
 #include <gtest/gtest.h>
@@ -143,6 +145,59 @@ TEST(Ctl, RejectedReloadKeepsGeneration)
  * old generations are freed after the grace periods, so ASan reports any
  * reader that could still see freed memory.
  */
+/* One mbuf holds one frame of the largest interface mtu, a VLAN tag and
+ * 128 bytes beyond (a PROXY header); 1500 keeps DPDK's default, up to a
+ * object within a 4 KiB page (AF_XDP's umem chunk), then 1 KiB steps. */
+TEST(Ctl, MbufsHoldAFrameOfTheLargestMtu)
+{
+	const struct {
+		unsigned mtu0, mtu1;
+	} cases[] = { { 0, 0 }, { 1500, 0 }, { 0, 3500 }, { 1600, 1500 },
+		      { 3550, 0 }, { 3600, 0 }, { 9000, 1500 }, { 9600, 9000 } };
+	const uint32_t page = 4032 - 64 - sizeof(struct rte_mbuf);
+
+	for (const auto &k : cases) {
+		std::string head(HEAD);
+		char m[64];
+
+		if (k.mtu0 != 0) {
+			snprintf(m, sizeof(m), "198.51.100.1/24\"; mtu = %u; ",
+				 k.mtu0);
+			head.replace(head.find("198.51.100.1/24\";"), 17, m);
+		}
+		if (k.mtu1 != 0) {
+			snprintf(m, sizeof(m), "10.0.0.1/24\"; mtu = %u; ",
+				 k.mtu1);
+			head.replace(head.find("10.0.0.1/24\";"), 13, m);
+		}
+		TmpFile f;
+		f.write(config(1, 0, head.c_str()));
+		struct ef_ctl *c = make(f, 1);
+		ASSERT_NE(c, nullptr) << head;
+		unsigned mtu = std::max({ 1500u, k.mtu0, k.mtu1 });
+		uint32_t room = rte_pktmbuf_data_room_size(
+			ef_ctl_shared(c)->pool);
+		const struct ef_cfg *cfg = ef_ctl_shared(c)->gen->cfg;
+		uint32_t need = RTE_PKTMBUF_HEADROOM + mtu + 18 + 128;
+
+		EXPECT_EQ(room, ef_ctl_mbuf_data_room(cfg)) << mtu;
+		EXPECT_EQ(cfg->interfaces[0].mtu, k.mtu0);
+		EXPECT_GE(room, need) << mtu;
+		if (need <= RTE_MBUF_DEFAULT_BUF_SIZE) {
+			EXPECT_EQ(room, (uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE);
+		} else if (need <= page) {
+			EXPECT_EQ(room, page) << mtu;
+			EXPECT_LE(ef_ctl_shared(c)->pool->elt_size +
+				  ef_ctl_shared(c)->pool->header_size +
+				  ef_ctl_shared(c)->pool->trailer_size, 4096u);
+		} else {
+			EXPECT_EQ(room % 1024, 0u) << mtu;
+			EXPECT_LT(room, need + 1024) << mtu;
+		}
+		ef_ctl_free(c);
+	}
+}
+
 TEST(Ctl, PublishUnderRcuWithConcurrentReaders)
 {
 	TmpFile f;
