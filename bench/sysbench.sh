@@ -52,7 +52,6 @@ NS_FWD=efsb-fwd
 NS_SINK=efsb-sink
 PREFIX="efsb$$"
 WORK="$(mktemp -d)"
-EF_PID=""
 CPU=0
 RATE=100kpps
 TESTPMD="${TESTPMD:-dpdk-testpmd}"
@@ -103,19 +102,8 @@ fi
 
 in_ns() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
 
-stop_edgefwd() {
-	if [ -n "$EF_PID" ]; then
-		kill -TERM "$EF_PID" 2>/dev/null || true
-		for _ in $(seq 50); do
-			kill -0 "$EF_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$EF_PID" 2>/dev/null || true
-		wait "$EF_PID" 2>/dev/null || true
-		EF_PID=""
-	fi
-	rm -rf "/var/run/dpdk/$PREFIX"
-}
+# make_veths, start_edgefwd, stop_edgefwd
+. "$ROOT/bench/edgefwd-veth.sh"
 
 # a command to testpmd, written in a subshell: if testpmd is gone, the
 # write's SIGPIPE ends the subshell, not this script (and its cleanup)
@@ -151,18 +139,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 topology_up() {
-	for ns in $NS_GEN $NS_FWD $NS_SINK; do
-		ip netns del "$ns" 2>/dev/null || true
-		ip netns add "$ns"
-		in_ns "$ns" ip link set lo up
-		# no IPv6 chatter (DAD, router solicitations) on the data path
-		in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-		in_ns "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-	done
-	ip link add g0 netns $NS_GEN address 02:5b:00:00:00:01 type veth \
-		peer name f0 netns $NS_FWD address 02:5b:00:00:00:02
-	ip link add f1 netns $NS_FWD address 02:5b:00:00:01:02 type veth \
-		peer name s0 netns $NS_SINK address 02:5b:00:00:01:01
+	make_veths $NS_GEN g0 $NS_SINK
 	in_ns $NS_GEN ip addr add 198.51.100.2/24 dev g0
 	in_ns $NS_GEN ip link set g0 up
 	in_ns $NS_FWD ip link set f0 up
@@ -222,25 +199,7 @@ mode_kernel_down() {
 mode_edgefwd_up() {
 	local conf="$WORK/edgefwd.conf" pmd="$1"
 	sed "s/net_af_xdp/net_$pmd/g" "$ROOT/bench/sysbench.conf" >"$conf"
-	if [ "$pmd" = af_xdp ] && ! mountpoint -q /sys/fs/bpf; then
-		mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
-	fi
-	# not through in_ns (a function would fork a subshell): EF_PID must
-	# be edgefwd's own pid
-	ip netns exec $NS_FWD "$EDGEFWD" -l 0,1 --no-huge -m 1024 --no-pci \
-		--file-prefix="$PREFIX" --log-level='lib.*:error' \
-		--vdev="net_${pmd}0,iface=f0" --vdev="net_${pmd}1,iface=f1" \
-		-- -c "$conf" >"$WORK/edgefwd.log" 2>&1 &
-	EF_PID=$!
-	for _ in $(seq 100); do
-		grep -q "edgefwd: ready" "$WORK/edgefwd.log" && return 0
-		kill -0 "$EF_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "sysbench: edgefwd ($pmd) did not start:" >&2
-	tail -5 "$WORK/edgefwd.log" >&2
-	stop_edgefwd
-	return 1
+	start_edgefwd "$pmd" "$conf" sysbench
 }
 
 # E's start: AF_XDP, else (it cannot start) AF_PACKET for the rest of the

@@ -18,6 +18,7 @@ EF_PACKAGES=(
 	curl
 	dpdk
 	dpdk-dev
+	ethtool
 	frr
 	g++
 	gcc

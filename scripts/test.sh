@@ -130,6 +130,7 @@ results junit bgp-unit "$RESULTS/bgp-unit.xml" "$rc" "$STATE"
 run_step bench-smoke build/app/edgefwd-bench/edgefwd-bench --quick \
 	--reps 1 --pkts 65536 || status=1
 run_step sysbench-smoke bench/sysbench.sh --quick --build build || status=1
+run_step bulk-smoke bench/bulk.sh --quick --build build || status=1
 # --- end of benchmark smoke steps
 
 ef_say "running end-to-end suites (dts)"
