@@ -168,40 +168,6 @@ ctl_alloc(const char *file, uint32_t n_workers, uint16_t n_ports)
 	return c;
 }
 
-/*
- * Buffer size of the pool's mbufs (headroom included). One mbuf holds
- * one frame: a frame of the largest interface mtu (and a VLAN tag) fits
- * in one segment, with EF_MBUF_TAILROOM beyond it for what the fast path
- * appends (a PROXY header). Sizes: DPDK's default up to mtu 1500; an
- * object within a 4 KiB page (mempool header, mbuf and buffer: the chunk
- * an AF_XDP umem takes, net_af_xdp fails to create one from larger
- * objects) up to mtu 3566; beyond, the frame rounded up to 1 KiB.
- * The fast path stays single-segment (no RX scatter; a chained mbuf is
- * dropped as multi_segment), as DPDK's l3fwd sizes its pool for
- * --max-pkt-len.
- */
-#define EF_MBUF_TAILROOM 128u
-/* 63 cache lines with the mempool's 64-byte header: an odd count, which
- * the mempool's spread over memory channels leaves unpadded (64 lines
- * would be padded to 65, past the page) */
-#define EF_MBUF_PAGE_BUF (4032u - 64u - (uint32_t)sizeof(struct rte_mbuf))
-
-uint32_t
-ef_ctl_mbuf_data_room(const struct ef_cfg *cfg)
-{
-	uint32_t mtu = RTE_ETHER_MTU, need;
-
-	for (uint32_t i = 0; i < cfg->n_interfaces; i++)
-		mtu = RTE_MAX(mtu, cfg->interfaces[i].mtu);
-	need = RTE_PKTMBUF_HEADROOM + mtu + RTE_ETHER_HDR_LEN +
-	       RTE_VLAN_HLEN + EF_MBUF_TAILROOM;
-	if (need <= RTE_MBUF_DEFAULT_BUF_SIZE)
-		return RTE_MBUF_DEFAULT_BUF_SIZE;
-	if (need <= EF_MBUF_PAGE_BUF)
-		return EF_MBUF_PAGE_BUF;
-	return RTE_ALIGN_CEIL(need, 1024);
-}
-
 static int
 pool_create(struct ef_ctl *c, const struct ef_cfg *cfg, char *err,
 	    size_t errlen)
@@ -219,7 +185,7 @@ pool_create(struct ef_ctl *c, const struct ef_cfg *cfg, char *err,
 			 cfg->dataplane.tx_descriptors, need);
 		return -1;
 	}
-	room = ef_ctl_mbuf_data_room(cfg);
+	room = ef_fwd_mbuf_buf_size(cfg);
 	c->sh.pool = rte_pktmbuf_pool_create("ef_mbufs", cfg->dataplane.mbufs,
 					     256, 0, (uint16_t)room,
 					     (int)rte_socket_id());

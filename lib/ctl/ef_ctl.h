@@ -109,10 +109,6 @@ void ef_ctl_read_unlock(struct ef_ctl *c);
  */
 bool ef_ctl_reclaim(struct ef_ctl *c);
 
-/* Buffer size (headroom included) of the mbufs of cfg's pool: one
- * segment holds a frame of the largest interface mtu. */
-uint32_t ef_ctl_mbuf_data_room(const struct ef_cfg *cfg);
-
 /* Retired generations waiting for ef_ctl_reclaim(). Control lcore. */
 uint32_t ef_ctl_retired(const struct ef_ctl *c);
 

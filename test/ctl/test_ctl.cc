@@ -16,6 +16,7 @@
 
 #include "ef_cfg.h"
 #include "ef_ctl.h"
+#include "ef_fwd.h"
 #include "ef_svc.h"
 
 namespace {
@@ -180,7 +181,7 @@ TEST(Ctl, MbufsHoldAFrameOfTheLargestMtu)
 		const struct ef_cfg *cfg = ef_ctl_shared(c)->gen->cfg;
 		uint32_t need = RTE_PKTMBUF_HEADROOM + mtu + 18 + 128;
 
-		EXPECT_EQ(room, ef_ctl_mbuf_data_room(cfg)) << mtu;
+		EXPECT_EQ(room, ef_fwd_mbuf_buf_size(cfg)) << mtu;
 		EXPECT_EQ(cfg->interfaces[0].mtu, k.mtu0);
 		EXPECT_GE(room, need) << mtu;
 		if (need <= RTE_MBUF_DEFAULT_BUF_SIZE) {

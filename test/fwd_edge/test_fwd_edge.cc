@@ -263,6 +263,72 @@ TEST_F(Edge, DfOverTheLimitGetsFragNeededWithTheInnerMtu)
 	EXPECT_EQ(0u, w()->c.drops[EF_FWD_DROP_ENCAP_TOO_BIG]);
 }
 
+/* A jumbo fabric (mtu 9000 towards the nodes) and jumbo clients: a
+ * client's full 1500-byte packet and its SYN's MSS go through whole; a
+ * jumbo packet fits up to the fabric's MTU less the tunnel; each is one
+ * single-segment mbuf end to end (the pool is sized from the mtu). */
+TEST_F(Edge, JumboFabricCarriesFullSizePacketsWhole)
+{
+	std::string text = edge_text("ipip");
+	size_t at = text.find("mtu = 1500;");
+
+	ASSERT_NE(std::string::npos, at);
+	text.replace(at, 11, "mtu = 9000;");
+	at = text.find("address = \"198.51.100.1/24\";");
+	ASSERT_NE(std::string::npos, at);
+	text.insert(at, "mtu = 9000; ");
+	build(text);
+	ASSERT_GE(rte_pktmbuf_data_room_size(sh.pool),
+		  RTE_PKTMBUF_HEADROOM + 9000 + 18);
+
+	/* the SYN's MSS fits the tunnel: not clamped */
+	Bytes syn = syn_with_mss(CLIENT, 40100, 1460);
+	auto out = run(syn, 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(hex(l3_of(syn)), hex(Bytes(out[0].frame.begin() + 34,
+					     out[0].frame.end())));
+	EXPECT_EQ(0u, w()->c.mss_clamped);
+
+	/* a full 1500-byte DF packet and a jumbo one of 9000 - 20: whole,
+	 * in one outer packet each */
+	for (size_t l3 : { (size_t)1500, (size_t)(9000 - 20) }) {
+		Tcp t = tcp(CLIENT, 40100, 0x10);
+		t.payload = l3 - 40;
+		Bytes in = tcp_frame(t);
+		out = run(in, 0);
+		ASSERT_EQ(1u, out.size()) << l3;
+		EXPECT_EQ(1, out[0].iface);
+		ASSERT_EQ(14 + 20 + l3, out[0].frame.size());
+		EXPECT_EQ(hex(l3_of(in)), hex(Bytes(out[0].frame.begin() + 34,
+						    out[0].frame.end())));
+		EXPECT_EQ(4, out[0].frame[14 + 9]);	/* IPIP */
+		EXPECT_EQ(0x4000, out[0].frame[14 + 6] << 8 |
+			  out[0].frame[14 + 7]);	/* DF, no fragment */
+		uint32_t sum = 0;	/* the outer header's checksum */
+		for (size_t i = 14; i < 34; i += 2)
+			sum += (uint32_t)(out[0].frame[i] << 8 |
+					  out[0].frame[i + 1]);
+		sum = (sum & 0xffff) + (sum >> 16);
+		EXPECT_EQ(0xffffu, (sum & 0xffff) + (sum >> 16));
+		EXPECT_EQ(20 + l3, (size_t)(out[0].frame[16] << 8 |
+					    out[0].frame[17]));
+	}
+	EXPECT_EQ(0u, w()->c.icmp_errors_sent);
+	EXPECT_EQ(3u, w()->c.encap_packets);
+
+	/* one byte more than the tunnel takes: frag-needed with 8980 */
+	Tcp t = tcp(CLIENT, 40100, 0x10);
+	t.payload = 9000 - 40;
+	out = run(tcp_frame(t), 0);
+	ASSERT_EQ(1u, out.size());
+	EXPECT_EQ(0, out[0].iface);
+	EXPECT_EQ(3, out[0].frame[34]);
+	EXPECT_EQ(4, out[0].frame[35]);
+	EXPECT_EQ(8980, out[0].frame[34 + 6] << 8 | out[0].frame[34 + 7]);
+	EXPECT_EQ(1u, w()->c.icmp_errors_sent);
+	EXPECT_EQ(0u, w()->c.drops[EF_FWD_DROP_MULTI_SEGMENT]);
+}
+
 TEST_F(Edge, EndpointsWeightsShareAndStickinessAcrossANewGeneration)
 {
 	build(edge_text("ipip"));

@@ -63,7 +63,7 @@ PipeRig::rig_up(const std::string &text, const RigOpts &o,
 	const struct ef_cfg *cfg = sh.gen->cfg;
 	snprintf(name, sizeof(name), "%s%d", o.pool_prefix, serial++);
 	sh.pool = rte_pktmbuf_pool_create(name, o.pool_size, 0, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  (uint16_t)ef_fwd_mbuf_buf_size(cfg),
 					  SOCKET_ID_ANY);
 	ASSERT_NE(nullptr, sh.pool);
 	size_t qsz = rte_rcu_qsbr_get_memsize(workers);
