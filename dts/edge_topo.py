@@ -337,7 +337,10 @@ def edge_config(weights="endpoints", forwarding="l2", interval_ms=200,
                 ipv6=False, underlay6=False):
     """Configuration dict of the edge edgefwd: SERVICE as a Local edge
     service over both nodes (every pod an endpoint on its node), probes
-    every interval_ms (rise 1, fall 2). ipv6: the service dual-stack
+    every interval_ms, each given as long to answer (rise 1, fall 2: on
+    a loaded 2-CPU machine a node's answer can take over 100 ms, and two
+    such in a row would take a healthy node down). ipv6: the service
+    dual-stack
     (VIP6 beside VIP, the pods' IPv6 endpoints), the external interface
     dual-stack (IPv6 gateway: the router), the fabric leg too
     (EDGE_INT_ADDR6); the node addresses and the probes stay IPv4, unless
@@ -363,7 +366,7 @@ def edge_config(weights="endpoints", forwarding="l2", interval_ms=200,
         "nodes": [{"name": k, "address": v["addr"]}
                   for k, v in (NODES6 if underlay6 else NODES).items()],
         "edge": {"forwarding": forwarding, "weights": weights,
-                 "interval_ms": interval_ms, "timeout_ms": 100,
+                 "interval_ms": interval_ms, "timeout_ms": interval_ms,
                  "rise": 1, "fall": 2, "flow_timeout": 60},
         "services": [_dual_stack({
             "name": SERVICE,
