@@ -329,6 +329,10 @@ def test_telemetry_commands(lb):
         "parse_error", "no_service", "no_endpoint", "no_local_endpoint",
         "ct_full", "snat_exhausted", "no_route", "no_neighbor",
         "ttl_exceeded", "bad_checksum", "tx_full"}
+    # the demo's TAP ports keep their MTU (1500) and DPDK's 2 KiB mbufs
+    info = tel(lb, "/edgefwd/info")
+    assert info["mtu"] == [1500] * 3 and info["mbuf_frame_bytes"] == 2048, \
+        info
     v = tel(lb, "/edgefwd/service," + svc)
     # 12 connections, each at least SYN, ACK, request, FIN, ACK
     assert v["packets"] - p0 >= 12 * 5

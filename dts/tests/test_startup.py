@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from dts import topo
+from dts import telemetry, topo
 
 REPO = topo.REPO
 BIN = str(topo.EDGEFWD)
@@ -68,6 +68,25 @@ def eal(run_prefix, lcores="0,1"):
 def start(ns, argv, timeout=30):
     return subprocess.run(["ip", "netns", "exec", ns] + argv, text=True,
                           capture_output=True, timeout=timeout)
+
+
+def start_ready(ns, argv):
+    """edgefwd (argv) in ns, once it printed its ready line (30 s at
+    most; a process that exits or never gets there fails the test)."""
+    p = subprocess.Popen(["ip", "netns", "exec", ns] + argv,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.time() + 30
+    line = ""
+    while time.time() < deadline:
+        line = p.stdout.readline()
+        if "edgefwd: ready" in line or not line:
+            break
+    if "edgefwd: ready" not in line:
+        p.kill()
+        _, err = p.communicate(timeout=30)
+        raise AssertionError("edgefwd not ready: " + err)
+    return p
 
 
 def test_check_accepts_every_shipped_config():
@@ -134,6 +153,33 @@ def test_mtu_beyond_the_port_is_one_clear_line(ns, tmp_path, run_prefix):
     assert "jumbo frames: 4095 mbufs of 10240 bytes" in r.stderr, r.stderr
 
 
+def test_jumbo_mtu_sizes_mbufs_and_the_kernel_side(ns, tmp_path,
+                                                   run_prefix):
+    """mtu 9000 on a port without an MTU of its own (net_ring): edgefwd
+    starts with mbufs that hold a 9000-byte frame, its exception
+    interface takes MTU 9000, and /edgefwd/info says both."""
+    p = tmp_path / "t.conf"
+    p.write_text((CONF % ("net_ring0", 4095)).replace(
+        'address = "192.0.2.1/24";', 'address = "192.0.2.1/24"; mtu = 9000;'))
+    proc = start_ready(ns, eal(run_prefix) + [
+        "--", "-c", str(p), "--idle-sleep", "100"])
+    try:
+        r = subprocess.run(["ip", "-n", ns, "link", "show", "efx0"],
+                           capture_output=True, text=True)
+        assert " mtu 9000 " in r.stdout, r.stdout
+        info = telemetry.query(run_prefix + "st", "/edgefwd/info")
+        assert info["mtu"] == [9000], info
+        # 9000 + Ethernet + a VLAN tag + 128 bytes of tailroom, in 1 KiB
+        assert 9000 + 18 + 128 <= info["mbuf_frame_bytes"] <= 10240, info
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+
+
 def test_too_few_lcores(ns, tmp_path, run_prefix):
     r = start(ns, eal(run_prefix, "0") + ["--", "-c", write(tmp_path)])
     assert r.returncode == 1
@@ -165,18 +211,9 @@ def test_bad_arguments(ns, tmp_path, run_prefix):
 
 
 def test_sigterm_is_a_clean_exit_with_counters(ns, tmp_path, run_prefix):
-    argv = ["ip", "netns", "exec", ns] + eal(run_prefix) + [
-        "--", "-c", write(tmp_path), "--idle-sleep", "100"]
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    p = start_ready(ns, eal(run_prefix) + [
+        "--", "-c", write(tmp_path), "--idle-sleep", "100"])
     try:
-        deadline = time.time() + 30
-        line = ""
-        while time.time() < deadline:
-            line = p.stdout.readline()
-            if "edgefwd: ready" in line or not line:
-                break
-        assert "edgefwd: ready" in line, p.stderr.read()
         # the exception path's kernel interface exists with the address
         r = subprocess.run(["ip", "-n", ns, "-br", "addr", "show", "efx0"],
                            capture_output=True, text=True)

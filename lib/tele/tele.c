@@ -8,6 +8,7 @@
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_mempool.h>
+#include <rte_mbuf.h>
 #include <rte_telemetry.h>
 
 #include "ef_ctl.h"
@@ -129,6 +130,25 @@ add_long_string(struct rte_tel_data *d, const char *key, const char *s)
 	rte_tel_data_add_dict_container(d, k, arr, 0);
 }
 
+/* Frame sizes: each interface's MTU (in the file's order) and the bytes
+ * of frame one mbuf holds (jumbo frames: README). */
+static void
+add_frames(struct rte_tel_data *d, const struct ef_fwd_shared *sh)
+{
+	struct rte_tel_data *mtus = rte_tel_data_alloc();
+
+	if (mtus != NULL) {
+		rte_tel_data_start_array(mtus, RTE_TEL_U64_VAL);
+		for (uint16_t i = 0; i < sh->n_ports; i++)
+			rte_tel_data_add_array_u64(mtus, sh->ports[i].mtu);
+		rte_tel_data_add_dict_container(d, "mtu", mtus, 0);
+	}
+	if (sh->pool != NULL)
+		rte_tel_data_add_dict_u64(d, "mbuf_frame_bytes",
+			rte_pktmbuf_data_room_size(sh->pool) -
+			RTE_PKTMBUF_HEADROOM);
+}
+
 static int
 cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -152,6 +172,7 @@ cmd_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	add_long_string(d, "config_file", ef_ctl_config_file(c));
 	rte_tel_data_add_dict_u64(d, "uptime_s", st->uptime_s);
 	rte_tel_data_add_dict_u64(d, "workers", ef_ctl_shared(c)->n_workers);
+	add_frames(d, ef_ctl_shared(c));
 	rte_tel_data_add_dict_u64(d, "reloads_ok", st->reloads_ok);
 	rte_tel_data_add_dict_u64(d, "reloads_failed", st->reloads_failed);
 	add_long_string(d, "last_reload_error", st->last_error);
