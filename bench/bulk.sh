@@ -26,16 +26,17 @@
 #   bench/bulk.sh [--build DIR] [--seconds S] [--mtu "1500 3442"]
 #                 [--pmd af_xdp|af_packet] [--quick]
 #
-# Needs root, iperf3, wrk, nginx, nft and DIR/app/edgefwd/edgefwd
-# (default: build/; use a release build for figures). --quick: 2 s runs
-# (the smoke run of scripts/test.sh). A run that carries no bulk data
-# (iperf3 under 0.1 Gbit/s: frames of that MTU dropped) fails the script.
-# When net_af_xdp cannot start, edgefwd runs on net_af_packet at MTU 1500
-# only (printed). net_af_xdp takes an MTU up to 3442 (one
-# umem chunk, a 4 KiB page less the mbuf and XDP's headroom); net_tap and
-# net_af_packet 1500. Everything
-# it creates (namespaces efbk-*, its processes, edgefwd's runtime
-# directory) is removed on exit, also on failure.
+# Needs root, iperf3, wrk, nginx, nft, ethtool and
+# DIR/app/edgefwd/edgefwd (default: build/; use a release build for
+# figures). --quick: 2 s runs (the smoke run of scripts/test.sh). A run
+# that carries no bulk data (iperf3 under 0.1 Gbit/s: frames of that MTU
+# dropped) fails the script. When net_af_xdp cannot start, edgefwd runs
+# on net_af_packet at MTU 1500 only (printed). net_af_xdp takes an MTU up
+# to 3442 (one umem chunk, a 4 KiB page less the mbuf and XDP's
+# headroom); net_tap and net_af_packet 1500. Everything it creates
+# (namespaces efbk-*, its processes, edgefwd's runtime directory) is
+# removed on exit, also on failure (BULK_KEEP=1 keeps it all, to look
+# at).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,7 +60,7 @@ while [ $# -gt 0 ]; do
 	--mtu) MTUS="$2"; shift ;;
 	--pmd) PMD="$2"; shift ;;
 	--quick) SECONDS_PER=2 ;;
-	-h|--help) sed -n '3,35p' "$0"; exit 0 ;;
+	-h|--help) awk 'NR > 2 && !/^#/ { exit } NR > 2' "$0"; exit 0 ;;
 	*) die "unknown option $1 (--help)" ;;
 	esac
 	shift
@@ -249,7 +250,9 @@ RESULTS="$WORK/results"
 # measure MODE MTU: iperf3 then wrk through the VIP, one result line each
 measure() {
 	local mode="$1" mtu="$2" gbps rps
-	in_ns $NS_CL iperf3 -c 198.51.100.10 -p 5201 -t "$SECONDS_PER" -J \
+	# bounded: a path that stalls mid-test must not hang the run
+	in_ns $NS_CL timeout $((SECONDS_PER + 30)) iperf3 -c 198.51.100.10 \
+		-p 5201 -t "$SECONDS_PER" -J --connect-timeout 5000 \
 		>"$WORK/iperf3.json" 2>"$WORK/iperf3.err" ||
 		die "iperf3 ($mode, mtu $mtu) failed: $(tail -c 300 "$WORK/iperf3.json" "$WORK/iperf3.err")"
 	gbps=$(/usr/bin/python3 -c 'import json, sys
@@ -259,7 +262,8 @@ print("%.3f" % (j["end"]["sum_received"]["bits_per_second"] / 1e9))' \
 		"$WORK/iperf3.json")
 	awk -v g="$gbps" 'BEGIN { exit !(g >= 0.1) }' ||
 		die "$mode at mtu $mtu carried no bulk data (iperf3 $gbps Gbit/s): frames of that size are dropped"
-	in_ns $NS_CL wrk -c100 -t2 -d"${SECONDS_PER}s" \
+	in_ns $NS_CL timeout $((SECONDS_PER + 30)) wrk -c100 -t2 \
+		-d"${SECONDS_PER}s" \
 		http://198.51.100.10/ >"$WORK/wrk.log" 2>&1 ||
 		die "wrk ($mode, mtu $mtu) failed: $(tail -3 "$WORK/wrk.log")"
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.log")
@@ -281,7 +285,7 @@ for mtu in $MTUS; do
 	fi
 	set_mtu "$mtu"
 	kernel_up
-	[ -n "${BULK_SKIP_K:-}" ] || measure kernel "$mtu"
+	measure kernel "$mtu"
 	kernel_down
 	if ! edgefwd_up "$mtu"; then
 		[ "$PMD" = af_xdp ] && [ "$mtu" = 1500 ] ||
