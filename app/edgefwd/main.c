@@ -208,9 +208,13 @@ find_app_args(int argc, char **argv)
  * Whether interface ci's mtu is more than its port can receive, or than
  * one mbuf of pool holds (printed). The port's limit is ethdev's
  * (max_mtu, and max_rx_pktlen less the L2 overhead): net_tap and
- * net_af_packet take 1500 (1522- and 1518-byte frames), net_af_xdp
- * about 3500 (one 4 KiB umem frame), NICs and virtio 9000 or more.
+ * net_af_packet take 1500 (1522- and 1518-byte frames), NICs and virtio
+ * 9000 or more. net_af_xdp reports 3560-byte frames but its umem is the
+ * pool's memory: what one object holds past the mbuf and XDP's headroom
+ * (XDP_PACKET_HEADROOM, 256) counts, 3442 with the page-sized objects of
+ * ef_fwd_mbuf_buf_size().
  */
+#define EF_XDP_HEADROOM 256u
 static bool
 port_mtu_over(const struct ef_cfg *cfg, const struct ef_cfg_interface *ci,
 	      const struct rte_eth_dev_info *info, struct rte_mempool *pool)
@@ -239,7 +243,7 @@ port_mtu_over(const struct ef_cfg *cfg, const struct ef_cfg_interface *ci,
 		uint32_t before = pool->header_size +
 				  (uint32_t)sizeof(struct rte_mbuf) +
 				  rte_pktmbuf_priv_size(pool) +
-				  RTE_PKTMBUF_HEADROOM + 256u;
+				  RTE_PKTMBUF_HEADROOM + EF_XDP_HEADROOM;
 		uint32_t frame = RTE_MIN(obj, 4096u) - before;
 
 		if (ci->mtu + RTE_ETHER_HDR_LEN > frame) {

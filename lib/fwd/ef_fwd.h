@@ -374,14 +374,14 @@ struct ef_fwd_worker {
 	struct ef_fwd_counters c;
 } __rte_cache_aligned;
 
-/* Create worker idx's state (tables sized from the generation's config:
- * conntrack.max_flows / n_workers). Control lcore, before workers run.
- * NULL + rte_errno on failure. */
 /* Buffer size (headroom included) of the mbufs of the pool for cfg: one
  * segment holds a frame of the largest interface mtu (the fast path takes
  * single-segment mbufs only). */
 uint32_t ef_fwd_mbuf_buf_size(const struct ef_cfg *cfg);
 
+/* Create worker idx's state (tables sized from the generation's config:
+ * conntrack.max_flows / n_workers). Control lcore, before workers run.
+ * NULL + rte_errno on failure. */
 struct ef_fwd_worker *ef_fwd_worker_create(struct ef_fwd_shared *sh,
 					   uint32_t idx, unsigned int lcore_id,
 					   uint32_t n_svc_ids, int socket_id);
