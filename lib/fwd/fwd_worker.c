@@ -375,7 +375,7 @@ worker_rings_create(struct ef_fwd_worker *w, uint32_t n_svc_ids,
  * Buffer size of the pool's mbufs (headroom included). One mbuf holds
  * one frame: a frame of the largest interface mtu (and a VLAN tag) fits
  * in one segment, with EF_MBUF_TAILROOM beyond it for what the fast path
- * appends (a PROXY header). Sizes: DPDK's default up to mtu 1500; an
+ * appends (a PROXY header). Sizes: DPDK's default up to mtu 1902; an
  * object within a 4 KiB page (mempool header, mbuf and buffer: the chunk
  * an AF_XDP umem takes, net_af_xdp fails to create one from larger
  * objects) up to mtu 3566; beyond, the frame rounded up to 1 KiB.
