@@ -39,6 +39,7 @@ struct ef_bench_opts {
 	bool reload_only;	/* --reload: reloads under load alone */
 	bool ipv6_only;		/* --ipv6: the IPv6 family alone */
 	bool services_only;	/* --services: the services family alone */
+	bool est_only;		/* --established: established runs alone */
 	uint32_t reps;
 	uint64_t pkts;		/* per measured repetition */
 	uint32_t seq_len;

@@ -121,6 +121,8 @@ usage(const char *prog)
 	       "services\n"
 	       "            (1 and 1 000 with --quick): config, established, "
 	       "new flows\n"
+	       "  --established  only the established rows (Cluster, Local,\n"
+	       "            PROXY v2, 64K/1M/16M, uniform and Zipf) and floors\n"
 	       "  --reps N  repetitions per figure (median; default 5, "
 	       "quick 3)\n"
 	       "  --pkts N  packets per repetition (default 4M, quick 512K)\n",
@@ -140,6 +142,7 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 		{ "reload", no_argument, NULL, 'L' },
 		{ "ipv6", no_argument, NULL, '6' },
 		{ "services", no_argument, NULL, 'S' },
+		{ "established", no_argument, NULL, 'E' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "pkts", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -176,6 +179,9 @@ parse_opts(int argc, char **argv, struct ef_bench_opts *o)
 			break;
 		case 'S':
 			o->services_only = true;
+			break;
+		case 'E':
+			o->est_only = true;
 			break;
 		case 'r':
 			o->reps = (uint32_t)atoi(optarg);
@@ -516,6 +522,8 @@ run_all(const struct ef_bench_opts *o, struct figures *f)
 						    EF_BENCH_SVC_CLUSTER,
 						    &f->cl16m, &f->floor16m);
 	}
+	if (o->est_only)
+		return ret;
 	ret |= ef_bench_new_flows(o, false, &f->nf_cl);
 	ret |= ef_bench_new_flows(o, true, &f->nf_lo);
 	ret |= flood(o);
@@ -571,6 +579,8 @@ print_json(const struct ef_bench_opts *o, const struct figures *f, int ret)
 		}
 	}
 	jnum("est_cluster_64k_floor_ratio", f->cl64k / f->floor64k);
+	if (o->est_only)
+		goto tail;
 	jnum("new_flows_per_s", f->nf_cl);
 	jnum("new_flows_local_per_s", f->nf_lo);
 	jnum("bytes_per_flow", f->bpf);
